@@ -1,0 +1,1 @@
+//! Frozen GloVe word space: caption cleaning, word-vector formats, GloVe training, caption and query embeddings.
