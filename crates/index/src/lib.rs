@@ -1,1 +1,32 @@
 //! Exact and HNSW (hnsw_rs) search over L2-normalised embeddings, saved on disk with a manifest.
+//!
+//! - [`Embeddings`]: a validated, re-normalised row-major `n x d` matrix with one key per row.
+//! - [`Exact`]: parallel brute force (the ground truth); [`Hnsw`]: hnsw_rs graph with the
+//!   clamped dot distance [`DotClamped`]. Both implement the tiny [`Search`] trait.
+//! - [`Hnsw::save`] / [`Hnsw::open`]: a folder with the hnsw_rs dump, `keys.txt` and
+//!   `manifest.json`, written into a fresh temp folder and renamed into place.
+//! - [`recall_at_k`]: recall of any [`Search`] against [`Exact`]; [`synthetic`] makes
+//!   clustered low-rank test vectors with a fixed seed.
+
+mod distance;
+mod embeddings;
+mod error;
+mod exact;
+mod hnsw;
+mod manifest;
+mod recall;
+mod search;
+mod store;
+pub mod synthetic;
+
+pub use distance::{dot, DotClamped};
+pub use embeddings::Embeddings;
+pub use error::IndexError;
+pub use exact::Exact;
+pub use hnsw::{Hnsw, HnswConfig, HNSW_MAX_LAYER};
+pub use manifest::{Expect, Fingerprints, Manifest, MANIFEST_FILE};
+pub use recall::{recall_at_k, sample_rows, RecallConfig, RecallReport};
+pub use search::{Hit, Search};
+
+/// Result alias of this crate.
+pub type Result<T> = std::result::Result<T, IndexError>;

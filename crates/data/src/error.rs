@@ -1,0 +1,63 @@
+//! The crate's one error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in `webly-data`. Each message names what was being read or
+/// written (and the line, where there is one).
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// A file or folder could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file or folder could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A line of a text file (split file, ground truth) is malformed.
+    #[error("{path}:{line}: {message}")]
+    Line {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    /// The dataset root does not have the InstaCities1M layout.
+    #[error("{path}: {message}")]
+    Layout { path: PathBuf, message: String },
+    /// A configuration value is out of range.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// An image could not be decoded or encoded.
+    #[error("image {path}: {message}")]
+    Image { path: PathBuf, message: String },
+}
+
+impl DataError {
+    pub(crate) fn read(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        DataError::Read {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn write(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        DataError::Write {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn line(path: impl Into<PathBuf>, line: usize, message: impl Into<String>) -> Self {
+        DataError::Line {
+            path: path.into(),
+            line,
+            message: message.into(),
+        }
+    }
+}
