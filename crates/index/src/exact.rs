@@ -1,0 +1,129 @@
+//! Parallel brute-force search: the ground truth the HNSW index is measured against.
+
+use rayon::prelude::*;
+
+use crate::distance::dot;
+use crate::embeddings::normalised_query;
+use crate::search::{keep_top_k, to_hits};
+use crate::{Embeddings, Hit, Search};
+
+/// Rows scored per rayon task: large enough to amortise scheduling, small enough to balance.
+const CHUNK_ROWS: usize = 4096;
+
+/// Brute-force cosine search over all rows.
+#[derive(Debug, Clone)]
+pub struct Exact {
+    emb: Embeddings,
+}
+
+impl Exact {
+    /// Wraps validated embeddings.
+    pub fn new(emb: Embeddings) -> Self {
+        Exact { emb }
+    }
+
+    /// The embeddings searched.
+    pub fn embeddings(&self) -> &Embeddings {
+        &self.emb
+    }
+
+    /// Cosine similarity of the (re-normalised) query to every row, in row order; all zeros for
+    /// a zero or non-finite query.
+    pub fn scores(&self, q: &[f32]) -> Vec<f32> {
+        let d = self.dim();
+        assert_eq!(q.len(), d, "query dimension");
+        let Some(q) = normalised_query(q) else {
+            return vec![0.0; self.emb.len()];
+        };
+        let mut out = vec![0.0f32; self.emb.len()];
+        out.par_chunks_mut(CHUNK_ROWS)
+            .zip(self.emb.as_slice().par_chunks(CHUNK_ROWS * d))
+            .for_each(|(o, rows)| score_rows(&q, rows, o));
+        out
+    }
+
+    /// The `k` best rows for each of the row-major `queries` (`m x dim`), in parallel over
+    /// queries.
+    pub fn search_batch(&self, queries: &[f32], k: usize) -> Vec<Vec<Hit>> {
+        let d = self.dim();
+        assert_eq!(queries.len() % d, 0, "queries length is not a multiple of dim");
+        queries
+            .par_chunks(d)
+            .map(|q| match normalised_query(q) {
+                Some(q) => to_hits(self.top_k_rows(&q, 0, self.emb.len(), k), self.emb.keys()),
+                None => Vec::new(),
+            })
+            .collect()
+    }
+
+    /// Sequential top-k over rows `start..end` (query already normalised).
+    fn top_k_rows(&self, q: &[f32], start: usize, end: usize, k: usize) -> Vec<(f32, usize)> {
+        let cands = (start..end).map(|i| (dot(q, self.emb.row(i)), i)).collect();
+        keep_top_k(cands, k)
+    }
+}
+
+fn score_rows(q: &[f32], rows: &[f32], out: &mut [f32]) {
+    for (o, row) in out.iter_mut().zip(rows.chunks_exact(q.len())) {
+        *o = dot(q, row);
+    }
+}
+
+impl Search for Exact {
+    /// Parallel over chunks of rows: each keeps its own top `k`, then they are merged.
+    fn search(&self, q: &[f32], k: usize) -> Vec<Hit> {
+        assert_eq!(q.len(), self.dim(), "query dimension");
+        let Some(q) = normalised_query(q) else {
+            return Vec::new();
+        };
+        let n = self.emb.len();
+        let merged: Vec<(f32, usize)> = (0..n.div_ceil(CHUNK_ROWS))
+            .into_par_iter()
+            .flat_map_iter(|c| {
+                let end = ((c + 1) * CHUNK_ROWS).min(n);
+                self.top_k_rows(&q, c * CHUNK_ROWS, end, k)
+            })
+            .collect();
+        to_hits(keep_top_k(merged, k), self.emb.keys())
+    }
+
+    fn dim(&self) -> usize {
+        self.emb.dim()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exact(data: Vec<f32>, dim: usize) -> Exact {
+        let keys = (0..data.len() / dim).map(|i| format!("k{i}")).collect();
+        Exact::new(Embeddings::new(data, dim, keys).unwrap())
+    }
+
+    #[test]
+    fn finds_best_rows_in_order() {
+        let e = exact(vec![1.0, 0.0, 0.0, 1.0, 0.6, 0.8, -1.0, 0.0], 2);
+        let hits = e.search(&[2.0, 0.0], 2);
+        assert_eq!(hits.iter().map(|h| h.index).collect::<Vec<_>>(), vec![0, 2]);
+        assert_eq!(hits[1].key, "k2");
+        assert!((hits[1].score - 0.6).abs() < 1e-6);
+        let s = e.scores(&[0.0, 3.0]);
+        assert!((s[2] - 0.8).abs() < 1e-6 && (s[3] - 0.0).abs() < 1e-6);
+        assert!(e.search(&[0.0, 0.0], 2).is_empty());
+    }
+
+    #[test]
+    fn parallel_search_agrees_with_batch_and_scores() {
+        let data = crate::synthetic::clustered(10_000, 16, &Default::default());
+        let e = Exact::new(data);
+        let q: Vec<f32> = e.embeddings().row(17).to_vec();
+        let hits = e.search(&q, 25);
+        assert_eq!(hits[0].index, 17);
+        assert_eq!(hits, e.search_batch(&q, 25)[0]);
+        let mut order: Vec<(f32, usize)> = e.scores(&q).into_iter().zip(0..).collect();
+        order.sort_by(crate::search::best_first);
+        let want: Vec<usize> = order[..25].iter().map(|p| p.1).collect();
+        assert_eq!(hits.iter().map(|h| h.index).collect::<Vec<_>>(), want);
+    }
+}

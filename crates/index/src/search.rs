@@ -1,0 +1,66 @@
+//! The one trait both indexes implement, and its hit type.
+
+use std::cmp::Ordering;
+
+use serde::{Deserialize, Serialize};
+
+/// One search result: row index, its key, and the cosine similarity (dot product) to the query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hit {
+    pub index: usize,
+    pub key: String,
+    pub score: f32,
+}
+
+/// Nearest neighbours by cosine similarity.
+///
+/// The query must have the index's dimension (a caller bug otherwise: implementations panic).
+/// It is re-normalised; a zero or non-finite query returns no hits. Hits are sorted by score,
+/// best first, ties by row index.
+pub trait Search {
+    /// The `k` best rows for `q`.
+    fn search(&self, q: &[f32], k: usize) -> Vec<Hit>;
+    /// The vector dimension the index expects.
+    fn dim(&self) -> usize;
+}
+
+/// Best first: higher score, then lower index.
+pub(crate) fn best_first(a: &(f32, usize), b: &(f32, usize)) -> Ordering {
+    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
+}
+
+/// Keeps the `k` best of `cands`, sorted best first.
+pub(crate) fn keep_top_k(mut cands: Vec<(f32, usize)>, k: usize) -> Vec<(f32, usize)> {
+    if k == 0 {
+        return Vec::new();
+    }
+    if cands.len() > k {
+        cands.select_nth_unstable_by(k - 1, best_first);
+        cands.truncate(k);
+    }
+    cands.sort_unstable_by(best_first);
+    cands
+}
+
+pub(crate) fn to_hits(top: Vec<(f32, usize)>, keys: &[String]) -> Vec<Hit> {
+    top.into_iter()
+        .map(|(score, index)| Hit {
+            index,
+            key: keys[index].clone(),
+            score,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_best_with_index_tie_break() {
+        let c = vec![(0.5, 3), (0.9, 1), (0.5, 0), (0.1, 2)];
+        assert_eq!(keep_top_k(c.clone(), 3), vec![(0.9, 1), (0.5, 0), (0.5, 3)]);
+        assert_eq!(keep_top_k(c.clone(), 10).len(), 4);
+        assert!(keep_top_k(c, 0).is_empty());
+    }
+}
