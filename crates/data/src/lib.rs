@@ -1,1 +1,27 @@
 //! InstaCities1M layout, splits, parallel image loading, and the InstaCities-style generator.
+//!
+//! - [`Dataset::open`] reads `img_resized_1M/cities_instagram/<city>/<id>.jpg` and
+//!   `captions_resized_1M/cities_instagram/<city>/<id>.txt`, pairs them, and assigns the
+//!   reference split (per city: first 15% test, next 5% val, rest train) or an explicit split file.
+//! - [`GroundTruth`] reads `<root>/ground_truth.tsv` (true concepts of generated images).
+//! - [`load_batch`] decodes, resizes, crops and mirrors images into `f32` CHW batches in parallel.
+//! - [`synth::generate`] writes learnable InstaCities-style data in the same layout.
+
+mod atomic;
+mod caption;
+mod error;
+mod ground_truth;
+mod layout;
+mod loader;
+mod split;
+pub mod synth;
+
+pub use atomic::write_atomic;
+pub use error::DataError;
+pub use ground_truth::{GroundTruth, GROUND_TRUTH_FILE};
+pub use layout::{
+    Dataset, DatasetConfig, Item, LayoutReport, CAPTION_DIR, CAPTION_EXTENSION, CITIES, IMAGE_DIR,
+    IMAGE_EXTENSIONS,
+};
+pub use loader::{load_batch, load_image, Batch, Crop, LoaderConfig, Skipped};
+pub use split::{read_split_file, reference_counts, Split};

@@ -1,1 +1,37 @@
-//! CNN encoder
+//! webly-encoder: the image side of webly. A CNN (small demo CNN, ResNet-18 or a hand-ported
+//! EfficientNet-Lite0, on tch / libtorch) plus a projection head maps images into the frozen
+//! GloVe space; it is trained with ranking losses (triplet, pairwise) and online in-batch
+//! negative mining, or with the reference's cross-entropy / MSE baselines.
+//!
+//! - [`train`]: a run folder with `model.json`, `last.safetensors`, `best.safetensors`,
+//!   `state.json`, `metrics.csv`, `training.png`.
+//! - [`Encoder`] / [`embed`]: load a run folder and embed images.
+//! - [`loss`] and [`mining`]: the losses and negative mining, usable on their own.
+mod config;
+mod device;
+mod encoder;
+mod error;
+mod files;
+pub mod loss;
+mod metrics;
+pub mod mining;
+mod model;
+mod nets;
+mod prefetch;
+mod schedule;
+mod train;
+
+pub use config::{
+    Arch, DeviceChoice, Distance, Freeze, HeadKind, LossConfig, LossKind, Mining, ModelConfig,
+    OptimizerKind, Padding, Schedule, TrainConfig,
+};
+pub use device::{resolve_device, set_threads};
+pub use encoder::{embed, Embeddings, Encoder, SavedModel};
+pub use error::EncoderError;
+pub use files::{BEST, LAST, METRICS, MODEL, PLOT, STATE};
+pub use metrics::{plot, read_metrics, MetricsRow};
+pub use model::{Network, OutputKind};
+pub use nets::{EfficientNetLite0, InputNorm};
+pub use schedule::lr_at;
+pub use train::{replot, train, NoHooks, State, TrainData, TrainHooks, TrainReport};
+pub use webly_data::{Crop, LoaderConfig};

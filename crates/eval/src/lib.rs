@@ -1,1 +1,35 @@
 //! Query sets, relevance, AP / mAP / P@k / R-precision, reports, plots and galleries.
+//!
+//! - [`QuerySet::load`]: one query per line, `#` comments; the set's name is the file stem.
+//! - [`Relevance`]: [`CaptionRelevance`] (cleaned caption holds every query word) and
+//!   [`TruthRelevance`] (true concepts hold every query word).
+//! - [`evaluate`]: exact ranking of all images per query (parallel over queries), per-query
+//!   metrics beside their expectation under a random ranking, group summaries ([`Report`]).
+//! - [`Report::write_run`]: `report.{md,csv,json}` and `ap.png` in a run folder, atomically;
+//!   [`compare`] puts several runs side by side; [`write_gallery`] writes an HTML page.
+
+mod atomic;
+mod compare;
+mod error;
+mod evaluate;
+mod gallery;
+mod metrics;
+mod plot;
+mod queries;
+mod relevance;
+mod report;
+
+pub use atomic::write_atomic;
+pub use compare::{compare, Comparison, RunSummary};
+pub use error::EvalError;
+pub use evaluate::{evaluate, mean_average_precision, EvalQuery};
+pub use gallery::{write_gallery, GalleryHit, GalleryQuery};
+pub use metrics::{expected_random_ap, rank_metrics, RankMetrics};
+pub use plot::{write_ap_chart, PlotConfig};
+pub use queries::QuerySet;
+pub use relevance::Cleaner;
+pub use relevance::{CaptionRelevance, Relevance, TruthRelevance};
+pub use report::{Excluded, Kind, QueryRow, Report, Summary, REPORT_JSON};
+
+/// Result alias of this crate.
+pub type Result<T> = std::result::Result<T, EvalError>;

@@ -99,7 +99,11 @@ pub(crate) fn normalise_row(v: &mut [f32]) -> std::result::Result<(), bool> {
     if v.iter().any(|x| !x.is_finite()) {
         return Err(false);
     }
-    let norm = v.iter().map(|x| (*x as f64) * (*x as f64)).sum::<f64>().sqrt();
+    let norm = v
+        .iter()
+        .map(|x| (*x as f64) * (*x as f64))
+        .sum::<f64>()
+        .sqrt();
     if norm == 0.0 {
         return Err(true);
     }

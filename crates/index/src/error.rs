@@ -10,6 +10,8 @@ pub enum IndexError {
         dim: usize,
         keys: usize,
     },
+    #[error("hnsw config: {0}")]
+    Config(String),
     #[error("embeddings: dimension must be > 0")]
     ZeroDim,
     #[error("embeddings: row {row} (key {key:?}) has a NaN or infinite value")]

@@ -46,20 +46,21 @@ impl Exact {
     /// queries.
     pub fn search_batch(&self, queries: &[f32], k: usize) -> Vec<Vec<Hit>> {
         let d = self.dim();
-        assert_eq!(queries.len() % d, 0, "queries length is not a multiple of dim");
+        assert_eq!(
+            queries.len() % d,
+            0,
+            "queries length is not a multiple of dim"
+        );
         queries
             .par_chunks(d)
             .map(|q| match normalised_query(q) {
-                Some(q) => to_hits(self.top_k_rows(&q, 0, self.emb.len(), k), self.emb.keys()),
+                Some(q) => to_hits(
+                    top_k_rows(&self.emb, &q, 0, self.emb.len(), k),
+                    self.emb.keys(),
+                ),
                 None => Vec::new(),
             })
             .collect()
-    }
-
-    /// Sequential top-k over rows `start..end` (query already normalised).
-    fn top_k_rows(&self, q: &[f32], start: usize, end: usize, k: usize) -> Vec<(f32, usize)> {
-        let cands = (start..end).map(|i| (dot(q, self.emb.row(i)), i)).collect();
-        keep_top_k(cands, k)
     }
 }
 
@@ -69,26 +70,52 @@ fn score_rows(q: &[f32], rows: &[f32], out: &mut [f32]) {
     }
 }
 
+/// Parallel over chunks of rows: each keeps its own top `k`, then they are merged.
+fn search_parallel(emb: &Embeddings, q: &[f32], k: usize) -> Vec<Hit> {
+    assert_eq!(q.len(), emb.dim(), "query dimension");
+    let Some(q) = normalised_query(q) else {
+        return Vec::new();
+    };
+    let n = emb.len();
+    let merged: Vec<(f32, usize)> = (0..n.div_ceil(CHUNK_ROWS))
+        .into_par_iter()
+        .flat_map_iter(|c| top_k_rows(emb, &q, c * CHUNK_ROWS, ((c + 1) * CHUNK_ROWS).min(n), k))
+        .collect();
+    to_hits(keep_top_k(merged, k), emb.keys())
+}
+
+/// Sequential top-k over rows `start..end` (query already normalised).
+fn top_k_rows(
+    emb: &Embeddings,
+    q: &[f32],
+    start: usize,
+    end: usize,
+    k: usize,
+) -> Vec<(f32, usize)> {
+    let cands = (start..end).map(|i| (dot(q, emb.row(i)), i)).collect();
+    keep_top_k(cands, k)
+}
+
 impl Search for Exact {
-    /// Parallel over chunks of rows: each keeps its own top `k`, then they are merged.
     fn search(&self, q: &[f32], k: usize) -> Vec<Hit> {
-        assert_eq!(q.len(), self.dim(), "query dimension");
-        let Some(q) = normalised_query(q) else {
-            return Vec::new();
-        };
-        let n = self.emb.len();
-        let merged: Vec<(f32, usize)> = (0..n.div_ceil(CHUNK_ROWS))
-            .into_par_iter()
-            .flat_map_iter(|c| {
-                let end = ((c + 1) * CHUNK_ROWS).min(n);
-                self.top_k_rows(&q, c * CHUNK_ROWS, end, k)
-            })
-            .collect();
-        to_hits(keep_top_k(merged, k), self.emb.keys())
+        search_parallel(&self.emb, q, k)
     }
 
     fn dim(&self) -> usize {
         self.emb.dim()
+    }
+}
+
+/// Brute force over borrowed embeddings (build-time recall without copying them).
+pub(crate) struct ExactRef<'a>(pub(crate) &'a Embeddings);
+
+impl Search for ExactRef<'_> {
+    fn search(&self, q: &[f32], k: usize) -> Vec<Hit> {
+        search_parallel(self.0, q, k)
+    }
+
+    fn dim(&self) -> usize {
+        self.0.dim()
     }
 }
 

@@ -25,8 +25,11 @@ where
         body(&mut w).map_err(|e| TextError::io(path, e))?;
         w.flush().map_err(|e| TextError::io(path, e))?;
     }
-    tmp.as_file().sync_all().map_err(|e| TextError::io(path, e))?;
-    tmp.persist(path).map_err(|e| TextError::io(path, e.error))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| TextError::io(path, e))?;
+    tmp.persist(path)
+        .map_err(|e| TextError::io(path, e.error))?;
     Ok(())
 }
 

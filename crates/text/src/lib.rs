@@ -1,1 +1,42 @@
-//! Frozen GloVe word space: caption cleaning, word-vector formats, GloVe training, caption and query embeddings.
+//! Frozen GloVe word space: caption cleaning, word-vector formats, GloVe training, caption and
+//! query embeddings.
+//!
+//! - [`clean`]: the reference caption/query cleaning rule.
+//! - [`WordVectors`] = [`Vocab`] + [`Storage`] (dense or memory-mapped), loaded by
+//!   [`WordVectors::load`] from GloVe text, word2vec text or binary (gzip or not, detected by
+//!   content), with a binary cache beside the source; one module per format, each reading from
+//!   `BufRead`.
+//! - [`train_glove`]: the Stanford GloVe tools (vocab_count, cooccur, shuffle, glove) in Rust.
+//! - [`TextEmbedder`]: caption and query embeddings (mean or tf-idf weighted), `.npy`/`.ids` I/O.
+
+mod atomic;
+mod cache;
+mod clean;
+mod embed;
+mod error;
+mod glove;
+mod glove_text;
+mod lines;
+mod load;
+mod npy;
+mod progress;
+mod storage;
+mod vectors;
+mod vocab;
+mod word2vec_binary;
+mod word2vec_text;
+
+pub use cache::{cache_path, CACHE_SUFFIX};
+pub use clean::{clean, is_stopword, EXTRA_STOPWORDS, MAX_TOKEN_LEN, MIN_TOKEN_LEN, STOPWORDS};
+pub use embed::{ids_path, CaptionEmbeddings, Idf, QueryEmbedding, TextEmbedder, Weighting};
+pub use error::{Result, TextError};
+pub use glove::{train_glove, Cooc, GloveConfig, TrainStats};
+pub use glove_text::{read_glove_text, write_glove_text_to};
+pub use lines::MAX_DUPLICATE_EXAMPLES;
+pub use load::{detect_format, read_any, CacheStatus, Format, LoadOptions, LoadReport};
+pub use npy::{read_ids, read_matrix, write_ids, write_matrix};
+pub use storage::Storage;
+pub use vectors::WordVectors;
+pub use vocab::Vocab;
+pub use word2vec_binary::{read_word2vec_binary, write_word2vec_binary_to};
+pub use word2vec_text::read_word2vec_text;

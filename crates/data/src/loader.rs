@@ -1,0 +1,286 @@
+//! Parallel image loading: decode, resize, crop, mirror, f32 CHW.
+
+use std::path::{Path, PathBuf};
+
+use image::imageops::FilterType;
+use image::RgbImage;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::DataError;
+
+/// Resize filter: triangle (bilinear) is cheap and good enough for downscaling 300 -> 256.
+const FILTER: FilterType = FilterType::Triangle;
+/// JPEG start-of-image and end-of-image markers.
+const JPEG_START: [u8; 2] = [0xFF, 0xD8];
+const JPEG_END: [u8; 2] = [0xFF, 0xD9];
+/// How far from the end of a JPEG file its end marker is looked for (trailing bytes allowed).
+const JPEG_END_WINDOW: usize = 4096;
+/// Probability of a horizontal mirror under [`Crop::Random`].
+const MIRROR_PROBABILITY: f64 = 0.5;
+
+/// How images are resized and cropped. Output pixels are RGB `f32` in `0..=255`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoaderConfig {
+    /// The shorter side is first resized to this (aspect kept). If it is below `crop`, `crop` is
+    /// used instead. Default 300 (the reference's image size: no resize at all).
+    pub resize: u32,
+    /// Side of the square crop that is output. Default 224 (the reference's crop).
+    pub crop: u32,
+}
+
+impl Default for LoaderConfig {
+    fn default() -> Self {
+        LoaderConfig {
+            resize: 300,
+            crop: 224,
+        }
+    }
+}
+
+impl LoaderConfig {
+    /// Checks that both sides are positive.
+    pub fn validate(&self) -> Result<(), DataError> {
+        if self.resize == 0 || self.crop == 0 {
+            return Err(DataError::Config(format!(
+                "loader resize ({}) and crop ({}) must be positive",
+                self.resize, self.crop
+            )));
+        }
+        Ok(())
+    }
+
+    /// Floats per loaded image: `3 * crop * crop`.
+    pub fn image_len(&self) -> usize {
+        3 * self.crop as usize * self.crop as usize
+    }
+}
+
+/// The crop applied after resizing.
+#[derive(Clone, Copy, Debug)]
+pub enum Crop {
+    /// Center crop (evaluation).
+    Center,
+    /// Random crop plus horizontal mirror with probability 0.5 (training). Deterministic per
+    /// `(seed, position in the batch)`, whatever the thread order.
+    Random { seed: u64 },
+}
+
+/// A file that could not be loaded, and why.
+#[derive(Clone, Debug)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// A loaded batch: images that loaded, batch-major, each `3 x crop x crop` (CHW).
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    /// `loaded.len() * 3 * crop * crop` floats.
+    pub data: Vec<f32>,
+    /// Input positions that loaded, ascending; image `k` of `data` is `paths[loaded[k]]`.
+    pub loaded: Vec<usize>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Loads `paths` in parallel (rayon). Bad files (empty, truncated, corrupt, not an image) are
+/// skipped with a reason naming them; this never panics on file contents.
+pub fn load_batch(paths: &[PathBuf], cfg: &LoaderConfig, crop: Crop) -> Batch {
+    let results: Vec<Result<Vec<f32>, DataError>> = paths
+        .par_iter()
+        .enumerate()
+        .map(|(pos, path)| load_image(path, cfg, crop, pos))
+        .collect();
+    let mut batch = Batch {
+        data: Vec::with_capacity(paths.len() * cfg.image_len()),
+        ..Batch::default()
+    };
+    for (pos, (result, path)) in results.into_iter().zip(paths).enumerate() {
+        match result {
+            Ok(pixels) => {
+                batch.data.extend_from_slice(&pixels);
+                batch.loaded.push(pos);
+            }
+            Err(e) => batch.skipped.push(Skipped {
+                path: path.clone(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+    batch
+}
+
+/// Loads one image as `3 x crop x crop` floats; `position` seeds [`Crop::Random`].
+pub fn load_image(
+    path: &Path,
+    cfg: &LoaderConfig,
+    crop: Crop,
+    position: usize,
+) -> Result<Vec<f32>, DataError> {
+    cfg.validate()?;
+    let bytes = std::fs::read(path).map_err(|e| DataError::read(path, e))?;
+    let rgb = decode_rgb(&bytes).map_err(|message| DataError::Image {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    Ok(transform(&rgb, cfg, crop, position))
+}
+
+/// Decodes JPEG or PNG bytes (format sniffed from the content) to RGB8.
+pub(crate) fn decode_rgb(bytes: &[u8]) -> Result<RgbImage, String> {
+    if bytes.is_empty() {
+        return Err("empty file".into());
+    }
+    if bytes.starts_with(&JPEG_START) && !has_jpeg_end(bytes) {
+        return Err("truncated JPEG (no end-of-image marker)".into());
+    }
+    // A decoder bug must not take the whole batch down: a panic becomes a skip reason.
+    let decoded = std::panic::catch_unwind(|| image::load_from_memory(bytes))
+        .map_err(|_| "the decoder panicked on this file".to_string())?;
+    let img = decoded.map_err(|e| e.to_string())?;
+    if img.width() == 0 || img.height() == 0 {
+        return Err("image has no pixels".into());
+    }
+    Ok(img.into_rgb8())
+}
+
+/// Whether the JPEG end-of-image marker `FF D9` lies in the last [`JPEG_END_WINDOW`] bytes.
+/// Inside entropy-coded data `FF` is always followed by `00` or a restart marker, so `FF D9`
+/// only occurs as a real marker; the decoder itself pads truncated files with grey.
+fn has_jpeg_end(bytes: &[u8]) -> bool {
+    let tail = &bytes[bytes.len().saturating_sub(JPEG_END_WINDOW)..];
+    tail.windows(2).any(|w| w == JPEG_END)
+}
+
+/// Resizes the shorter side, crops and (maybe) mirrors into CHW floats.
+pub(crate) fn transform(
+    rgb: &RgbImage,
+    cfg: &LoaderConfig,
+    crop: Crop,
+    position: usize,
+) -> Vec<f32> {
+    let side = cfg.resize.max(cfg.crop);
+    let resized = resize_shorter(rgb, side);
+    let (w, h) = resized.dimensions();
+    let c = cfg.crop;
+    let (x0, y0, mirror) = match crop {
+        Crop::Center => ((w - c) / 2, (h - c) / 2, false),
+        Crop::Random { seed } => {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            rng.set_stream(position as u64);
+            let x0 = rng.gen_range(0..=w - c);
+            let y0 = rng.gen_range(0..=h - c);
+            (x0, y0, rng.gen_bool(MIRROR_PROBABILITY))
+        }
+    };
+    to_chw(&resized, x0, y0, c, mirror)
+}
+
+/// Resizes so that the shorter side is `side` (no-op when it already is).
+fn resize_shorter(rgb: &RgbImage, side: u32) -> std::borrow::Cow<'_, RgbImage> {
+    let (w, h) = rgb.dimensions();
+    if w.min(h) == side {
+        return std::borrow::Cow::Borrowed(rgb);
+    }
+    let scale = f64::from(side) / f64::from(w.min(h));
+    let nw = ((f64::from(w) * scale).round() as u32).max(side);
+    let nh = ((f64::from(h) * scale).round() as u32).max(side);
+    std::borrow::Cow::Owned(image::imageops::resize(rgb, nw, nh, FILTER))
+}
+
+/// Copies the `c x c` window at `(x0, y0)` into planar RGB floats, mirrored if asked.
+fn to_chw(img: &RgbImage, x0: u32, y0: u32, c: u32, mirror: bool) -> Vec<f32> {
+    let c = c as usize;
+    let plane = c * c;
+    let mut out = vec![0f32; 3 * plane];
+    let raw = img.as_raw();
+    let stride = img.width() as usize * 3;
+    for y in 0..c {
+        let row = &raw[(y0 as usize + y) * stride + x0 as usize * 3..][..c * 3];
+        for x in 0..c {
+            let ox = if mirror { c - 1 - x } else { x };
+            let px = &row[x * 3..x * 3 + 3];
+            let o = y * c + ox;
+            out[o] = f32::from(px[0]);
+            out[plane + o] = f32::from(px[1]);
+            out[2 * plane + o] = f32::from(px[2]);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 6x4 image whose pixel (x, y) is (x, y, 7).
+    fn ramp() -> RgbImage {
+        RgbImage::from_fn(6, 4, |x, y| image::Rgb([x as u8, y as u8, 7]))
+    }
+
+    #[test]
+    fn center_crop_takes_the_middle_in_chw() {
+        let cfg = LoaderConfig { resize: 4, crop: 2 };
+        let out = transform(&ramp(), &cfg, Crop::Center, 0);
+        // x0 = (6-2)/2 = 2, y0 = 1.
+        assert_eq!(out[..4], [2.0, 3.0, 2.0, 3.0]); // R = x
+        assert_eq!(out[4..8], [1.0, 1.0, 2.0, 2.0]); // G = y
+        assert_eq!(out[8..], [7.0; 4]);
+    }
+
+    #[test]
+    fn mirror_reverses_rows() {
+        let out = to_chw(&ramp(), 0, 0, 3, true);
+        assert_eq!(out[..3], [2.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn random_crop_is_deterministic_per_seed_and_position() {
+        let img = RgbImage::from_fn(40, 30, |x, y| image::Rgb([x as u8, y as u8, 0]));
+        let cfg = LoaderConfig {
+            resize: 30,
+            crop: 10,
+        };
+        let a = transform(&img, &cfg, Crop::Random { seed: 5 }, 3);
+        assert_eq!(a, transform(&img, &cfg, Crop::Random { seed: 5 }, 3));
+        let distinct: std::collections::HashSet<Vec<u32>> = (0..20)
+            .map(|p| {
+                transform(&img, &cfg, Crop::Random { seed: 5 }, p)
+                    .iter()
+                    .map(|v| *v as u32)
+                    .collect()
+            })
+            .collect();
+        assert!(distinct.len() > 10, "crops barely vary: {}", distinct.len());
+    }
+
+    #[test]
+    fn resize_keeps_aspect_and_sets_shorter_side() {
+        let img = RgbImage::new(400, 300);
+        let r = resize_shorter(&img, 150);
+        assert_eq!(r.dimensions(), (200, 150));
+        let cfg = LoaderConfig {
+            resize: 8,
+            crop: 16,
+        };
+        assert_eq!(transform(&img, &cfg, Crop::Center, 0).len(), 3 * 16 * 16);
+    }
+
+    #[test]
+    fn bad_bytes_are_errors_not_panics() {
+        assert!(decode_rgb(b"").is_err());
+        assert!(decode_rgb(b"hello, not an image").is_err());
+        assert!(decode_rgb(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 16]).is_err());
+        assert!(has_jpeg_end(&[0xFF, 0xD8, 1, 2, 0xFF, 0xD9, 0]));
+        assert!(!has_jpeg_end(&[0xFF, 0xD8, 1, 2, 0xFF, 0x00]));
+    }
+
+    #[test]
+    fn zero_sized_config_is_rejected() {
+        assert!(LoaderConfig { resize: 0, crop: 0 }.validate().is_err());
+        assert!(LoaderConfig::default().validate().is_ok());
+    }
+}

@@ -1,0 +1,271 @@
+//! Typed configuration: network, loss, mining, optimiser, schedule, training run.
+//!
+//! Every struct is `Default` + serde with `deny_unknown_fields`, so a TOML file may give any
+//! subset of the fields and a typo is an error. Enums are written in snake_case
+//! (`arch = "small_cnn"`, `freeze = { all_but_last = 2 }`, `schedule = { step = { every = 100000, gamma = 0.1 } }`).
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Which image network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Arch {
+    /// A few conv-BN-ReLU blocks (see [`ModelConfig::small_cnn_widths`]): the CPU demo network.
+    #[default]
+    SmallCnn,
+    /// torchvision's ResNet-18 layout (var names as torchvision, so its weights load).
+    ResNet18,
+    /// EfficientNet-Lite0, ported by hand (keys as the `efficientnet-lite0-57934424.pth`).
+    EfficientNetLite0,
+}
+
+/// Which part of the backbone does not learn. Frozen stages also run BatchNorm in eval mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Freeze {
+    /// Everything learns.
+    #[default]
+    None,
+    /// The whole backbone is frozen; only the projection head learns.
+    Backbone,
+    /// Everything but the last N backbone stages is frozen (stages: small CNN blocks; ResNet stem
+    /// and 8 basic blocks; EfficientNet stem, 16 MBConv blocks, head conv).
+    AllButLast(usize),
+}
+
+/// The projection head from backbone features to the text space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum HeadKind {
+    /// One linear layer (the reference: last layer replaced by a 400-output layer).
+    #[default]
+    Linear,
+    /// Linear, ReLU, linear.
+    Mlp { hidden: i64 },
+}
+
+/// Padding of EfficientNet's convolutions. The weights' key names (`_conv_stem`, `_blocks.N.
+/// _expand_conv`) are those of lukemelas' EfficientNet-PyTorch, whose converted TF weights use
+/// static TF "SAME" padding; on real photos both paddings classify right, TF SAME slightly more
+/// confidently: the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Padding {
+    /// k/2 on every side (RangiLyu's EfficientNet-Lite port).
+    Symmetric,
+    /// TensorFlow "SAME": the extra pixel of an odd total goes right/bottom.
+    #[default]
+    TfSame,
+}
+
+/// The image network: backbone, head, output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    pub arch: Arch,
+    /// Output dimension: the text (GloVe) dimension.
+    pub out_dim: i64,
+    /// L2-normalise the output (ranking losses and retrieval by cosine).
+    pub normalize_output: bool,
+    pub freeze: Freeze,
+    /// Backbone weights (safetensors or .ot, names as the arch's); the head is always fresh.
+    pub pretrained: Option<PathBuf>,
+    pub head: HeadKind,
+    /// Channels of the small CNN's conv blocks (each block halves the resolution).
+    pub small_cnn_widths: Vec<i64>,
+    /// EfficientNet padding (see [`Padding`]).
+    pub padding: Padding,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            arch: Arch::SmallCnn,
+            out_dim: 400,
+            normalize_output: true,
+            freeze: Freeze::None,
+            pretrained: None,
+            head: HeadKind::Linear,
+            small_cnn_widths: vec![32, 64, 128, 256],
+            padding: Padding::TfSame,
+        }
+    }
+}
+
+/// Distance used by the ranking losses and by mining on image-text pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Distance {
+    /// `||a-b||^2` (the reference).
+    #[default]
+    SquaredL2,
+    /// `||a-b||` (libtorch's `triplet_margin_loss` with p = 2).
+    L2,
+    /// `1 - cos(a, b)` (VSE++).
+    Cosine,
+}
+
+/// Which loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LossKind {
+    /// `max(0, m + d(a,p) - d(a,n))`.
+    #[default]
+    Triplet,
+    /// `d(a,p) + max(0, m - d(a,n))`: positives pulled to 0, negatives pushed past the margin.
+    Pairwise,
+    /// Sigmoid cross-entropy to the caption embedding scaled to [0,1] per vector.
+    CrossEntropy,
+    /// Mean squared error to the caption embedding.
+    Mse,
+}
+
+/// Loss settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LossConfig {
+    pub kind: LossKind,
+    pub distance: Distance,
+    /// Margin of the ranking losses, in units of `distance`.
+    pub margin: f64,
+}
+
+impl Default for LossConfig {
+    fn default() -> Self {
+        // 0.2: VSE++'s margin; unit vectors have squared L2 in [0, 4] and cosine distance in [0, 2].
+        Self {
+            kind: LossKind::Triplet,
+            distance: Distance::SquaredL2,
+            margin: 0.2,
+        }
+    }
+}
+
+/// Online negative mining inside a batch (see `mining`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Mining {
+    /// A uniformly random other caption.
+    Random,
+    /// The caption with the largest loss (VSE++).
+    Hardest,
+    /// Farther than the positive but inside the margin (FaceNet).
+    SemiHard,
+    /// Uniform among captions farther from the positive caption than the batch mean (reference).
+    #[default]
+    Soft,
+    /// Drop captions with cosine similarity > `max_similarity` to the positive caption, then the
+    /// hardest of the rest.
+    GloveBand { max_similarity: f32 },
+}
+
+/// Optimiser.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizerKind {
+    Sgd { momentum: f64, nesterov: bool },
+    Adam { beta1: f64, beta2: f64 },
+}
+
+impl Default for OptimizerKind {
+    fn default() -> Self {
+        // The reference: SGD, momentum 0.9.
+        Self::Sgd {
+            momentum: 0.9,
+            nesterov: false,
+        }
+    }
+}
+
+/// Learning-rate schedule over global steps.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Schedule {
+    #[default]
+    Constant,
+    /// `lr * gamma^(step / every)` (the reference: x0.1 every 100K iterations).
+    Step { every: u64, gamma: f64 },
+    /// Cosine from `lr` to `min_lr` over the whole run.
+    Cosine { min_lr: f64 },
+}
+
+/// Where the network runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceChoice {
+    /// CUDA when `tch::Cuda::is_available()`, else CPU.
+    #[default]
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+/// One training run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    pub model: ModelConfig,
+    pub loss: LossConfig,
+    pub mining: Mining,
+    pub optimizer: OptimizerKind,
+    pub lr: f64,
+    pub weight_decay: f64,
+    pub schedule: Schedule,
+    pub batch_size: usize,
+    pub epochs: usize,
+    /// Stop after this many global steps (benchmarks, smoke runs); `None`: all epochs.
+    pub max_steps: Option<u64>,
+    pub seed: u64,
+    pub loader: webly_data::LoaderConfig,
+    pub device: DeviceChoice,
+    /// libtorch intra-op threads (`tch::set_num_threads`); 0 leaves libtorch's default.
+    pub threads: usize,
+    /// Batches loaded ahead by the background thread.
+    pub prefetch: usize,
+    pub out_dir: PathBuf,
+    /// Write `last.safetensors` + `state.json` every N steps (and at each epoch end).
+    pub checkpoint_every: u64,
+    /// Write a step row to metrics.csv every N steps.
+    pub log_every: u64,
+    /// Continue from `out_dir/state.json` + `last.safetensors` when they exist.
+    pub resume: bool,
+    /// A step loss above this (or NaN/inf) stops training with [`crate::EncoderError::Diverged`].
+    pub max_loss: f64,
+    /// Clip the gradient norm to this value (`None`: no clipping).
+    pub grad_clip: Option<f64>,
+    /// Show an indicatif progress bar.
+    pub progress: bool,
+    /// Draw `training.png` at the end.
+    pub plot: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        // The reference trains with SGD lr 0.001, momentum 0.9, wd 2e-4, batch 120.
+        Self {
+            model: ModelConfig::default(),
+            loss: LossConfig::default(),
+            mining: Mining::default(),
+            optimizer: OptimizerKind::default(),
+            lr: 1e-3,
+            weight_decay: 2e-4,
+            schedule: Schedule::Constant,
+            batch_size: 120,
+            epochs: 10,
+            max_steps: None,
+            seed: 0,
+            loader: webly_data::LoaderConfig::default(),
+            device: DeviceChoice::Auto,
+            threads: 0,
+            prefetch: 4,
+            out_dir: PathBuf::from("runs/encoder"),
+            checkpoint_every: 500,
+            log_every: 10,
+            resume: false,
+            max_loss: 1e4,
+            grad_clip: None,
+            progress: true,
+            plot: true,
+        }
+    }
+}

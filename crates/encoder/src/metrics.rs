@@ -1,0 +1,189 @@
+//! metrics.csv rows and the training plot.
+use crate::error::{io, EncoderError};
+use crate::files::{commit, temp_sibling};
+use plotters::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// One row of metrics.csv: `kind` is `step` (every `log_every` steps: values of that step) or
+/// `epoch` (means over the epoch, with the validation mAP).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricsRow {
+    pub kind: String,
+    pub epoch: usize,
+    pub step: u64,
+    pub loss: f64,
+    pub lr: f64,
+    /// Share of samples with a non-zero loss.
+    pub active: f64,
+    pub easy: f64,
+    pub semi_hard: f64,
+    pub hard: f64,
+    pub val_map: Option<f64>,
+    pub images_per_s: f64,
+    /// Share of the step time spent waiting for the loader.
+    pub data_wait: f64,
+}
+
+/// Reads metrics.csv (empty when it does not exist).
+pub fn read_metrics(path: &Path) -> Result<Vec<MetricsRow>, EncoderError> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let err = |source| EncoderError::Csv {
+        action: "read",
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut r = csv::Reader::from_path(path).map_err(err)?;
+    r.deserialize()
+        .collect::<Result<Vec<MetricsRow>, _>>()
+        .map_err(err)
+}
+
+/// Writes metrics.csv atomically.
+pub fn write_metrics(path: &Path, rows: &[MetricsRow]) -> Result<(), EncoderError> {
+    let tmp = temp_sibling(path);
+    let err = |source| EncoderError::Csv {
+        action: "write",
+        path: tmp.clone(),
+        source,
+    };
+    let mut w = csv::Writer::from_path(&tmp).map_err(err)?;
+    for row in rows {
+        w.serialize(row).map_err(err)?;
+    }
+    w.flush().map_err(io("flush", &tmp))?;
+    drop(w);
+    commit(&tmp, path)
+}
+
+const PLOT_SIZE: (u32, u32) = (1200, 480);
+const FONT: &str = "sans-serif";
+const FONT_SIZE: u32 = 20;
+const CAPTION_SIZE: u32 = 26;
+const MARGIN: u32 = 12;
+const LABEL_AREA: u32 = 55;
+
+fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // DejaVu Sans is a valid TrueType font: registration cannot fail on it.
+        let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
+    });
+}
+
+fn plot_err(path: &Path) -> impl Fn(String) -> EncoderError + '_ {
+    move |message| EncoderError::Plot {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+/// Draws training loss per step (left) and validation mAP per epoch (right) into a PNG.
+pub fn plot(path: &Path, rows: &[MetricsRow]) -> Result<(), EncoderError> {
+    register_font();
+    let tmp = temp_sibling(path);
+    let e = plot_err(path);
+    {
+        let root = BitMapBackend::new(&tmp, PLOT_SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
+        let (left, right) = root.split_horizontally(PLOT_SIZE.0 / 2);
+        let steps: Vec<(f64, f64)> = rows
+            .iter()
+            .filter(|r| r.kind == "step" && r.loss.is_finite())
+            .map(|r| (r.step as f64, r.loss))
+            .collect();
+        let maps: Vec<(f64, f64)> = rows
+            .iter()
+            .filter(|r| r.kind == "epoch")
+            .filter_map(|r| r.val_map.map(|m| ((r.epoch + 1) as f64, m)))
+            .collect();
+        panel(&left, "training loss", "step", "loss", &steps, &BLUE).map_err(&e)?;
+        panel(&right, "validation mAP", "epoch", "mAP", &maps, &RED).map_err(&e)?;
+        root.present().map_err(|x| e(x.to_string()))?;
+    }
+    commit(&tmp, path)
+}
+
+fn range(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+    let lo = values.clone().fold(f64::INFINITY, f64::min);
+    let hi = values.fold(f64::NEG_INFINITY, f64::max);
+    if !lo.is_finite() || !hi.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.05).max(1e-6);
+    (lo - pad, hi + pad)
+}
+
+fn panel(
+    area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    points: &[(f64, f64)],
+    color: &RGBColor,
+) -> Result<(), String> {
+    let (x0, x1) = range(points.iter().map(|p| p.0));
+    let (y0, y1) = range(points.iter().map(|p| p.1));
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FONT, CAPTION_SIZE))
+        .margin(MARGIN)
+        .x_label_area_size(LABEL_AREA)
+        .y_label_area_size(LABEL_AREA)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(|x| x.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .label_style((FONT, FONT_SIZE))
+        .draw()
+        .map_err(|x| x.to_string())?;
+    chart
+        .draw_series(LineSeries::new(points.iter().copied(), color))
+        .map_err(|x| x.to_string())?;
+    chart
+        .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+        .map_err(|x| x.to_string())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(kind: &str, epoch: usize, step: u64, loss: f64, val: Option<f64>) -> MetricsRow {
+        MetricsRow {
+            kind: kind.into(),
+            epoch,
+            step,
+            loss,
+            lr: 0.1,
+            active: 0.5,
+            easy: 0.5,
+            semi_hard: 0.25,
+            hard: 0.25,
+            val_map: val,
+            images_per_s: 100.0,
+            data_wait: 0.01,
+        }
+    }
+
+    #[test]
+    fn csv_round_trip_and_plot() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rows = vec![
+            row("step", 0, 1, 1.0, None),
+            row("step", 0, 2, 0.8, None),
+            row("epoch", 0, 2, 0.9, Some(0.3)),
+            row("epoch", 1, 4, 0.5, Some(0.4)),
+        ];
+        let p = dir.path().join("metrics.csv");
+        write_metrics(&p, &rows).expect("write");
+        assert_eq!(read_metrics(&p).expect("read"), rows);
+        let png = dir.path().join("plot.png");
+        plot(&png, &rows).expect("plot");
+        assert!(std::fs::metadata(&png).expect("png").len() > 1000);
+    }
+}

@@ -1,0 +1,283 @@
+//! Online negative mining inside a batch, as pure functions on distance matrices.
+//!
+//! Anchor `i` is image `i`; its positive is caption `i`. Inputs are two row-major `n x n`
+//! matrices: `img_txt[i][j]` = distance (the loss's) between image `i`'s output and caption `j`'s
+//! embedding, and `txt_txt[i][j]` = GloVe cosine distance between captions `i` and `j`.
+//! Candidates for anchor `i` are the captions `j != i` that are not identical to caption `i`
+//! (GloVe cosine distance <= [`IDENTICAL`]: same words, same embedding): always excluded.
+//! An anchor without any candidate gets `None` (it is left out of the loss).
+use crate::config::Mining;
+use rand::Rng;
+
+/// Captions at most this GloVe cosine distance apart count as identical.
+pub const IDENTICAL: f32 = 1e-6;
+
+/// The distances mining looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct MiningInput<'a> {
+    pub n: usize,
+    pub img_txt: &'a [f32],
+    pub txt_txt: &'a [f32],
+    pub margin: f32,
+}
+
+impl MiningInput<'_> {
+    fn it(&self, i: usize, j: usize) -> f32 {
+        self.img_txt[i * self.n + j]
+    }
+    fn tt(&self, i: usize, j: usize) -> f32 {
+        self.txt_txt[i * self.n + j]
+    }
+    fn candidates(&self, i: usize) -> Vec<usize> {
+        (0..self.n)
+            .filter(|&j| j != i && self.tt(i, j) > IDENTICAL)
+            .collect()
+    }
+}
+
+/// Where a triplet falls, with `d_ap = img_txt[i][i]` and `d_an = img_txt[i][neg]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TripletClass {
+    /// `d_an >= d_ap + m`: zero loss.
+    Easy,
+    /// `d_ap < d_an < d_ap + m`.
+    SemiHard,
+    /// `d_an <= d_ap`.
+    Hard,
+}
+
+/// Classifies one triplet.
+pub fn classify(d_ap: f32, d_an: f32, margin: f32) -> TripletClass {
+    if d_an <= d_ap {
+        TripletClass::Hard
+    } else if d_an < d_ap + margin {
+        TripletClass::SemiHard
+    } else {
+        TripletClass::Easy
+    }
+}
+
+/// Shares of easy, semi-hard and hard triplets among the mined ones (`None`s not counted).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TripletShares {
+    pub easy: f64,
+    pub semi_hard: f64,
+    pub hard: f64,
+    /// Number of triplets counted.
+    pub count: usize,
+}
+
+/// Counts the classes of the mined triplets.
+pub fn shares(input: &MiningInput, negatives: &[Option<usize>]) -> TripletShares {
+    let mut s = TripletShares::default();
+    for (i, neg) in negatives.iter().enumerate() {
+        let Some(j) = *neg else { continue };
+        match classify(input.it(i, i), input.it(i, j), input.margin) {
+            TripletClass::Easy => s.easy += 1.0,
+            TripletClass::SemiHard => s.semi_hard += 1.0,
+            TripletClass::Hard => s.hard += 1.0,
+        }
+        s.count += 1;
+    }
+    if s.count > 0 {
+        let c = s.count as f64;
+        s.easy /= c;
+        s.semi_hard /= c;
+        s.hard /= c;
+    }
+    s
+}
+
+/// One negative per anchor (see the module docs and [`Mining`]).
+pub fn mine<R: Rng>(strategy: Mining, input: &MiningInput, rng: &mut R) -> Vec<Option<usize>> {
+    (0..input.n)
+        .map(|i| {
+            let c = input.candidates(i);
+            if c.is_empty() {
+                return None;
+            }
+            Some(match strategy {
+                Mining::Random => c[rng.gen_range(0..c.len())],
+                Mining::Hardest => hardest(input, i, &c),
+                Mining::SemiHard => semi_hard(input, i, &c, rng),
+                Mining::Soft => soft(input, i, &c, rng),
+                Mining::GloveBand { max_similarity } => glove_band(input, i, &c, max_similarity),
+            })
+        })
+        .collect()
+}
+
+/// The candidate closest to the image (largest loss, VSE++). `c` is not empty.
+fn hardest(input: &MiningInput, i: usize, c: &[usize]) -> usize {
+    *c.iter()
+        .min_by(|&&a, &&b| input.it(i, a).total_cmp(&input.it(i, b)))
+        .unwrap_or(&c[0])
+}
+
+/// Uniform among the semi-hard candidates (FaceNet). Fallback when there is none (TensorFlow's
+/// `triplet_semihard_loss` rule): the closest candidate farther than the positive (an easy one),
+/// and when every candidate is closer than the positive, the farthest of them (the least hard).
+fn semi_hard<R: Rng>(input: &MiningInput, i: usize, c: &[usize], rng: &mut R) -> usize {
+    let d_ap = input.it(i, i);
+    let semi: Vec<usize> = c
+        .iter()
+        .copied()
+        .filter(|&j| classify(d_ap, input.it(i, j), input.margin) == TripletClass::SemiHard)
+        .collect();
+    if !semi.is_empty() {
+        return semi[rng.gen_range(0..semi.len())];
+    }
+    let farther = c.iter().copied().filter(|&j| input.it(i, j) > d_ap);
+    let by_d = |&a: &usize, &b: &usize| input.it(i, a).total_cmp(&input.it(i, b));
+    farther
+        .min_by(by_d)
+        .or_else(|| c.iter().copied().max_by(by_d))
+        .unwrap_or(c[0])
+}
+
+/// The reference's soft negative: uniform among the candidates whose caption is farther from the
+/// positive caption than the mean candidate distance. Fallback (all at the mean, e.g. two
+/// candidates at equal distance): uniform among all candidates.
+fn soft<R: Rng>(input: &MiningInput, i: usize, c: &[usize], rng: &mut R) -> usize {
+    let mean = c.iter().map(|&j| input.tt(i, j)).sum::<f32>() / c.len() as f32;
+    let far: Vec<usize> = c
+        .iter()
+        .copied()
+        .filter(|&j| input.tt(i, j) > mean)
+        .collect();
+    let pool = if far.is_empty() { c } else { &far };
+    pool[rng.gen_range(0..pool.len())]
+}
+
+/// Drops candidates whose caption has cosine similarity > `max_similarity` with the positive
+/// caption (probable false negatives), then the hardest of the rest. Fallback when none is left:
+/// the candidate whose caption is least similar to the positive caption.
+fn glove_band(input: &MiningInput, i: usize, c: &[usize], max_similarity: f32) -> usize {
+    let kept: Vec<usize> = c
+        .iter()
+        .copied()
+        .filter(|&j| 1.0 - input.tt(i, j) <= max_similarity)
+        .collect();
+    if kept.is_empty() {
+        return *c
+            .iter()
+            .max_by(|&&a, &&b| input.tt(i, a).total_cmp(&input.tt(i, b)))
+            .unwrap_or(&c[0]);
+    }
+    hardest(input, i, &kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    // Anchor 0 (row 0) in a batch of 5, margin 0.5, d_ap = img_txt[0][0] = 1.0:
+    //   caption 1: d = 0.2  -> hard (closer than the positive), the hardest
+    //   caption 2: d = 1.2  -> semi-hard (inside 1.0 + 0.5)
+    //   caption 3: d = 3.0  -> easy
+    //   caption 4: d = 0.9  -> hard, but caption 4 is IDENTICAL to caption 0 (txt distance 0)
+    // Text distances from caption 0: 1: 0.05 (similar text), 2: 0.6, 3: 0.9, 4: 0.0.
+    const N: usize = 5;
+    fn matrices() -> (Vec<f32>, Vec<f32>) {
+        let mut it = vec![2.0f32; N * N];
+        let mut tt = vec![0.5f32; N * N];
+        for i in 0..N {
+            it[i * N + i] = 0.5;
+            tt[i * N + i] = 0.0;
+        }
+        it[..N].copy_from_slice(&[1.0, 0.2, 1.2, 3.0, 0.9]);
+        tt[..N].copy_from_slice(&[0.0, 0.05, 0.6, 0.9, 0.0]);
+        (it, tt)
+    }
+
+    fn input<'a>(it: &'a [f32], tt: &'a [f32]) -> MiningInput<'a> {
+        MiningInput {
+            n: N,
+            img_txt: it,
+            txt_txt: tt,
+            margin: 0.5,
+        }
+    }
+
+    fn picks(strategy: Mining, inp: &MiningInput) -> std::collections::BTreeSet<usize> {
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        (0..200)
+            .filter_map(|_| mine(strategy, inp, &mut rng)[0])
+            .collect()
+    }
+
+    #[test]
+    fn identical_captions_never_picked() {
+        let (it, tt) = matrices();
+        for s in [
+            Mining::Random,
+            Mining::Hardest,
+            Mining::SemiHard,
+            Mining::Soft,
+        ] {
+            assert!(!picks(s, &input(&it, &tt)).contains(&4), "{s:?}");
+            assert!(!picks(s, &input(&it, &tt)).contains(&0), "{s:?}");
+        }
+        assert_eq!(picks(Mining::Random, &input(&it, &tt)), [1, 2, 3].into());
+    }
+
+    #[test]
+    fn hardest_takes_closest_image_distance() {
+        let (it, tt) = matrices();
+        assert_eq!(picks(Mining::Hardest, &input(&it, &tt)), [1].into());
+    }
+
+    #[test]
+    fn semi_hard_inside_margin_and_fallbacks() {
+        let (mut it, tt) = matrices();
+        assert_eq!(picks(Mining::SemiHard, &input(&it, &tt)), [2].into());
+        // No semi-hard: the closest farther than the positive (3.0 over 5.0).
+        it[2] = 5.0;
+        assert_eq!(picks(Mining::SemiHard, &input(&it, &tt)), [3].into());
+        // All closer than the positive: the farthest of them (0.8 over 0.2, 0.3).
+        it[..4].copy_from_slice(&[1.0, 0.2, 0.3, 0.8]);
+        assert_eq!(picks(Mining::SemiHard, &input(&it, &tt)), [3].into());
+    }
+
+    // Candidates' text distances 0.05, 0.6, 0.9: mean 0.5167, so soft picks only 2 and 3.
+    #[test]
+    fn soft_picks_uniformly_beyond_the_mean() {
+        let (it, tt) = matrices();
+        assert_eq!(picks(Mining::Soft, &input(&it, &tt)), [2, 3].into());
+    }
+
+    // Caption 1 has similarity 0.95 > 0.9: dropped; hardest of {2, 3} by image distance is 2.
+    // With max_similarity 0.05 every candidate is dropped: fallback to the least similar, 3.
+    #[test]
+    fn glove_band_drops_probable_false_negatives() {
+        let (it, tt) = matrices();
+        let band = |t| picks(Mining::GloveBand { max_similarity: t }, &input(&it, &tt));
+        assert_eq!(band(0.9), [2].into());
+        assert_eq!(band(0.99), [1].into());
+        assert_eq!(band(0.05), [3].into());
+    }
+
+    #[test]
+    fn no_candidate_gives_none_and_shares_count() {
+        let it = vec![0.0f32, 1.0, 1.0, 0.0];
+        let tt = vec![0.0f32; 4];
+        let inp = MiningInput {
+            n: 2,
+            img_txt: &it,
+            txt_txt: &tt,
+            margin: 0.1,
+        };
+        assert_eq!(
+            mine(Mining::Hardest, &inp, &mut ChaCha8Rng::seed_from_u64(0)),
+            vec![None, None]
+        );
+        let (it, tt) = matrices();
+        let inp = input(&it, &tt);
+        let s = shares(&inp, &[Some(1), Some(0), None, Some(0), Some(1)]);
+        // anchor 0 -> 1: hard; anchor 1 -> 0: d_ap 0.5, d_an 2.0: easy; 3 -> 0 easy; 4 -> 1 easy.
+        assert_eq!(s.count, 4);
+        assert_eq!((s.hard, s.semi_hard, s.easy), (0.25, 0.0, 0.75));
+    }
+}

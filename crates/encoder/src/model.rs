@@ -1,0 +1,218 @@
+//! The image network: backbone + projection head, built in a var store, with freezing,
+//! pretrained weights and the output transform.
+use crate::config::{Arch, Freeze, HeadKind, ModelConfig};
+use crate::error::{torch, EncoderError};
+use crate::nets::{efficientnet_lite0, resnet18, small_cnn, under, Backbone};
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, Module};
+use tch::Tensor;
+
+/// Name of the projection head's variables.
+const HEAD: &str = "proj";
+/// Norm floor of the L2 normalisation.
+const NORM_EPS: f64 = 1e-12;
+
+/// How the head's raw output becomes the embedding used for retrieval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputKind {
+    /// The raw output, L2-normalised when `normalize_output` (ranking losses, MSE).
+    #[default]
+    Direct,
+    /// Cross-entropy models: `sigmoid(raw)` minus its own mean over dimensions (this undoes the
+    /// per-vector [0,1] scaling of the targets up to a scale), then L2-normalised.
+    SigmoidCentred,
+}
+
+/// The projection head.
+#[derive(Debug)]
+enum Head {
+    Linear(nn::Linear),
+    Mlp(nn::Linear, nn::Linear),
+}
+
+impl Head {
+    fn new(p: nn::Path, kind: HeadKind, features: i64, out_dim: i64) -> Self {
+        match kind {
+            HeadKind::Linear => Head::Linear(nn::linear(p, features, out_dim, Default::default())),
+            HeadKind::Mlp { hidden } => Head::Mlp(
+                nn::linear(&p / "fc1", features, hidden, Default::default()),
+                nn::linear(&p / "fc2", hidden, out_dim, Default::default()),
+            ),
+        }
+    }
+
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        match self {
+            Head::Linear(l) => xs.apply(l),
+            Head::Mlp(a, b) => b.forward(&a.forward(xs).relu()),
+        }
+    }
+}
+
+/// L2-normalises each row.
+pub(crate) fn l2_normalize(xs: &Tensor) -> Tensor {
+    xs / xs.norm_scalaropt_dim(2, [1], true).clamp_min(NORM_EPS)
+}
+
+/// Backbone + head. Build it with [`Network::build`].
+#[derive(Debug)]
+pub struct Network {
+    backbone: Backbone,
+    head: Head,
+    cfg: ModelConfig,
+    frozen: usize,
+}
+
+impl Network {
+    /// Creates the variables under `p` (no weights loaded, nothing frozen).
+    pub fn new(p: &nn::Path, cfg: &ModelConfig) -> Result<Self, EncoderError> {
+        if cfg.out_dim <= 0 {
+            return Err(EncoderError::Config(format!(
+                "model.out_dim must be > 0, got {}",
+                cfg.out_dim
+            )));
+        }
+        let backbone = match cfg.arch {
+            Arch::SmallCnn => {
+                if cfg.small_cnn_widths.is_empty() {
+                    return Err(EncoderError::Config(
+                        "model.small_cnn_widths is empty".into(),
+                    ));
+                }
+                small_cnn(p, &cfg.small_cnn_widths)
+            }
+            Arch::ResNet18 => resnet18(p),
+            Arch::EfficientNetLite0 => efficientnet_lite0(p, cfg.padding),
+        };
+        let frozen = match cfg.freeze {
+            Freeze::None => 0,
+            Freeze::Backbone => backbone.stages.len(),
+            Freeze::AllButLast(n) => backbone.stages.len().saturating_sub(n),
+        };
+        let head = Head::new(p / HEAD, cfg.head, backbone.features, cfg.out_dim);
+        Ok(Self {
+            backbone,
+            head,
+            cfg: cfg.clone(),
+            frozen,
+        })
+    }
+
+    /// Builds the network in `vs`, loads `cfg.pretrained` (backbone variables; the head stays
+    /// fresh) and freezes the first stages (`requires_grad = false`, BatchNorm in eval mode).
+    pub fn build(vs: &mut nn::VarStore, cfg: &ModelConfig) -> Result<Self, EncoderError> {
+        let net = Self::new(&vs.root(), cfg)?;
+        if let Some(path) = &cfg.pretrained {
+            let missing = vs.load_partial(path).map_err(torch(format!(
+                "loading pretrained weights {}",
+                path.display()
+            )))?;
+            let backbone_missing: Vec<_> = missing.iter().filter(|n| !under(n, HEAD)).collect();
+            if !backbone_missing.is_empty() {
+                return Err(EncoderError::Config(format!(
+                    "pretrained weights {} lack {} backbone variables, e.g. {}",
+                    path.display(),
+                    backbone_missing.len(),
+                    backbone_missing[0]
+                )));
+            }
+        }
+        net.apply_freeze(vs);
+        Ok(net)
+    }
+
+    /// Sets `requires_grad = false` on the variables of the frozen stages.
+    fn apply_freeze(&self, vs: &nn::VarStore) {
+        let prefixes: Vec<&String> = self.backbone.stages[..self.frozen]
+            .iter()
+            .flat_map(|s| s.prefixes.iter())
+            .collect();
+        for (name, t) in vs.variables() {
+            if prefixes.iter().any(|p| under(&name, p)) {
+                let _ = t.set_requires_grad(false);
+            }
+        }
+    }
+
+    /// Number of frozen backbone stages (of [`Network::stages`]).
+    pub fn frozen_stages(&self) -> usize {
+        self.frozen
+    }
+
+    /// Number of backbone stages.
+    pub fn stages(&self) -> usize {
+        self.backbone.stages.len()
+    }
+
+    /// The configuration it was built from.
+    pub fn config(&self) -> &ModelConfig {
+        &self.cfg
+    }
+
+    /// The head's raw output `[n, out_dim]` for a `[n, 3, h, w]` batch of 0..=255 RGB.
+    pub fn forward_raw(&self, xs: &Tensor, train: bool) -> Tensor {
+        let features = self.backbone.forward(xs, train, self.frozen);
+        self.head.forward(&features)
+    }
+
+    /// The embedding (retrieval space) of a raw output.
+    pub fn embedding(&self, raw: &Tensor, output: OutputKind) -> Tensor {
+        match output {
+            OutputKind::Direct if self.cfg.normalize_output => l2_normalize(raw),
+            OutputKind::Direct => raw.shallow_clone(),
+            OutputKind::SigmoidCentred => {
+                let s = raw.sigmoid();
+                l2_normalize(&(&s - s.mean_dim(1i64, true, s.kind())))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind};
+
+    fn cfg(freeze: Freeze) -> ModelConfig {
+        ModelConfig {
+            out_dim: 8,
+            freeze,
+            small_cnn_widths: vec![4, 8, 8],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn output_is_unit_norm_and_shaped() {
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let net = Network::build(&mut vs, &cfg(Freeze::None)).expect("build");
+        let x = Tensor::rand([3, 3, 32, 32], (Kind::Float, Device::Cpu)) * 255.0;
+        let e = net.embedding(&net.forward_raw(&x, false), OutputKind::Direct);
+        assert_eq!(e.size(), [3, 8]);
+        let norms = e.norm_scalaropt_dim(2, [1], false);
+        assert!((norms - 1.0).abs().max().double_value(&[]) < 1e-5);
+    }
+
+    // Freezing all but the last block: only that block's and the head's variables get gradients,
+    // and frozen BatchNorm statistics do not move in a training-mode forward.
+    #[test]
+    fn freeze_all_but_last() {
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let net = Network::build(&mut vs, &cfg(Freeze::AllButLast(1))).expect("build");
+        assert_eq!(net.frozen_stages(), 2);
+        let before = vs.variables()["cnn.0.bn.running_mean"].copy();
+        let x = Tensor::rand([4, 3, 32, 32], (Kind::Float, Device::Cpu)) * 255.0;
+        net.forward_raw(&x, true).sum(Kind::Float).backward();
+        for (name, t) in vs.variables() {
+            let learns = under(&name, "cnn.2") || under(&name, HEAD);
+            if name.contains("running") {
+                continue;
+            }
+            assert_eq!(t.grad().defined(), learns, "{name}");
+        }
+        assert!(vs.variables()["cnn.0.bn.running_mean"].equal(&before));
+        assert!(!vs.variables()["cnn.2.bn.running_mean"]
+            .equal(&Tensor::zeros([8], (Kind::Float, Device::Cpu))));
+    }
+}

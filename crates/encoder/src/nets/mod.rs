@@ -1,0 +1,88 @@
+//! Backbones as a list of stages, so that freezing "all but the last N" is a stage count.
+mod efficientnet;
+mod resnet;
+mod small_cnn;
+
+pub(crate) use efficientnet::efficientnet_lite0;
+pub use efficientnet::EfficientNetLite0;
+pub(crate) use resnet::resnet18;
+pub(crate) use small_cnn::small_cnn;
+
+use tch::nn::{FuncT, ModuleT};
+use tch::Tensor;
+
+/// How a backbone wants its 0..=255 RGB input scaled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputNorm {
+    /// `(x/255 - mean) / std` with ImageNet's mean and std (torchvision models).
+    ImageNet,
+    /// `(x - 127) / 128` (EfficientNet-Lite, as its TF original).
+    Lite,
+}
+
+/// ImageNet channel means and standard deviations (torchvision).
+const IMAGENET_MEAN: [f64; 3] = [0.485, 0.456, 0.406];
+const IMAGENET_STD: [f64; 3] = [0.229, 0.224, 0.225];
+/// EfficientNet-Lite's input centre and scale.
+const LITE_CENTRE: f64 = 127.0;
+const LITE_SCALE: f64 = 128.0;
+const PIXEL_MAX: f64 = 255.0;
+
+impl InputNorm {
+    /// Scales a `[n, 3, h, w]` batch of 0..=255 values.
+    pub fn apply(self, xs: &Tensor) -> Tensor {
+        match self {
+            InputNorm::ImageNet => {
+                let opts = (xs.kind(), xs.device());
+                let mean = Tensor::from_slice(&IMAGENET_MEAN)
+                    .to_kind(opts.0)
+                    .to_device(opts.1);
+                let std = Tensor::from_slice(&IMAGENET_STD)
+                    .to_kind(opts.0)
+                    .to_device(opts.1);
+                (xs / PIXEL_MAX - mean.view([1, 3, 1, 1])) / std.view([1, 3, 1, 1])
+            }
+            InputNorm::Lite => (xs - LITE_CENTRE) / LITE_SCALE,
+        }
+    }
+}
+
+/// One freezable unit of a backbone: its variable-name prefixes and its function.
+pub(crate) struct Stage {
+    pub prefixes: Vec<String>,
+    pub module: FuncT<'static>,
+}
+
+/// A backbone: input scaling, stages, global average pool to `features` values.
+pub(crate) struct Backbone {
+    pub input: InputNorm,
+    pub stages: Vec<Stage>,
+    pub features: i64,
+}
+
+impl std::fmt::Debug for Backbone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backbone")
+            .field("input", &self.input)
+            .field("stages", &self.stages.len())
+            .field("features", &self.features)
+            .finish()
+    }
+}
+
+impl Backbone {
+    /// Features `[n, features]`; stage `i` runs in training mode only when `train && i >= frozen`
+    /// (frozen stages keep BatchNorm in eval mode).
+    pub fn forward(&self, xs: &Tensor, train: bool, frozen: usize) -> Tensor {
+        let mut x = self.input.apply(xs);
+        for (i, stage) in self.stages.iter().enumerate() {
+            x = stage.module.forward_t(&x, train && i >= frozen);
+        }
+        x.adaptive_avg_pool2d([1, 1]).flat_view()
+    }
+}
+
+/// True when the variable `name` belongs under `prefix` (whole dotted components).
+pub(crate) fn under(name: &str, prefix: &str) -> bool {
+    name == prefix || (name.starts_with(prefix) && name[prefix.len()..].starts_with('.'))
+}

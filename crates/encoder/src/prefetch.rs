@@ -1,0 +1,74 @@
+//! Background image loading: one thread calls `webly_data::load_batch` ahead of the compute
+//! through a bounded channel, so a step never waits for images unless the loader is slower.
+use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use webly_data::{load_batch, Crop, LoaderConfig, Skipped};
+
+/// A batch to load: its position and the dataset indices of its images.
+pub(crate) struct Job {
+    pub index: usize,
+    pub items: Vec<usize>,
+    pub crop: Crop,
+}
+
+/// A loaded batch: `items` are the dataset indices of the images that loaded (in `data` order).
+pub(crate) struct Loaded {
+    pub index: usize,
+    pub items: Vec<usize>,
+    pub data: Vec<f32>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Loads `jobs` in order on a background thread, at most `depth` batches ahead. The thread ends
+/// when every job is sent or the receiver is dropped.
+pub(crate) fn spawn(
+    paths: Arc<Vec<PathBuf>>,
+    cfg: LoaderConfig,
+    jobs: Vec<Job>,
+    depth: usize,
+) -> (Receiver<Loaded>, JoinHandle<()>) {
+    let (tx, rx) = sync_channel(depth.max(1));
+    let handle = std::thread::spawn(move || {
+        for job in jobs {
+            let batch_paths: Vec<PathBuf> = job.items.iter().map(|&i| paths[i].clone()).collect();
+            let b = load_batch(&batch_paths, &cfg, job.crop);
+            let items = b.loaded.iter().map(|&k| job.items[k]).collect();
+            let loaded = Loaded {
+                index: job.index,
+                items,
+                data: b.data,
+                skipped: b.skipped,
+            };
+            if tx.send(loaded).is_err() {
+                return;
+            }
+        }
+    });
+    (rx, handle)
+}
+
+/// A well-mixed 64-bit seed from a base seed and a position (splitmix64 finaliser).
+pub(crate) fn derive_seed(seed: u64, a: u64, b: u64) -> u64 {
+    let mut z = seed
+        .wrapping_add(a.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .wrapping_add(b.wrapping_mul(0xD1B5_4A32_D192_ED03));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_seeds_differ() {
+        let s: std::collections::HashSet<u64> = (0..10)
+            .flat_map(|a| (0..10).map(move |b| derive_seed(7, a, b)))
+            .collect();
+        assert_eq!(s.len(), 100);
+        assert_eq!(derive_seed(7, 1, 2), derive_seed(7, 1, 2));
+    }
+}

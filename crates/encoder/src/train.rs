@@ -1,0 +1,690 @@
+//! The training loop: prefetching, mining, optimiser, schedule, validation, checkpoints, resume.
+//!
+//! Resume (`cfg.resume` with `state.json` + `last.safetensors` in `out_dir`) restores: all
+//! variables (BatchNorm statistics included), the epoch / batch-in-epoch / global step, the best
+//! validation mAP so far and the metrics rows up to that step. The data order continues exactly:
+//! the epoch permutation, random crops and mining draws are derived from (seed, epoch, batch).
+//! NOT restored: the optimiser's moments (SGD momentum, Adam averages restart from zero; tch
+//! cannot save them) — state.json says so in `optimizer_note`.
+use crate::config::{LossKind, OptimizerKind, TrainConfig};
+use crate::device::{resolve_device, set_threads};
+use crate::encoder::{batch_tensor, embed_with, to_vec, Embeddings, SavedModel};
+use crate::error::{io, torch, EncoderError};
+use crate::files::{read_json, save_weights, write_json, BEST, LAST, METRICS, MODEL, PLOT, STATE};
+use crate::loss::{distance_matrix, loss_from_config, Loss};
+use crate::metrics::{plot, read_metrics, write_metrics, MetricsRow};
+use crate::mining::{mine, shares, MiningInput, TripletShares};
+use crate::model::{Network, OutputKind};
+use crate::prefetch::{derive_seed, spawn, Job, Loaded};
+use crate::schedule::lr_at;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
+use webly_data::Crop;
+
+/// Streams of derived seeds (so permutation, crops and mining never share one).
+const STREAM_PERMUTATION: u64 = 1;
+const STREAM_MINING: u64 = 2;
+/// Batch size for embedding the validation images.
+const VAL_BATCH: usize = 64;
+const OPTIMIZER_NOTE: &str =
+    "optimizer moments are not saved; a resumed run restarts them from zero";
+
+/// Plain training data.
+#[derive(Debug, Clone, Default)]
+pub struct TrainData {
+    pub train_images: Vec<PathBuf>,
+    /// `train_images.len() * dim` values: the L2-normalised caption embedding of each image.
+    pub train_targets: Vec<f32>,
+    pub dim: usize,
+    pub val_images: Vec<PathBuf>,
+    /// One key per validation image (passed back to the validation hook for loaded images).
+    pub val_keys: Vec<String>,
+}
+
+/// Callbacks of a run.
+pub trait TrainHooks {
+    /// The validation mAP of the validation embeddings (`keys[k]` is row `k`), or `None`.
+    fn validate(&mut self, epoch: usize, embeddings: &Embeddings, keys: &[String]) -> Option<f64>;
+    /// Called with each epoch row once written.
+    fn epoch_end(&mut self, _row: &MetricsRow) {}
+}
+
+/// No validation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHooks;
+
+impl TrainHooks for NoHooks {
+    fn validate(&mut self, _: usize, _: &Embeddings, _: &[String]) -> Option<f64> {
+        None
+    }
+}
+
+impl<F: FnMut(usize, &Embeddings, &[String]) -> Option<f64>> TrainHooks for F {
+    fn validate(&mut self, epoch: usize, embeddings: &Embeddings, keys: &[String]) -> Option<f64> {
+        self(epoch, embeddings, keys)
+    }
+}
+
+/// `state.json`: where a run stands after its last checkpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    /// Epoch to continue in, and its next batch.
+    pub epoch: usize,
+    pub batch: usize,
+    /// Global steps done.
+    pub step: u64,
+    pub seed: u64,
+    pub best_val_map: Option<f64>,
+    pub best_epoch: Option<usize>,
+    pub skipped_images: usize,
+    pub optimizer_note: String,
+    pub config: TrainConfig,
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct TrainReport {
+    pub out_dir: PathBuf,
+    pub epochs_done: usize,
+    pub steps: u64,
+    /// Mean loss of the last epoch (or of the steps run when stopped by `max_steps`).
+    pub final_loss: f64,
+    /// Mean loss of the first logged window, for comparison.
+    pub first_loss: f64,
+    pub best_val_map: Option<f64>,
+    pub best_epoch: Option<usize>,
+    pub skipped_images: usize,
+    /// Training images per second (compute + data waits) over the run.
+    pub images_per_s: f64,
+    /// Share of step time spent waiting for the loader.
+    pub data_wait: f64,
+    /// Global step the run resumed from.
+    pub resumed_from: Option<u64>,
+    pub device: String,
+}
+
+/// Sums over a window of steps.
+#[derive(Debug, Clone, Default)]
+struct Window {
+    steps: u64,
+    loss: f64,
+    active: f64,
+    shares: TripletShares,
+    images: usize,
+    time: f64,
+    wait: f64,
+}
+
+impl Window {
+    fn add(&mut self, s: &StepOut, wait: f64, time: f64) {
+        self.steps += 1;
+        self.loss += s.loss;
+        self.active += s.active;
+        self.shares.easy += s.shares.easy;
+        self.shares.semi_hard += s.shares.semi_hard;
+        self.shares.hard += s.shares.hard;
+        self.images += s.images;
+        self.time += time;
+        self.wait += wait;
+    }
+
+    fn row(
+        &self,
+        kind: &str,
+        epoch: usize,
+        step: u64,
+        lr: f64,
+        val_map: Option<f64>,
+    ) -> MetricsRow {
+        let n = self.steps.max(1) as f64;
+        MetricsRow {
+            kind: kind.into(),
+            epoch,
+            step,
+            loss: self.loss / n,
+            lr,
+            active: self.active / n,
+            easy: self.shares.easy / n,
+            semi_hard: self.shares.semi_hard / n,
+            hard: self.shares.hard / n,
+            val_map,
+            images_per_s: self.images as f64 / self.time.max(1e-9),
+            data_wait: self.wait / self.time.max(1e-9),
+        }
+    }
+}
+
+/// One step's results.
+struct StepOut {
+    loss: f64,
+    active: f64,
+    shares: TripletShares,
+    images: usize,
+}
+
+/// Everything a run holds.
+struct Run<'a> {
+    cfg: &'a TrainConfig,
+    data: &'a TrainData,
+    device: Device,
+    vs: nn::VarStore,
+    net: Network,
+    opt: nn::Optimizer,
+    loss: Box<dyn Loss>,
+    output: OutputKind,
+    state: State,
+    rows: Vec<MetricsRow>,
+    batches_per_epoch: usize,
+    total_steps: u64,
+}
+
+/// Trains an encoder into `cfg.out_dir` (see the module docs for resume).
+pub fn train(
+    cfg: &TrainConfig,
+    data: &TrainData,
+    hooks: &mut dyn TrainHooks,
+) -> Result<TrainReport, EncoderError> {
+    check(cfg, data)?;
+    set_threads(cfg.threads);
+    let device = resolve_device(cfg.device)?;
+    std::fs::create_dir_all(&cfg.out_dir).map_err(io("create the run folder", &cfg.out_dir))?;
+    let mut run = Run::new(cfg, data, device)?;
+    let resumed_from = run.resume()?;
+    run.save_model_json()?;
+    run.fit(hooks, resumed_from)
+}
+
+fn check(cfg: &TrainConfig, data: &TrainData) -> Result<(), EncoderError> {
+    let n = data.train_images.len();
+    if data.dim == 0 || data.train_targets.len() != n * data.dim {
+        return Err(EncoderError::Data(format!(
+            "{} targets for {n} images of dimension {}",
+            data.train_targets.len(),
+            data.dim
+        )));
+    }
+    if i64::try_from(data.dim).ok() != Some(cfg.model.out_dim) {
+        return Err(EncoderError::Config(format!(
+            "model.out_dim {} differs from the text dimension {}",
+            cfg.model.out_dim, data.dim
+        )));
+    }
+    if data.val_keys.len() != data.val_images.len() {
+        return Err(EncoderError::Data(format!(
+            "{} validation keys for {} validation images",
+            data.val_keys.len(),
+            data.val_images.len()
+        )));
+    }
+    if cfg.batch_size < 2 || n < cfg.batch_size {
+        return Err(EncoderError::Config(format!(
+            "batch_size {} needs 2 <= batch_size <= number of training images ({n})",
+            cfg.batch_size
+        )));
+    }
+    if cfg.epochs == 0 || cfg.lr <= 0.0 || cfg.checkpoint_every == 0 || cfg.log_every == 0 {
+        return Err(EncoderError::Config(
+            "epochs, lr, checkpoint_every and log_every must be positive".into(),
+        ));
+    }
+    cfg.loader
+        .validate()
+        .map_err(|e| EncoderError::Config(e.to_string()))
+}
+
+/// Builds the network with libtorch's global RNG seeded from `cfg.seed`, under a lock so that
+/// concurrent runs in one process cannot interleave their draws: initial weights are a function
+/// of the seed.
+fn seeded_build(
+    cfg: &TrainConfig,
+    device: Device,
+) -> Result<(nn::VarStore, Network), EncoderError> {
+    static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = INIT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    tch::manual_seed(i64::from_ne_bytes(cfg.seed.to_ne_bytes()));
+    let mut vs = nn::VarStore::new(device);
+    let net = Network::build(&mut vs, &cfg.model)?;
+    Ok((vs, net))
+}
+
+fn optimizer(cfg: &TrainConfig, vs: &nn::VarStore) -> Result<nn::Optimizer, EncoderError> {
+    let built = match cfg.optimizer {
+        OptimizerKind::Sgd { momentum, nesterov } => nn::Sgd {
+            momentum,
+            dampening: 0.0,
+            wd: cfg.weight_decay,
+            nesterov,
+        }
+        .build(vs, cfg.lr),
+        OptimizerKind::Adam { beta1, beta2 } => {
+            nn::adam(beta1, beta2, cfg.weight_decay).build(vs, cfg.lr)
+        }
+    };
+    built.map_err(torch("building the optimizer"))
+}
+
+impl<'a> Run<'a> {
+    fn new(
+        cfg: &'a TrainConfig,
+        data: &'a TrainData,
+        device: Device,
+    ) -> Result<Self, EncoderError> {
+        let (vs, net) = seeded_build(cfg, device)?;
+        let opt = optimizer(cfg, &vs)?;
+        let batches_per_epoch = data.train_images.len() / cfg.batch_size;
+        let all = (cfg.epochs * batches_per_epoch) as u64;
+        let total_steps = cfg.max_steps.map_or(all, |m| m.min(all));
+        let output = match cfg.loss.kind {
+            LossKind::CrossEntropy => OutputKind::SigmoidCentred,
+            _ => OutputKind::Direct,
+        };
+        Ok(Self {
+            cfg,
+            data,
+            device,
+            vs,
+            net,
+            opt,
+            loss: loss_from_config(&cfg.loss),
+            output,
+            state: State {
+                epoch: 0,
+                batch: 0,
+                step: 0,
+                seed: cfg.seed,
+                best_val_map: None,
+                best_epoch: None,
+                skipped_images: 0,
+                optimizer_note: OPTIMIZER_NOTE.into(),
+                config: cfg.clone(),
+            },
+            rows: Vec::new(),
+            batches_per_epoch,
+            total_steps,
+        })
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.cfg.out_dir.join(name)
+    }
+
+    /// Restores the last checkpoint when `resume` and one exists; returns its step.
+    fn resume(&mut self) -> Result<Option<u64>, EncoderError> {
+        let (state_path, last) = (self.path(STATE), self.path(LAST));
+        if !self.cfg.resume || !state_path.exists() || !last.exists() {
+            return Ok(None);
+        }
+        let state: State = read_json(&state_path)?;
+        if state.config.model != self.cfg.model {
+            return Err(EncoderError::Config(format!(
+                "cannot resume {}: its model configuration differs from this one",
+                state_path.display()
+            )));
+        }
+        self.vs
+            .load(&last)
+            .map_err(torch(format!("loading checkpoint {}", last.display())))?;
+        let step = state.step;
+        self.rows = read_metrics(&self.path(METRICS))?;
+        self.rows.retain(|r| r.step <= step);
+        self.state = State {
+            config: self.cfg.clone(),
+            seed: self.cfg.seed,
+            ..state
+        };
+        Ok(Some(step))
+    }
+
+    fn save_model_json(&self) -> Result<(), EncoderError> {
+        let saved = SavedModel {
+            model: self.cfg.model.clone(),
+            output: self.output,
+            loader: self.cfg.loader.clone(),
+        };
+        write_json(&self.path(MODEL), &saved)
+    }
+
+    fn lr(&self) -> f64 {
+        lr_at(
+            self.cfg.schedule,
+            self.cfg.lr,
+            self.state.step,
+            self.total_steps,
+        )
+    }
+
+    fn done(&self) -> bool {
+        self.state.step >= self.total_steps
+    }
+
+    fn fit(
+        mut self,
+        hooks: &mut dyn TrainHooks,
+        resumed_from: Option<u64>,
+    ) -> Result<TrainReport, EncoderError> {
+        let bar = progress_bar(self.cfg.progress, self.total_steps, self.state.step);
+        let mut total = Window::default();
+        let mut first_loss = None;
+        let mut last_window = Window::default();
+        while self.state.epoch < self.cfg.epochs && !self.done() {
+            let epoch = self.state.epoch;
+            let w = self.run_epoch(&bar, &mut first_loss)?;
+            total.images += w.images;
+            total.time += w.time;
+            total.wait += w.wait;
+            last_window = w.clone();
+            if self.state.batch < self.batches_per_epoch {
+                // Stopped inside the epoch by max_steps.
+                self.checkpoint()?;
+                break;
+            }
+            self.end_epoch(epoch, &w, hooks)?;
+        }
+        bar.finish_and_clear();
+        write_metrics(&self.path(METRICS), &self.rows)?;
+        if self.cfg.plot {
+            plot(&self.path(PLOT), &self.rows)?;
+        }
+        Ok(TrainReport {
+            out_dir: self.cfg.out_dir.clone(),
+            epochs_done: self.state.epoch,
+            steps: self.state.step,
+            final_loss: last_window.loss / last_window.steps.max(1) as f64,
+            first_loss: first_loss.unwrap_or(f64::NAN),
+            best_val_map: self.state.best_val_map,
+            best_epoch: self.state.best_epoch,
+            skipped_images: self.state.skipped_images,
+            images_per_s: total.images as f64 / total.time.max(1e-9),
+            data_wait: total.wait / total.time.max(1e-9),
+            resumed_from,
+            device: format!("{:?}", self.device),
+        })
+    }
+
+    /// The remaining batches of the current epoch, in the seed's order.
+    fn jobs(&self) -> Vec<Job> {
+        let epoch = self.state.epoch as u64;
+        let mut order: Vec<usize> = (0..self.data.train_images.len()).collect();
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(derive_seed(self.cfg.seed, STREAM_PERMUTATION, epoch));
+        order.shuffle(&mut rng);
+        let bs = self.cfg.batch_size;
+        (self.state.batch..self.batches_per_epoch)
+            .map(|b| Job {
+                index: b,
+                items: order[b * bs..(b + 1) * bs].to_vec(),
+                crop: Crop::Random {
+                    seed: derive_seed(self.cfg.seed, epoch, b as u64),
+                },
+            })
+            .collect()
+    }
+
+    fn run_epoch(
+        &mut self,
+        bar: &ProgressBar,
+        first_loss: &mut Option<f64>,
+    ) -> Result<Window, EncoderError> {
+        let paths = Arc::new(self.data.train_images.clone());
+        let (rx, handle) = spawn(
+            paths,
+            self.cfg.loader.clone(),
+            self.jobs(),
+            self.cfg.prefetch,
+        );
+        let mut epoch_w = Window::default();
+        let mut log_w = Window::default();
+        let mut t = Instant::now();
+        for batch in rx.iter() {
+            let wait = t.elapsed().as_secs_f64();
+            self.state.skipped_images += batch.skipped.len();
+            let index = batch.index;
+            let lr = self.lr();
+            let out = self.step(batch, lr)?;
+            let time = t.elapsed().as_secs_f64();
+            t = Instant::now();
+            self.state.batch = index + 1;
+            let Some(out) = out else { continue };
+            self.state.step += 1;
+            epoch_w.add(&out, wait, time);
+            log_w.add(&out, wait, time);
+            bar.inc(1);
+            bar.set_message(format!(
+                "loss {:.4} {:.0} img/s",
+                out.loss,
+                out.images as f64 / time.max(1e-9)
+            ));
+            if self.state.step % self.cfg.log_every == 0 {
+                first_loss.get_or_insert(log_w.loss / log_w.steps.max(1) as f64);
+                let row = log_w.row("step", self.state.epoch, self.state.step, lr, None);
+                self.rows.push(row);
+                log_w = Window::default();
+            }
+            if self.state.step % self.cfg.checkpoint_every == 0 {
+                self.checkpoint()?;
+            }
+            if self.done() {
+                break;
+            }
+        }
+        drop(rx);
+        let _ = handle.join();
+        if first_loss.is_none() && log_w.steps > 0 {
+            *first_loss = Some(log_w.loss / log_w.steps as f64);
+        }
+        Ok(epoch_w)
+    }
+
+    /// One optimisation step; `None` when fewer than 2 images of the batch loaded.
+    fn step(&mut self, batch: Loaded, lr: f64) -> Result<Option<StepOut>, EncoderError> {
+        let n = batch.items.len();
+        if n < 2 {
+            return Ok(None);
+        }
+        let x = batch_tensor(&batch.data, i64::from(self.cfg.loader.crop), self.device)?;
+        let targets = self.targets(&batch.items);
+        self.opt.set_lr(lr);
+        let raw = self.net.forward_raw(&x, true);
+        let out = match self.cfg.loss.kind {
+            LossKind::CrossEntropy => raw,
+            _ => self.net.embedding(&raw, OutputKind::Direct),
+        };
+        let (per, shares) = self.per_sample_loss(&out, &targets, batch.index)?;
+        let loss = per.mean(Kind::Float);
+        let value = loss.double_value(&[]);
+        if !value.is_finite() || value > self.cfg.max_loss {
+            return Err(self.diverged(value));
+        }
+        match self.cfg.grad_clip {
+            Some(c) => self.opt.backward_step_clip_norm(&loss, c),
+            None => self.opt.backward_step(&loss),
+        }
+        let active = per
+            .gt(0.0)
+            .to_kind(Kind::Float)
+            .mean(Kind::Float)
+            .double_value(&[]);
+        Ok(Some(StepOut {
+            loss: value,
+            active,
+            shares,
+            images: n,
+        }))
+    }
+
+    fn diverged(&self, loss: f64) -> EncoderError {
+        EncoderError::Diverged {
+            epoch: self.state.epoch,
+            step: self.state.step + 1,
+            loss,
+            dir: self.cfg.out_dir.clone(),
+        }
+    }
+
+    /// Targets `[k, dim]` of dataset items.
+    fn targets(&self, items: &[usize]) -> Tensor {
+        let d = self.data.dim;
+        let mut v = Vec::with_capacity(items.len() * d);
+        for &i in items {
+            v.extend_from_slice(&self.data.train_targets[i * d..(i + 1) * d]);
+        }
+        Tensor::from_slice(&v)
+            .view([items.len() as i64, d as i64])
+            .to_device(self.device)
+    }
+
+    /// Per-sample losses of the anchors that got a negative (all anchors for losses without).
+    fn per_sample_loss(
+        &self,
+        out: &Tensor,
+        targets: &Tensor,
+        batch: usize,
+    ) -> Result<(Tensor, TripletShares), EncoderError> {
+        if !self.loss.needs_negatives() {
+            return Ok((
+                self.loss.forward(out, targets, None),
+                TripletShares::default(),
+            ));
+        }
+        let n = out.size()[0] as usize;
+        let it = to_vec(&distance_matrix(
+            &out.detach(),
+            targets,
+            self.cfg.loss.distance,
+        ))?;
+        let tt = to_vec(&distance_matrix(
+            targets,
+            targets,
+            crate::config::Distance::Cosine,
+        ))?;
+        let input = MiningInput {
+            n,
+            img_txt: &it,
+            txt_txt: &tt,
+            margin: self.cfg.loss.margin as f32,
+        };
+        let seed = derive_seed(
+            self.cfg.seed ^ STREAM_MINING,
+            self.state.epoch as u64,
+            batch as u64,
+        );
+        let negs = mine(
+            self.cfg.mining,
+            &input,
+            &mut ChaCha8Rng::seed_from_u64(seed),
+        );
+        let s = shares(&input, &negs);
+        let (anchors, neg): (Vec<i64>, Vec<i64>) = negs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| n.map(|j| (i as i64, j as i64)))
+            .unzip();
+        if anchors.is_empty() {
+            return Err(EncoderError::Data(
+                "a batch whose captions are all identical".into(),
+            ));
+        }
+        let a = Tensor::from_slice(&anchors).to_device(self.device);
+        let j = Tensor::from_slice(&neg).to_device(self.device);
+        let per = self.loss.forward(
+            &out.index_select(0, &a),
+            &targets.index_select(0, &a),
+            Some(&targets.index_select(0, &j)),
+        );
+        Ok((per, s))
+    }
+
+    /// Writes last.safetensors + state.json (+ metrics.csv), only from finite weights.
+    fn checkpoint(&mut self) -> Result<(), EncoderError> {
+        let finite = self
+            .vs
+            .variables()
+            .values()
+            .all(|t| t.isfinite().all().int64_value(&[]) != 0);
+        if !finite {
+            return Err(self.diverged(f64::NAN));
+        }
+        save_weights(&self.vs, &self.path(LAST))?;
+        write_json(&self.path(STATE), &self.state)?;
+        write_metrics(&self.path(METRICS), &self.rows)
+    }
+
+    fn end_epoch(
+        &mut self,
+        epoch: usize,
+        w: &Window,
+        hooks: &mut dyn TrainHooks,
+    ) -> Result<(), EncoderError> {
+        let val_map = self.validate(epoch, hooks)?;
+        let improved = match (val_map, self.state.best_val_map) {
+            (Some(m), Some(b)) => m > b,
+            (Some(_), None) => true,
+            // Without validation the latest epoch is kept as "best".
+            (None, _) => true,
+        };
+        let row = w.row("epoch", epoch, self.state.step, self.lr(), val_map);
+        self.rows.push(row.clone());
+        self.state.epoch = epoch + 1;
+        self.state.batch = 0;
+        if improved {
+            if val_map.is_some() {
+                self.state.best_val_map = val_map;
+            }
+            self.state.best_epoch = Some(epoch);
+            save_weights(&self.vs, &self.path(BEST))?;
+        }
+        self.checkpoint()?;
+        hooks.epoch_end(&row);
+        Ok(())
+    }
+
+    fn validate(
+        &self,
+        epoch: usize,
+        hooks: &mut dyn TrainHooks,
+    ) -> Result<Option<f64>, EncoderError> {
+        if self.data.val_images.is_empty() {
+            return Ok(None);
+        }
+        let e = embed_with(
+            &self.net,
+            self.output,
+            self.device,
+            &self.data.val_images,
+            &self.cfg.loader,
+            VAL_BATCH,
+        )?;
+        let keys: Vec<String> = e
+            .loaded
+            .iter()
+            .map(|&k| self.data.val_keys[k].clone())
+            .collect();
+        Ok(hooks.validate(epoch, &e, &keys))
+    }
+}
+
+fn progress_bar(show: bool, total: u64, pos: u64) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    let style = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} ETA {eta}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_position(pos);
+    bar
+}
+
+/// Writes `metrics.csv` of a folder into a PNG again (e.g. after an interrupted run).
+pub fn replot(out_dir: &Path) -> Result<(), EncoderError> {
+    plot(&out_dir.join(PLOT), &read_metrics(&out_dir.join(METRICS))?)
+}

@@ -1,0 +1,67 @@
+//! The hand-ported EfficientNet-Lite0 against PyTorch: logits of two deterministic 224x224 inputs
+//! must match `tests/fixtures/efficientnet_lite0_logits_{symmetric,tf_same}.npy`, written by
+//! `scripts/efficientnet_ref.py --fixture crates/encoder/tests/fixtures` (an independent PyTorch
+//! implementation loading the original .pth), within 1e-4.
+//!
+//! Needs the converted weights (`scripts/setup.sh`): `data/weights/efficientnet-lite0.safetensors`
+//! or `WEBLY_EFFICIENTNET_WEIGHTS`; without them the test says so and passes.
+use std::path::PathBuf;
+use tch::{nn, Device, Tensor};
+use webly_encoder::{EfficientNetLite0, Padding};
+
+const SIDE: usize = 224;
+const TOL: f64 = 1e-4;
+
+/// Same formula as `deterministic_inputs()` in the script: integers, exact in f32.
+fn inputs() -> Tensor {
+    let mut v = Vec::with_capacity(2 * 3 * SIDE * SIDE);
+    for n in 0..2 {
+        for c in 0..3 {
+            for h in 0..SIDE {
+                for w in 0..SIDE {
+                    v.push(((7 * n + 31 * c + 3 * h + 5 * w + (h * w) % 17) % 256) as f32);
+                }
+            }
+        }
+    }
+    Tensor::from_slice(&v).view([2, 3, SIDE as i64, SIDE as i64])
+}
+
+fn weights() -> Option<PathBuf> {
+    let p = std::env::var_os("WEBLY_EFFICIENTNET_WEIGHTS").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/weights/efficientnet-lite0.safetensors")
+    });
+    p.exists().then_some(p)
+}
+
+fn logits(path: &std::path::Path, padding: Padding) -> Tensor {
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let net = EfficientNetLite0::new(&vs.root(), padding);
+    vs.load(path).expect("load weights");
+    net.logits(&inputs())
+}
+
+fn fixture(name: &str) -> Tensor {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    Tensor::read_npy(&p).expect("fixture")
+}
+
+// Both paddings match their PyTorch counterpart; the two paddings differ from each other far
+// beyond the tolerance (so the comparison can tell a padding mistake).
+#[test]
+fn logits_match_pytorch() {
+    let Some(path) = weights() else {
+        eprintln!("SKIPPED: no EfficientNet-Lite0 weights (run scripts/setup.sh)");
+        return;
+    };
+    let sym = fixture("efficientnet_lite0_logits_symmetric.npy");
+    let same = fixture("efficientnet_lite0_logits_tf_same.npy");
+    for (padding, want) in [(Padding::Symmetric, &sym), (Padding::TfSame, &same)] {
+        let got = logits(&path, padding);
+        assert_eq!(got.size(), [2, 1000]);
+        let diff = (&got - want).abs().max().double_value(&[]);
+        eprintln!("efficientnet-lite0 {padding:?}: max |rust - pytorch| logit difference {diff:e}");
+        assert!(diff < TOL, "{padding:?}: max logit difference {diff}");
+    }
+    assert!((sym - same).abs().max().double_value(&[]) > 100.0 * TOL);
+}

@@ -1,0 +1,55 @@
+//! Exact evaluation of the 24 reference queries over 150K random images of dimension 300.
+//!
+//! `cargo run --release -p webly-eval --example bench_eval -- [N] [DIM] [OUT_DIR]`
+//! prints the time of `evaluate`; with OUT_DIR it also writes the run files there.
+
+use std::path::Path;
+use std::time::Instant;
+
+use rand::{Rng, SeedableRng};
+use webly_eval::{evaluate, EvalQuery, PlotConfig, QuerySet, TruthRelevance};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let n: usize = args.first().map_or(Ok(150_000), |s| s.parse())?;
+    let d: usize = args.get(1).map_or(Ok(300), |s| s.parse())?;
+    let queries_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../eval/queries");
+    let sets = QuerySet::load_dir(&queries_dir)?;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let images: Vec<f32> = (0..n * d).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    let keys: Vec<String> = (0..n).map(|i| format!("bench/{i}")).collect();
+    let words: Vec<String> = sets
+        .iter()
+        .flat_map(|s| s.queries.iter())
+        .flat_map(|q| q.split_whitespace())
+        .map(String::from)
+        .collect();
+    let truth = TruthRelevance::new(keys.iter().map(|k| {
+        let concepts = (0..3)
+            .map(|_| words[rng.gen_range(0..words.len())].clone())
+            .collect();
+        (k.clone(), concepts)
+    }));
+    let queries: Vec<EvalQuery> = sets
+        .iter()
+        .flat_map(|s| s.queries.iter().map(move |q| (s.name.clone(), q.clone())))
+        .map(|(set, text)| EvalQuery {
+            text,
+            set,
+            vector: (0..d).map(|_| rng.gen_range(-1.0..1.0)).collect(),
+        })
+        .collect();
+    let start = Instant::now();
+    let report = evaluate(&images, n, d, &keys, &queries, &truth)?;
+    let secs = start.elapsed().as_secs_f64();
+    println!("{report}");
+    println!(
+        "bench_eval: {} queries x {n} images x {d} dims, {} threads: {secs:.3} s",
+        queries.len(),
+        rayon::current_num_threads()
+    );
+    if let Some(out) = args.get(2) {
+        report.write_run(Path::new(out), &PlotConfig::default())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! Ranking metrics over a full ranking, and their expectation under a random ranking.
+
+use serde::{Deserialize, Serialize};
+
+/// Metrics of one query over the whole ranked database.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RankMetrics {
+    /// Number of relevant images (R).
+    pub relevant: usize,
+    /// Mean over relevant images of the precision at their rank.
+    pub ap: f64,
+    pub p_at_5: f64,
+    pub p_at_10: f64,
+    /// Precision at rank R.
+    pub r_precision: f64,
+}
+
+/// Metrics of a ranking given each image's score and relevance. The ranking is by score,
+/// highest first, ties broken by lower index. `None` when no image is relevant.
+pub fn rank_metrics(scores: &[f32], relevant: &[bool]) -> Option<RankMetrics> {
+    let r = relevant.iter().filter(|x| **x).count();
+    if r == 0 {
+        return None;
+    }
+    // Sorting (score, index) pairs in place is far faster than sorting indices through scores.
+    let mut order: Vec<(f32, u32)> = scores.iter().zip(0u32..).map(|(s, i)| (*s, i)).collect();
+    order.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let flags: Vec<bool> = order.iter().map(|&(_, i)| relevant[i as usize]).collect();
+    Some(metrics_of_ranked(&flags, r))
+}
+
+/// Metrics of relevance flags already in rank order (`r` = number of true flags).
+fn metrics_of_ranked(flags: &[bool], r: usize) -> RankMetrics {
+    let mut hits = 0usize;
+    let mut ap = 0.0;
+    for (rank0, _) in flags.iter().enumerate().filter(|(_, f)| **f) {
+        hits += 1;
+        ap += hits as f64 / (rank0 + 1) as f64;
+    }
+    let prec_at = |k: usize| flags.iter().take(k).filter(|f| **f).count() as f64 / k as f64;
+    RankMetrics {
+        relevant: r,
+        ap: ap / r as f64,
+        p_at_5: prec_at(5),
+        p_at_10: prec_at(10),
+        r_precision: prec_at(r),
+    }
+}
+
+/// Exact E[AP] for a uniformly random permutation of `n` images, `r` of them relevant.
+///
+/// AP = (1/R) Σ_j Σ_l [rank_l <= rank_j] / rank_j over relevant j, l. The R diagonal terms
+/// give E[1/rank] = H_N/N each; each of the R(R-1) ordered pairs l != j gives
+/// (1/N) Σ_m (m-1)/((N-1) m) = (N - H_N)/(N(N-1)). Hence
+/// E[AP] = H_N/N + ((R-1)/(N-1)) (1 - H_N/N): 1 when R = N, H_N/N when R = 1.
+/// (E[P@k] and E[R-precision] are simply R/N.)
+pub fn expected_random_ap(r: usize, n: usize) -> f64 {
+    if r == 0 || n == 0 {
+        return 0.0;
+    }
+    if n == 1 {
+        return 1.0;
+    }
+    let h_n: f64 = (1..=n).map(|m| 1.0 / m as f64).sum();
+    let diag = h_n / n as f64;
+    diag + (r - 1) as f64 / (n - 1) as f64 * (1.0 - diag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+
+    #[test]
+    fn matches_sklearn_average_precision() {
+        // Python (scikit-learn 1.9.1):
+        // from sklearn.metrics import average_precision_score
+        // y = [1,0,1,1,0,0,1,0,0,0,1,0]
+        // s = [.9,.85,.8,.7,.65,.6,.5,.45,.4,.3,.2,.1]
+        // average_precision_score(y, s)  -> 0.6885281385281385
+        let y = [1, 0, 1, 1, 0, 0, 1, 0, 0, 0, 1, 0].map(|v| v == 1);
+        let s = [
+            0.9, 0.85, 0.8, 0.7, 0.65, 0.6, 0.5, 0.45, 0.4, 0.3, 0.2, 0.1,
+        ];
+        let m = rank_metrics(&s, &y).unwrap();
+        assert!((m.ap - 0.6885281385281385).abs() < 1e-12, "{}", m.ap);
+        assert_eq!(m.relevant, 5);
+        assert!((m.p_at_5 - 0.6).abs() < 1e-12);
+        assert!((m.p_at_10 - 0.4).abs() < 1e-12);
+        assert!((m.r_precision - 0.6).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ranking_uses_scores_not_input_order() {
+        // Python: average_precision_score([0,1,0,1], [0.1,0.9,0.3,0.2]) -> 0.8333333333333333
+        let m = rank_metrics(&[0.1, 0.9, 0.3, 0.2], &[false, true, false, true]).unwrap();
+        assert!((m.ap - 0.8333333333333333).abs() < 1e-12);
+        assert!(rank_metrics(&[0.1, 0.2], &[false, false]).is_none());
+    }
+
+    #[test]
+    fn random_ap_closed_form_edges() {
+        assert!((expected_random_ap(4, 4) - 1.0).abs() < 1e-12);
+        // R = 1, N = 3: E[1/rank] = (1 + 1/2 + 1/3) / 3
+        assert!((expected_random_ap(1, 3) - 11.0 / 18.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn random_ap_matches_monte_carlo() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for (r, n) in [(3usize, 20usize), (10, 50), (1, 30)] {
+            let mut flags: Vec<bool> = (0..n).map(|i| i < r).collect();
+            let trials = 40_000;
+            let mean: f64 = (0..trials)
+                .map(|_| {
+                    flags.shuffle(&mut rng);
+                    metrics_of_ranked(&flags, r).ap
+                })
+                .sum::<f64>()
+                / trials as f64;
+            let want = expected_random_ap(r, n);
+            assert!(
+                (mean - want).abs() < 0.004,
+                "r={r} n={n}: mc {mean} vs {want}"
+            );
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Which images count as relevant to a query.
+
+use std::collections::HashMap;
+
+/// Answers, for a query, the keys of the images relevant to it.
+pub trait Relevance: Sync {
+    /// Keys of the relevant images, in any order (keys outside the ranking are ignored). A
+    /// query with no usable word has no relevant image.
+    fn relevant_keys(&self, query: &str) -> Vec<&str>;
+}
+
+/// Turns a caption or a query into tokens (`webly_text::clean` in the pipeline).
+pub type Cleaner = fn(&str) -> Vec<String>;
+
+/// Inverted index: word -> sorted ids of the keys whose word set holds it.
+#[derive(Debug, Clone, Default)]
+struct WordIndex {
+    keys: Vec<String>,
+    postings: HashMap<String, Vec<u32>>,
+}
+
+impl WordIndex {
+    fn build(items: impl IntoIterator<Item = (String, Vec<String>)>) -> Self {
+        let mut index = WordIndex::default();
+        for (id, (key, mut words)) in (0u32..).zip(items) {
+            words.sort_unstable();
+            words.dedup();
+            for w in words {
+                index.postings.entry(w).or_default().push(id);
+            }
+            index.keys.push(key);
+        }
+        index
+    }
+
+    /// Keys holding every word (intersection of the posting lists).
+    fn all_of(&self, words: &[String]) -> Vec<&str> {
+        let mut lists: Vec<&[u32]> = Vec::with_capacity(words.len());
+        for w in words {
+            match self.postings.get(w) {
+                Some(p) => lists.push(p),
+                None => return Vec::new(),
+            }
+        }
+        lists.sort_by_key(|l| l.len());
+        let Some((first, rest)) = lists.split_first() else {
+            return Vec::new();
+        };
+        first
+            .iter()
+            .filter(|id| rest.iter().all(|l| l.binary_search(id).is_ok()))
+            .map(|&id| self.keys[id as usize].as_str())
+            .collect()
+    }
+}
+
+/// Relevant when the image's cleaned caption tokens contain every cleaned query word.
+#[derive(Debug, Clone)]
+pub struct CaptionRelevance {
+    index: WordIndex,
+    clean: Cleaner,
+}
+
+impl CaptionRelevance {
+    /// Cleans every `(key, caption)` with `clean`; queries are cleaned the same way.
+    pub fn with_cleaner(
+        captions: impl IntoIterator<Item = (String, String)>,
+        clean: Cleaner,
+    ) -> Self {
+        Self::from_tokens(captions.into_iter().map(|(k, c)| (k, clean(&c))), clean)
+    }
+
+    /// Captions already cleaned into tokens; queries are cleaned with `clean`.
+    pub fn from_tokens(
+        tokens: impl IntoIterator<Item = (String, Vec<String>)>,
+        clean: Cleaner,
+    ) -> Self {
+        CaptionRelevance {
+            index: WordIndex::build(tokens),
+            clean,
+        }
+    }
+}
+
+impl Relevance for CaptionRelevance {
+    fn relevant_keys(&self, query: &str) -> Vec<&str> {
+        self.index.all_of(&(self.clean)(query))
+    }
+}
+
+/// Relevant when the image's true concepts (ground truth of generated data) contain every query
+/// word; query words are split on whitespace and lowercased.
+#[derive(Debug, Clone)]
+pub struct TruthRelevance {
+    index: WordIndex,
+}
+
+impl TruthRelevance {
+    /// `key -> concepts` (concepts are lowercased).
+    pub fn new(truth: impl IntoIterator<Item = (String, Vec<String>)>) -> Self {
+        let lowered = truth
+            .into_iter()
+            .map(|(k, c)| (k, c.iter().map(|w| w.to_lowercase()).collect()));
+        TruthRelevance {
+            index: WordIndex::build(lowered),
+        }
+    }
+}
+
+impl Relevance for TruthRelevance {
+    fn relevant_keys(&self, query: &str) -> Vec<&str> {
+        let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+        self.index.all_of(&words)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lower_split(s: &str) -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.len() > 1 && *w != "the")
+            .map(str::to_lowercase)
+            .collect()
+    }
+
+    fn sorted(mut v: Vec<&str>) -> Vec<&str> {
+        v.sort_unstable();
+        v
+    }
+
+    #[test]
+    fn caption_needs_every_query_word() {
+        let rel = CaptionRelevance::with_cleaner(
+            [
+                ("a".to_string(), "Yellow #car in the city car".to_string()),
+                ("b".to_string(), "a car".to_string()),
+                ("c".to_string(), "yellow flowers".to_string()),
+            ],
+            lower_split,
+        );
+        assert_eq!(rel.relevant_keys("yellow car"), vec!["a"]);
+        assert_eq!(sorted(rel.relevant_keys("Car")), vec!["a", "b"]);
+        assert!(rel.relevant_keys("the").is_empty());
+        assert!(rel.relevant_keys("car boat").is_empty());
+    }
+
+    #[test]
+    fn tokens_and_truth() {
+        let toks = [("c".to_string(), vec!["kid".to_string(), "dog".to_string()])];
+        let rel = CaptionRelevance::from_tokens(toks, lower_split);
+        assert_eq!(rel.relevant_keys("kid dog"), vec!["c"]);
+        let truth = TruthRelevance::new([
+            ("b".to_string(), vec!["Snow".to_string(), "ski".to_string()]),
+            ("d".to_string(), vec!["snow".to_string()]),
+        ]);
+        assert_eq!(truth.relevant_keys("snow ski"), vec!["b"]);
+        assert_eq!(sorted(truth.relevant_keys("SNOW")), vec!["b", "d"]);
+        assert!(truth.relevant_keys("snow rain").is_empty());
+    }
+}

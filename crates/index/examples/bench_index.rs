@@ -1,0 +1,88 @@
+//! HNSW build time and single-thread q/s per `ef`, on clustered low-rank vectors written as .npy
+//! so `scripts/bench_index.py` (hnswlib) runs on the very same data and ground truth.
+//!
+//! `cargo run --release -p webly-index --example bench_index -- OUT_DIR [N] [DIM] [QUERIES]`
+//! writes OUT_DIR/{data,queries,truth}.npy and OUT_DIR/webly.json.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use ndarray::Array2;
+use ndarray_npy::write_npy;
+use serde_json::json;
+use webly_index::synthetic::{clustered_split, SyntheticConfig};
+use webly_index::{Exact, Hnsw, HnswConfig, RecallConfig};
+
+/// The ef values swept (hnswlib's script sweeps the same).
+const EFS: [usize; 9] = [10, 16, 24, 32, 48, 64, 96, 128, 200];
+const K: usize = 10;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let out = PathBuf::from(
+        args.first()
+            .ok_or("usage: bench_index OUT_DIR [N] [DIM] [QUERIES]")?,
+    );
+    let n: usize = args.get(1).map_or(Ok(50_000), |s| s.parse())?;
+    let dim: usize = args.get(2).map_or(Ok(128), |s| s.parse())?;
+    let m: usize = args.get(3).map_or(Ok(1_000), |s| s.parse())?;
+    std::fs::create_dir_all(&out)?;
+
+    let (emb, queries) = clustered_split(n, m, dim, &SyntheticConfig::default());
+    let exact = Exact::new(emb.clone());
+    let truth: Vec<i64> = exact
+        .search_batch(&queries, K)
+        .iter()
+        .flat_map(|h| h.iter().map(|x| x.index as i64))
+        .collect();
+    write_npy(
+        out.join("data.npy"),
+        &Array2::from_shape_vec((n, dim), emb.as_slice().to_vec())?,
+    )?;
+    write_npy(
+        out.join("queries.npy"),
+        &Array2::from_shape_vec((m, dim), queries.clone())?,
+    )?;
+    write_npy(
+        out.join("truth.npy"),
+        &Array2::from_shape_vec((m, K), truth.clone())?,
+    )?;
+
+    let config = HnswConfig {
+        recall: RecallConfig {
+            queries: 0,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let start = Instant::now();
+    let hnsw = Hnsw::build(&emb, &config)?;
+    let build_s = start.elapsed().as_secs_f64();
+    println!(
+        "webly-index: {n} x {dim}, M={} efc={}, build {build_s:.2} s on {} threads",
+        config.m,
+        config.ef_construction,
+        rayon::current_num_threads()
+    );
+
+    let mut sweep = Vec::new();
+    for ef in EFS {
+        let start = Instant::now();
+        let found: Vec<Vec<usize>> = queries
+            .chunks(dim)
+            .map(|q| hnsw.search_ef(q, K, ef).iter().map(|h| h.index).collect())
+            .collect();
+        let qps = m as f64 / start.elapsed().as_secs_f64();
+        let hits: usize = found
+            .iter()
+            .zip(truth.chunks(K))
+            .map(|(f, t)| t.iter().filter(|x| f.contains(&(**x as usize))).count())
+            .sum();
+        let recall = hits as f64 / (m * K) as f64;
+        println!("  ef={ef:<4} recall@10 {recall:.4}  {qps:>9.0} q/s (1 thread)");
+        sweep.push(json!({ "ef": ef, "recall": recall, "qps": qps }));
+    }
+    let report = json!({ "engine": "webly-index (hnsw_rs 0.3.5, DotClamped)", "n": n, "dim": dim, "queries": m, "build_s": build_s, "sweep": sweep });
+    std::fs::write(out.join("webly.json"), serde_json::to_vec_pretty(&report)?)?;
+    Ok(())
+}

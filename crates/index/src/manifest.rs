@@ -1,0 +1,50 @@
+//! `manifest.json`: what an index folder holds and what it was built from.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{HnswConfig, RecallReport};
+
+/// File name of the manifest inside an index folder.
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// File with one row key per line, in row order.
+pub const KEYS_FILE: &str = "keys.txt";
+/// Version of the folder layout; bumped on incompatible changes.
+pub const FORMAT_VERSION: u32 = 1;
+/// Distance recorded in the manifest.
+pub const DISTANCE: &str = "DotClamped: 1 - dot(a, b) clamped at 0, unit vectors";
+
+/// The description written beside the hnsw_rs dump.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub dim: usize,
+    pub count: usize,
+    pub distance: String,
+    pub config: HnswConfig,
+    /// Identifies the image model that produced the vectors (caller-provided).
+    pub model_fingerprint: String,
+    /// Identifies the word space queries must come from (caller-provided).
+    pub text_fingerprint: String,
+    /// Seconds since the Unix epoch.
+    pub created_unix: u64,
+    /// hnsw_rs basename as returned by `file_dump`: files `<basename>.hnsw.{graph,data}`.
+    pub hnsw_basename: String,
+    /// Keys file name, relative to the folder.
+    pub keys_file: String,
+    /// Recall measured at build time, if any.
+    pub recall: Option<RecallReport>,
+}
+
+/// The caller's identifiers of the models behind the vectors.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Fingerprints {
+    pub model: String,
+    pub text: String,
+}
+
+/// What the caller needs from an index it opens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Expect {
+    pub dim: usize,
+    pub text_fingerprint: String,
+}

@@ -1,0 +1,209 @@
+//! Saving an [`Hnsw`] to a folder (atomically) and opening it again.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hnsw_rs::api::AnnT;
+use hnsw_rs::hnswio::HnswIo;
+
+use crate::manifest::{DISTANCE, FORMAT_VERSION, KEYS_FILE};
+use crate::{DotClamped, Expect, Fingerprints, Hnsw, IndexError, Manifest, Result, MANIFEST_FILE};
+
+/// Basename asked of `file_dump` (it may answer another one: the manifest keeps its answer).
+const DUMP_BASENAME: &str = "hnsw";
+
+impl Hnsw {
+    /// Writes the index into `dir`: a fresh temp folder beside it is filled (hnsw_rs dump,
+    /// `keys.txt`, `manifest.json` last) and renamed into place, replacing any old `dir`.
+    pub fn save(&mut self, dir: &Path, fingerprints: &Fingerprints) -> Result<Manifest> {
+        let tmp = sibling(dir, "tmp")?;
+        fs::create_dir_all(&tmp).map_err(|e| IndexError::io(&tmp, e))?;
+        let written = self.write_into(&tmp, fingerprints).and_then(|m| {
+            replace_dir(&tmp, dir)?;
+            Ok(m)
+        });
+        if written.is_err() {
+            let _ = fs::remove_dir_all(&tmp);
+        }
+        let manifest = written?;
+        self.manifest = Some(manifest.clone());
+        Ok(manifest)
+    }
+
+    fn write_into(&self, tmp: &Path, fp: &Fingerprints) -> Result<Manifest> {
+        let basename = self
+            .graph
+            .file_dump(tmp, DUMP_BASENAME)
+            .map_err(|e| IndexError::Hnsw {
+                path: tmp.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        let mut keys = self.keys.join("\n");
+        keys.push('\n');
+        write_file(&tmp.join(KEYS_FILE), keys.as_bytes())?;
+        let manifest = self.new_manifest(basename, fp);
+        let json = serde_json::to_vec_pretty(&manifest).map_err(|e| IndexError::Manifest {
+            path: tmp.join(MANIFEST_FILE),
+            source: e,
+        })?;
+        write_file(&tmp.join(MANIFEST_FILE), &json)?;
+        Ok(manifest)
+    }
+
+    fn new_manifest(&self, hnsw_basename: String, fp: &Fingerprints) -> Manifest {
+        Manifest {
+            format_version: FORMAT_VERSION,
+            dim: self.dim,
+            count: self.keys.len(),
+            distance: DISTANCE.to_string(),
+            config: self.config.clone(),
+            model_fingerprint: fp.model.clone(),
+            text_fingerprint: fp.text.clone(),
+            created_unix: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            hnsw_basename,
+            keys_file: KEYS_FILE.to_string(),
+            recall: self.recall.clone(),
+        }
+    }
+
+    /// Opens an index folder written by [`Hnsw::save`], refusing one built for another
+    /// dimension or word space. The hnsw_rs loader is leaked (see [`Hnsw`]).
+    pub fn open(dir: &Path, expected: &Expect) -> Result<Self> {
+        let manifest = read_manifest(dir)?;
+        check_expected(dir, &manifest, expected)?;
+        let keys = read_keys(&dir.join(&manifest.keys_file), manifest.count)?;
+        let graph = load_graph(dir, &manifest.hnsw_basename)?;
+        if graph.get_nb_point() != manifest.count {
+            return Err(corrupt(
+                dir,
+                format!(
+                    "graph holds {} points, manifest says {}",
+                    graph.get_nb_point(),
+                    manifest.count
+                ),
+            ));
+        }
+        Ok(Hnsw {
+            graph,
+            keys,
+            dim: manifest.dim,
+            config: manifest.config.clone(),
+            recall: manifest.recall.clone(),
+            manifest: Some(manifest),
+        })
+    }
+}
+
+/// Reads and parses `dir/manifest.json`.
+pub fn read_manifest(dir: &Path) -> Result<Manifest> {
+    let path = dir.join(MANIFEST_FILE);
+    let bytes = fs::read(&path).map_err(|e| IndexError::io(&path, e))?;
+    let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| IndexError::Manifest {
+        path: path.clone(),
+        source: e,
+    })?;
+    if m.format_version != FORMAT_VERSION {
+        return Err(corrupt(
+            &path,
+            format!(
+                "format version {} (this build reads {FORMAT_VERSION})",
+                m.format_version
+            ),
+        ));
+    }
+    Ok(m)
+}
+
+fn check_expected(dir: &Path, m: &Manifest, expected: &Expect) -> Result<()> {
+    if m.dim != expected.dim {
+        return Err(IndexError::DimMismatch {
+            path: dir.to_path_buf(),
+            found: m.dim,
+            expected: expected.dim,
+        });
+    }
+    if m.text_fingerprint != expected.text_fingerprint {
+        return Err(IndexError::TextMismatch {
+            path: dir.to_path_buf(),
+            found: m.text_fingerprint.clone(),
+            expected: expected.text_fingerprint.clone(),
+        });
+    }
+    Ok(())
+}
+
+fn read_keys(path: &Path, count: usize) -> Result<Vec<String>> {
+    let text = fs::read_to_string(path).map_err(|e| IndexError::io(path, e))?;
+    let keys: Vec<String> = text.lines().map(str::to_string).collect();
+    if keys.len() != count {
+        return Err(corrupt(
+            path,
+            format!("{} keys, manifest says {count}", keys.len()),
+        ));
+    }
+    Ok(keys)
+}
+
+fn load_graph(dir: &Path, basename: &str) -> Result<hnsw_rs::hnsw::Hnsw<'static, f32, DotClamped>> {
+    for ext in ["hnsw.graph", "hnsw.data"] {
+        let f = dir.join(format!("{basename}.{ext}"));
+        if !f.is_file() {
+            return Err(IndexError::io(&f, std::io::ErrorKind::NotFound.into()));
+        }
+    }
+    let loader: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(dir, basename)));
+    loader
+        .load_hnsw::<f32, DotClamped>()
+        .map_err(|e| IndexError::Hnsw {
+            path: dir.join(basename),
+            message: format!("{e:#}"),
+        })
+}
+
+fn corrupt(path: &Path, what: String) -> IndexError {
+    IndexError::Corrupt {
+        path: path.to_path_buf(),
+        what,
+    }
+}
+
+/// A fresh, unused path beside `dir`: `.<name>.<tag>-<pid>-<nanos>`.
+fn sibling(dir: &Path, tag: &str) -> Result<PathBuf> {
+    let name = dir
+        .file_name()
+        .ok_or_else(|| corrupt(dir, "index path has no folder name".into()))?;
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let unique = format!(
+        ".{}.{tag}-{}-{nanos}",
+        name.to_string_lossy(),
+        std::process::id()
+    );
+    Ok(parent.join(unique))
+}
+
+/// Renames `tmp` to `dir`; an existing `dir` is first moved aside, then removed.
+fn replace_dir(tmp: &Path, dir: &Path) -> Result<()> {
+    if !dir.exists() {
+        return fs::rename(tmp, dir).map_err(|e| IndexError::io(dir, e));
+    }
+    let old = sibling(dir, "old")?;
+    fs::rename(dir, &old).map_err(|e| IndexError::io(dir, e))?;
+    if let Err(e) = fs::rename(tmp, dir) {
+        let _ = fs::rename(&old, dir);
+        return Err(IndexError::io(dir, e));
+    }
+    fs::remove_dir_all(&old).map_err(|e| IndexError::io(&old, e))
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    fs::write(path, bytes).map_err(|e| IndexError::io(path, e))
+}

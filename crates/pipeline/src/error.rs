@@ -1,0 +1,48 @@
+//! The pipeline's error: each library's error, plus what the pipeline itself checks.
+use std::path::PathBuf;
+
+/// Errors of the pipeline stages.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("{what} {}: {source}", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("run config {}: {message}", path.display())]
+    Config { path: PathBuf, message: String },
+    #[error("the run config has no [[models]]")]
+    NoModel,
+    #[error("no model named {name:?} in the run config (known: {})", known.join(", "))]
+    UnknownModel { name: String, known: Vec<String> },
+    #[error("{what}: {} is missing; run `{hint}` first", path.display())]
+    Missing {
+        what: &'static str,
+        path: PathBuf,
+        hint: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Data(#[from] webly_data::DataError),
+    #[error(transparent)]
+    Text(#[from] webly_text::TextError),
+    #[error(transparent)]
+    Encoder(#[from] webly_encoder::EncoderError),
+    #[error(transparent)]
+    Index(#[from] webly_index::IndexError),
+    #[error(transparent)]
+    Eval(#[from] webly_eval::EvalError),
+}
+
+impl PipelineError {
+    pub(crate) fn io(what: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| PipelineError::Io { what, path, source }
+    }
+}
+
+/// Result alias of the pipeline.
+pub type Result<T, E = PipelineError> = std::result::Result<T, E>;

@@ -1,0 +1,233 @@
+//! Stage 3: training one model of the run into `run_dir/models/<name>/`.
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use webly_data::{Dataset, Split};
+use webly_encoder::{DeviceChoice, TrainConfig, TrainData, TrainHooks, TrainReport};
+
+use crate::config::{ModelRun, RunConfig};
+use crate::error::{PipelineError, Result};
+use crate::stamp;
+use crate::text_stage::TextSpace;
+
+/// Command-line overrides of a model's training settings.
+#[derive(Debug, Clone, Default)]
+pub struct TrainOverrides {
+    pub epochs: Option<usize>,
+    pub lr: Option<f64>,
+    pub batch_size: Option<usize>,
+    pub max_steps: Option<u64>,
+    /// `cpu`, `cuda` or `auto`.
+    pub device: Option<String>,
+    pub threads: Option<usize>,
+    pub seed: Option<u64>,
+    pub resume: bool,
+}
+
+impl TrainOverrides {
+    fn apply(&self, cfg: &mut TrainConfig) -> Result<()> {
+        if let Some(v) = self.epochs {
+            cfg.epochs = v;
+        }
+        if let Some(v) = self.lr {
+            cfg.lr = v;
+        }
+        if let Some(v) = self.batch_size {
+            cfg.batch_size = v;
+        }
+        if let Some(v) = self.max_steps {
+            cfg.max_steps = Some(v);
+        }
+        if let Some(v) = self.threads {
+            cfg.threads = v;
+        }
+        if let Some(v) = self.seed {
+            cfg.seed = v;
+        }
+        if let Some(d) = &self.device {
+            cfg.device = parse_device(d)?;
+        }
+        cfg.resume |= self.resume;
+        Ok(())
+    }
+}
+
+fn parse_device(name: &str) -> Result<DeviceChoice> {
+    match name {
+        "auto" => Ok(DeviceChoice::Auto),
+        "cpu" => Ok(DeviceChoice::Cpu),
+        "cuda" | "gpu" => Ok(DeviceChoice::Cuda),
+        other => Err(PipelineError::Invalid(format!(
+            "--device {other:?}: use cpu, cuda or auto"
+        ))),
+    }
+}
+
+/// The folder of a model of the run.
+pub fn model_dir(cfg: &RunConfig, name: &str) -> PathBuf {
+    cfg.run_dir.join("models").join(name)
+}
+
+/// The training settings a model of the run really uses.
+pub fn effective_config(
+    cfg: &RunConfig,
+    model: &ModelRun,
+    dim: usize,
+    overrides: &TrainOverrides,
+) -> Result<TrainConfig> {
+    let mut train = model.train.clone();
+    overrides.apply(&mut train)?;
+    train.out_dir = model_dir(cfg, &model.name);
+    train.model.out_dim = i64::try_from(dim)
+        .map_err(|_| PipelineError::Invalid(format!("text dimension {dim} too large")))?;
+    Ok(train)
+}
+
+/// What the training stage did.
+pub struct TrainOutcome {
+    pub name: String,
+    pub dir: PathBuf,
+    /// `None` when an earlier training with the same inputs was reused.
+    pub report: Option<TrainReport>,
+    pub stamp: String,
+}
+
+impl fmt::Display for TrainOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.report {
+            None => write!(f, "[{}] reused the trained model in {}", self.name, self.dir.display()),
+            Some(r) => write!(
+                f,
+                "[{}] {} epochs, {} steps, loss {:.4} -> {:.4}, best val mAP {}, {:.0} images/s \
+                 on {}, {:.0}% of step time waiting for data, {} images skipped; model in {}",
+                self.name,
+                r.epochs_done,
+                r.steps,
+                r.first_loss,
+                r.final_loss,
+                r.best_val_map.map_or("n/a".into(), |m| format!("{m:.4}")),
+                r.images_per_s,
+                r.device,
+                100.0 * r.data_wait,
+                r.skipped_images,
+                self.dir.display()
+            ),
+        }
+    }
+}
+
+/// The fingerprint of a training: what changes the weights (not where they go, nor the bar).
+fn train_inputs(train: &TrainConfig, text_stamp: &str) -> Result<String> {
+    #[derive(Serialize)]
+    struct Inputs<'a> {
+        model: &'a webly_encoder::ModelConfig,
+        loss: &'a webly_encoder::LossConfig,
+        mining: &'a webly_encoder::Mining,
+        optimizer: &'a webly_encoder::OptimizerKind,
+        lr: f64,
+        weight_decay: f64,
+        schedule: &'a webly_encoder::Schedule,
+        batch_size: usize,
+        epochs: usize,
+        max_steps: Option<u64>,
+        seed: u64,
+        loader: &'a webly_data::LoaderConfig,
+        grad_clip: Option<f64>,
+        text: &'a str,
+    }
+    stamp::fingerprint(&Inputs {
+        model: &train.model,
+        loss: &train.loss,
+        mining: &train.mining,
+        optimizer: &train.optimizer,
+        lr: train.lr,
+        weight_decay: train.weight_decay,
+        schedule: &train.schedule,
+        batch_size: train.batch_size,
+        epochs: train.epochs,
+        max_steps: train.max_steps,
+        seed: train.seed,
+        loader: &train.loader,
+        grad_clip: train.grad_clip,
+        text: text_stamp,
+    })
+}
+
+/// Trains a model unless the same training already finished; `hooks` validates each epoch.
+pub fn train_model(
+    train: &TrainConfig,
+    name: &str,
+    dataset: &Dataset,
+    text: &TextSpace,
+    hooks: &mut dyn TrainHooks,
+) -> Result<TrainOutcome> {
+    let dir = train.out_dir.clone();
+    let inputs = train_inputs(train, &text.stamp)?;
+    if stamp::is_fresh(&dir, &inputs) && !train.resume {
+        return Ok(TrainOutcome {
+            name: name.into(),
+            dir,
+            report: None,
+            stamp: inputs,
+        });
+    }
+    let mut train = train.clone();
+    // An unfinished training with the same inputs resumes rather than starting over.
+    train.resume |= same_inputs_started(&dir, &inputs);
+    stamp::clear(&dir)?;
+    write_pending(&dir, &inputs)?;
+    let data = train_data(dataset, text)?;
+    eprintln!(
+        "[{name}] training on {} images ({} val) into {}",
+        data.train_images.len(),
+        data.val_images.len(),
+        dir.display()
+    );
+    let report = webly_encoder::train(&train, &data, hooks)?;
+    stamp::write(&dir, &inputs)?;
+    Ok(TrainOutcome {
+        name: name.into(),
+        dir,
+        report: Some(report),
+        stamp: inputs,
+    })
+}
+
+const PENDING_FILE: &str = "pending-inputs";
+
+fn write_pending(dir: &Path, inputs: &str) -> Result<()> {
+    crate::fsio::write_atomic(&dir.join(PENDING_FILE), inputs.as_bytes())
+}
+
+fn same_inputs_started(dir: &Path, inputs: &str) -> bool {
+    std::fs::read_to_string(dir.join(PENDING_FILE)).is_ok_and(|s| s == inputs)
+}
+
+/// Training images with their caption embeddings, and the validation images.
+fn train_data(dataset: &Dataset, text: &TextSpace) -> Result<TrainData> {
+    let captions = text.captions(Split::Train)?;
+    let images: HashMap<&str, &Path> = dataset
+        .items
+        .iter()
+        .map(|i| (i.key.as_str(), i.image.as_path()))
+        .collect();
+    let mut train_images = Vec::with_capacity(captions.keys.len());
+    for key in &captions.keys {
+        let path = images.get(key.as_str()).ok_or_else(|| {
+            PipelineError::Invalid(format!(
+                "caption embedding {key} has no image in the dataset: rerun `webly text embed`"
+            ))
+        })?;
+        train_images.push(path.to_path_buf());
+    }
+    let val = dataset.split(Split::Val);
+    Ok(TrainData {
+        train_images,
+        train_targets: captions.matrix,
+        dim: captions.dim,
+        val_images: val.iter().map(|i| i.image.clone()).collect(),
+        val_keys: val.iter().map(|i| i.key.clone()).collect(),
+    })
+}

@@ -1,0 +1,234 @@
+//! Loading word vectors from a file: gzip and format detection by content, the binary cache.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use flate2::read::MultiGzDecoder;
+use serde::{Deserialize, Serialize};
+
+use crate::cache::{self, CacheCheck};
+use crate::error::{Result, TextError};
+use crate::glove_text::read_glove_text;
+use crate::vectors::WordVectors;
+use crate::word2vec_binary::read_word2vec_binary;
+use crate::word2vec_text::{check_expected, parse_header, read_word2vec_text};
+
+/// Buffer of the file reader; also the sample used for format detection.
+const READ_BUFFER_BYTES: usize = 1 << 20;
+/// gzip's magic bytes.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// A word-vector file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// `word v1 .. vD` lines, no header (Stanford GloVe).
+    GloveText,
+    /// `count dim` header, then text lines.
+    Word2VecText,
+    /// `count dim` header, then binary records.
+    Word2VecBinary,
+}
+
+/// How to load a word-vector file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoadOptions {
+    /// Format; `None` (default) detects it from the content.
+    pub format: Option<Format>,
+    /// Read and write the binary cache (default `true`).
+    pub cache: bool,
+    /// Folder for the cache; `None` (default): beside the source, as `<file>.webly-cache`.
+    pub cache_dir: Option<PathBuf>,
+    /// Check the cache's checksums on reload (default `true`; costs one pass over the mapped
+    /// vectors, a few ms for 400k x 50).
+    pub verify_cache: bool,
+    /// Fail unless the vectors have this dimension (default `None`: any).
+    pub expected_dim: Option<usize>,
+    /// Bytes of text read per block before parsing it in parallel (default 32 MiB).
+    pub block_bytes: usize,
+    /// Show a progress bar while parsing (default `true`; hidden when stderr is not a terminal).
+    pub progress: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            format: None,
+            cache: true,
+            cache_dir: None,
+            verify_cache: true,
+            expected_dim: None,
+            block_bytes: 32 << 20,
+            progress: true,
+        }
+    }
+}
+
+/// What happened with the cache during a load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheStatus {
+    /// Caching disabled, or reading from a reader rather than a file.
+    Off,
+    /// Loaded from this cache (vectors memory-mapped).
+    Hit(PathBuf),
+    /// No cache existed; parsed the source and wrote this one.
+    Written(PathBuf),
+    /// The cache was stale or corrupt (reason); parsed the source and rewrote it.
+    Rebuilt(PathBuf, String),
+    /// Parsed the source but could not write the cache (reason); the load still succeeded.
+    WriteFailed(PathBuf, String),
+}
+
+/// Facts about a load.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadReport {
+    /// The source format.
+    pub format: Format,
+    /// Whether the source was gzip-compressed (`false` on a cache hit or a reader).
+    pub gzip: bool,
+    /// Words kept.
+    pub words: usize,
+    /// Vector dimension.
+    pub dim: usize,
+    /// Repeated words dropped (the first occurrence is kept).
+    pub duplicates: usize,
+    /// Up to [`crate::MAX_DUPLICATE_EXAMPLES`] of the dropped words.
+    pub duplicate_examples: Vec<String>,
+    /// Cache outcome.
+    pub cache: CacheStatus,
+    /// Wall time of the load in seconds.
+    pub seconds: f64,
+}
+
+impl std::fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let gz = if self.gzip { " (gzip)" } else { "" };
+        write!(
+            f,
+            "{} words x {} ({:?}{gz}), ",
+            self.words, self.dim, self.format
+        )?;
+        if self.duplicates > 0 {
+            let ex = self.duplicate_examples.join(", ");
+            write!(
+                f,
+                "{} duplicate words dropped (e.g. {ex}), ",
+                self.duplicates
+            )?;
+        }
+        let cache = match &self.cache {
+            CacheStatus::Off => "no cache".to_string(),
+            CacheStatus::Hit(p) => format!("cache hit {}", p.display()),
+            CacheStatus::Written(p) => format!("cache written {}", p.display()),
+            CacheStatus::Rebuilt(p, why) => format!("cache rebuilt {} ({why})", p.display()),
+            CacheStatus::WriteFailed(p, why) => {
+                format!("cache not written {} ({why})", p.display())
+            }
+        };
+        write!(f, "{cache}, {:.2} s", self.seconds)
+    }
+}
+
+impl WordVectors {
+    /// Loads word vectors from `path` (GloVe text, word2vec text or binary, optionally gzip),
+    /// using and maintaining the binary cache as `opts` says.
+    pub fn load(path: &Path, opts: &LoadOptions) -> Result<(WordVectors, LoadReport)> {
+        let t0 = Instant::now();
+        let meta = std::fs::metadata(path).map_err(|e| TextError::io(path, e))?;
+        let cache_path = opts
+            .cache
+            .then(|| cache::cache_path(path, opts.cache_dir.as_deref()));
+        let mut stale = None;
+        if let Some(cp) = &cache_path {
+            match cache::read_cache(cp, &meta, opts.verify_cache) {
+                CacheCheck::Hit(hit) => {
+                    let (v, mut report) = *hit;
+                    check_expected(&cp.display().to_string(), v.dim(), opts)?;
+                    report.cache = CacheStatus::Hit(cp.clone());
+                    report.seconds = t0.elapsed().as_secs_f64();
+                    return Ok((v, report));
+                }
+                CacheCheck::Missing => {}
+                CacheCheck::Invalid(reason) => stale = Some(reason),
+            }
+        }
+        let (vectors, mut report) = parse_file(path, meta.len(), opts)?;
+        report.cache = match cache_path {
+            None => CacheStatus::Off,
+            Some(cp) => match (cache::write_cache(&cp, &meta, &vectors, &report), stale) {
+                (Err(e), _) => CacheStatus::WriteFailed(cp, e.to_string()),
+                (Ok(()), Some(reason)) => CacheStatus::Rebuilt(cp, reason),
+                (Ok(()), None) => CacheStatus::Written(cp),
+            },
+        };
+        report.seconds = t0.elapsed().as_secs_f64();
+        Ok((vectors, report))
+    }
+}
+
+fn parse_file(path: &Path, len: u64, opts: &LoadOptions) -> Result<(WordVectors, LoadReport)> {
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|e| TextError::io(path, e))?;
+    let bar = crate::progress::bytes_bar(len, opts.progress, "parsing vectors");
+    let mut raw = BufReader::with_capacity(READ_BUFFER_BYTES, bar.wrap_read(file));
+    let gzip = raw
+        .fill_buf()
+        .map_err(|e| TextError::io(path, e))?
+        .starts_with(&GZIP_MAGIC);
+    let result = if gzip {
+        let gz = BufReader::with_capacity(READ_BUFFER_BYTES, MultiGzDecoder::new(raw));
+        read_any(gz, &name, opts)
+    } else {
+        read_any(raw, &name, opts)
+    };
+    bar.finish_and_clear();
+    let (v, mut report) = result?;
+    report.gzip = gzip;
+    Ok((v, report))
+}
+
+/// Reads vectors from any reader, detecting the format unless `opts.format` is set.
+pub fn read_any<R: BufRead>(
+    mut reader: R,
+    name: &str,
+    opts: &LoadOptions,
+) -> Result<(WordVectors, LoadReport)> {
+    let format = match opts.format {
+        Some(f) => f,
+        None => {
+            let sample = reader
+                .fill_buf()
+                .map_err(|e| TextError::format(name, format!("read error: {e}")))?;
+            detect_format(sample)
+        }
+    };
+    match format {
+        Format::GloveText => read_glove_text(reader, name, opts),
+        Format::Word2VecText => read_word2vec_text(reader, name, opts),
+        Format::Word2VecBinary => read_word2vec_binary(reader, name, opts),
+    }
+}
+
+/// Detects the format from the first bytes of the (decompressed) content: a `count dim` first
+/// line means word2vec; then control bytes in what follows mean binary.
+pub fn detect_format(sample: &[u8]) -> Format {
+    let Some(nl) = sample.iter().position(|&b| b == b'\n') else {
+        return Format::GloveText;
+    };
+    if parse_header(crate::lines::trim_end(&sample[..nl])).is_none() {
+        return Format::GloveText;
+    }
+    let rest = &sample[nl + 1..];
+    let binary = rest
+        .iter()
+        .take(4096)
+        .any(|&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t'));
+    if binary {
+        Format::Word2VecBinary
+    } else {
+        Format::Word2VecText
+    }
+}

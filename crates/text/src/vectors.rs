@@ -1,0 +1,246 @@
+//! `WordVectors`: a vocabulary plus its vector storage, with lookup and cosine neighbours.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
+
+use crate::error::{Result, TextError};
+use crate::lines::Parsed;
+use crate::load::{CacheStatus, Format, LoadReport};
+use crate::storage::Storage;
+use crate::vocab::Vocab;
+
+/// Rows scored per rayon task in [`WordVectors::nearest`].
+const NEAREST_CHUNK_ROWS: usize = 4096;
+
+/// Word vectors: one row per vocabulary word.
+#[derive(Debug)]
+pub struct WordVectors {
+    vocab: Vocab,
+    storage: Storage,
+    norms: OnceLock<Vec<f32>>,
+}
+
+impl WordVectors {
+    /// Builds vectors from distinct `words` and a row-major `data` matrix of `dim` columns.
+    pub fn from_parts(words: Vec<String>, data: Vec<f32>, dim: usize) -> Result<Self> {
+        let what = || "word vectors".to_string();
+        if dim == 0 || data.len() != words.len() * dim {
+            let msg = format!("{} words x {dim} != {} values", words.len(), data.len());
+            return Err(TextError::Shape { what: what(), msg });
+        }
+        let vocab = Vocab::new(words).ok_or_else(|| TextError::Shape {
+            what: what(),
+            msg: "a word repeats".into(),
+        })?;
+        Ok(Self::from_vocab_storage(
+            vocab,
+            Storage::Dense { data, dim },
+        ))
+    }
+
+    pub(crate) fn from_vocab_storage(vocab: Vocab, storage: Storage) -> Self {
+        WordVectors {
+            vocab,
+            storage,
+            norms: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn from_parsed(p: Parsed, format: Format, name: &str) -> Result<(Self, LoadReport)> {
+        if p.words.is_empty() {
+            return Err(TextError::format(name, "no vectors in the file"));
+        }
+        let report = LoadReport {
+            format,
+            gzip: false,
+            words: p.words.len(),
+            dim: p.dim,
+            duplicates: p.duplicates,
+            duplicate_examples: p.duplicate_examples,
+            cache: CacheStatus::Off,
+            seconds: 0.0,
+        };
+        let vocab = Vocab::from_parts(p.words, p.index);
+        let storage = Storage::Dense {
+            data: p.data,
+            dim: p.dim,
+        };
+        Ok((Self::from_vocab_storage(vocab, storage), report))
+    }
+
+    /// Vector dimension.
+    pub fn dim(&self) -> usize {
+        self.storage.dim()
+    }
+
+    /// Number of words.
+    pub fn len(&self) -> usize {
+        self.vocab.len()
+    }
+
+    /// True if there are no words.
+    pub fn is_empty(&self) -> bool {
+        self.vocab.is_empty()
+    }
+
+    /// The vector of `word`, if known.
+    pub fn get(&self, word: &str) -> Option<&[f32]> {
+        self.vocab.index(word).map(|i| self.storage.row(i))
+    }
+
+    /// Row `i` (in `words()` order). Panics if `i >= len()`.
+    pub fn row(&self, i: usize) -> &[f32] {
+        self.storage.row(i)
+    }
+
+    /// Words in row order.
+    pub fn words(&self) -> &[String] {
+        self.vocab.words()
+    }
+
+    /// The vocabulary.
+    pub fn vocab(&self) -> &Vocab {
+        &self.vocab
+    }
+
+    /// The storage (dense or memory-mapped).
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// L2 norm of every row, computed once in parallel.
+    pub fn norms(&self) -> &[f32] {
+        self.norms.get_or_init(|| {
+            let d = self.dim();
+            self.storage.as_slice().par_chunks(d).map(norm).collect()
+        })
+    }
+
+    /// The `k` words with the highest cosine similarity to `vector`, best first, skipping words
+    /// in `exclude` and zero vectors. Empty if `vector` has the wrong length or norm 0.
+    pub fn nearest(&self, vector: &[f32], k: usize, exclude: &[&str]) -> Vec<(String, f32)> {
+        let qn = norm(vector);
+        if vector.len() != self.dim() || qn == 0.0 || k == 0 {
+            return Vec::new();
+        }
+        let skip: Vec<usize> = exclude.iter().filter_map(|w| self.vocab.index(w)).collect();
+        let norms = self.norms();
+        let d = self.dim();
+        let top = self
+            .storage
+            .as_slice()
+            .par_chunks(d * NEAREST_CHUNK_ROWS)
+            .enumerate()
+            .map(|(c, rows)| {
+                let mut heap = BinaryHeap::with_capacity(k + 1);
+                for (j, row) in rows.chunks_exact(d).enumerate() {
+                    let i = c * NEAREST_CHUNK_ROWS + j;
+                    if norms[i] == 0.0 || skip.contains(&i) {
+                        continue;
+                    }
+                    push_top(&mut heap, k, Scored(dot(row, vector) / (norms[i] * qn), i));
+                }
+                heap
+            })
+            .reduce(BinaryHeap::new, |mut a, b| {
+                for s in b {
+                    push_top(&mut a, k, s.0);
+                }
+                a
+            });
+        let mut best: Vec<Scored> = top.into_iter().map(|r| r.0).collect();
+        best.sort_by(|a, b| b.cmp(a));
+        best.into_iter()
+            .map(|Scored(s, i)| (self.words()[i].clone(), s))
+            .collect()
+    }
+
+    /// Neighbours of a known word (excluding itself); `None` if the word is unknown.
+    pub fn nearest_to_word(&self, word: &str, k: usize) -> Option<Vec<(String, f32)>> {
+        let v = self.get(word)?;
+        Some(self.nearest(v, k, &[word]))
+    }
+
+    /// Writes GloVe text format at `path`, atomically.
+    pub fn write_glove_text(&self, path: &Path) -> Result<()> {
+        crate::glove_text::write_glove_text_file(self, path)
+    }
+
+    /// Writes word2vec binary format at `path`, atomically.
+    pub fn write_word2vec_binary(&self, path: &Path) -> Result<()> {
+        crate::atomic::write_atomic(path, |w| {
+            crate::word2vec_binary::write_word2vec_binary_to(self, w)
+        })
+    }
+}
+
+/// A score and a row, ordered by score (ties: the lower row ranks higher).
+#[derive(Debug, Clone, Copy)]
+struct Scored(f32, usize);
+
+impl PartialEq for Scored {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Scored {}
+impl PartialOrd for Scored {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Scored {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.0.total_cmp(&o.0).then_with(|| o.1.cmp(&self.1))
+    }
+}
+
+/// Keeps the `k` largest in `heap`, stored as a max-heap of inverted order (a min-heap).
+fn push_top(heap: &mut BinaryHeap<std::cmp::Reverse<Scored>>, k: usize, s: Scored) {
+    if heap.len() < k {
+        heap.push(std::cmp::Reverse(s));
+    } else if heap.peek().is_some_and(|w| s > w.0) {
+        heap.pop();
+        heap.push(std::cmp::Reverse(s));
+    }
+}
+
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+pub(crate) fn norm(a: &[f32]) -> f32 {
+    dot(a, a).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toy() -> WordVectors {
+        let words = ["a", "b", "c", "z"].map(String::from).to_vec();
+        let data = vec![1.0, 0.0, 0.9, 0.1, 0.0, 1.0, 0.0, 0.0];
+        WordVectors::from_parts(words, data, 2).unwrap()
+    }
+
+    #[test]
+    fn nearest_is_by_cosine_and_skips_excluded_and_zero_rows() {
+        let v = toy();
+        let n = v.nearest(&[2.0, 0.0], 3, &["a"]);
+        let names: Vec<&str> = n.iter().map(|(w, _)| w.as_str()).collect();
+        assert_eq!(names, ["b", "c"]);
+        assert!((n[0].1 - 0.9 / (0.82f32).sqrt()).abs() < 1e-6);
+        assert!(v.nearest(&[1.0], 3, &[]).is_empty());
+        assert_eq!(v.nearest_to_word("c", 1).unwrap()[0].0, "b");
+    }
+
+    #[test]
+    fn from_parts_checks_shape() {
+        assert!(WordVectors::from_parts(vec!["a".into()], vec![1.0, 2.0, 3.0], 2).is_err());
+        assert!(WordVectors::from_parts(vec!["a".into(), "a".into()], vec![1.0, 2.0], 1).is_err());
+    }
+}

@@ -1,0 +1,65 @@
+//! word2vec text format: a `count dim` header line, then GloVe-style lines.
+
+use std::io::BufRead;
+
+use crate::error::{Result, TextError};
+use crate::lines::{parse_lines, LineSource};
+use crate::load::{Format, LoadOptions, LoadReport};
+use crate::vectors::WordVectors;
+
+/// Parses a `count dim` header line.
+pub(crate) fn parse_header(line: &[u8]) -> Option<(usize, usize)> {
+    let text = std::str::from_utf8(line).ok()?;
+    let mut it = text.split_ascii_whitespace();
+    let n = it.next()?.parse().ok()?;
+    let d = it.next()?.parse().ok()?;
+    (it.next().is_none() && d > 0).then_some((n, d))
+}
+
+pub(crate) fn read_header<R: BufRead>(reader: &mut R, name: &str) -> Result<(usize, usize)> {
+    let mut line = Vec::new();
+    reader
+        .read_until(b'\n', &mut line)
+        .map_err(|e| TextError::format(name, format!("read error: {e}")))?;
+    parse_header(crate::lines::trim_end(&line)).ok_or_else(|| {
+        TextError::parse(
+            name,
+            1,
+            "expected a word2vec header `count dim` (two integers)",
+        )
+    })
+}
+
+/// Reads word2vec text from `reader`; `name` is used in error messages.
+pub fn read_word2vec_text<R: BufRead>(
+    mut reader: R,
+    name: &str,
+    opts: &LoadOptions,
+) -> Result<(WordVectors, LoadReport)> {
+    let (n, dim) = read_header(&mut reader, name)?;
+    check_expected(name, dim, opts)?;
+    let src = LineSource {
+        name,
+        dim: Some(dim),
+        first_line: 2,
+        block_bytes: opts.block_bytes,
+    };
+    let parsed = parse_lines(reader, &src)?;
+    let found = parsed.words.len() + parsed.duplicates;
+    if found != n {
+        let msg = format!("header says {n} words, the file has {found} (truncated file?)");
+        return Err(TextError::format(name, msg));
+    }
+    WordVectors::from_parsed(parsed, Format::Word2VecText, name)
+}
+
+pub(crate) fn check_expected(name: &str, dim: usize, opts: &LoadOptions) -> Result<()> {
+    match opts.expected_dim {
+        Some(e) if e != dim => Err(TextError::parse(
+            name,
+            1,
+            format!("header dimension {dim}, expected {e}"),
+        )),
+        _ => Ok(()),
+    }
+}

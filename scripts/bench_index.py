@@ -1,0 +1,43 @@
+"""hnswlib peer of `cargo run --release -p webly-index --example bench_index`.
+
+Reads OUT_DIR/{data,queries,truth}.npy written by the Rust example, builds hnswlib with the same
+M / ef_construction on the same number of threads, sweeps the same ef values single-threaded and
+writes OUT_DIR/hnswlib.json.
+"""
+import json
+import sys
+import time
+
+import hnswlib
+import numpy as np
+
+EFS = [10, 16, 24, 32, 48, 64, 96, 128, 200]
+K = 10
+
+
+def main(out, threads):
+    data = np.load(f"{out}/data.npy")
+    queries = np.load(f"{out}/queries.npy")
+    truth = np.load(f"{out}/truth.npy")
+    n, dim = data.shape
+    index = hnswlib.Index(space="ip", dim=dim)
+    index.init_index(max_elements=n, ef_construction=200, M=16, random_seed=42)
+    start = time.perf_counter()
+    index.add_items(data, np.arange(n), num_threads=threads)
+    build_s = time.perf_counter() - start
+    print(f"hnswlib {hnswlib.__version__ if hasattr(hnswlib, '__version__') else ''}: {n} x {dim}, build {build_s:.2f} s on {threads} threads")
+    sweep = []
+    for ef in EFS:
+        index.set_ef(max(ef, K))
+        start = time.perf_counter()
+        labels, _ = index.knn_query(queries, k=K, num_threads=1)
+        qps = len(queries) / (time.perf_counter() - start)
+        recall = np.mean([len(set(l) & set(t)) / K for l, t in zip(labels, truth)])
+        print(f"  ef={ef:<4} recall@10 {recall:.4}  {qps:>9.0f} q/s (1 thread)")
+        sweep.append({"ef": ef, "recall": float(recall), "qps": qps})
+    with open(f"{out}/hnswlib.json", "w") as f:
+        json.dump({"engine": "hnswlib", "n": n, "dim": dim, "build_s": build_s, "sweep": sweep}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 2)
