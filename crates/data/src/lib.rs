@@ -13,6 +13,7 @@ mod error;
 mod ground_truth;
 mod layout;
 mod loader;
+mod resize;
 mod split;
 pub mod synth;
 

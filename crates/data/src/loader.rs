@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use image::imageops::FilterType;
 use image::RgbImage;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -10,9 +9,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::DataError;
+use crate::resize::resize_triangle;
 
-/// Resize filter: triangle (bilinear) is cheap and good enough for downscaling 300 -> 256.
-const FILTER: FilterType = FilterType::Triangle;
 /// JPEG start-of-image and end-of-image markers.
 const JPEG_START: [u8; 2] = [0xFF, 0xD8];
 const JPEG_END: [u8; 2] = [0xFF, 0xD9];
@@ -188,7 +186,7 @@ fn resize_shorter(rgb: &RgbImage, side: u32) -> std::borrow::Cow<'_, RgbImage> {
     let scale = f64::from(side) / f64::from(w.min(h));
     let nw = ((f64::from(w) * scale).round() as u32).max(side);
     let nh = ((f64::from(h) * scale).round() as u32).max(side);
-    std::borrow::Cow::Owned(image::imageops::resize(rgb, nw, nh, FILTER))
+    std::borrow::Cow::Owned(resize_triangle(rgb, nw, nh))
 }
 
 /// Copies the `c x c` window at `(x0, y0)` into planar RGB floats, mirrored if asked.

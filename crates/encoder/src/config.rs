@@ -222,6 +222,10 @@ pub struct TrainConfig {
     pub threads: usize,
     /// Batches loaded ahead by the background thread.
     pub prefetch: usize,
+    /// Image-decoding threads of the loader (its own rayon pool). 0 = auto: on CPU the cores
+    /// libtorch does not use (at least 1: decoding threads competing with libtorch's cost a third
+    /// of the throughput on 2 cores), on CUDA every core.
+    pub loader_threads: usize,
     pub out_dir: PathBuf,
     /// Write `last.safetensors` + `state.json` every N steps (and at each epoch end).
     pub checkpoint_every: u64,
@@ -258,6 +262,7 @@ impl Default for TrainConfig {
             device: DeviceChoice::Auto,
             threads: 0,
             prefetch: 4,
+            loader_threads: 0,
             out_dir: PathBuf::from("runs/encoder"),
             checkpoint_every: 500,
             log_every: 10,

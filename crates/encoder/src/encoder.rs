@@ -79,7 +79,8 @@ pub(crate) fn embed_with(
             crop: Crop::Center,
         })
         .collect();
-    let (rx, handle) = prefetch::spawn(Arc::new(images.to_vec()), loader.clone(), jobs, 2);
+    let threads = prefetch::loader_threads(0, device);
+    let (rx, handle) = prefetch::spawn(Arc::new(images.to_vec()), loader.clone(), jobs, 2, threads);
     let mut out = Embeddings {
         dim: usize::try_from(net.config().out_dim).unwrap_or(0),
         ..Default::default()

@@ -21,19 +21,39 @@ pub(crate) struct Loaded {
     pub skipped: Vec<Skipped>,
 }
 
-/// Loads `jobs` in order on a background thread, at most `depth` batches ahead. The thread ends
-/// when every job is sent or the receiver is dropped.
+/// Decoding threads for `requested` (0 = auto, see `TrainConfig::loader_threads`).
+pub(crate) fn loader_threads(requested: usize, device: tch::Device) -> usize {
+    if requested > 0 {
+        return requested;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if device.is_cuda() {
+        return cores;
+    }
+    let torch = usize::try_from(tch::get_num_threads()).unwrap_or(cores);
+    cores.saturating_sub(torch).max(1)
+}
+
+/// Loads `jobs` in order on a background thread (decoding on a rayon pool of `threads`), at
+/// most `depth` batches ahead. The thread ends when every job is sent or the receiver is dropped.
 pub(crate) fn spawn(
     paths: Arc<Vec<PathBuf>>,
     cfg: LoaderConfig,
     jobs: Vec<Job>,
     depth: usize,
+    threads: usize,
 ) -> (Receiver<Loaded>, JoinHandle<()>) {
     let (tx, rx) = sync_channel(depth.max(1));
     let handle = std::thread::spawn(move || {
+        // Without a pool of our own (cannot be built: resources) the global one is used.
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build().ok();
         for job in jobs {
             let batch_paths: Vec<PathBuf> = job.items.iter().map(|&i| paths[i].clone()).collect();
-            let b = load_batch(&batch_paths, &cfg, job.crop);
+            let load = || load_batch(&batch_paths, &cfg, job.crop);
+            let b = match &pool {
+                Some(p) => p.install(load),
+                None => load(),
+            };
             let items = b.loaded.iter().map(|&k| job.items[k]).collect();
             let loaded = Loaded {
                 index: job.index,

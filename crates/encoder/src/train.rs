@@ -15,7 +15,7 @@ use crate::loss::{distance_matrix, loss_from_config, Loss};
 use crate::metrics::{plot, read_metrics, write_metrics, MetricsRow};
 use crate::mining::{mine, shares, MiningInput, TripletShares};
 use crate::model::{Network, OutputKind};
-use crate::prefetch::{derive_seed, spawn, Job, Loaded};
+use crate::prefetch::{derive_seed, loader_threads, spawn, Job, Loaded};
 use crate::schedule::lr_at;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::SliceRandom;

@@ -62,6 +62,11 @@ pub struct CaptionRelevance {
 }
 
 impl CaptionRelevance {
+    /// Cleans captions and queries with `webly_text::clean` (the reference cleaning).
+    pub fn new(captions: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self::with_cleaner(captions, webly_text::clean)
+    }
+
     /// Cleans every `(key, caption)` with `clean`; queries are cleaned the same way.
     pub fn with_cleaner(
         captions: impl IntoIterator<Item = (String, String)>,
@@ -144,6 +149,16 @@ mod tests {
         assert_eq!(sorted(rel.relevant_keys("Car")), vec!["a", "b"]);
         assert!(rel.relevant_keys("the").is_empty());
         assert!(rel.relevant_keys("car boat").is_empty());
+    }
+
+    #[test]
+    fn default_cleaner_keeps_hashtag_words() {
+        let rel = CaptionRelevance::new([
+            ("a".to_string(), "Best #IceCream at the #beach!".to_string()),
+            ("b".to_string(), "icecreamshop".to_string()),
+        ]);
+        assert_eq!(rel.relevant_keys("icecream beach"), vec!["a"]);
+        assert_eq!(rel.relevant_keys("IceCream"), vec!["a"]);
     }
 
     #[test]

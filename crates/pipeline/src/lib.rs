@@ -1,1 +1,41 @@
-//! pipeline
+//! The webly pipeline: generated (or real) InstaCities1M-layout data, a frozen GloVe text space,
+//! CNN image encoders trained into it, HNSW indexes and retrieval evaluation.
+//!
+//! Each stage writes plain files (`.npy` + `.ids`, safetensors, the index's own files, CSV,
+//! JSON, markdown) under the run folder, with a `stamp.json` fingerprint of its inputs, so a
+//! stage whose inputs did not change is reused and each stage can be rerun alone:
+//!
+//! | stage | folder | reused when |
+//! |---|---|---|
+//! | data | `data.dataset.root` | the synth settings are unchanged |
+//! | text | `run_dir/text` | the text settings and the dataset are unchanged |
+//! | train | `run_dir/models/<name>` | the training settings and the text space are unchanged |
+//! | embed | `run_dir/models/<name>/embed` | the model is unchanged |
+//! | index | `run_dir/models/<name>/index` | the model, text space and index settings are unchanged |
+//! | eval | `run_dir/models/<name>/eval` | never (it takes seconds) |
+//!
+//! The `webly` binary calls one function of [`commands`]'s list per command, and [`run`].
+
+mod commands;
+mod config;
+mod context;
+mod data_stage;
+mod error;
+mod eval_stage;
+mod fsio;
+mod model_stage;
+mod queries;
+mod run;
+mod stamp;
+mod text_stage;
+mod train_stage;
+
+pub use commands::{
+    compare, embed, evaluate, index, query, synth, tag, text_convert, text_embed,
+    text_neighbors, text_train, train, QueryAnswer, QueryInput,
+};
+pub use config::{DataSection, EvalSection, ModelRun, RunConfig, TextSection, WeightingKind};
+pub use error::{PipelineError, Result};
+pub use model_stage::ModelResult;
+pub use run::{comparison, run, RunSummary};
+pub use train_stage::TrainOverrides;

@@ -1,0 +1,101 @@
+//! End to end: evaluate two "models" on the shipped query sets, write both runs, compare them.
+
+use std::path::Path;
+
+use webly_eval::{compare, evaluate, EvalQuery, PlotConfig, QuerySet, TruthRelevance};
+
+const DIM: usize = 4;
+
+/// Image i has concept `words[i % 4]`; its vector is the unit axis of that concept, so a query
+/// vector on the same axis ranks every relevant image first (AP = 1).
+fn fixture() -> (Vec<f32>, Vec<String>, TruthRelevance) {
+    let words = ["car", "cake", "kid", "dog"];
+    let n = 40;
+    let mut images = vec![0.0f32; n * DIM];
+    for i in 0..n {
+        images[i * DIM + i % 4] = 1.0 + (i as f32) * 0.01;
+    }
+    let keys: Vec<String> = (0..n).map(|i| format!("city/{i}")).collect();
+    let truth = TruthRelevance::new(keys.iter().enumerate().map(|(i, k)| {
+        let mut c = vec![words[i % 4].to_string()];
+        if i % 8 == 2 {
+            c.push("dog".into()); // kid images 2, 10, 18, ... also show a dog
+        }
+        (k.clone(), c)
+    }));
+    (images, keys, truth)
+}
+
+fn axis(j: usize) -> Vec<f32> {
+    let mut v = vec![0.0; DIM];
+    v[j] = 1.0;
+    v
+}
+
+#[test]
+fn perfect_and_reversed_models_compare() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../eval/queries");
+    let sets = QuerySet::load_dir(&dir).unwrap();
+    let (images, keys, truth) = fixture();
+    let good_vec = |q: &str| match q {
+        "car" => axis(0),
+        "cake" => axis(1),
+        "kid" | "kid dog" => axis(2),
+        _ => axis(3),
+    };
+    let make = |f: &dyn Fn(&str) -> Vec<f32>| -> Vec<EvalQuery> {
+        sets.iter()
+            .flat_map(|s| s.queries.iter().map(move |q| (s.name.clone(), q.clone())))
+            .map(|(set, text)| EvalQuery {
+                vector: f(&text),
+                text,
+                set,
+            })
+            .collect()
+    };
+    let good = evaluate(&images, 40, DIM, &keys, &make(&good_vec), &truth).unwrap();
+    let bad = evaluate(
+        &images,
+        40,
+        DIM,
+        &keys,
+        &make(&|q: &str| good_vec(q).iter().map(|x| -x).collect()),
+        &truth,
+    )
+    .unwrap();
+
+    // car, cake, kid, dog... only car/cake/kid are simple queries with relevant images.
+    let simple = good.summary("Simple").unwrap();
+    assert_eq!(simple.queries, 3);
+    assert!((simple.map - 1.0).abs() < 1e-12 && (simple.p_at_5 - 1.0).abs() < 1e-12);
+    // "kid dog": 5 relevant (i = 2, 10, 18, 26, 34) among the 10 kid images ranked first, by
+    // score (larger i first): ranks 1, 3, 5, 7, 9 -> AP = (1 + 2/3 + 3/5 + 4/7 + 5/9) / 5.
+    let kd = good.rows.iter().find(|r| r.query == "kid dog").unwrap();
+    let want = (1.0 + 2.0 / 3.0 + 3.0 / 5.0 + 4.0 / 7.0 + 5.0 / 9.0) / 5.0;
+    assert!((kd.ap - want).abs() < 1e-12, "{}", kd.ap);
+    assert_eq!(good.summary("Complex").unwrap().queries, 1);
+    assert!(good.excluded.iter().any(|e| e.query == "yellow car"));
+    assert!(bad.summary("All").unwrap().map < good.summary("All").unwrap().map);
+
+    let root = tempfile::tempdir().unwrap();
+    let (a, b) = (root.path().join("good"), root.path().join("bad"));
+    good.write_run(&a, &PlotConfig::default()).unwrap();
+    bad.write_run(&b, &PlotConfig::default()).unwrap();
+    let table = compare(&[&a, &b]).unwrap();
+    assert_eq!(table.runs[0].run, "good");
+    assert_eq!(table.runs[0].map[1], Some(simple.map));
+    assert_eq!(
+        table.runs[1].p_at_5[0],
+        Some(bad.summary("All").unwrap().p_at_5)
+    );
+    let md = table.to_markdown();
+    assert!(
+        md.contains("| good | 0.9197 | 1.0000 | 0.6787 | 0.9000 | 1.0000 | 0.6000 |"),
+        "{md}"
+    );
+    assert!(table.to_string().contains("bad"));
+    assert!(compare(&[&root.path().join("missing")])
+        .unwrap_err()
+        .to_string()
+        .contains("report.json"));
+}

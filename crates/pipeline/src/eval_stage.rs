@@ -1,0 +1,233 @@
+//! Stages 4-6 for one trained model: embed the test images, build the HNSW index, evaluate.
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use webly_data::{Dataset, GroundTruth, Item, Split};
+use webly_encoder::{Embeddings as ImageEmbeddings, Encoder, TrainHooks};
+use webly_eval::{
+    evaluate, write_gallery, CaptionRelevance, EvalQuery, GalleryHit, GalleryQuery, PlotConfig,
+    Relevance, Report, TruthRelevance,
+};
+use webly_index::{Embeddings, Fingerprints, Hit, Hnsw, HnswConfig, Manifest, Search};
+use webly_text::{clean, read_ids, read_matrix, write_ids, write_matrix};
+
+use crate::error::{PipelineError, Result};
+
+/// Images embedded per forward pass at evaluation time.
+pub const EMBED_BATCH: usize = 64;
+/// The group whose mAP validation reports (see `webly_eval::Summary::group`).
+const ALL: &str = "All";
+
+/// Per-epoch validation for the encoder: mAP of the run's queries over the val images, with
+/// caption relevance (the val captions hold every query word).
+pub struct Validator {
+    queries: Vec<EvalQuery>,
+    relevance: CaptionRelevance,
+}
+
+impl Validator {
+    pub fn new(dataset: &Dataset, queries: Vec<EvalQuery>) -> Self {
+        let captions = dataset
+            .split(Split::Val)
+            .into_iter()
+            .map(|i| (i.key.clone(), i.caption.clone()));
+        Validator {
+            queries,
+            relevance: CaptionRelevance::with_cleaner(captions, clean),
+        }
+    }
+}
+
+impl TrainHooks for Validator {
+    fn validate(&mut self, _epoch: usize, emb: &ImageEmbeddings, keys: &[String]) -> Option<f64> {
+        let rows: Vec<String> = emb.loaded.iter().map(|&i| keys[i].clone()).collect();
+        let report = evaluate(&emb.matrix, rows.len(), emb.dim, &rows, &self.queries, &self.relevance);
+        match report {
+            Ok(r) => r.summary(ALL).map(|s| s.map),
+            Err(e) => {
+                eprintln!("[validate] {e}");
+                None
+            }
+        }
+    }
+}
+
+/// Where a model's stage outputs go.
+pub struct ModelPaths {
+    pub dir: PathBuf,
+}
+
+impl ModelPaths {
+    pub fn new(dir: PathBuf) -> Self {
+        ModelPaths { dir }
+    }
+    pub fn embeddings(&self, split: Split) -> PathBuf {
+        self.dir.join("embed").join(format!("{split}.npy"))
+    }
+    pub fn index(&self) -> PathBuf {
+        self.dir.join("index")
+    }
+    pub fn eval(&self) -> PathBuf {
+        self.dir.join("eval")
+    }
+}
+
+/// Embeds a split's images with the trained model into `out` (`.npy` + `.ids`).
+pub fn embed_split(model_dir: &Path, dataset: &Dataset, split: Split, out: &Path) -> Result<usize> {
+    let encoder = Encoder::load(model_dir)?;
+    let items = dataset.split(split);
+    let paths: Vec<PathBuf> = items.iter().map(|i| i.image.clone()).collect();
+    let loader = encoder.saved().loader.clone();
+    let emb = encoder.embed_paths(&paths, &loader, EMBED_BATCH)?;
+    for s in &emb.skipped {
+        eprintln!("[embed] skipped {}: {}", s.path.display(), s.reason);
+    }
+    if !emb.skipped.is_empty() {
+        eprintln!("[embed] {split}: {} unreadable images skipped", emb.skipped.len());
+    }
+    let keys: Vec<String> = emb.loaded.iter().map(|&i| items[i].key.clone()).collect();
+    write_matrix(out, keys.len(), emb.dim, &emb.matrix)?;
+    write_ids(&out.with_extension("ids"), &keys)?;
+    Ok(keys.len())
+}
+
+/// Reads embeddings written by [`embed_split`].
+pub fn read_embeddings(path: &Path) -> Result<Embeddings> {
+    let (matrix, _rows, dim) = read_matrix(path)?;
+    let keys = read_ids(&path.with_extension("ids"))?;
+    Ok(Embeddings::new(matrix, dim, keys)?)
+}
+
+/// Builds the HNSW index over `emb`, measures its recall against exact search, saves it.
+pub fn build_index(
+    emb: &Embeddings,
+    cfg: &HnswConfig,
+    dir: &Path,
+    fingerprints: &Fingerprints,
+) -> Result<Manifest> {
+    let mut hnsw = Hnsw::build(emb, cfg)?;
+    Ok(hnsw.save(dir, fingerprints)?)
+}
+
+/// The evaluation of one model: against captions, and against the true content when known.
+pub struct Evaluation {
+    pub captions: Report,
+    pub truth: Option<Report>,
+    pub dir: PathBuf,
+}
+
+impl fmt::Display for Evaluation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "relevance: the caption holds every query word")?;
+        writeln!(f, "{}", self.captions.to_markdown())?;
+        if let Some(t) = &self.truth {
+            writeln!(f, "relevance: the image really shows every query concept (ground truth)")?;
+            writeln!(f, "{}", t.to_markdown())?;
+        }
+        write!(f, "reports in {}", self.dir.display())
+    }
+}
+
+/// Exact evaluation over the test embeddings, reports written under `dir/{captions,truth}/`.
+pub fn evaluate_model(
+    emb: &Embeddings,
+    dataset: &Dataset,
+    queries: &[EvalQuery],
+    dir: &Path,
+    title: &str,
+) -> Result<Evaluation> {
+    let test = dataset.split(Split::Test);
+    let captions = CaptionRelevance::with_cleaner(
+        test.iter().map(|i| (i.key.clone(), i.caption.clone())),
+        clean,
+    );
+    let caption_report = run_eval(emb, queries, &captions, &dir.join("captions"), title)?;
+    let truth_report = match GroundTruth::load(&dataset.root)? {
+        None => None,
+        Some(gt) => {
+            let truth = TruthRelevance::new(test.iter().filter_map(|i| {
+                gt.concepts(&i.key).map(|c| (i.key.clone(), c.to_vec()))
+            }));
+            Some(run_eval(emb, queries, &truth, &dir.join("truth"), title)?)
+        }
+    };
+    Ok(Evaluation {
+        captions: caption_report,
+        truth: truth_report,
+        dir: dir.to_path_buf(),
+    })
+}
+
+fn run_eval(
+    emb: &Embeddings,
+    queries: &[EvalQuery],
+    relevance: &dyn Relevance,
+    dir: &Path,
+    title: &str,
+) -> Result<Report> {
+    let report = evaluate(emb.as_slice(), emb.len(), emb.dim(), emb.keys(), queries, relevance)?;
+    let plot = PlotConfig {
+        title: format!("{title}: AP per query (blue simple, orange complex, tick random)"),
+        ..PlotConfig::default()
+    };
+    report.write_run(dir, &plot)?;
+    Ok(report)
+}
+
+/// The top `k` hits of each query from `index`, as a gallery with relevance frames.
+pub fn gallery(
+    index: &dyn Search,
+    dataset: &Dataset,
+    queries: &[EvalQuery],
+    k: usize,
+    truth: Option<&GroundTruth>,
+) -> Vec<GalleryQuery> {
+    let items = item_lookup(dataset);
+    queries
+        .iter()
+        .map(|q| to_gallery(&items, &q.text, index.search(&q.vector, k), truth))
+        .collect()
+}
+
+/// The dataset's items by key.
+pub fn item_lookup(dataset: &Dataset) -> HashMap<&str, &Item> {
+    dataset.items.iter().map(|i| (i.key.as_str(), i)).collect()
+}
+
+/// Hits of one query with their image paths and captions (and truth, when known).
+pub fn to_gallery(
+    items: &HashMap<&str, &Item>,
+    query: &str,
+    hits: Vec<Hit>,
+    truth: Option<&GroundTruth>,
+) -> GalleryQuery {
+    let hits = hits
+        .into_iter()
+        .filter_map(|h| {
+            let item = items.get(h.key.as_str())?;
+            Some(GalleryHit {
+                relevant: truth.map(|gt| truth_holds(gt, &h.key, query)),
+                key: h.key,
+                score: h.score,
+                image_path: item.image.clone(),
+                caption: item.caption.clone(),
+            })
+        })
+        .collect();
+    GalleryQuery {
+        query: query.to_string(),
+        hits,
+    }
+}
+
+fn truth_holds(gt: &GroundTruth, key: &str, query: &str) -> bool {
+    let words = clean(query);
+    let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+    gt.has_all(key, &refs)
+}
+
+/// Writes the gallery page.
+pub fn write_gallery_page(path: &Path, title: &str, queries: &[GalleryQuery]) -> Result<()> {
+    write_gallery(path, title, queries).map_err(PipelineError::from)
+}

@@ -1,0 +1,143 @@
+//! One model end to end: train, embed the test split, index, evaluate, gallery.
+use std::fmt;
+use std::path::PathBuf;
+
+use webly_data::{GroundTruth, Split};
+use webly_eval::{EvalQuery, Report};
+use webly_index::{Expect, Fingerprints, Hnsw, Manifest};
+
+use crate::config::ModelRun;
+use crate::context::Context;
+use crate::error::Result;
+use crate::eval_stage::{self, Evaluation, ModelPaths, Validator};
+use crate::stamp;
+use crate::train_stage::{self, TrainOutcome, TrainOverrides};
+
+/// What one model's stages produced.
+pub struct ModelResult {
+    pub name: String,
+    pub train: TrainOutcome,
+    pub manifest: Manifest,
+    pub evaluation: Evaluation,
+    pub gallery: PathBuf,
+}
+
+impl fmt::Display for ModelResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", self.train)?;
+        if let Some(r) = &self.manifest.recall {
+            writeln!(
+                f,
+                "[{}] HNSW over {} images: recall@{} = {:.4} against exact search ({} queries, ef_search {})",
+                self.name, self.manifest.count, r.k, r.recall, r.queries, r.ef_search
+            )?;
+        }
+        write!(f, "[{}] gallery: {}", self.name, self.gallery.display())
+    }
+}
+
+impl ModelResult {
+    /// The report against captions, and against the true content when known.
+    pub fn reports(&self) -> (&Report, Option<&Report>) {
+        (&self.evaluation.captions, self.evaluation.truth.as_ref())
+    }
+}
+
+/// Trains (or reuses) a model, then embeds, indexes and evaluates it.
+pub fn run_model(
+    ctx: &Context,
+    model: &ModelRun,
+    overrides: &TrainOverrides,
+    queries: &[EvalQuery],
+) -> Result<ModelResult> {
+    let train = train_outcome(ctx, model, overrides, queries)?;
+    let paths = ModelPaths::new(train.dir.clone());
+    let emb_path = ensure_embedded(ctx, &paths, &train.stamp)?;
+    let emb = eval_stage::read_embeddings(&emb_path)?;
+    let manifest = ensure_index(ctx, &paths, &train.stamp, &emb)?;
+    let title = format!("webly {}", model.name);
+    let evaluation = eval_stage::evaluate_model(&emb, &ctx.data.dataset, queries, &paths.eval(), &title)?;
+    let gallery = paths.eval().join("gallery.html");
+    let hnsw = open_index(ctx, &paths)?;
+    let truth = GroundTruth::load(&ctx.data.dataset.root)?;
+    let pages = eval_stage::gallery(&hnsw, &ctx.data.dataset, queries, ctx.cfg.eval.gallery_k, truth.as_ref());
+    eval_stage::write_gallery_page(&gallery, &title, &pages)?;
+    Ok(ModelResult {
+        name: model.name.clone(),
+        train,
+        manifest,
+        evaluation,
+        gallery,
+    })
+}
+
+/// The training stage with per-epoch validation on the val split.
+pub fn train_outcome(
+    ctx: &Context,
+    model: &ModelRun,
+    overrides: &TrainOverrides,
+    queries: &[EvalQuery],
+) -> Result<TrainOutcome> {
+    let dim = ctx.text.embedder.dim();
+    let train = train_stage::effective_config(ctx.cfg, model, dim, overrides)?;
+    let mut validator = Validator::new(&ctx.data.dataset, queries.to_vec());
+    let outcome = train_stage::train_model(&train, &model.name, &ctx.data.dataset, &ctx.text, &mut validator)?;
+    eprintln!("{outcome}");
+    Ok(outcome)
+}
+
+/// The test embeddings of a trained model (reused when the model is unchanged).
+pub fn ensure_embedded(ctx: &Context, paths: &ModelPaths, train_stamp: &str) -> Result<PathBuf> {
+    let out = paths.embeddings(Split::Test);
+    let dir = out.parent().map(PathBuf::from).unwrap_or_default();
+    if !(stamp::is_fresh(&dir, train_stamp) && out.exists()) {
+        stamp::clear(&dir)?;
+        let n = eval_stage::embed_split(&paths.dir, &ctx.data.dataset, Split::Test, &out)?;
+        eprintln!("[embed] {n} test images -> {}", out.display());
+        stamp::write(&dir, train_stamp)?;
+    }
+    Ok(out)
+}
+
+fn fingerprints(ctx: &Context, train_stamp: &str) -> Fingerprints {
+    Fingerprints {
+        model: train_stamp.to_string(),
+        text: ctx.text.embedder.fingerprint(),
+    }
+}
+
+/// The HNSW index of the test embeddings (rebuilt when the model or the index settings change).
+fn ensure_index(
+    ctx: &Context,
+    paths: &ModelPaths,
+    train_stamp: &str,
+    emb: &webly_index::Embeddings,
+) -> Result<Manifest> {
+    let dir = paths.index();
+    let fp = fingerprints(ctx, train_stamp);
+    if let Ok(m) = webly_index::read_manifest(&dir) {
+        let same_config = stamp::fingerprint(&m.config)? == stamp::fingerprint(&ctx.cfg.index)?;
+        if m.model_fingerprint == fp.model && m.text_fingerprint == fp.text && same_config {
+            return Ok(m);
+        }
+    }
+    eprintln!("[index] building HNSW over {} test images", emb.len());
+    eval_stage::build_index(emb, &ctx.cfg.index, &dir, &fp)
+}
+
+/// Opens a model's saved index, refusing one built with another text space.
+pub fn open_index(ctx: &Context, paths: &ModelPaths) -> Result<Hnsw> {
+    let expect = Expect {
+        dim: ctx.text.embedder.dim(),
+        text_fingerprint: ctx.text.embedder.fingerprint(),
+    };
+    let dir = paths.index();
+    if !dir.join(webly_index::MANIFEST_FILE).exists() {
+        return Err(crate::error::PipelineError::Missing {
+            what: "the HNSW index",
+            path: dir,
+            hint: "webly index".into(),
+        });
+    }
+    Ok(Hnsw::open(&dir, &expect)?)
+}
