@@ -24,6 +24,10 @@ for target in (0.95, 0.99):
     a, b = best(w, target), best(h, target)
     if a and b:
         print(f"recall@10 >= {target}: webly {a['qps']:.0f} q/s (ef={a['ef']}), hnswlib {b['qps']:.0f} q/s (ef={b['ef']}) -> ratio hnswlib/webly {b['qps'] / a['qps']:.2f}")
+    ok = [s for s in w["sweep"] if s["hnsw_rs_recall"] >= target]
+    if ok and b:
+        r = max(ok, key=lambda s: s["hnsw_rs_qps"])
+        print(f"    (hnsw_rs's own search: {r['hnsw_rs_qps']:.0f} q/s (ef={r['ef']}) -> ratio hnswlib/hnsw_rs {b['qps'] / r['hnsw_rs_qps']:.2f})")
     else:
         print(f"recall@10 >= {target}: not reached by {'webly' if not a else 'hnswlib'}")
 PYEOF

@@ -19,8 +19,13 @@ fn arg(args: &[String], i: usize, default: usize) -> usize {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (n, steps, batch, crop, threads) =
-        (arg(&args, 0, 512), arg(&args, 1, 200), arg(&args, 2, 64), arg(&args, 3, 64), arg(&args, 4, 2));
+    let (n, steps, batch, crop, threads) = (
+        arg(&args, 0, 512),
+        arg(&args, 1, 200),
+        arg(&args, 2, 64),
+        arg(&args, 3, 64),
+        arg(&args, 4, 2),
+    );
     let dir = tempfile::tempdir()?;
     let side = crop as u32 + RESIZE_MARGIN;
     let mut rng = ChaCha8Rng::seed_from_u64(0);
@@ -36,13 +41,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         targets.extend(t.iter().map(|x| x / norm));
     }
     let cfg = TrainConfig {
-        model: ModelConfig { out_dim: DIM as i64, ..Default::default() },
-        optimizer: OptimizerKind::Adam { beta1: 0.9, beta2: 0.999 },
+        model: ModelConfig {
+            out_dim: DIM as i64,
+            ..Default::default()
+        },
+        optimizer: OptimizerKind::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+        },
         mining: Mining::Hardest,
         batch_size: batch,
         epochs: 10_000,
         max_steps: Some(steps as u64),
-        loader: LoaderConfig { resize: side, crop: crop as u32 },
+        loader: LoaderConfig {
+            resize: side,
+            crop: crop as u32,
+        },
         threads,
         out_dir: dir.path().join("run"),
         checkpoint_every: u64::MAX,
@@ -50,9 +64,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         plot: false,
         ..Default::default()
     };
-    let data = TrainData { train_images: images, train_targets: targets, dim: DIM, ..Default::default() };
+    let data = TrainData {
+        train_images: images,
+        train_targets: targets,
+        dim: DIM,
+        ..Default::default()
+    };
     let r = train(&cfg, &data, &mut NoHooks)?;
-    println!("webly_steps={} loss {:.4} -> {:.4}", r.steps, r.first_loss, r.final_loss);
+    println!(
+        "webly_steps={} loss {:.4} -> {:.4}",
+        r.steps, r.first_loss, r.final_loss
+    );
     println!("webly_images_per_s={:.1}", r.images_per_s);
     println!("webly_data_wait={:.4}", r.data_wait);
     Ok(())

@@ -26,7 +26,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut vs = nn::VarStore::new(Device::Cpu);
     let net = EfficientNetLite0::new(&vs.root(), padding);
     vs.load(&args[0])?;
-    let cfg = LoaderConfig { resize: RESIZE, crop: CROP as u32 };
+    let cfg = LoaderConfig {
+        resize: RESIZE,
+        crop: CROP as u32,
+    };
     let batch = webly_data::load_batch(&images, &cfg, Crop::Center);
     for s in &batch.skipped {
         eprintln!("skipped {}: {}", s.path.display(), s.reason);

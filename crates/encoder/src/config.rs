@@ -274,3 +274,42 @@ impl Default for TrainConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_subset_and_typos() {
+        let cfg: TrainConfig = toml::from_str(
+            r#"
+            lr = 0.01
+            mining = { glove_band = { max_similarity = 0.8 } }
+            schedule = { step = { every = 100000, gamma = 0.1 } }
+            optimizer = { adam = { beta1 = 0.9, beta2 = 0.99 } }
+            [model]
+            arch = "efficient_net_lite0"
+            freeze = { all_but_last = 2 }
+            head = { mlp = { hidden = 512 } }
+            [loss]
+            kind = "cross_entropy"
+            "#,
+        )
+        .expect("parse");
+        assert_eq!(cfg.lr, 0.01);
+        assert_eq!(cfg.model.arch, Arch::EfficientNetLite0);
+        assert_eq!(cfg.model.freeze, Freeze::AllButLast(2));
+        assert_eq!(cfg.model.out_dim, 400, "defaults fill the rest");
+        assert_eq!(
+            cfg.mining,
+            Mining::GloveBand {
+                max_similarity: 0.8
+            }
+        );
+        assert_eq!(cfg.loss.kind, LossKind::CrossEntropy);
+        assert!(toml::from_str::<TrainConfig>("learning_rate = 0.1").is_err());
+        let back: TrainConfig =
+            toml::from_str(&toml::to_string(&cfg).expect("write")).expect("reparse");
+        assert_eq!(back.model, cfg.model);
+    }
+}

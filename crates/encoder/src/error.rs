@@ -52,9 +52,6 @@ pub enum EncoderError {
         loss: f64,
         dir: PathBuf,
     },
-    /// Every image of a batch or of a run failed to load.
-    #[error("no image could be loaded while {0}")]
-    NoImages(String),
     /// CUDA was asked for but is not available.
     #[error("CUDA was requested but tch::Cuda::is_available() is false")]
     NoCuda,

@@ -7,6 +7,16 @@
 //!   `state.json`, `metrics.csv`, `training.png`.
 //! - [`Encoder`] / [`embed`]: load a run folder and embed images.
 //! - [`loss`] and [`mining`]: the losses and negative mining, usable on their own.
+//!
+//! Run folder (all writes atomic: temporary sibling + rename):
+//! - `model.json` ([`SavedModel`]): model config, output kind, loader config: enough to rebuild.
+//! - `last.safetensors` / `best.safetensors`: every variable (BatchNorm statistics included), tch
+//!   names (`cnn.0.conv.weight`, torchvision's for ResNet-18, the .pth's for EfficientNet, head
+//!   `proj.*`). `best` = best validation mAP (latest epoch when there is no validation).
+//! - `state.json` ([`State`]): next epoch / batch, global step, best mAP, the full config.
+//! - `metrics.csv` ([`MetricsRow`]): `kind` (step|epoch), epoch, step, loss, lr, active, easy,
+//!   semi_hard, hard, val_map, images_per_s, data_wait.
+//! - `training.png`: loss per step and validation mAP per epoch.
 mod config;
 mod device;
 mod encoder;

@@ -63,7 +63,8 @@ const FONT: &str = "sans-serif";
 const FONT_SIZE: u32 = 20;
 const CAPTION_SIZE: u32 = 26;
 const MARGIN: u32 = 12;
-const LABEL_AREA: u32 = 55;
+const X_LABEL_AREA: u32 = 55;
+const Y_LABEL_AREA: u32 = 90;
 
 fn register_font() {
     static ONCE: std::sync::Once = std::sync::Once::new();
@@ -129,8 +130,8 @@ fn panel(
     let mut chart = ChartBuilder::on(area)
         .caption(title, (FONT, CAPTION_SIZE))
         .margin(MARGIN)
-        .x_label_area_size(LABEL_AREA)
-        .y_label_area_size(LABEL_AREA)
+        .x_label_area_size(X_LABEL_AREA)
+        .y_label_area_size(Y_LABEL_AREA)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(|x| x.to_string())?;
     chart

@@ -46,7 +46,10 @@ pub(crate) fn spawn(
     let (tx, rx) = sync_channel(depth.max(1));
     let handle = std::thread::spawn(move || {
         // Without a pool of our own (cannot be built: resources) the global one is used.
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build().ok();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .build()
+            .ok();
         for job in jobs {
             let batch_paths: Vec<PathBuf> = job.items.iter().map(|&i| paths[i].clone()).collect();
             let load = || load_batch(&batch_paths, &cfg, job.crop);

@@ -388,6 +388,19 @@ impl<'a> Run<'a> {
                 break;
             }
             self.end_epoch(epoch, &w, hooks)?;
+            if let Some(r) = self.rows.last() {
+                bar.println(format!(
+                    "epoch {epoch}: loss {:.4}, active {:.2}, easy/semi-hard/hard {:.2}/{:.2}/{:.2}, val mAP {}, {:.0} img/s, data wait {:.1}%",
+                    r.loss,
+                    r.active,
+                    r.easy,
+                    r.semi_hard,
+                    r.hard,
+                    r.val_map.map_or("-".into(), |m| format!("{m:.4}")),
+                    r.images_per_s,
+                    100.0 * r.data_wait
+                ));
+            }
         }
         bar.finish_and_clear();
         write_metrics(&self.path(METRICS), &self.rows)?;
@@ -435,17 +448,23 @@ impl<'a> Run<'a> {
         first_loss: &mut Option<f64>,
     ) -> Result<Window, EncoderError> {
         let paths = Arc::new(self.data.train_images.clone());
+        let threads = loader_threads(self.cfg.loader_threads, self.device);
         let (rx, handle) = spawn(
             paths,
             self.cfg.loader.clone(),
             self.jobs(),
             self.cfg.prefetch,
+            threads,
         );
         let mut epoch_w = Window::default();
         let mut log_w = Window::default();
+        // `time`: from the end of the previous step to the end of this one (logging and
+        // checkpoints included); `wait`: only the time blocked on the loader.
         let mut t = Instant::now();
-        for batch in rx.iter() {
-            let wait = t.elapsed().as_secs_f64();
+        loop {
+            let t_recv = Instant::now();
+            let Ok(batch) = rx.recv() else { break };
+            let wait = t_recv.elapsed().as_secs_f64();
             self.state.skipped_images += batch.skipped.len();
             let index = batch.index;
             let lr = self.lr();

@@ -28,9 +28,12 @@ fn inputs() -> Tensor {
 }
 
 fn weights() -> Option<PathBuf> {
-    let p = std::env::var_os("WEBLY_EFFICIENTNET_WEIGHTS").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/weights/efficientnet-lite0.safetensors")
-    });
+    let p = std::env::var_os("WEBLY_EFFICIENTNET_WEIGHTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../data/weights/efficientnet-lite0.safetensors")
+        });
     p.exists().then_some(p)
 }
 
@@ -42,7 +45,9 @@ fn logits(path: &std::path::Path, padding: Padding) -> Tensor {
 }
 
 fn fixture(name: &str) -> Tensor {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     Tensor::read_npy(&p).expect("fixture")
 }
 
@@ -64,4 +69,37 @@ fn logits_match_pytorch() {
         assert!(diff < TOL, "{padding:?}: max logit difference {diff}");
     }
     assert!((sym - same).abs().max().double_value(&[]) > 100.0 * TOL);
+}
+
+// The embedding network loads the same weights as its backbone (the 1000-class `_fc` is ignored,
+// the projection head stays fresh) and freezes all but the last 2 of its 18 stages.
+#[test]
+fn pretrained_backbone_loads_and_freezes() {
+    let Some(path) = weights() else {
+        eprintln!("SKIPPED: no EfficientNet-Lite0 weights (run scripts/setup.sh)");
+        return;
+    };
+    let cfg = webly_encoder::ModelConfig {
+        arch: webly_encoder::Arch::EfficientNetLite0,
+        out_dim: 50,
+        pretrained: Some(path.clone()),
+        freeze: webly_encoder::Freeze::AllButLast(2),
+        ..Default::default()
+    };
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let net = webly_encoder::Network::build(&mut vs, &cfg).expect("build");
+    assert_eq!((net.stages(), net.frozen_stages()), (18, 16));
+    let file: std::collections::HashMap<String, Tensor> = Tensor::read_safetensors(&path)
+        .expect("read")
+        .into_iter()
+        .collect();
+    let vars = vs.variables();
+    assert!(
+        vars["_blocks.3._depthwise_conv.weight"].equal(&file["_blocks.3._depthwise_conv.weight"])
+    );
+    assert!(!vars["_blocks.3._depthwise_conv.weight"].requires_grad());
+    assert!(vars["_blocks.15._project_conv.weight"].requires_grad());
+    assert!(vars["_conv_head.weight"].requires_grad());
+    let x = Tensor::rand([2, 3, 64, 64], (tch::Kind::Float, Device::Cpu)) * 255.0;
+    assert_eq!(net.forward_raw(&x, true).size(), [2, 50]);
 }

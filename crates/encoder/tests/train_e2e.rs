@@ -27,6 +27,9 @@ fn triplet_soft_negatives_learn_colours() {
     let mut cfg = config(&dir.path().join("run"));
     cfg.mining = Mining::Soft;
     cfg.plot = true;
+    if let Some(keep) = std::env::var_os("WEBLY_KEEP_RUN") {
+        cfg.out_dir = keep.into();
+    }
     let mut d = data(&train_set);
     d.val_images = test_set.images.clone();
     d.val_keys = (0..64).map(|i| format!("k{i}")).collect();
@@ -42,6 +45,10 @@ fn triplet_soft_negatives_learn_colours() {
     assert_eq!(report.steps, 36);
     assert!(report.final_loss < 0.6 * report.first_loss, "{report:?}");
     let best = report.best_val_map.expect("validated");
+    eprintln!(
+        "triplet: loss {:.4} -> {:.4}, val mAP per epoch {seen:?}",
+        report.first_loss, report.final_loss
+    );
     assert!(best > ABOVE_RANDOM, "best mAP {best}, per epoch {seen:?}");
     for f in [LAST, BEST, STATE, MODEL, METRICS, PLOT] {
         assert!(cfg.out_dir.join(f).exists(), "{f}");
@@ -82,6 +89,10 @@ fn cross_entropy_baseline_learns_colours() {
     assert!(report.final_loss < report.first_loss, "{report:?}");
     let e = embed(&cfg.out_dir, &test_set.images, &cfg.loader, 32).expect("embed");
     let m = colour_map(&e.matrix, &e.loaded, &test_set);
+    eprintln!(
+        "cross-entropy: loss {:.4} -> {:.4}, test mAP {m:.3}",
+        report.first_loss, report.final_loss
+    );
     assert!(m > ABOVE_RANDOM, "CE mAP {m}");
 }
 

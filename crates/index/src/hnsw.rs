@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::embeddings::normalised_query;
 use crate::exact::ExactRef;
+use crate::flat::FlatGraph;
 use crate::recall::{measure_recall, RecallConfig, RecallReport};
 use crate::search::{keep_top_k, to_hits};
 use crate::{DotClamped, Embeddings, Hit, IndexError, Manifest, Result, Search};
@@ -56,12 +57,17 @@ impl HnswConfig {
 
 /// An HNSW graph over unit vectors with row keys.
 ///
+/// hnsw_rs builds, dumps and reloads the graph; searches run on a flat copy of it (one more
+/// copy of the vectors in memory, `n x dim x 4` bytes) that visits the same nodes.
+///
 /// A reloaded index ([`Hnsw::open`]) owns a leaked `hnsw_rs::hnswio::HnswIo` loader: hnsw_rs
 /// returns a graph that borrows its loader (upstream issue #19), and leaking the loader (a few
 /// hundred bytes, no mmap) is the one sound way to return both without `unsafe`. Open indexes a
 /// bounded number of times per process.
 pub struct Hnsw {
     pub(crate) graph: Graph<'static, f32, DotClamped>,
+    /// Searchable copy of `graph` (see [`crate::flat`]): costs one more copy of the vectors.
+    pub(crate) flat: FlatGraph,
     pub(crate) keys: Vec<String>,
     pub(crate) dim: usize,
     pub(crate) config: HnswConfig,
@@ -83,8 +89,10 @@ impl Hnsw {
         );
         let items: Vec<(&[f32], usize)> = (0..emb.len()).map(|i| (emb.row(i), i)).collect();
         graph.parallel_insert_slice(&items);
+        let flat = FlatGraph::from_graph(&graph, emb.len(), emb.dim());
         let mut index = Hnsw {
             graph,
+            flat,
             keys: emb.keys().to_vec(),
             dim: emb.dim(),
             config: config.clone(),
@@ -102,8 +110,26 @@ impl Hnsw {
         Ok(index)
     }
 
-    /// Search with an explicit `ef` (the benchmark's sweep).
+    /// Search with an explicit `ef` (the benchmark's sweep), on the flat copy of the graph.
     pub fn search_ef(&self, q: &[f32], k: usize, ef: usize) -> Vec<Hit> {
+        self.search_with(q, k, |q| self.flat.search(q, k, ef.max(k)))
+    }
+
+    /// The same search through hnsw_rs's own `Hnsw::search` (slower; kept as the reference the
+    /// flat search is tested and benchmarked against).
+    pub fn search_ef_hnsw_rs(&self, q: &[f32], k: usize, ef: usize) -> Vec<Hit> {
+        self.search_with(q, k, |q| {
+            let found = self.graph.search(q, k, ef.max(k));
+            found.iter().map(|n| (n.distance, n.d_id)).collect()
+        })
+    }
+
+    fn search_with(
+        &self,
+        q: &[f32],
+        k: usize,
+        find: impl Fn(&[f32]) -> Vec<(f32, usize)>,
+    ) -> Vec<Hit> {
         assert_eq!(q.len(), self.dim, "query dimension");
         let Some(q) = normalised_query(q) else {
             return Vec::new();
@@ -111,8 +137,7 @@ impl Hnsw {
         if k == 0 || self.keys.is_empty() {
             return Vec::new();
         }
-        let found = self.graph.search(&q, k, ef.max(k));
-        let cands = found.iter().map(|n| (1.0 - n.distance, n.d_id)).collect();
+        let cands = find(&q).into_iter().map(|(d, i)| (1.0 - d, i)).collect();
         to_hits(keep_top_k(cands, k), &self.keys)
     }
 
@@ -177,6 +202,14 @@ impl std::fmt::Debug for Hnsw {
 mod tests {
     use super::*;
     use crate::synthetic::{clustered, SyntheticConfig};
+
+    #[test]
+    fn config_fills_defaults_and_rejects_unknown_fields() {
+        let c: HnswConfig = serde_json::from_str(r#"{"m": 8, "recall": {"k": 5}}"#).unwrap();
+        assert_eq!((c.m, c.ef_construction, c.ef_search), (8, 200, 128));
+        assert_eq!((c.recall.k, c.recall.queries), (5, 200));
+        assert!(serde_json::from_str::<HnswConfig>(r#"{"M": 8}"#).is_err());
+    }
 
     #[test]
     fn rejects_bad_config() {

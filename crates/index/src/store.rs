@@ -76,6 +76,16 @@ impl Hnsw {
         check_expected(dir, &manifest, expected)?;
         let keys = read_keys(&dir.join(&manifest.keys_file), manifest.count)?;
         let graph = load_graph(dir, &manifest.hnsw_basename)?;
+        let graph_dim = graph.get_point_indexation().get_data_dimension();
+        if manifest.count > 0 && graph_dim != manifest.dim {
+            return Err(corrupt(
+                dir,
+                format!(
+                    "graph holds {graph_dim}-d vectors, manifest says {}",
+                    manifest.dim
+                ),
+            ));
+        }
         if graph.get_nb_point() != manifest.count {
             return Err(corrupt(
                 dir,
@@ -86,8 +96,10 @@ impl Hnsw {
                 ),
             ));
         }
+        let flat = crate::flat::FlatGraph::from_graph(&graph, manifest.count, manifest.dim);
         Ok(Hnsw {
             graph,
+            flat,
             keys,
             dim: manifest.dim,
             config: manifest.config.clone(),

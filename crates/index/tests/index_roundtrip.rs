@@ -23,6 +23,20 @@ fn hnsw_recall_against_brute_force_with_fixed_seed() {
     let exact = Exact::new(emb);
     let recall = recall_at_k(&exact, &hnsw, &queries, 10);
     assert!(recall >= 0.95, "recall@10 {recall}");
+    // hnsw_rs's own search over the same graph: the flat search must find as much.
+    let reference: f64 = queries
+        .chunks(DIM)
+        .map(|q| {
+            let want: Vec<usize> = exact.search(q, 10).iter().map(|h| h.index).collect();
+            let got = hnsw.search_ef_hnsw_rs(q, 10, HnswConfig::default().ef_search);
+            got.iter().filter(|h| want.contains(&h.index)).count() as f64 / 10.0
+        })
+        .sum::<f64>()
+        / 200.0;
+    assert!(
+        reference >= 0.95 && recall >= reference - 0.01,
+        "flat {recall} vs hnsw_rs {reference}"
+    );
     let built = hnsw.recall().unwrap();
     assert!(
         built.recall >= 0.95 && built.k == 10 && built.queries == 200,

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark, each side by side with its peer in one run, printing ratios.
+# The machine is noisy: compare the ratios, not the absolute rates.
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export WEBLY_BENCH_PYTHON="${WEBLY_BENCH_PYTHON:-${XDG_CACHE_HOME:-$HOME/.cache}/webly/venv-bench/bin/python}"
+export WEBLY_BENCH_PY="$WEBLY_BENCH_PYTHON"
+images="${WEBLY_BENCH_IMAGES:-$root/data/bench-images}"
+status=0
+section() { printf '\n== %s\n' "$1"; }
+section "text: GloVe 6B 50d parse and cached reload vs gensim"
+bash scripts/bench_text.sh || status=1
+section "data: decode + resize + crop vs Pillow"
+bash scripts/bench_data.sh "$images" || status=1
+section "index: hnsw_rs (webly) vs hnswlib"
+bash scripts/bench_index.sh || status=1
+section "eval: exact evaluation of 24 queries over 150K x 300"
+cargo run --release -q -p webly-eval --example bench_eval || status=1
+section "encoder: training images/s vs PyTorch"
+bash scripts/bench_train.sh || status=1
+exit $status
