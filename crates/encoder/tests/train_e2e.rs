@@ -85,7 +85,16 @@ fn cross_entropy_baseline_learns_colours() {
         kind: LossKind::CrossEntropy,
         ..Default::default()
     };
-    let report = train(&cfg, &data(&train_set), &mut NoHooks).expect("train");
+    // Two unreadable files among the 192 (all used each epoch: 6 batches of 32): skipped, their
+    // targets dropped from their batches, counted 2 per epoch.
+    let mut d = data(&train_set);
+    for k in [5, 100] {
+        let broken = dir.path().join(format!("broken{k}.png"));
+        std::fs::write(&broken, b"not an image").expect("write");
+        d.train_images[k] = broken;
+    }
+    let report = train(&cfg, &d, &mut NoHooks).expect("train");
+    assert_eq!(report.skipped_images, 12);
     assert!(report.final_loss < report.first_loss, "{report:?}");
     let e = embed(&cfg.out_dir, &test_set.images, &cfg.loader, 32).expect("embed");
     let m = colour_map(&e.matrix, &e.loaded, &test_set);

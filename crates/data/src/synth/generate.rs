@@ -19,7 +19,7 @@ use super::caption::{write_caption, CaptionConfig};
 use super::concept::{sample_scene, Concept, QUERY_PAIRS};
 use super::render::render;
 use super::sheet::contact_sheet;
-use crate::atomic::write_atomic;
+use crate::atomic::{write_atomic, write_atomic_unsynced};
 use crate::error::DataError;
 use crate::ground_truth::GROUND_TRUTH_FILE;
 use crate::layout::{progress_style, CAPTION_DIR, CITIES, IMAGE_DIR};
@@ -264,13 +264,13 @@ fn write_sample(cfg: &SynthConfig, s: &Sample) -> Result<(String, Vec<String>), 
             path: img_path.clone(),
             message: e.to_string(),
         })?;
-    write_atomic(&img_path, &jpeg)?;
+    write_atomic_unsynced(&img_path, &jpeg)?;
     let cap_path = cfg
         .out
         .join(CAPTION_DIR)
         .join(&s.city)
         .join(format!("{}.txt", s.id));
-    write_atomic(&cap_path, format!("{}\n", s.caption).as_bytes())?;
+    write_atomic_unsynced(&cap_path, format!("{}\n", s.caption).as_bytes())?;
     Ok((format!("{}/{}", s.city, s.id), s.concepts.clone()))
 }
 
