@@ -157,6 +157,11 @@ pub enum Mining {
     /// Drop captions with cosine similarity > `max_similarity` to the positive caption, then the
     /// hardest of the rest.
     GloveBand { max_similarity: f32 },
+    /// Every other caption of the batch whose cosine similarity to the positive caption is at
+    /// most `max_similarity` (probable false negatives dropped), each its own triplet; the loss
+    /// is their mean (VSE0's sum of hinges, normalised). Averaging over many negatives pushes the
+    /// image along its caption minus the typical caption, which a single negative only samples.
+    All { max_similarity: f32 },
 }
 
 /// Optimiser.

@@ -1,4 +1,6 @@
-//! Atomic writes (temp file in the same folder + rename) and the run folder's files.
+//! Atomic writes and the run folder's files. Bytes go through `webly_io::write_atomic`; files
+//! that a library writes by path (tch weights, plotters PNGs) go to a temporary sibling with
+//! webly-io's prefix and the same extension (tch picks the format from it), are synced, renamed.
 use crate::error::{io, torch, EncoderError};
 use serde::{de::DeserializeOwned, Serialize};
 use std::path::{Path, PathBuf};

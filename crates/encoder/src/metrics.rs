@@ -1,6 +1,6 @@
 //! metrics.csv rows and the training plot.
-use crate::error::{io, EncoderError};
-use crate::files::{commit, temp_sibling};
+use crate::error::EncoderError;
+use crate::files::{commit, temp_sibling, write_atomic};
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -43,19 +43,20 @@ pub fn read_metrics(path: &Path) -> Result<Vec<MetricsRow>, EncoderError> {
 
 /// Writes metrics.csv atomically.
 pub fn write_metrics(path: &Path, rows: &[MetricsRow]) -> Result<(), EncoderError> {
-    let tmp = temp_sibling(path);
-    let err = |source| EncoderError::Csv {
-        action: "write",
-        path: tmp.clone(),
-        source,
-    };
-    let mut w = csv::Writer::from_path(&tmp).map_err(err)?;
+    let mut w = csv::Writer::from_writer(Vec::new());
     for row in rows {
-        w.serialize(row).map_err(err)?;
+        w.serialize(row).map_err(|source| EncoderError::Csv {
+            action: "encode",
+            path: path.to_path_buf(),
+            source,
+        })?;
     }
-    w.flush().map_err(io("flush", &tmp))?;
-    drop(w);
-    commit(&tmp, path)
+    let bytes = w.into_inner().map_err(|e| EncoderError::Io {
+        action: "encode",
+        path: path.to_path_buf(),
+        source: e.into_error(),
+    })?;
+    write_atomic(path, &bytes)
 }
 
 const PLOT_SIZE: (u32, u32) = (1200, 480);

@@ -69,9 +69,13 @@ pub struct TripletShares {
 
 /// Counts the classes of the mined triplets.
 pub fn shares(input: &MiningInput, negatives: &[Option<usize>]) -> TripletShares {
+    pair_shares(input, &as_pairs(negatives))
+}
+
+/// Counts the classes of `(anchor, negative)` triplets.
+pub fn pair_shares(input: &MiningInput, pairs: &[(usize, usize)]) -> TripletShares {
     let mut s = TripletShares::default();
-    for (i, neg) in negatives.iter().enumerate() {
-        let Some(j) = *neg else { continue };
+    for &(i, j) in pairs {
         match classify(input.it(i, i), input.it(i, j), input.margin) {
             TripletClass::Easy => s.easy += 1.0,
             TripletClass::SemiHard => s.semi_hard += 1.0,
@@ -102,9 +106,44 @@ pub fn mine<R: Rng>(strategy: Mining, input: &MiningInput, rng: &mut R) -> Vec<O
                 Mining::SemiHard => semi_hard(input, i, &c, rng),
                 Mining::Soft => soft(input, i, &c, rng),
                 Mining::GloveBand { max_similarity } => glove_band(input, i, &c, max_similarity),
+                // One representative of the band; `mine_pairs` takes all of it.
+                Mining::All { max_similarity } => {
+                    let band = within_band(input, i, &c, max_similarity);
+                    let pool = if band.is_empty() { &c } else { &band };
+                    pool[rng.gen_range(0..pool.len())]
+                }
             })
         })
         .collect()
+}
+
+/// The `(anchor, negative)` triplets of a batch: every one of the band for [`Mining::All`], one
+/// per anchor (see [`mine`]) for the other strategies.
+pub fn mine_pairs<R: Rng>(strategy: Mining, input: &MiningInput, rng: &mut R) -> Vec<(usize, usize)> {
+    match strategy {
+        Mining::All { max_similarity } => (0..input.n)
+            .flat_map(|i| {
+                let c = input.candidates(i);
+                within_band(input, i, &c, max_similarity)
+                    .into_iter()
+                    .map(move |j| (i, j))
+            })
+            .collect(),
+        single => as_pairs(&mine(single, input, rng)),
+    }
+}
+
+fn as_pairs(negatives: &[Option<usize>]) -> Vec<(usize, usize)> {
+    negatives
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| n.map(|j| (i, j)))
+        .collect()
+}
+
+/// The candidates whose caption's cosine similarity to the positive caption is at most `t`.
+fn within_band(input: &MiningInput, i: usize, c: &[usize], t: f32) -> Vec<usize> {
+    c.iter().copied().filter(|&j| 1.0 - input.tt(i, j) <= t).collect()
 }
 
 /// The candidate closest to the image (largest loss, VSE++). `c` is not empty.
@@ -153,11 +192,7 @@ fn soft<R: Rng>(input: &MiningInput, i: usize, c: &[usize], rng: &mut R) -> usiz
 /// caption (probable false negatives), then the hardest of the rest. Fallback when none is left:
 /// the candidate whose caption is least similar to the positive caption.
 fn glove_band(input: &MiningInput, i: usize, c: &[usize], max_similarity: f32) -> usize {
-    let kept: Vec<usize> = c
-        .iter()
-        .copied()
-        .filter(|&j| 1.0 - input.tt(i, j) <= max_similarity)
-        .collect();
+    let kept = within_band(input, i, c, max_similarity);
     if kept.is_empty() {
         return *c
             .iter()
@@ -250,6 +285,22 @@ mod tests {
 
     // Caption 1 has similarity 0.95 > 0.9: dropped; hardest of {2, 3} by image distance is 2.
     // With max_similarity 0.05 every candidate is dropped: fallback to the least similar, 3.
+    #[test]
+    fn all_takes_every_candidate_outside_the_band() {
+        let (it, tt) = matrices();
+        let inp = input(&it, &tt);
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let pairs = mine_pairs(Mining::All { max_similarity: 0.9 }, &inp, &mut rng);
+        let of_0: Vec<usize> = pairs.iter().filter(|p| p.0 == 0).map(|p| p.1).collect();
+        // caption 1 (similarity 0.95) is a probable false negative, caption 4 is identical.
+        assert_eq!(of_0, vec![2, 3]);
+        // every other anchor: all 4 others (text distance 0.5, similarity 0.5).
+        assert_eq!(pairs.len(), 2 + 4 * (N - 1));
+        let single = mine_pairs(Mining::Hardest, &inp, &mut rng);
+        assert_eq!(single.len(), N);
+        assert!(single.contains(&(0, 1)));
+    }
+
     #[test]
     fn glove_band_drops_probable_false_negatives() {
         let (it, tt) = matrices();

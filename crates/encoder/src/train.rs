@@ -13,7 +13,7 @@ use crate::error::{io, torch, EncoderError};
 use crate::files::{read_json, save_weights, write_json, BEST, LAST, METRICS, MODEL, PLOT, STATE};
 use crate::loss::{distance_matrix, loss_from_config, Loss};
 use crate::metrics::{plot, read_metrics, write_metrics, MetricsRow};
-use crate::mining::{mine, shares, MiningInput, TripletShares};
+use crate::mining::{mine_pairs, pair_shares, MiningInput, TripletShares};
 use crate::model::{Network, OutputKind};
 use crate::prefetch::{derive_seed, loader_threads, spawn, Job, Loaded};
 use crate::schedule::lr_at;
@@ -596,17 +596,14 @@ impl<'a> Run<'a> {
             self.state.epoch as u64,
             batch as u64,
         );
-        let negs = mine(
+        let pairs = mine_pairs(
             self.cfg.mining,
             &input,
             &mut ChaCha8Rng::seed_from_u64(seed),
         );
-        let s = shares(&input, &negs);
-        let (anchors, neg): (Vec<i64>, Vec<i64>) = negs
-            .iter()
-            .enumerate()
-            .filter_map(|(i, n)| n.map(|j| (i as i64, j as i64)))
-            .unzip();
+        let s = pair_shares(&input, &pairs);
+        let (anchors, neg): (Vec<i64>, Vec<i64>) =
+            pairs.iter().map(|&(i, j)| (i as i64, j as i64)).unzip();
         if anchors.is_empty() {
             return Err(EncoderError::Data(
                 "a batch whose captions are all identical".into(),

