@@ -9,7 +9,11 @@ use webly_pipeline as pipeline;
 use webly_pipeline::{QueryInput, RunConfig, TrainOverrides};
 
 #[derive(Parser)]
-#[command(name = "webly", version, about = "Search images by words, learned from web images and their captions")]
+#[command(
+    name = "webly",
+    version,
+    about = "Search images by words, learned from web images and their captions"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -197,14 +201,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 seed: a.seed,
                 resume: a.resume,
             };
-            println!("{}", pipeline::train(&cfg, a.model.model.as_deref(), &overrides)?);
+            println!(
+                "{}",
+                pipeline::train(&cfg, a.model.model.as_deref(), &overrides)?
+            );
         }
         Command::Embed(a) => {
             let cfg = load(&a.model.config)?;
             let path = pipeline::embed(&cfg, a.model.model.as_deref(), &a.split, a.out.as_deref())?;
             println!("wrote {}", path.display());
         }
-        Command::Index(a) => println!("{}", pipeline::index(&load(&a.config)?, a.model.as_deref())?),
+        Command::Index(a) => println!(
+            "{}",
+            pipeline::index(&load(&a.config)?, a.model.as_deref())?
+        ),
         Command::Eval(a) if !a.compare.is_empty() => println!("{}", pipeline::compare(&a.compare)?),
         Command::Eval(a) => {
             let cfg = load(&a.model.config)?;
@@ -217,12 +227,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 (None, None) => anyhow::bail!("give the query words, or --image PATH"),
             };
             let cfg = load(&a.model.config)?;
-            let answer = pipeline::query(&cfg, a.model.model.as_deref(), &input, a.k, a.exact, a.html.as_deref())?;
+            let answer = pipeline::query(
+                &cfg,
+                a.model.model.as_deref(),
+                &input,
+                a.k,
+                a.exact,
+                a.html.as_deref(),
+            )?;
             println!("{answer}");
         }
         Command::Tag(a) => {
             let cfg = load(&a.model.config)?;
-            println!("{}", pipeline::tag(&cfg, a.model.model.as_deref(), &a.image, a.k)?);
+            println!(
+                "{}",
+                pipeline::tag(&cfg, a.model.model.as_deref(), &a.image, a.k)?
+            );
         }
     }
     Ok(())
@@ -231,7 +251,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 fn text(command: TextCommand) -> anyhow::Result<()> {
     match command {
         TextCommand::Convert { vectors, glove_out } => {
-            println!("{}", pipeline::text_convert(&vectors, glove_out.as_deref())?)
+            println!(
+                "{}",
+                pipeline::text_convert(&vectors, glove_out.as_deref())?
+            )
         }
         TextCommand::Train(c) => println!("{}", pipeline::text_train(&load(&c)?)?),
         TextCommand::Embed(c) => println!("{}", pipeline::text_embed(&load(&c)?)?),

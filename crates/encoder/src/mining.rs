@@ -119,7 +119,11 @@ pub fn mine<R: Rng>(strategy: Mining, input: &MiningInput, rng: &mut R) -> Vec<O
 
 /// The `(anchor, negative)` triplets of a batch: every one of the band for [`Mining::All`], one
 /// per anchor (see [`mine`]) for the other strategies.
-pub fn mine_pairs<R: Rng>(strategy: Mining, input: &MiningInput, rng: &mut R) -> Vec<(usize, usize)> {
+pub fn mine_pairs<R: Rng>(
+    strategy: Mining,
+    input: &MiningInput,
+    rng: &mut R,
+) -> Vec<(usize, usize)> {
     match strategy {
         Mining::All { max_similarity } => (0..input.n)
             .flat_map(|i| {
@@ -143,7 +147,10 @@ fn as_pairs(negatives: &[Option<usize>]) -> Vec<(usize, usize)> {
 
 /// The candidates whose caption's cosine similarity to the positive caption is at most `t`.
 fn within_band(input: &MiningInput, i: usize, c: &[usize], t: f32) -> Vec<usize> {
-    c.iter().copied().filter(|&j| 1.0 - input.tt(i, j) <= t).collect()
+    c.iter()
+        .copied()
+        .filter(|&j| 1.0 - input.tt(i, j) <= t)
+        .collect()
 }
 
 /// The candidate closest to the image (largest loss, VSE++). `c` is not empty.
@@ -290,7 +297,13 @@ mod tests {
         let (it, tt) = matrices();
         let inp = input(&it, &tt);
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let pairs = mine_pairs(Mining::All { max_similarity: 0.9 }, &inp, &mut rng);
+        let pairs = mine_pairs(
+            Mining::All {
+                max_similarity: 0.9,
+            },
+            &inp,
+            &mut rng,
+        );
         let of_0: Vec<usize> = pairs.iter().filter(|p| p.0 == 0).map(|p| p.1).collect();
         // caption 1 (similarity 0.95) is a probable false negative, caption 4 is identical.
         assert_eq!(of_0, vec![2, 3]);

@@ -43,14 +43,27 @@ fn read_run(dir: &Path) -> Result<RunSummary> {
     })?;
     let pick = |f: fn(&crate::Summary) -> f64| GROUPS.map(|g| report.summary(g).map(f));
     Ok(RunSummary {
-        run: dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| dir.display().to_string()),
+        run: run_name(dir),
         path: dir.to_path_buf(),
         map: pick(|s| s.map),
         p_at_5: pick(|s| s.p_at_5),
     })
+}
+
+/// A run's name: its folder's name, or `<model> (<relevance>)` for webly's
+/// `models/<model>/eval/<relevance>` folders.
+fn run_name(dir: &Path) -> String {
+    let names: Vec<String> = dir
+        .components()
+        .rev()
+        .take(3)
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    match names.as_slice() {
+        [relevance, eval, model] if eval == "eval" => format!("{model} ({relevance})"),
+        [last, ..] => last.clone(),
+        [] => dir.display().to_string(),
+    }
 }
 
 fn cell(v: Option<f64>) -> String {
@@ -100,5 +113,20 @@ impl fmt::Display for Comparison {
             writeln!(f, "{:<width$} {}", r.run, cells.join(" "))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_names_say_model_and_relevance() {
+        assert_eq!(
+            run_name(Path::new("runs/demo/models/triplet/eval/truth")),
+            "triplet (truth)"
+        );
+        assert_eq!(run_name(Path::new("runs/other")), "other");
+        assert_eq!(run_name(Path::new("x")), "x");
     }
 }

@@ -82,9 +82,15 @@ mod tests {
         write_atomic(&p, b"first version").unwrap();
         write_atomic(&p, b"second").unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "second");
-        assert_eq!(std::fs::read_dir(dir.path().join("a/b")).unwrap().count(), 1);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("a/b")).unwrap().count(),
+            1
+        );
         write_atomic_unsynced(&p, b"third").unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "third");
-        assert_eq!(std::fs::read_dir(dir.path().join("a/b")).unwrap().count(), 1);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("a/b")).unwrap().count(),
+            1
+        );
     }
 }

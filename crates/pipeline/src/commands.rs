@@ -45,7 +45,12 @@ pub fn train(cfg: &RunConfig, model: Option<&str>, overrides: &TrainOverrides) -
 }
 
 /// `webly embed`: a split's image embeddings as `.npy` + `.ids`.
-pub fn embed(cfg: &RunConfig, model: Option<&str>, split: &str, out: Option<&Path>) -> Result<PathBuf> {
+pub fn embed(
+    cfg: &RunConfig,
+    model: Option<&str>,
+    split: &str,
+    out: Option<&Path>,
+) -> Result<PathBuf> {
     let split: Split = split
         .parse()
         .map_err(|_| PipelineError::Invalid(format!("split {split:?}: use train, val or test")))?;
@@ -70,11 +75,15 @@ pub fn index(cfg: &RunConfig, model: Option<&str>) -> Result<String> {
         text: ctx.text.embedder.fingerprint(),
     };
     let m = eval_stage::build_index(&emb, &cfg.index, &paths.index(), &fp)?;
-    let recall = m
-        .recall
-        .as_ref()
-        .map_or("not measured".into(), |r| format!("recall@{} {:.4} ({} queries)", r.k, r.recall, r.queries));
-    Ok(format!("indexed {} images of dimension {} in {}: {recall}", m.count, m.dim, paths.index().display()))
+    let recall = m.recall.as_ref().map_or("not measured".into(), |r| {
+        format!("recall@{} {:.4} ({} queries)", r.k, r.recall, r.queries)
+    });
+    Ok(format!(
+        "indexed {} images of dimension {} in {}: {recall}",
+        m.count,
+        m.dim,
+        paths.index().display()
+    ))
 }
 
 fn trained_stamp(paths: &ModelPaths) -> Result<String> {
@@ -94,7 +103,10 @@ pub fn evaluate(cfg: &RunConfig, model: Option<&str>) -> Result<String> {
     let stamp = trained_stamp(&paths)?;
     let emb = eval_stage::read_embeddings(&model_stage::ensure_embedded(&ctx, &paths, &stamp)?)?;
     let title = format!("webly {}", model.name);
-    Ok(eval_stage::evaluate_model(&emb, &ctx.data.dataset, &queries, &paths.eval(), &title)?.to_string())
+    Ok(
+        eval_stage::evaluate_model(&emb, &ctx.data.dataset, &queries, &paths.eval(), &title)?
+            .to_string(),
+    )
 }
 
 /// `webly eval --compare`: finished evaluations side by side. Each path is an evaluation folder
@@ -105,14 +117,20 @@ pub fn compare(paths: &[PathBuf]) -> Result<String> {
         dirs.extend(report_dirs(p));
     }
     if dirs.is_empty() {
-        return Err(PipelineError::Invalid("no report.json under the given folders".into()));
+        return Err(PipelineError::Invalid(
+            "no report.json under the given folders".into(),
+        ));
     }
     let refs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
     Ok(compare_runs(&refs)?.to_string())
 }
 
 fn report_dirs(p: &Path) -> Vec<PathBuf> {
-    let candidates = [p.to_path_buf(), p.join("eval/captions"), p.join("eval/truth")];
+    let candidates = [
+        p.to_path_buf(),
+        p.join("eval/captions"),
+        p.join("eval/truth"),
+    ];
     let mut found: Vec<PathBuf> = candidates
         .into_iter()
         .filter(|d| d.join(webly_eval::REPORT_JSON).exists())
@@ -146,7 +164,14 @@ impl fmt::Display for QueryAnswer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}", self.query)?;
         for (rank, h) in self.hits.iter().enumerate() {
-            writeln!(f, "{:>3}. {:.4}  {}  {}", rank + 1, h.score, h.key, h.image_path.display())?;
+            writeln!(
+                f,
+                "{:>3}. {:.4}  {}  {}",
+                rank + 1,
+                h.score,
+                h.key,
+                h.image_path.display()
+            )?;
             writeln!(f, "      {}", h.caption)?;
         }
         if let Some(p) = &self.html {
@@ -169,8 +194,14 @@ pub fn query(
     let ctx = Context::open(cfg)?;
     let paths = ModelPaths::new(model_dir(cfg, &model.name));
     let (label, vector) = match input {
-        QueryInput::Text(t) => (format!("query {t:?}"), queries::embed(&ctx.text.embedder, t)?),
-        QueryInput::Image(p) => (format!("query image {}", p.display()), image_vector(&paths.dir, p)?),
+        QueryInput::Text(t) => (
+            format!("query {t:?}"),
+            queries::embed(&ctx.text.embedder, t)?,
+        ),
+        QueryInput::Image(p) => (
+            format!("query image {}", p.display()),
+            image_vector(&paths.dir, p)?,
+        ),
     };
     let hits = if exact {
         let emb = eval_stage::read_embeddings(&paths.embeddings(Split::Test))?;
@@ -215,7 +246,10 @@ pub fn tag(cfg: &RunConfig, model: Option<&str>, image: &Path, k: usize) -> Resu
     let ctx = Context::open(cfg)?;
     let vector = image_vector(&model_dir(cfg, &model.name), image)?;
     let words = ctx.text.embedder.vectors.nearest(&vector, k, &[]);
-    Ok(format_words(&format!("nearest words to {}", image.display()), &words))
+    Ok(format_words(
+        &format!("nearest words to {}", image.display()),
+        &words,
+    ))
 }
 
 fn format_words(title: &str, words: &[(String, f32)]) -> String {
@@ -276,7 +310,10 @@ pub fn text_neighbors(vectors: &Path, query: &str, k: usize) -> Result<String> {
             vectors.dim()
         )));
     }
-    Ok(format_words(&format!("nearest words to {query}"), &vectors.nearest(&target, k, &exclude)))
+    Ok(format_words(
+        &format!("nearest words to {query}"),
+        &vectors.nearest(&target, k, &exclude),
+    ))
 }
 
 fn parse_vector(s: &str) -> Option<Vec<f32>> {
@@ -285,4 +322,3 @@ fn parse_vector(s: &str) -> Option<Vec<f32>> {
     }
     s.split(',').map(|x| x.trim().parse::<f32>().ok()).collect()
 }
-

@@ -172,14 +172,12 @@ impl RunConfig {
     pub fn model(&self, name: Option<&str>) -> Result<&ModelRun, PipelineError> {
         match name {
             None => self.models.first().ok_or(PipelineError::NoModel),
-            Some(n) => self
-                .models
-                .iter()
-                .find(|m| m.name == n)
-                .ok_or_else(|| PipelineError::UnknownModel {
+            Some(n) => self.models.iter().find(|m| m.name == n).ok_or_else(|| {
+                PipelineError::UnknownModel {
                     name: n.to_string(),
                     known: self.models.iter().map(|m| m.name.clone()).collect(),
-                }),
+                }
+            }),
         }
     }
 }

@@ -48,7 +48,11 @@ fn ensure_generated(cfg: &SynthConfig, root: &Path) -> Result<String> {
     // generation is replaced by the next run.
     cfg.overwrite = stamp::read(root).is_some();
     stamp::write(root, "pending")?;
-    eprintln!("[data] generating {} images into {}", cfg.images, root.display());
+    eprintln!(
+        "[data] generating {} images into {}",
+        cfg.images,
+        root.display()
+    );
     let report = synth::generate(&cfg)?;
     eprintln!("[data] {report}");
     stamp::write(root, &inputs)?;

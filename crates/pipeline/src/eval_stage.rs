@@ -42,7 +42,14 @@ impl Validator {
 impl TrainHooks for Validator {
     fn validate(&mut self, _epoch: usize, emb: &ImageEmbeddings, keys: &[String]) -> Option<f64> {
         let rows: Vec<String> = emb.loaded.iter().map(|&i| keys[i].clone()).collect();
-        let report = evaluate(&emb.matrix, rows.len(), emb.dim, &rows, &self.queries, &self.relevance);
+        let report = evaluate(
+            &emb.matrix,
+            rows.len(),
+            emb.dim,
+            &rows,
+            &self.queries,
+            &self.relevance,
+        );
         match report {
             Ok(r) => r.summary(ALL).map(|s| s.map),
             Err(e) => {
@@ -84,7 +91,10 @@ pub fn embed_split(model_dir: &Path, dataset: &Dataset, split: Split, out: &Path
         eprintln!("[embed] skipped {}: {}", s.path.display(), s.reason);
     }
     if !emb.skipped.is_empty() {
-        eprintln!("[embed] {split}: {} unreadable images skipped", emb.skipped.len());
+        eprintln!(
+            "[embed] {split}: {} unreadable images skipped",
+            emb.skipped.len()
+        );
     }
     let keys: Vec<String> = emb.loaded.iter().map(|&i| items[i].key.clone()).collect();
     write_matrix(out, keys.len(), emb.dim, &emb.matrix)?;
@@ -122,7 +132,10 @@ impl fmt::Display for Evaluation {
         writeln!(f, "relevance: the caption holds every query word")?;
         writeln!(f, "{}", self.captions.to_markdown())?;
         if let Some(t) = &self.truth {
-            writeln!(f, "relevance: the image really shows every query concept (ground truth)")?;
+            writeln!(
+                f,
+                "relevance: the image really shows every query concept (ground truth)"
+            )?;
             writeln!(f, "{}", t.to_markdown())?;
         }
         write!(f, "reports in {}", self.dir.display())
@@ -146,9 +159,10 @@ pub fn evaluate_model(
     let truth_report = match GroundTruth::load(&dataset.root)? {
         None => None,
         Some(gt) => {
-            let truth = TruthRelevance::new(test.iter().filter_map(|i| {
-                gt.concepts(&i.key).map(|c| (i.key.clone(), c.to_vec()))
-            }));
+            let truth = TruthRelevance::new(
+                test.iter()
+                    .filter_map(|i| gt.concepts(&i.key).map(|c| (i.key.clone(), c.to_vec()))),
+            );
             Some(run_eval(emb, queries, &truth, &dir.join("truth"), title)?)
         }
     };
@@ -166,7 +180,14 @@ fn run_eval(
     dir: &Path,
     title: &str,
 ) -> Result<Report> {
-    let report = evaluate(emb.as_slice(), emb.len(), emb.dim(), emb.keys(), queries, relevance)?;
+    let report = evaluate(
+        emb.as_slice(),
+        emb.len(),
+        emb.dim(),
+        emb.keys(),
+        queries,
+        relevance,
+    )?;
     let plot = PlotConfig {
         title: format!("{title}: AP per query (blue simple, orange complex, tick random)"),
         ..PlotConfig::default()

@@ -31,8 +31,8 @@ mod text_stage;
 mod train_stage;
 
 pub use commands::{
-    compare, embed, evaluate, index, query, synth, tag, text_convert, text_embed,
-    text_neighbors, text_train, train, QueryAnswer, QueryInput,
+    compare, embed, evaluate, index, query, synth, tag, text_convert, text_embed, text_neighbors,
+    text_train, train, QueryAnswer, QueryInput,
 };
 pub use config::{DataSection, EvalSection, ModelRun, RunConfig, TextSection, WeightingKind};
 pub use error::{PipelineError, Result};

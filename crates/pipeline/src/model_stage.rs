@@ -56,11 +56,18 @@ pub fn run_model(
     let emb = eval_stage::read_embeddings(&emb_path)?;
     let manifest = ensure_index(ctx, &paths, &train.stamp, &emb)?;
     let title = format!("webly {}", model.name);
-    let evaluation = eval_stage::evaluate_model(&emb, &ctx.data.dataset, queries, &paths.eval(), &title)?;
+    let evaluation =
+        eval_stage::evaluate_model(&emb, &ctx.data.dataset, queries, &paths.eval(), &title)?;
     let gallery = paths.eval().join("gallery.html");
     let hnsw = open_index(ctx, &paths)?;
     let truth = GroundTruth::load(&ctx.data.dataset.root)?;
-    let pages = eval_stage::gallery(&hnsw, &ctx.data.dataset, queries, ctx.cfg.eval.gallery_k, truth.as_ref());
+    let pages = eval_stage::gallery(
+        &hnsw,
+        &ctx.data.dataset,
+        queries,
+        ctx.cfg.eval.gallery_k,
+        truth.as_ref(),
+    );
     eval_stage::write_gallery_page(&gallery, &title, &pages)?;
     Ok(ModelResult {
         name: model.name.clone(),
@@ -81,7 +88,13 @@ pub fn train_outcome(
     let dim = ctx.text.embedder.dim();
     let train = train_stage::effective_config(ctx.cfg, model, dim, overrides)?;
     let mut validator = Validator::new(&ctx.data.dataset, queries.to_vec());
-    train_stage::train_model(&train, &model.name, &ctx.data.dataset, &ctx.text, &mut validator)
+    train_stage::train_model(
+        &train,
+        &model.name,
+        &ctx.data.dataset,
+        &ctx.text,
+        &mut validator,
+    )
 }
 
 /// The test embeddings of a trained model (reused when the model is unchanged).

@@ -35,7 +35,12 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary> {
     let queries = ctx.queries()?;
     let mut models = Vec::new();
     for model in &cfg.models {
-        models.push(run_model(&ctx, model, &TrainOverrides::default(), &queries)?);
+        models.push(run_model(
+            &ctx,
+            model,
+            &TrainOverrides::default(),
+            &queries,
+        )?);
     }
     let table = comparison(&models);
     let table_path = cfg.run_dir.join("comparison.md");
@@ -47,12 +52,21 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary> {
     })
 }
 
+/// Picks one of a model's reports.
+type ReportOf = fn(&ModelResult) -> Option<&Report>;
+
 /// mAP and P@5 (All / Simple / Complex) of each model beside random ranking, for each relevance.
 pub fn comparison(models: &[ModelResult]) -> String {
     let mut out = String::new();
-    let kinds: [(&str, fn(&ModelResult) -> Option<&Report>); 2] = [
-        ("captions (an image is relevant when its caption holds every query word)", |m| Some(&m.evaluation.captions)),
-        ("ground truth (an image is relevant when it really shows every query concept)", |m| m.evaluation.truth.as_ref()),
+    let kinds: [(&str, ReportOf); 2] = [
+        (
+            "captions (an image is relevant when its caption holds every query word)",
+            |m| Some(&m.evaluation.captions),
+        ),
+        (
+            "ground truth (an image is relevant when it really shows every query concept)",
+            |m| m.evaluation.truth.as_ref(),
+        ),
     ];
     for (title, pick) in kinds {
         let reports: Vec<(&str, &Report)> = models

@@ -78,7 +78,10 @@ pub fn prepare(cfg: &RunConfig, dataset: &Dataset, data_stamp: &str) -> Result<T
         stamp: inputs.clone(),
     };
     if fresh {
-        eprintln!("[text] reusing caption embeddings in {}", space.dir.display());
+        eprintln!(
+            "[text] reusing caption embeddings in {}",
+            space.dir.display()
+        );
     } else {
         stamp::clear(&space.dir)?;
         embed_splits(&space, dataset)?;
@@ -98,7 +101,10 @@ fn word_vectors(
     let path = match (&cfg.text.glove, &cfg.text.vectors) {
         (Some(glove), _) => {
             if !(fresh && trained.exists()) {
-                eprintln!("[text] training GloVe on {} training captions", train_tokens.len());
+                eprintln!(
+                    "[text] training GloVe on {} training captions",
+                    train_tokens.len()
+                );
                 let (vectors, _stats) = train_glove(glove, train_tokens)?;
                 std::fs::create_dir_all(dir).map_err(PipelineError::io("creating", dir))?;
                 vectors.write_glove_text(&trained)?;

@@ -97,7 +97,12 @@ pub struct TrainOutcome {
 impl fmt::Display for TrainOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.report {
-            None => write!(f, "[{}] reused the trained model in {}", self.name, self.dir.display()),
+            None => write!(
+                f,
+                "[{}] reused the trained model in {}",
+                self.name,
+                self.dir.display()
+            ),
             Some(r) => write!(
                 f,
                 "[{}] {} epochs, {} steps, loss {:.4} -> {:.4}, best val mAP {}, {:.0} images/s \

@@ -4,7 +4,7 @@
 //! every stage left its files, and that a second run reuses every stage and reports the same.
 use std::path::{Path, PathBuf};
 
-use webly_pipeline::{run, RunConfig, RunSummary};
+use webly_pipeline::{compare, query, run, tag, QueryInput, RunConfig, RunSummary};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -14,7 +14,11 @@ fn ci_config(tmp: &Path) -> RunConfig {
     let root = workspace();
     let mut cfg = RunConfig::load(&root.join("configs/ci.toml")).expect("configs/ci.toml parses");
     let glove = root.join("data/glove/glove.6B.50d.txt");
-    assert!(glove.exists(), "{} is missing: run `make setup` first", glove.display());
+    assert!(
+        glove.exists(),
+        "{} is missing: run `make setup` first",
+        glove.display()
+    );
     cfg.text.vectors = Some(glove);
     cfg.eval.queries = cfg.eval.queries.iter().map(|q| root.join(q)).collect();
     cfg.run_dir = tmp.join("run");
@@ -24,7 +28,11 @@ fn ci_config(tmp: &Path) -> RunConfig {
 
 fn headline(summary: &RunSummary) -> (f64, f64, f64) {
     let m = &summary.models[0];
-    let truth = m.evaluation.truth.as_ref().expect("generated data has ground truth");
+    let truth = m
+        .evaluation
+        .truth
+        .as_ref()
+        .expect("generated data has ground truth");
     let all = truth.summary("All").expect("an All group");
     let captions = m.evaluation.captions.summary("All").expect("an All group");
     (all.map, all.random_map, captions.map)
@@ -42,7 +50,10 @@ fn miniature_pipeline_beats_random_and_reuses_its_stages() {
         map > 3.0 * random,
         "triplet mAP {map:.4} (ground truth) is not 3x random {random:.4}"
     );
-    assert!(caption_map > 2.0 * random, "caption mAP {caption_map:.4} vs random {random:.4}");
+    assert!(
+        caption_map > 2.0 * random,
+        "caption mAP {caption_map:.4} vs random {random:.4}"
+    );
 
     let model = cfg.run_dir.join("models/triplet");
     for file in [
@@ -60,12 +71,94 @@ fn miniature_pipeline_beats_random_and_reuses_its_stages() {
     ] {
         assert!(model.join(file).exists(), "{file} missing");
     }
-    let recall = first.models[0].manifest.recall.as_ref().expect("recall measured");
+    let recall = first.models[0]
+        .manifest
+        .recall
+        .as_ref()
+        .expect("recall measured");
     assert!(recall.recall >= 0.9, "HNSW recall@10 {}", recall.recall);
 
     // Second run: every stage reused (no training report), same numbers.
     let second = run(&cfg).expect("the pipeline reruns");
-    assert!(second.models[0].train.report.is_none(), "training was not reused");
+    assert!(
+        second.models[0].train.report.is_none(),
+        "training was not reused"
+    );
     let again = headline(&second);
     assert!((again.0 - map).abs() < 1e-9, "{} vs {map}", again.0);
+
+    queries_tags_and_comparisons(&cfg, tmp.path());
+}
+
+/// The user-facing commands on the finished run.
+fn queries_tags_and_comparisons(cfg: &RunConfig, tmp: &Path) {
+    // Words: the index answers with k hits, best first, with paths and captions, and the HNSW
+    // answer equals exact search on this small index; a gallery page is written.
+    let html = tmp.join("q.html");
+    let text = QueryInput::Text("snow ski".into());
+    let hnsw = query(cfg, None, &text, 5, false, Some(&html)).expect("query");
+    let exact = query(cfg, None, &text, 5, true, None).expect("exact query");
+    assert_eq!(hnsw.hits.len(), 5);
+    assert!(hnsw.hits.windows(2).all(|w| w[0].score >= w[1].score));
+    let keys =
+        |a: &webly_pipeline::QueryAnswer| a.hits.iter().map(|h| h.key.clone()).collect::<Vec<_>>();
+    assert_eq!(keys(&hnsw), keys(&exact));
+    assert!(hnsw.hits.iter().all(|h| h.image_path.exists()));
+    let page = std::fs::read_to_string(&html).expect("gallery written");
+    assert!(
+        page.contains("data:image/jpeg;base64,"),
+        "thumbnails embedded"
+    );
+
+    // A query with no known word is an error naming it; unknown words alone are skipped.
+    let err = query(
+        cfg,
+        None,
+        &QueryInput::Text("qqxzv zzkwq".into()),
+        5,
+        false,
+        None,
+    )
+    .err()
+    .expect("no known word is an error")
+    .to_string();
+    assert!(err.contains("qqxzv"), "{err}");
+    assert!(query(
+        cfg,
+        None,
+        &QueryInput::Text("snow qqxzv".into()),
+        3,
+        false,
+        None
+    )
+    .is_ok());
+
+    // By image: a test image's own embedding finds that image first.
+    let first = &hnsw.hits[0];
+    let by_image = query(
+        cfg,
+        None,
+        &QueryInput::Image(first.image_path.clone()),
+        3,
+        true,
+        None,
+    )
+    .expect("image query");
+    assert_eq!(by_image.hits[0].key, first.key);
+    let bad = tmp.join("broken.jpg");
+    std::fs::write(&bad, b"not a jpeg").unwrap();
+    let err = query(cfg, None, &QueryInput::Image(bad.clone()), 3, true, None)
+        .err()
+        .expect("unreadable image is an error")
+        .to_string();
+    assert!(err.contains("broken.jpg"), "{err}");
+
+    // Image to words, and the comparison of finished runs.
+    let words = tag(cfg, None, &first.image_path, 5).expect("tag");
+    assert_eq!(words.lines().count(), 6, "{words}");
+    let table = compare(std::slice::from_ref(&cfg.run_dir)).expect("compare");
+    assert!(
+        table.contains("triplet (captions)") && table.contains("triplet (truth)"),
+        "{table}"
+    );
 }
