@@ -128,6 +128,11 @@ pub struct LossConfig {
     pub distance: Distance,
     /// Margin of the ranking losses, in units of `distance`.
     pub margin: f64,
+    /// Triplet loss only: also rank images for each caption, `max(0, m + d(f(i), t_i) -
+    /// d(f(j), t_i))` over the same mined pairs (anchor = the caption, negative = the other
+    /// image), as VSE++'s second direction. Text-to-image search is that direction; the text
+    /// side still does not learn. Default false (the reference: image anchors only).
+    pub text_anchored: bool,
 }
 
 impl Default for LossConfig {
@@ -137,6 +142,7 @@ impl Default for LossConfig {
             kind: LossKind::Triplet,
             distance: Distance::SquaredL2,
             margin: 0.2,
+            text_anchored: false,
         }
     }
 }

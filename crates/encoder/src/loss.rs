@@ -61,6 +61,16 @@ pub struct TripletLoss {
     pub distance: Distance,
 }
 
+impl TripletLoss {
+    /// The caption-anchored direction: `max(0, m + d(img, pos) - d(other_img, pos))`, the
+    /// positive caption ranking its own image above another image.
+    pub fn text_anchored(&self, img: &Tensor, pos: &Tensor, other_img: &Tensor) -> Tensor {
+        let dp = distance(img, pos, self.distance);
+        let dn = distance(other_img, pos, self.distance);
+        (dp - dn + self.margin).clamp_min(0.0)
+    }
+}
+
 impl Loss for TripletLoss {
     fn forward(&self, img: &Tensor, pos: &Tensor, neg: Option<&Tensor>) -> Tensor {
         let dp = distance(img, pos, self.distance);
@@ -154,6 +164,20 @@ mod tests {
     use tch::{Device, Reduction};
 
     const TOL: f64 = 1e-5;
+
+    // Hand-made: pos = e1; img = e1 (d = 0), other image = e2 (squared L2 to e1 = 2).
+    // Margin 0.5: max(0, 0.5 + 0 - 2) = 0. Swapped (img = e2, other = e1): 0.5 + 2 - 0 = 2.5.
+    #[test]
+    fn text_anchored_triplet_known_values() {
+        let e1 = Tensor::from_slice(&[1.0f32, 0.0]).view([1, 2]);
+        let e2 = Tensor::from_slice(&[0.0f32, 1.0]).view([1, 2]);
+        let l = TripletLoss {
+            margin: 0.5,
+            distance: Distance::SquaredL2,
+        };
+        assert!(l.text_anchored(&e1, &e1, &e2).double_value(&[0]).abs() < TOL);
+        assert!((l.text_anchored(&e2, &e1, &e1).double_value(&[0]) - 2.5).abs() < TOL);
+    }
 
     fn rand(n: i64, d: i64) -> Tensor {
         Tensor::randn([n, d], (Kind::Float, Device::Cpu))

@@ -11,7 +11,7 @@ use crate::device::{resolve_device, set_threads};
 use crate::encoder::{batch_tensor, embed_with, to_vec, Embeddings, SavedModel};
 use crate::error::{io, torch, EncoderError};
 use crate::files::{read_json, save_weights, write_json, BEST, LAST, METRICS, MODEL, PLOT, STATE};
-use crate::loss::{distance_matrix, loss_from_config, Loss};
+use crate::loss::{distance_matrix, loss_from_config, Loss, TripletLoss};
 use crate::metrics::{plot, read_metrics, write_metrics, MetricsRow};
 use crate::mining::{mine_pairs, pair_shares, MiningInput, TripletShares};
 use crate::model::{Network, OutputKind};
@@ -611,12 +611,19 @@ impl<'a> Run<'a> {
         }
         let a = Tensor::from_slice(&anchors).to_device(self.device);
         let j = Tensor::from_slice(&neg).to_device(self.device);
-        let per = self.loss.forward(
-            &out.index_select(0, &a),
-            &targets.index_select(0, &a),
-            Some(&targets.index_select(0, &j)),
-        );
-        Ok((per, s))
+        let (img, pos) = (out.index_select(0, &a), targets.index_select(0, &a));
+        let per = self
+            .loss
+            .forward(&img, &pos, Some(&targets.index_select(0, &j)));
+        if !(self.cfg.loss.text_anchored && self.cfg.loss.kind == LossKind::Triplet) {
+            return Ok((per, s));
+        }
+        let triplet = TripletLoss {
+            margin: self.cfg.loss.margin,
+            distance: self.cfg.loss.distance,
+        };
+        let back = triplet.text_anchored(&img, &pos, &out.index_select(0, &j));
+        Ok((Tensor::cat(&[per, back], 0), s))
     }
 
     /// Writes last.safetensors + state.json (+ metrics.csv), only from finite weights.

@@ -1,0 +1,77 @@
+//! The `webly` binary: its commands, and the errors a user sees for bad input (each names the
+//! file it was reading and exits non-zero, never a panic).
+use std::process::Command;
+
+fn webly(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_webly"))
+        .args(args)
+        .output()
+        .expect("webly runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn help_lists_every_command() {
+    let (ok, stdout, _) = webly(&["--help"]);
+    assert!(ok);
+    for cmd in ["run", "synth", "text", "train", "embed", "index", "eval", "query", "tag"] {
+        assert!(stdout.contains(cmd), "{cmd} missing from --help:\n{stdout}");
+    }
+}
+
+#[test]
+fn missing_and_broken_configs_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.toml");
+    let (ok, _, err) = webly(&["run", "--config", missing.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("nope.toml"), "{err}");
+
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "run_dir = 'x'\n[text]\nweighting = 'sideways'\n").unwrap();
+    let (ok, _, err) = webly(&["train", "--config", broken.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("broken.toml") && err.contains("sideways"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn neighbours_of_an_unknown_word_and_a_bad_vectors_file_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let vectors = dir.path().join("tiny.txt");
+    std::fs::write(&vectors, "snow 1 0 0\nski 0.9 0.1 0\ncar 0 0 1\n").unwrap();
+    let v = vectors.to_str().unwrap();
+    let (ok, stdout, _) = webly(&["text", "neighbors", "snow", "--vectors", v, "-k", "2"]);
+    assert!(ok);
+    let first = stdout.lines().nth(1).unwrap_or_default();
+    assert!(first.contains("ski"), "{stdout}");
+
+    let (ok, _, err) = webly(&["text", "neighbors", "qqxzv", "--vectors", v]);
+    assert!(!ok && err.contains("qqxzv"), "{err}");
+
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, "snow 1 0 0\nski 0.9 oops 0\n").unwrap();
+    let (ok, _, err) = webly(&["text", "neighbors", "snow", "--vectors", bad.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("bad.txt") && err.contains('2'), "names file and line: {err}");
+}
+
+#[test]
+fn synth_writes_the_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("d");
+    let (ok, stdout, err) = webly(&["synth", "--out", out.to_str().unwrap(), "--images", "20", "--seed", "1"]);
+    assert!(ok, "{err}");
+    assert!(stdout.contains("20"), "{stdout}");
+    let images = out.join("img_resized_1M/cities_instagram");
+    let n: usize = std::fs::read_dir(&images)
+        .unwrap()
+        .map(|c| std::fs::read_dir(c.unwrap().path()).unwrap().count())
+        .sum();
+    assert_eq!(n, 20);
+    assert!(out.join("ground_truth.tsv").exists());
+}
