@@ -18,7 +18,9 @@ fn webly(args: &[&str]) -> (bool, String, String) {
 fn help_lists_every_command() {
     let (ok, stdout, _) = webly(&["--help"]);
     assert!(ok);
-    for cmd in ["run", "synth", "text", "train", "embed", "index", "eval", "query", "tag"] {
+    for cmd in [
+        "run", "synth", "text", "train", "embed", "index", "eval", "query", "tag",
+    ] {
         assert!(stdout.contains(cmd), "{cmd} missing from --help:\n{stdout}");
     }
 }
@@ -35,7 +37,10 @@ fn missing_and_broken_configs_name_the_file() {
     std::fs::write(&broken, "run_dir = 'x'\n[text]\nweighting = 'sideways'\n").unwrap();
     let (ok, _, err) = webly(&["train", "--config", broken.to_str().unwrap()]);
     assert!(!ok);
-    assert!(err.contains("broken.toml") && err.contains("sideways"), "{err}");
+    assert!(
+        err.contains("broken.toml") && err.contains("sideways"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
 }
 
@@ -55,16 +60,33 @@ fn neighbours_of_an_unknown_word_and_a_bad_vectors_file_are_clear_errors() {
 
     let bad = dir.path().join("bad.txt");
     std::fs::write(&bad, "snow 1 0 0\nski 0.9 oops 0\n").unwrap();
-    let (ok, _, err) = webly(&["text", "neighbors", "snow", "--vectors", bad.to_str().unwrap()]);
+    let (ok, _, err) = webly(&[
+        "text",
+        "neighbors",
+        "snow",
+        "--vectors",
+        bad.to_str().unwrap(),
+    ]);
     assert!(!ok);
-    assert!(err.contains("bad.txt") && err.contains('2'), "names file and line: {err}");
+    assert!(
+        err.contains("bad.txt") && err.contains('2'),
+        "names file and line: {err}"
+    );
 }
 
 #[test]
 fn synth_writes_the_layout() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("d");
-    let (ok, stdout, err) = webly(&["synth", "--out", out.to_str().unwrap(), "--images", "20", "--seed", "1"]);
+    let (ok, stdout, err) = webly(&[
+        "synth",
+        "--out",
+        out.to_str().unwrap(),
+        "--images",
+        "20",
+        "--seed",
+        "1",
+    ]);
     assert!(ok, "{err}");
     assert!(stdout.contains("20"), "{stdout}");
     let images = out.join("img_resized_1M/cities_instagram");

@@ -32,6 +32,12 @@ impl fmt::Display for ModelResult {
                 self.name, self.manifest.count, r.k, r.recall, r.queries, r.ef_search
             )?;
         }
+        writeln!(
+            f,
+            "[{}] reports: {}",
+            self.name,
+            self.evaluation.dir.display()
+        )?;
         write!(f, "[{}] gallery: {}", self.name, self.gallery.display())
     }
 }
