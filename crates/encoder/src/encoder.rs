@@ -85,7 +85,11 @@ pub(crate) fn embed_with(
         dim: usize::try_from(net.config().out_dim).unwrap_or(0),
         ..Default::default()
     };
+    // Hidden when stderr is not a terminal (indicatif's default target).
+    let bar = crate::train::progress_bar(true, images.len().div_ceil(batch) as u64, 0);
+    bar.set_message("embedding images");
     for b in rx {
+        bar.inc(1);
         out.skipped.extend(b.skipped);
         if b.items.is_empty() {
             continue;
@@ -96,6 +100,7 @@ pub(crate) fn embed_with(
         out.loaded.extend(b.items);
     }
     let _ = handle.join();
+    bar.finish_and_clear();
     Ok(out)
 }
 

@@ -139,6 +139,8 @@ fn panel(
         .configure_mesh()
         .x_desc(x_label)
         .y_desc(y_label)
+        // Steps and epochs are whole numbers.
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .label_style((FONT, FONT_SIZE))
         .draw()
         .map_err(|x| x.to_string())?;

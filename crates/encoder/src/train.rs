@@ -695,7 +695,7 @@ impl<'a> Run<'a> {
     }
 }
 
-fn progress_bar(show: bool, total: u64, pos: u64) -> ProgressBar {
+pub(crate) fn progress_bar(show: bool, total: u64, pos: u64) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
     }
