@@ -245,11 +245,65 @@ pub fn tag(cfg: &RunConfig, model: Option<&str>, image: &Path, k: usize) -> Resu
     let model = cfg.model(model)?;
     let ctx = Context::open(cfg)?;
     let vector = image_vector(&model_dir(cfg, &model.name), image)?;
-    let words = ctx.text.embedder.vectors.nearest(&vector, k, &[]);
+    let vocabulary = caption_vocabulary(&ctx, TAG_MIN_COUNT);
+    let words = nearest_among(&ctx.text.embedder.vectors, &vector, &vocabulary, k);
     Ok(format_words(
-        &format!("nearest words to {}", image.display()),
+        &format!(
+            "nearest words to {} (among the {} words used at least {TAG_MIN_COUNT} times in training captions)",
+            image.display(),
+            vocabulary.len()
+        ),
         &words,
     ))
+}
+
+/// A word must occur this often in the training captions to be offered as a tag: the whole
+/// GloVe vocabulary (400K words, most of them rare names and web tokens) buries the concepts.
+const TAG_MIN_COUNT: usize = 5;
+
+/// The cleaned words of the training captions that occur at least `min_count` times.
+fn caption_vocabulary(ctx: &Context, min_count: usize) -> Vec<String> {
+    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for item in ctx.data.dataset.split(Split::Train) {
+        for w in webly_text::clean(&item.caption) {
+            *counts.entry(w).or_default() += 1;
+        }
+    }
+    let mut words: Vec<String> = counts
+        .into_iter()
+        .filter(|(_, c)| *c >= min_count)
+        .map(|(w, _)| w)
+        .collect();
+    words.sort_unstable();
+    words
+}
+
+/// The `k` words of `among` (those the space knows) nearest to `vector` by cosine.
+fn nearest_among(
+    vectors: &WordVectors,
+    vector: &[f32],
+    among: &[String],
+    k: usize,
+) -> Vec<(String, f32)> {
+    let norm = |v: &[f32]| {
+        v.iter()
+            .map(|x| x * x)
+            .sum::<f32>()
+            .sqrt()
+            .max(f32::MIN_POSITIVE)
+    };
+    let q = norm(vector);
+    let mut scored: Vec<(String, f32)> = among
+        .iter()
+        .filter_map(|w| {
+            let v = vectors.get(w)?;
+            let dot: f32 = v.iter().zip(vector).map(|(a, b)| a * b).sum();
+            Some((w.clone(), dot / (norm(v) * q)))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    scored.truncate(k);
+    scored
 }
 
 fn format_words(title: &str, words: &[(String, f32)]) -> String {
