@@ -14,7 +14,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/webly"
 venv="${WEBLY_VENV:-$cache/venv-torch-2.13.0}"
 py="$venv/bin/python"
-stamp="$venv/.webly-packages-v1"
+stamp="$venv/.webly-packages"
 
 packages=(
   "torch==2.13.0"
@@ -27,7 +27,8 @@ packages=(
 log() { printf '[setup] %s\n' "$*" >&2; }
 
 ensure_venv() {
-  if [[ -f "$stamp" ]] && "$py" -c 'import torch' 2>/dev/null; then
+  # The stamp holds the package list it was installed from: a changed list reinstalls.
+  if [[ "$(cat "$stamp" 2>/dev/null)" == "${packages[*]}" ]] && "$py" -c 'import torch' 2>/dev/null; then
     log "venv ready: $venv"
     return
   fi
@@ -37,7 +38,7 @@ ensure_venv() {
   [[ -x "$py" ]] || python3 -m venv "$venv"
   local t0=$SECONDS
   "$py" -m pip install --disable-pip-version-check -q "${packages[@]}"
-  touch "$stamp"
+  printf '%s' "${packages[*]}" > "$stamp"
   log "installed in $((SECONDS - t0)) s"
 }
 
