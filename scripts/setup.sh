@@ -33,7 +33,7 @@ ensure_venv() {
     return
   fi
   command -v python3 >/dev/null || { log "python3 is required (with the venv module)"; exit 1; }
-  log "creating $venv and installing ${packages[*]} (about 4.7 GB, once for all clones)"
+  log "installing ${packages[*]} into $venv (about 4.7 GB, once for all clones)"
   mkdir -p "$(dirname "$venv")"
   [[ -x "$py" ]] || python3 -m venv "$venv"
   local t0=$SECONDS
