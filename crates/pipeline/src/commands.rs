@@ -103,10 +103,16 @@ pub fn evaluate(cfg: &RunConfig, model: Option<&str>) -> Result<String> {
     let stamp = trained_stamp(&paths)?;
     let emb = eval_stage::read_embeddings(&model_stage::ensure_embedded(&ctx, &paths, &stamp)?)?;
     let title = format!("webly {}", model.name);
-    Ok(
-        eval_stage::evaluate_model(&emb, &ctx.data.dataset, &queries, &paths.eval(), &title)?
-            .to_string(),
-    )
+    let truth = GroundTruth::load(&ctx.data.dataset.root)?;
+    Ok(eval_stage::evaluate_model(
+        &emb,
+        &ctx.data.dataset,
+        truth.as_ref(),
+        &queries,
+        &paths.eval(),
+        &title,
+    )?
+    .to_string())
 }
 
 /// `webly eval --compare`: finished evaluations side by side. Each path is an evaluation folder
@@ -246,7 +252,11 @@ pub fn tag(cfg: &RunConfig, model: Option<&str>, image: &Path, k: usize) -> Resu
     let ctx = Context::open(cfg)?;
     let vector = image_vector(&model_dir(cfg, &model.name), image)?;
     let vocabulary = caption_vocabulary(&ctx, TAG_MIN_COUNT);
-    let words = nearest_among(&ctx.text.embedder.vectors, &vector, &vocabulary, k);
+    let words = ctx
+        .text
+        .embedder
+        .vectors
+        .nearest_among(&vector, k, &vocabulary);
     Ok(format_words(
         &format!(
             "nearest words to {} (among the {} words used at least {TAG_MIN_COUNT} times in training captions)",
@@ -276,34 +286,6 @@ fn caption_vocabulary(ctx: &Context, min_count: usize) -> Vec<String> {
         .collect();
     words.sort_unstable();
     words
-}
-
-/// The `k` words of `among` (those the space knows) nearest to `vector` by cosine.
-fn nearest_among(
-    vectors: &WordVectors,
-    vector: &[f32],
-    among: &[String],
-    k: usize,
-) -> Vec<(String, f32)> {
-    let norm = |v: &[f32]| {
-        v.iter()
-            .map(|x| x * x)
-            .sum::<f32>()
-            .sqrt()
-            .max(f32::MIN_POSITIVE)
-    };
-    let q = norm(vector);
-    let mut scored: Vec<(String, f32)> = among
-        .iter()
-        .filter_map(|w| {
-            let v = vectors.get(w)?;
-            let dot: f32 = v.iter().zip(vector).map(|(a, b)| a * b).sum();
-            Some((w.clone(), dot / (norm(v) * q)))
-        })
-        .collect();
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    scored.truncate(k);
-    scored
 }
 
 fn format_words(title: &str, words: &[(String, f32)]) -> String {

@@ -146,6 +146,7 @@ impl fmt::Display for Evaluation {
 pub fn evaluate_model(
     emb: &Embeddings,
     dataset: &Dataset,
+    truth: Option<&GroundTruth>,
     queries: &[EvalQuery],
     dir: &Path,
     title: &str,
@@ -156,7 +157,7 @@ pub fn evaluate_model(
         clean,
     );
     let caption_report = run_eval(emb, queries, &captions, &dir.join("captions"), title)?;
-    let truth_report = match GroundTruth::load(&dataset.root)? {
+    let truth_report = match truth {
         None => None,
         Some(gt) => {
             let truth = TruthRelevance::new(

@@ -62,11 +62,17 @@ pub fn run_model(
     let emb = eval_stage::read_embeddings(&emb_path)?;
     let manifest = ensure_index(ctx, &paths, &train.stamp, &emb)?;
     let title = format!("webly {}", model.name);
-    let evaluation =
-        eval_stage::evaluate_model(&emb, &ctx.data.dataset, queries, &paths.eval(), &title)?;
+    let truth = GroundTruth::load(&ctx.data.dataset.root)?;
+    let evaluation = eval_stage::evaluate_model(
+        &emb,
+        &ctx.data.dataset,
+        truth.as_ref(),
+        queries,
+        &paths.eval(),
+        &title,
+    )?;
     let gallery = paths.eval().join("gallery.html");
     let hnsw = open_index(ctx, &paths)?;
-    let truth = GroundTruth::load(&ctx.data.dataset.root)?;
     let pages = eval_stage::gallery(
         &hnsw,
         &ctx.data.dataset,

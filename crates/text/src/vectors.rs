@@ -159,6 +159,29 @@ impl WordVectors {
             .collect()
     }
 
+    /// As [`WordVectors::nearest`], among the given words only (unknown ones skipped): e.g. the
+    /// words of a caption corpus rather than a whole 400K vocabulary of rare tokens.
+    pub fn nearest_among(&self, vector: &[f32], k: usize, among: &[String]) -> Vec<(String, f32)> {
+        let qn = norm(vector);
+        if vector.len() != self.dim() || qn == 0.0 {
+            return Vec::new();
+        }
+        let norms = self.norms();
+        let mut scored: Vec<Scored> = among
+            .iter()
+            .filter_map(|w| self.vocab.index(w))
+            .filter(|&i| norms[i] > 0.0)
+            .map(|i| Scored(dot(self.row(i), vector) / (norms[i] * qn), i))
+            .collect();
+        scored.sort_by(|a, b| b.cmp(a));
+        scored.dedup_by_key(|s| s.1);
+        scored
+            .into_iter()
+            .take(k)
+            .map(|Scored(s, i)| (self.words()[i].clone(), s))
+            .collect()
+    }
+
     /// Neighbours of a known word (excluding itself); `None` if the word is unknown.
     pub fn nearest_to_word(&self, word: &str, k: usize) -> Option<Vec<(String, f32)>> {
         let v = self.get(word)?;
@@ -236,6 +259,18 @@ mod tests {
         assert!((n[0].1 - 0.9 / (0.82f32).sqrt()).abs() < 1e-6);
         assert!(v.nearest(&[1.0], 3, &[]).is_empty());
         assert_eq!(v.nearest_to_word("c", 1).unwrap()[0].0, "b");
+    }
+
+    #[test]
+    fn nearest_among_ranks_only_the_given_known_words() {
+        let v = toy();
+        let among = ["c", "b", "unknown", "z", "b"].map(String::from);
+        let n = v.nearest_among(&[2.0, 0.0], 5, &among);
+        let names: Vec<&str> = n.iter().map(|(w, _)| w.as_str()).collect();
+        // "a" is nearest overall but not offered; "z" is a zero row; "b" offered twice.
+        assert_eq!(names, ["b", "c"]);
+        assert_eq!(v.nearest_among(&[2.0, 0.0], 1, &among).len(), 1);
+        assert!(v.nearest_among(&[0.0, 0.0], 3, &among).is_empty());
     }
 
     #[test]
