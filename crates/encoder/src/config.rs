@@ -200,6 +200,55 @@ pub enum Schedule {
     Cosine { min_lr: f64 },
 }
 
+/// Storage type of cached activations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheDtype {
+    /// IEEE half precision: half the bytes; EfficientNet's activations (ReLU6, BatchNorm
+    /// outputs) lose nothing measurable in retrieval (see the README's cache table).
+    #[default]
+    F16,
+    /// Single precision: bit-exact with the uncached network.
+    F32,
+}
+
+/// The activation cache at the freeze boundary (see `webly_encoder::cache`).
+///
+/// When the model has frozen backbone stages and pretrained weights, the frozen part's output
+/// is computed once per image and view and the learnable rest trains from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Train from cached activations when the model allows it. Default true.
+    pub enabled: bool,
+    /// Views cached per training image (>= 1): 0 the centre crop, 1 its mirror, 2.. random
+    /// crops with a random mirror. Each epoch samples one view per image. Default 4.
+    pub views: usize,
+    /// Storage type. Default f16.
+    pub dtype: CacheDtype,
+    /// Images per shard file: the unit that an interruption can lose. Default 512.
+    pub shard_images: usize,
+    /// Seed of the random-crop views. Not the training seed, so models that train with other
+    /// seeds share one cache.
+    pub seed: u64,
+    /// Folder holding caches, one sub-folder per backbone fingerprint. `None`: `<out_dir>/features`
+    /// (the pipeline sets `<run_dir>/features`, shared by the run's models).
+    pub dir: Option<PathBuf>,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            views: 4,
+            dtype: CacheDtype::F16,
+            shard_images: 512,
+            seed: 0,
+            dir: None,
+        }
+    }
+}
+
 /// Where the network runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -228,6 +277,8 @@ pub struct TrainConfig {
     pub max_steps: Option<u64>,
     pub seed: u64,
     pub loader: webly_data::LoaderConfig,
+    /// The activation cache at the freeze boundary.
+    pub cache: CacheConfig,
     pub device: DeviceChoice,
     /// libtorch intra-op threads (`tch::set_num_threads`); 0 leaves libtorch's default.
     pub threads: usize,
@@ -270,6 +321,7 @@ impl Default for TrainConfig {
             max_steps: None,
             seed: 0,
             loader: webly_data::LoaderConfig::default(),
+            cache: CacheConfig::default(),
             device: DeviceChoice::Auto,
             threads: 0,
             prefetch: 4,

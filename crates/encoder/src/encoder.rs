@@ -1,5 +1,6 @@
 //! A trained encoder on disk (`model.json` + weights) and image embedding.
-use crate::config::{DeviceChoice, ModelConfig};
+use crate::cache::{FeatureCache, FeatureSet};
+use crate::config::{CacheConfig, DeviceChoice, ModelConfig};
 use crate::device::resolve_device;
 use crate::error::{torch, EncoderError};
 use crate::files::{read_json, BEST, LAST, MODEL};
@@ -19,6 +20,10 @@ pub struct SavedModel {
     pub output: OutputKind,
     /// The loader the network was trained with (crop = input side for [`Encoder::embed_batch`]).
     pub loader: LoaderConfig,
+    /// The activation cache it trained from (folder resolved), when it did: embedding a set
+    /// of images goes through the same cache.
+    #[serde(default)]
+    pub cache: Option<CacheConfig>,
 }
 
 /// Embeddings of a list of images: row `k` of `matrix` is image `loaded[k]` of the input list.
@@ -29,6 +34,51 @@ pub struct Embeddings {
     pub dim: usize,
     pub loaded: Vec<usize>,
     pub skipped: Vec<Skipped>,
+}
+
+/// Embedding rows with the key of each row: the keys are aligned with the rows once, where
+/// the rows are made, and travel with them.
+#[derive(Debug, Clone, Default)]
+pub struct KeyedEmbeddings {
+    /// `keys.len() * dim` values, row `k` belongs to `keys[k]`.
+    pub matrix: Vec<f32>,
+    pub dim: usize,
+    pub keys: Vec<String>,
+}
+
+impl KeyedEmbeddings {
+    /// The rows of `e` with their keys: row `k` is input image `e.loaded[k]`, whose key is
+    /// `keys[e.loaded[k]]`.
+    ///
+    /// # Errors
+    /// When a loaded index has no key or the matrix does not hold `loaded.len()` rows.
+    pub fn new(e: Embeddings, keys: &[String]) -> Result<Self, EncoderError> {
+        let keys = e
+            .loaded
+            .iter()
+            .map(|&i| keys.get(i).cloned())
+            .collect::<Option<Vec<String>>>()
+            .ok_or_else(|| {
+                EncoderError::Data(format!(
+                    "{} keys for embeddings of {} input images",
+                    keys.len(),
+                    e.loaded.iter().max().map_or(0, |m| m + 1)
+                ))
+            })?;
+        if e.matrix.len() != keys.len() * e.dim {
+            return Err(EncoderError::Data(format!(
+                "{} values for {} rows of dimension {}",
+                e.matrix.len(),
+                keys.len(),
+                e.dim
+            )));
+        }
+        Ok(Self {
+            matrix: e.matrix,
+            dim: e.dim,
+            keys,
+        })
+    }
 }
 
 /// Copies a `[n, d]` float tensor to a Vec.
@@ -104,6 +154,29 @@ pub(crate) fn embed_with(
     Ok(out)
 }
 
+/// Embeds the images of a cached set (view 0, the centre crop) with `net`'s learnable part.
+pub(crate) fn embed_set(
+    net: &Network,
+    output: OutputKind,
+    device: Device,
+    set: &FeatureSet,
+    batch: usize,
+) -> Result<Embeddings, EncoderError> {
+    let loaded = set.loaded();
+    let mut out = Embeddings {
+        dim: usize::try_from(net.config().out_dim).unwrap_or(0),
+        loaded: loaded.clone(),
+        skipped: set.skipped().to_vec(),
+        ..Default::default()
+    };
+    for rows in loaded.chunks(batch.max(1)) {
+        let x = set.batch(rows, &vec![0; rows.len()], device)?;
+        let e = tch::no_grad(|| net.embedding(&net.forward_from_boundary(&x, false), output));
+        out.matrix.extend(to_vec(&e)?);
+    }
+    Ok(out)
+}
+
 /// A trained encoder loaded from a run folder.
 #[derive(Debug)]
 pub struct Encoder {
@@ -137,10 +210,14 @@ impl Encoder {
         weights: &Path,
         device: DeviceChoice,
     ) -> Result<Self, EncoderError> {
-        let mut saved: SavedModel = read_json(model_json)?;
-        saved.model.pretrained = None;
+        let saved: SavedModel = read_json(model_json)?;
+        // Every variable comes from `weights`: nothing pretrained is loaded first.
+        let model = ModelConfig {
+            pretrained: None,
+            ..saved.model.clone()
+        };
         let mut vs = nn::VarStore::new(resolve_device(device)?);
-        let net = Network::build(&mut vs, &saved.model)?;
+        let net = Network::build(&mut vs, &model)?;
         vs.load(weights)
             .map_err(torch(format!("loading weights {}", weights.display())))?;
         Ok(Self { vs, net, saved })
@@ -170,6 +247,40 @@ impl Encoder {
                 .embedding(&self.net.forward_raw(&x, false), self.saved.output)
         });
         to_vec(&e)
+    }
+
+    /// Embeds a set of image files (centre crop) through the activation cache the model trained
+    /// from, filling it for images not yet cached (`set` names the cache folder, e.g. `test`);
+    /// without a cache, as [`Encoder::embed_paths`]. Rows equal the uncached embedding up to
+    /// the cache's storage type.
+    pub fn embed_set(
+        &self,
+        set: &str,
+        images: &[PathBuf],
+        batch: usize,
+        progress: bool,
+    ) -> Result<Embeddings, EncoderError> {
+        let cache = match &self.saved.cache {
+            Some(c) => FeatureCache::open(
+                &self.saved.model,
+                &self.saved.loader,
+                c,
+                Path::new("features"),
+                self.vs.device(),
+            )?,
+            None => None,
+        };
+        let Some(cache) = cache else {
+            return self.embed_paths(images, &self.saved.loader, batch);
+        };
+        let (features, _) = cache.ensure(set, images, 1, progress)?;
+        embed_set(
+            &self.net,
+            self.saved.output,
+            self.vs.device(),
+            &features,
+            batch,
+        )
     }
 
     /// Embeds image files (center crop), `batch` at a time.

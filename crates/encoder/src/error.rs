@@ -52,6 +52,9 @@ pub enum EncoderError {
         loss: f64,
         dir: PathBuf,
     },
+    /// The validation hook failed (training stops rather than count it as an improvement).
+    #[error("validation after epoch {epoch} failed: {message}")]
+    Validation { epoch: usize, message: String },
     /// CUDA was asked for but is not available.
     #[error("CUDA was requested but tch::Cuda::is_available() is false")]
     NoCuda,

@@ -17,6 +17,8 @@
 //! - `metrics.csv` ([`MetricsRow`]): `kind` (step|epoch), epoch, step, loss, lr, active, easy,
 //!   semi_hard, hard, val_map, images_per_s, data_wait.
 //! - `training.png`: loss per step and validation mAP per epoch.
+mod batches;
+pub mod cache;
 mod config;
 mod device;
 mod encoder;
@@ -31,12 +33,13 @@ mod prefetch;
 mod schedule;
 mod train;
 
+pub use cache::{ExtractReport, FeatureCache, FeatureSet};
 pub use config::{
-    Arch, DeviceChoice, Distance, Freeze, HeadKind, LossConfig, LossKind, Mining, ModelConfig,
-    OptimizerKind, Padding, Schedule, TrainConfig,
+    Arch, CacheConfig, CacheDtype, DeviceChoice, Distance, Freeze, HeadKind, LossConfig, LossKind,
+    Mining, ModelConfig, OptimizerKind, Padding, Schedule, TrainConfig,
 };
 pub use device::{resolve_device, set_threads};
-pub use encoder::{embed, Embeddings, Encoder, SavedModel};
+pub use encoder::{embed, Embeddings, Encoder, KeyedEmbeddings, SavedModel};
 pub use error::EncoderError;
 pub use files::{BEST, LAST, METRICS, MODEL, PLOT, STATE};
 pub use metrics::{plot, read_metrics, MetricsRow};

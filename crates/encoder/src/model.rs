@@ -152,7 +152,20 @@ impl Network {
 
     /// The head's raw output `[n, out_dim]` for a `[n, 3, h, w]` batch of 0..=255 RGB.
     pub fn forward_raw(&self, xs: &Tensor, train: bool) -> Tensor {
-        let features = self.backbone.forward(xs, train, self.frozen);
+        self.forward_from_boundary(&self.boundary(xs), train)
+    }
+
+    /// The activation at the freeze boundary (the output of the frozen stages, eval mode):
+    /// `[n, c, h, w]`, or the pooled features `[n, features]` when the whole backbone is frozen.
+    /// It does not depend on the training mode, so it can be computed once and cached.
+    pub fn boundary(&self, xs: &Tensor) -> Tensor {
+        self.backbone.prefix(xs, self.frozen)
+    }
+
+    /// The head's raw output `[n, out_dim]` from [`Network::boundary`] activations: the
+    /// learnable stages (training mode when `train`), the pool and the head.
+    pub fn forward_from_boundary(&self, boundary: &Tensor, train: bool) -> Tensor {
+        let features = self.backbone.suffix(boundary, self.frozen, train);
         self.head.forward(&features)
     }
 

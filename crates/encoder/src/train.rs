@@ -6,16 +6,21 @@
 //! the epoch permutation, random crops and mining draws are derived from (seed, epoch, batch).
 //! NOT restored: the optimiser's moments (SGD momentum, Adam averages restart from zero; tch
 //! cannot save them) — state.json says so in `optimizer_note`.
+//!
+//! With frozen pretrained stages ([`crate::cache`]), the frozen part's output is extracted once
+//! into the run's activation cache and every epoch trains the rest from it.
+use crate::batches::{CachedBatches, ImageBatches, Ready};
+use crate::cache::{ExtractReport, FeatureCache, FeatureSet};
 use crate::config::{LossKind, OptimizerKind, TrainConfig};
 use crate::device::{resolve_device, set_threads};
-use crate::encoder::{batch_tensor, embed_with, to_vec, Embeddings, SavedModel};
+use crate::encoder::{embed_set, embed_with, to_vec, KeyedEmbeddings, SavedModel};
 use crate::error::{io, torch, EncoderError};
 use crate::files::{read_json, save_weights, write_json, BEST, LAST, METRICS, MODEL, PLOT, STATE};
 use crate::loss::{distance_matrix, loss_from_config, Loss, TripletLoss};
 use crate::metrics::{plot, read_metrics, write_metrics, MetricsRow};
 use crate::mining::{mine_pairs, pair_shares, MiningInput, TripletShares};
 use crate::model::{Network, OutputKind};
-use crate::prefetch::{derive_seed, loader_threads, spawn, Job, Loaded};
+use crate::prefetch::{derive_seed, loader_threads, spawn, Job};
 use crate::schedule::lr_at;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::SliceRandom;
@@ -35,6 +40,9 @@ const STREAM_MINING: u64 = 2;
 const VAL_BATCH: usize = 64;
 const OPTIMIZER_NOTE: &str =
     "optimizer moments are not saved; a resumed run restarts them from zero";
+/// The cache set names of the training and validation images.
+const TRAIN_SET: &str = "train";
+const VAL_SET: &str = "val";
 
 /// Plain training data.
 #[derive(Debug, Clone, Default)]
@@ -50,8 +58,13 @@ pub struct TrainData {
 
 /// Callbacks of a run.
 pub trait TrainHooks {
-    /// The validation mAP of the validation embeddings (`keys[k]` is row `k`), or `None`.
-    fn validate(&mut self, epoch: usize, embeddings: &Embeddings, keys: &[String]) -> Option<f64>;
+    /// The validation mAP of the validation images that loaded (each row with its key), or
+    /// `Ok(None)` when there is nothing to score.
+    ///
+    /// # Errors
+    /// A message saying why validation failed: training stops with
+    /// [`EncoderError::Validation`] (a failed validation never counts as an improvement).
+    fn validate(&mut self, epoch: usize, rows: &KeyedEmbeddings) -> Result<Option<f64>, String>;
     /// Called with each epoch row once written.
     fn epoch_end(&mut self, _row: &MetricsRow) {}
 }
@@ -61,14 +74,14 @@ pub trait TrainHooks {
 pub struct NoHooks;
 
 impl TrainHooks for NoHooks {
-    fn validate(&mut self, _: usize, _: &Embeddings, _: &[String]) -> Option<f64> {
-        None
+    fn validate(&mut self, _: usize, _: &KeyedEmbeddings) -> Result<Option<f64>, String> {
+        Ok(None)
     }
 }
 
-impl<F: FnMut(usize, &Embeddings, &[String]) -> Option<f64>> TrainHooks for F {
-    fn validate(&mut self, epoch: usize, embeddings: &Embeddings, keys: &[String]) -> Option<f64> {
-        self(epoch, embeddings, keys)
+impl<F: FnMut(usize, &KeyedEmbeddings) -> Result<Option<f64>, String>> TrainHooks for F {
+    fn validate(&mut self, epoch: usize, rows: &KeyedEmbeddings) -> Result<Option<f64>, String> {
+        self(epoch, rows)
     }
 }
 
@@ -84,6 +97,9 @@ pub struct State {
     pub best_val_map: Option<f64>,
     pub best_epoch: Option<usize>,
     pub skipped_images: usize,
+    /// Batches skipped because no caption of the batch was a usable negative.
+    #[serde(default)]
+    pub skipped_batches: u64,
     pub optimizer_note: String,
     pub config: TrainConfig,
 }
@@ -108,6 +124,12 @@ pub struct TrainReport {
     /// Global step the run resumed from.
     pub resumed_from: Option<u64>,
     pub device: String,
+    /// Batches skipped because no caption of the batch was a usable negative.
+    pub skipped_batches: u64,
+    /// The activation cache sets used (empty when training decoded images).
+    pub extraction: Vec<ExtractReport>,
+    /// Seconds of the training loop (extraction excluded).
+    pub train_seconds: f64,
 }
 
 /// Sums over a window of steps.
@@ -169,6 +191,35 @@ struct StepOut {
     images: usize,
 }
 
+/// The cached activations a run trains and validates from.
+struct Features {
+    train: Arc<FeatureSet>,
+    val: FeatureSet,
+    reports: Vec<ExtractReport>,
+}
+
+/// Fills (or reuses) the activation cache of the training and validation images when the model
+/// has frozen pretrained stages; `None` when it trains from decoded images.
+fn open_features(
+    cfg: &TrainConfig,
+    data: &TrainData,
+    device: Device,
+) -> Result<Option<Features>, EncoderError> {
+    let default_dir = cfg.out_dir.join("features");
+    let Some(cache) =
+        FeatureCache::open(&cfg.model, &cfg.loader, &cfg.cache, &default_dir, device)?
+    else {
+        return Ok(None);
+    };
+    let (train, t) = cache.ensure(TRAIN_SET, &data.train_images, cfg.cache.views, cfg.progress)?;
+    let (val, v) = cache.ensure(VAL_SET, &data.val_images, 1, cfg.progress)?;
+    Ok(Some(Features {
+        train: Arc::new(train),
+        val,
+        reports: vec![t, v],
+    }))
+}
+
 /// Everything a run holds.
 struct Run<'a> {
     cfg: &'a TrainConfig,
@@ -181,6 +232,9 @@ struct Run<'a> {
     output: OutputKind,
     state: State,
     rows: Vec<MetricsRow>,
+    /// Training images that can be used (those that loaded, when cached), in dataset order.
+    usable: Vec<usize>,
+    features: Option<Features>,
     batches_per_epoch: usize,
     total_steps: u64,
 }
@@ -195,7 +249,8 @@ pub fn train(
     set_threads(cfg.threads);
     let device = resolve_device(cfg.device)?;
     std::fs::create_dir_all(&cfg.out_dir).map_err(io("create the run folder", &cfg.out_dir))?;
-    let mut run = Run::new(cfg, data, device)?;
+    let features = open_features(cfg, data, device)?;
+    let mut run = Run::new(cfg, data, device, features)?;
     let resumed_from = run.resume()?;
     run.save_model_json()?;
     run.fit(hooks, resumed_from)
@@ -277,10 +332,29 @@ impl<'a> Run<'a> {
         cfg: &'a TrainConfig,
         data: &'a TrainData,
         device: Device,
+        features: Option<Features>,
     ) -> Result<Self, EncoderError> {
         let (vs, net) = seeded_build(cfg, device)?;
         let opt = optimizer(cfg, &vs)?;
-        let batches_per_epoch = data.train_images.len() / cfg.batch_size;
+        let usable = match &features {
+            Some(f) => f.train.loaded(),
+            None => (0..data.train_images.len()).collect(),
+        };
+        if usable.len() < cfg.batch_size {
+            let skipped = features.as_ref().map_or(&[][..], |f| f.train.skipped());
+            return Err(EncoderError::Data(format!(
+                "only {} of {} training images could be loaded, fewer than batch_size {}{}",
+                usable.len(),
+                data.train_images.len(),
+                cfg.batch_size,
+                skipped.first().map_or(String::new(), |s| format!(
+                    " (e.g. {}: {})",
+                    s.path.display(),
+                    s.reason
+                ))
+            )));
+        }
+        let batches_per_epoch = usable.len() / cfg.batch_size;
         let all = (cfg.epochs * batches_per_epoch) as u64;
         let total_steps = cfg.max_steps.map_or(all, |m| m.min(all));
         let output = match cfg.loss.kind {
@@ -303,11 +377,14 @@ impl<'a> Run<'a> {
                 seed: cfg.seed,
                 best_val_map: None,
                 best_epoch: None,
-                skipped_images: 0,
+                skipped_images: features.as_ref().map_or(0, |f| f.train.skipped().len()),
+                skipped_batches: 0,
                 optimizer_note: OPTIMIZER_NOTE.into(),
                 config: cfg.clone(),
             },
             rows: Vec::new(),
+            usable,
+            features,
             batches_per_epoch,
             total_steps,
         })
@@ -349,8 +426,17 @@ impl<'a> Run<'a> {
             model: self.cfg.model.clone(),
             output: self.output,
             loader: self.cfg.loader.clone(),
+            cache: self.features.as_ref().map(|_| self.cache_config()),
         };
         write_json(&self.path(MODEL), &saved)
+    }
+
+    /// The cache settings with the folder resolved (what `model.json` records for embedding).
+    fn cache_config(&self) -> crate::config::CacheConfig {
+        let mut c = self.cfg.cache.clone();
+        c.dir
+            .get_or_insert_with(|| self.cfg.out_dir.join("features"));
+        c
     }
 
     fn lr(&self) -> f64 {
@@ -371,6 +457,7 @@ impl<'a> Run<'a> {
         hooks: &mut dyn TrainHooks,
         resumed_from: Option<u64>,
     ) -> Result<TrainReport, EncoderError> {
+        let t0 = Instant::now();
         let bar = progress_bar(self.cfg.progress, self.total_steps, self.state.step);
         let mut total = Window::default();
         let mut first_loss = None;
@@ -420,13 +507,16 @@ impl<'a> Run<'a> {
             data_wait: total.wait / total.time.max(1e-9),
             resumed_from,
             device: format!("{:?}", self.device),
+            skipped_batches: self.state.skipped_batches,
+            extraction: self.features.map(|f| f.reports).unwrap_or_default(),
+            train_seconds: t0.elapsed().as_secs_f64(),
         })
     }
 
     /// The remaining batches of the current epoch, in the seed's order.
     fn jobs(&self) -> Vec<Job> {
         let epoch = self.state.epoch as u64;
-        let mut order: Vec<usize> = (0..self.data.train_images.len()).collect();
+        let mut order = self.usable.clone();
         let mut rng =
             ChaCha8Rng::seed_from_u64(derive_seed(self.cfg.seed, STREAM_PERMUTATION, epoch));
         order.shuffle(&mut rng);
@@ -447,25 +537,20 @@ impl<'a> Run<'a> {
         bar: &ProgressBar,
         first_loss: &mut Option<f64>,
     ) -> Result<Window, EncoderError> {
-        let paths = Arc::new(self.data.train_images.clone());
-        let threads = loader_threads(self.cfg.loader_threads, self.device);
-        let (rx, handle) = spawn(
-            paths,
-            self.cfg.loader.clone(),
-            self.jobs(),
-            self.cfg.prefetch,
-            threads,
-        );
+        let mut batches = self.batches();
         let mut epoch_w = Window::default();
         let mut log_w = Window::default();
         // `time`: from the end of the previous step to the end of this one (logging and
         // checkpoints included); `wait`: only the time blocked on the loader.
         let mut t = Instant::now();
+        let mut seen = 0usize;
         loop {
             let t_recv = Instant::now();
-            let Ok(batch) = rx.recv() else { break };
+            let Some(batch) = batches.next() else { break };
+            let batch = batch?;
+            seen += 1;
             let wait = t_recv.elapsed().as_secs_f64();
-            self.state.skipped_images += batch.skipped.len();
+            self.state.skipped_images += batch.skipped;
             let index = batch.index;
             let lr = self.lr();
             let out = self.step(batch, lr)?;
@@ -495,29 +580,92 @@ impl<'a> Run<'a> {
                 break;
             }
         }
-        drop(rx);
-        let _ = handle.join();
+        drop(batches);
+        if epoch_w.steps == 0 && seen > 0 {
+            let cause = if self.state.skipped_batches > 0 {
+                format!(
+                    "no batch had a usable negative: {}",
+                    self.no_negative_cause()
+                )
+            } else {
+                format!(
+                    "no batch had 2 loadable images ({} images skipped so far)",
+                    self.state.skipped_images
+                )
+            };
+            return Err(EncoderError::Data(format!(
+                "epoch {} trained no step: {cause}",
+                self.state.epoch
+            )));
+        }
         if first_loss.is_none() && log_w.steps > 0 {
             *first_loss = Some(log_w.loss / log_w.steps as f64);
         }
         Ok(epoch_w)
     }
 
-    /// One optimisation step; `None` when fewer than 2 images of the batch loaded.
-    fn step(&mut self, batch: Loaded, lr: f64) -> Result<Option<StepOut>, EncoderError> {
+    /// This epoch's remaining batches, decoded or gathered from the cache.
+    fn batches(&self) -> Box<dyn Iterator<Item = Result<Ready, EncoderError>>> {
+        match &self.features {
+            Some(f) => Box::new(CachedBatches {
+                set: Arc::clone(&f.train),
+                jobs: self.jobs().into_iter(),
+                seed: self.cfg.seed,
+                epoch: self.state.epoch as u64,
+                device: self.device,
+            }),
+            None => {
+                let threads = loader_threads(self.cfg.loader_threads, self.device);
+                let loader = spawn(
+                    Arc::new(self.data.train_images.clone()),
+                    self.cfg.loader.clone(),
+                    self.jobs(),
+                    self.cfg.prefetch,
+                    threads,
+                );
+                Box::new(ImageBatches::new(loader, self.cfg.loader.crop, self.device))
+            }
+        }
+    }
+
+    /// Why a batch can have no usable negative, for messages.
+    fn no_negative_cause(&self) -> String {
+        let limit = match self.cfg.mining {
+            crate::config::Mining::GloveBand { max_similarity }
+            | crate::config::Mining::All { max_similarity } => format!(
+                "every other caption of the batch has cosine similarity above \
+                 mining max_similarity = {max_similarity} to the anchor's caption (probable \
+                 false negatives are dropped); raise max_similarity or the batch size"
+            ),
+            _ => "every caption of the batch is identical to the anchor's".into(),
+        };
+        format!(
+            "{limit} ({} batches skipped so far)",
+            self.state.skipped_batches
+        )
+    }
+
+    /// One optimisation step; `None` when fewer than 2 images of the batch loaded or no
+    /// negative was usable (counted in `skipped_batches`).
+    fn step(&mut self, batch: Ready, lr: f64) -> Result<Option<StepOut>, EncoderError> {
         let n = batch.items.len();
         if n < 2 {
             return Ok(None);
         }
-        let x = batch_tensor(&batch.data, i64::from(self.cfg.loader.crop), self.device)?;
         let targets = self.targets(&batch.items);
         self.opt.set_lr(lr);
-        let raw = self.net.forward_raw(&x, true);
+        let raw = match self.features {
+            Some(_) => self.net.forward_from_boundary(&batch.x, true),
+            None => self.net.forward_raw(&batch.x, true),
+        };
         let out = match self.cfg.loss.kind {
             LossKind::CrossEntropy => raw,
             _ => self.net.embedding(&raw, OutputKind::Direct),
         };
-        let (per, shares) = self.per_sample_loss(&out, &targets, batch.index)?;
+        let Some((per, shares)) = self.per_sample_loss(&out, &targets, batch.index)? else {
+            self.state.skipped_batches += 1;
+            return Ok(None);
+        };
         let loss = per.mean(Kind::Float);
         let value = loss.double_value(&[]);
         if !value.is_finite() || value > self.cfg.max_loss {
@@ -561,18 +709,19 @@ impl<'a> Run<'a> {
             .to_device(self.device)
     }
 
-    /// Per-sample losses of the anchors that got a negative (all anchors for losses without).
+    /// Per-sample losses of the anchors that got a negative (all anchors for losses without);
+    /// `None` when no anchor of the batch has a usable negative.
     fn per_sample_loss(
         &self,
         out: &Tensor,
         targets: &Tensor,
         batch: usize,
-    ) -> Result<(Tensor, TripletShares), EncoderError> {
+    ) -> Result<Option<(Tensor, TripletShares)>, EncoderError> {
         if !self.loss.needs_negatives() {
-            return Ok((
+            return Ok(Some((
                 self.loss.forward(out, targets, None),
                 TripletShares::default(),
-            ));
+            )));
         }
         let n = out.size()[0] as usize;
         let it = to_vec(&distance_matrix(
@@ -605,9 +754,7 @@ impl<'a> Run<'a> {
         let (anchors, neg): (Vec<i64>, Vec<i64>) =
             pairs.iter().map(|&(i, j)| (i as i64, j as i64)).unzip();
         if anchors.is_empty() {
-            return Err(EncoderError::Data(
-                "a batch whose captions are all identical".into(),
-            ));
+            return Ok(None);
         }
         let a = Tensor::from_slice(&anchors).to_device(self.device);
         let j = Tensor::from_slice(&neg).to_device(self.device);
@@ -616,14 +763,14 @@ impl<'a> Run<'a> {
             .loss
             .forward(&img, &pos, Some(&targets.index_select(0, &j)));
         if !(self.cfg.loss.text_anchored && self.cfg.loss.kind == LossKind::Triplet) {
-            return Ok((per, s));
+            return Ok(Some((per, s)));
         }
         let triplet = TripletLoss {
             margin: self.cfg.loss.margin,
             distance: self.cfg.loss.distance,
         };
         let back = triplet.text_anchored(&img, &pos, &out.index_select(0, &j));
-        Ok((Tensor::cat(&[per, back], 0), s))
+        Ok(Some((Tensor::cat(&[per, back], 0), s)))
     }
 
     /// Writes last.safetensors + state.json (+ metrics.csv), only from finite weights.
@@ -651,8 +798,9 @@ impl<'a> Run<'a> {
         let improved = match (val_map, self.state.best_val_map) {
             (Some(m), Some(b)) => m > b,
             (Some(_), None) => true,
-            // Without validation the latest epoch is kept as "best".
-            (None, _) => true,
+            // Without validation images the latest epoch is kept as "best"; with them, an
+            // epoch that could not be scored only fills an empty slot.
+            (None, _) => self.data.val_images.is_empty() || self.state.best_epoch.is_none(),
         };
         let row = w.row("epoch", epoch, self.state.step, self.lr(), val_map);
         self.rows.push(row.clone());
@@ -678,20 +826,21 @@ impl<'a> Run<'a> {
         if self.data.val_images.is_empty() {
             return Ok(None);
         }
-        let e = embed_with(
-            &self.net,
-            self.output,
-            self.device,
-            &self.data.val_images,
-            &self.cfg.loader,
-            VAL_BATCH,
-        )?;
-        let keys: Vec<String> = e
-            .loaded
-            .iter()
-            .map(|&k| self.data.val_keys[k].clone())
-            .collect();
-        Ok(hooks.validate(epoch, &e, &keys))
+        let e = match &self.features {
+            Some(f) => embed_set(&self.net, self.output, self.device, &f.val, VAL_BATCH)?,
+            None => embed_with(
+                &self.net,
+                self.output,
+                self.device,
+                &self.data.val_images,
+                &self.cfg.loader,
+                VAL_BATCH,
+            )?,
+        };
+        let rows = KeyedEmbeddings::new(e, &self.data.val_keys)?;
+        hooks
+            .validate(epoch, &rows)
+            .map_err(|message| EncoderError::Validation { epoch, message })
     }
 }
 

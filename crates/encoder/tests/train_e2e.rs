@@ -34,11 +34,17 @@ fn triplet_soft_negatives_learn_colours() {
     d.val_images = test_set.images.clone();
     d.val_keys = (0..64).map(|i| format!("k{i}")).collect();
     let mut seen = Vec::new();
-    let mut hook = |epoch: usize, e: &webly_encoder::Embeddings, keys: &[String]| {
-        assert_eq!(keys.len(), e.loaded.len());
-        let m = colour_map(&e.matrix, &e.loaded, &test_set);
+    let mut hook = |epoch: usize, rows: &webly_encoder::KeyedEmbeddings| {
+        // Keys come aligned with the rows: "k{i}" is row k's test image i.
+        let loaded: Vec<usize> = rows
+            .keys
+            .iter()
+            .map(|k| k[1..].parse().expect("key k<index>"))
+            .collect();
+        assert_eq!(loaded.len() * rows.dim, rows.matrix.len());
+        let m = colour_map(&rows.matrix, &loaded, &test_set);
         seen.push((epoch, m));
-        Some(m)
+        Ok(Some(m))
     };
     let report = train(&cfg, &d, &mut hook).expect("train");
     assert_eq!(report.epochs_done, 6);
@@ -191,4 +197,76 @@ fn bad_configuration_is_rejected_early() {
         train(&cfg, &data(&set), &mut NoHooks),
         Err(EncoderError::Config(_))
     ));
+}
+
+// Validation rows carry their own keys: with an unreadable validation image the hook sees the
+// keys of the images that loaded, in row order; a failing validation stops training with an
+// error rather than counting as an improvement.
+#[test]
+fn validation_keys_stay_aligned_and_failures_are_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let set = generate(&dir.path().join("train"), 64, 10);
+    let val = generate(&dir.path().join("val"), 6, 11);
+    let mut cfg = config(&dir.path().join("run"));
+    cfg.epochs = 1;
+    let mut d = data(&set);
+    d.val_images = val.images.clone();
+    let broken = dir.path().join("unreadable.jpg");
+    std::fs::write(&broken, b"not an image").expect("write");
+    d.val_images[1] = broken;
+    d.val_keys = (0..6).map(|i| format!("v{i}")).collect();
+    let mut seen = Vec::new();
+    let mut hook = |_: usize, rows: &webly_encoder::KeyedEmbeddings| {
+        assert_eq!(rows.matrix.len(), rows.keys.len() * rows.dim);
+        seen = rows.keys.clone();
+        Ok(Some(0.5))
+    };
+    train(&cfg, &d, &mut hook).expect("train");
+    assert_eq!(seen, ["v0", "v2", "v3", "v4", "v5"]);
+
+    cfg.out_dir = dir.path().join("failing");
+    let mut failing = |_: usize, _: &webly_encoder::KeyedEmbeddings| Err("no query".to_string());
+    let err = train(&cfg, &d, &mut failing).expect_err("validation failed");
+    assert!(
+        matches!(&err, EncoderError::Validation { epoch: 0, message } if message == "no query"),
+        "{err}"
+    );
+    assert!(
+        !cfg.out_dir.join(BEST).exists(),
+        "a failed validation saved a best model"
+    );
+}
+
+// Captions pasted from one hashtag block are near-identical (cosine > max_similarity): a batch
+// whose captions are all such probable false negatives has no usable negative. It is skipped and
+// counted and the run goes on; when no batch at all is usable, the error names the limit.
+#[test]
+fn batches_without_a_usable_negative_are_skipped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let set = generate(&dir.path().join("train"), 64, 12);
+    let mut cfg = config(&dir.path().join("run"));
+    cfg.epochs = 2;
+    cfg.batch_size = 2;
+    cfg.mining = Mining::All {
+        max_similarity: 0.9,
+    };
+    // Two groups of near-identical captions: image i gets group (i % 2)'s caption, nudged.
+    let mut d = data(&set);
+    let group = |g: usize, i: usize| -> Vec<f32> {
+        let mut v = vec![0.0f32; DIM];
+        v[g] = 1.0;
+        v[2 + i % (DIM - 2)] = 0.05;
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.into_iter().map(|x| x / n).collect()
+    };
+    d.train_targets = (0..64).flat_map(|i| group(i % 2, i)).collect();
+    let report = train(&cfg, &d, &mut NoHooks).expect("train goes on");
+    assert!(report.skipped_batches > 0 && report.steps > 0, "{report:?}");
+    assert_eq!(report.steps + report.skipped_batches, 64);
+
+    cfg.out_dir = dir.path().join("all-near");
+    d.train_targets = (0..64).flat_map(|i| group(0, i)).collect();
+    let err = train(&cfg, &d, &mut NoHooks).expect_err("no usable negative anywhere");
+    let msg = err.to_string();
+    assert!(msg.contains("max_similarity = 0.9"), "{msg}");
 }

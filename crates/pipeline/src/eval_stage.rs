@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use webly_data::{Dataset, GroundTruth, Item, Split};
-use webly_encoder::{Embeddings as ImageEmbeddings, Encoder, TrainHooks};
+use webly_encoder::{Encoder, KeyedEmbeddings, TrainHooks};
 use webly_eval::{
     evaluate, write_gallery, CaptionRelevance, EvalQuery, GalleryHit, GalleryQuery, PlotConfig,
     Relevance, Report, TruthRelevance,
@@ -40,23 +40,21 @@ impl Validator {
 }
 
 impl TrainHooks for Validator {
-    fn validate(&mut self, _epoch: usize, emb: &ImageEmbeddings, keys: &[String]) -> Option<f64> {
-        let rows: Vec<String> = emb.loaded.iter().map(|&i| keys[i].clone()).collect();
+    fn validate(
+        &mut self,
+        _epoch: usize,
+        rows: &KeyedEmbeddings,
+    ) -> std::result::Result<Option<f64>, String> {
         let report = evaluate(
-            &emb.matrix,
-            rows.len(),
-            emb.dim,
-            &rows,
+            &rows.matrix,
+            rows.keys.len(),
+            rows.dim,
+            &rows.keys,
             &self.queries,
             &self.relevance,
-        );
-        match report {
-            Ok(r) => r.summary(ALL).map(|s| s.map),
-            Err(e) => {
-                eprintln!("[validate] {e}");
-                None
-            }
-        }
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(report.summary(ALL).map(|s| s.map))
     }
 }
 
@@ -85,8 +83,7 @@ pub fn embed_split(model_dir: &Path, dataset: &Dataset, split: Split, out: &Path
     let encoder = Encoder::load(model_dir)?;
     let items = dataset.split(split);
     let paths: Vec<PathBuf> = items.iter().map(|i| i.image.clone()).collect();
-    let loader = encoder.saved().loader.clone();
-    let emb = encoder.embed_paths(&paths, &loader, EMBED_BATCH)?;
+    let emb = encoder.embed_set(&split.to_string(), &paths, EMBED_BATCH, true)?;
     for s in &emb.skipped {
         eprintln!("[embed] skipped {}: {}", s.path.display(), s.reason);
     }

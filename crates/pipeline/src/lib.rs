@@ -9,6 +9,7 @@
 //! |---|---|---|
 //! | data | `data.dataset.root` | the synth settings are unchanged |
 //! | text | `run_dir/text` | the text settings and the dataset are unchanged |
+//! | features | `run_dir/features/<fingerprint>` | per shard: the backbone, freeze point, loader and views are unchanged and its images have the same size and modification time |
 //! | train | `run_dir/models/<name>` | the training settings and the text space are unchanged |
 //! | embed | `run_dir/models/<name>/embed` | the model is unchanged |
 //! | index | `run_dir/models/<name>/index` | the model, text space and index settings are unchanged |
@@ -22,6 +23,7 @@ mod context;
 mod data_stage;
 mod error;
 mod eval_stage;
+mod features_stage;
 mod fsio;
 mod model_stage;
 mod queries;
@@ -36,6 +38,6 @@ pub use commands::{
 };
 pub use config::{DataSection, EvalSection, ModelRun, RunConfig, TextSection, WeightingKind};
 pub use error::{PipelineError, Result};
-pub use model_stage::ModelResult;
+pub use model_stage::{ModelResult, StageTimes};
 pub use run::{comparison, run, RunSummary};
 pub use train_stage::TrainOverrides;

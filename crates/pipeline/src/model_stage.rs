@@ -1,6 +1,7 @@
 //! One model end to end: train, embed the test split, index, evaluate, gallery.
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Instant;
 
 use webly_data::{GroundTruth, Split};
 use webly_eval::{EvalQuery, Report};
@@ -10,6 +11,7 @@ use crate::config::ModelRun;
 use crate::context::Context;
 use crate::error::Result;
 use crate::eval_stage::{self, Evaluation, ModelPaths, Validator};
+use crate::features_stage::{self, CacheSet};
 use crate::stamp;
 use crate::train_stage::{self, TrainOutcome, TrainOverrides};
 
@@ -20,6 +22,66 @@ pub struct ModelResult {
     pub manifest: Manifest,
     pub evaluation: Evaluation,
     pub gallery: PathBuf,
+    pub times: StageTimes,
+}
+
+/// Seconds spent in each stage (what `webly run` prints as its time split).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StageTimes {
+    /// Dataset generation or reading, text space and caption embeddings.
+    pub data_text: f64,
+    /// Decoding images and running frozen backbone stages into the activation cache.
+    pub features: f64,
+    /// The training loop (the head, and any unfrozen stages).
+    pub train: f64,
+    /// Embedding the test images.
+    pub embed: f64,
+    /// Building the HNSW index and measuring its recall.
+    pub index: f64,
+    /// Evaluation, reports and gallery.
+    pub eval: f64,
+}
+
+impl StageTimes {
+    /// The sum of every stage.
+    pub fn total(&self) -> f64 {
+        self.data_text + self.features + self.train + self.embed + self.index + self.eval
+    }
+}
+
+impl std::ops::AddAssign for StageTimes {
+    fn add_assign(&mut self, o: Self) {
+        self.data_text += o.data_text;
+        self.features += o.features;
+        self.train += o.train;
+        self.embed += o.embed;
+        self.index += o.index;
+        self.eval += o.eval;
+    }
+}
+
+impl fmt::Display for StageTimes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "time: data + text {:.1} s | feature extraction {:.1} s | training {:.1} s | \
+             embedding {:.1} s | indexing {:.1} s | evaluation {:.1} s | total {:.1} s",
+            self.data_text,
+            self.features,
+            self.train,
+            self.embed,
+            self.index,
+            self.eval,
+            self.total()
+        )
+    }
+}
+
+/// Seconds since `t`, restarting it.
+fn lap(t: &mut Instant) -> f64 {
+    let s = t.elapsed().as_secs_f64();
+    *t = Instant::now();
+    s
 }
 
 impl fmt::Display for ModelResult {
@@ -56,11 +118,51 @@ pub fn run_model(
     overrides: &TrainOverrides,
     queries: &[EvalQuery],
 ) -> Result<ModelResult> {
+    let mut times = StageTimes::default();
+    let mut t = Instant::now();
+    let dim = ctx.text.embedder.dim();
+    let cfg = train_stage::effective_config(ctx.cfg, model, dim, overrides)?;
+    if !train_stage::is_trained(&cfg, &ctx.text)? {
+        let data = train_stage::train_data(&ctx.data.dataset, &ctx.text)?;
+        let sets = [
+            CacheSet {
+                name: "train",
+                images: &data.train_images,
+                views: cfg.cache.views,
+            },
+            CacheSet {
+                name: "val",
+                images: &data.val_images,
+                views: 1,
+            },
+        ];
+        features_stage::ensure(&cfg, &sets)?;
+    }
+    times.features += lap(&mut t);
     let train = train_outcome(ctx, model, overrides, queries)?;
+    times.train += lap(&mut t);
     let paths = ModelPaths::new(train.dir.clone());
+    if !is_embedded(&paths, &train.stamp) {
+        let test: Vec<PathBuf> = ctx
+            .data
+            .dataset
+            .split(Split::Test)
+            .iter()
+            .map(|i| i.image.clone())
+            .collect();
+        let sets = [CacheSet {
+            name: "test",
+            images: &test,
+            views: 1,
+        }];
+        features_stage::ensure(&cfg, &sets)?;
+    }
+    times.features += lap(&mut t);
     let emb_path = ensure_embedded(ctx, &paths, &train.stamp)?;
     let emb = eval_stage::read_embeddings(&emb_path)?;
+    times.embed += lap(&mut t);
     let manifest = ensure_index(ctx, &paths, &train.stamp, &emb)?;
+    times.index += lap(&mut t);
     let title = format!("webly {}", model.name);
     let truth = GroundTruth::load(&ctx.data.dataset.root)?;
     let evaluation = eval_stage::evaluate_model(
@@ -81,12 +183,14 @@ pub fn run_model(
         truth.as_ref(),
     );
     eval_stage::write_gallery_page(&gallery, &title, &pages)?;
+    times.eval += lap(&mut t);
     Ok(ModelResult {
         name: model.name.clone(),
         train,
         manifest,
         evaluation,
         gallery,
+        times,
     })
 }
 
@@ -109,11 +213,18 @@ pub fn train_outcome(
     )
 }
 
+/// Whether the test embeddings of the model with `train_stamp` are already there.
+fn is_embedded(paths: &ModelPaths, train_stamp: &str) -> bool {
+    let out = paths.embeddings(Split::Test);
+    let dir = out.parent().map(PathBuf::from).unwrap_or_default();
+    stamp::is_fresh(&dir, train_stamp) && out.exists()
+}
+
 /// The test embeddings of a trained model (reused when the model is unchanged).
 pub fn ensure_embedded(ctx: &Context, paths: &ModelPaths, train_stamp: &str) -> Result<PathBuf> {
     let out = paths.embeddings(Split::Test);
     let dir = out.parent().map(PathBuf::from).unwrap_or_default();
-    if !(stamp::is_fresh(&dir, train_stamp) && out.exists()) {
+    if !is_embedded(paths, train_stamp) {
         stamp::clear(&dir)?;
         let n = eval_stage::embed_split(&paths.dir, &ctx.data.dataset, Split::Test, &out)?;
         eprintln!("[embed] {n} test images -> {}", out.display());

@@ -1,6 +1,7 @@
 //! `webly run`: every stage for every model, then the comparison table.
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Instant;
 
 use webly_eval::Report;
 
@@ -8,7 +9,7 @@ use crate::config::RunConfig;
 use crate::context::Context;
 use crate::error::Result;
 use crate::fsio::write_atomic;
-use crate::model_stage::{run_model, ModelResult};
+use crate::model_stage::{run_model, ModelResult, StageTimes};
 use crate::train_stage::TrainOverrides;
 
 /// The outcome of a whole run.
@@ -16,6 +17,8 @@ pub struct RunSummary {
     pub models: Vec<ModelResult>,
     pub table: String,
     pub table_path: PathBuf,
+    /// Seconds per stage, summed over the models.
+    pub times: StageTimes,
 }
 
 impl fmt::Display for RunSummary {
@@ -25,22 +28,25 @@ impl fmt::Display for RunSummary {
         }
         writeln!(f)?;
         writeln!(f, "{}", self.table)?;
-        write!(f, "comparison written to {}", self.table_path.display())
+        writeln!(f, "comparison written to {}", self.table_path.display())?;
+        write!(f, "{}", self.times)
     }
 }
 
 /// Runs the whole pipeline of `cfg`.
 pub fn run(cfg: &RunConfig) -> Result<RunSummary> {
+    let t0 = Instant::now();
     let ctx = Context::open(cfg)?;
     let queries = ctx.queries()?;
+    let mut times = StageTimes {
+        data_text: t0.elapsed().as_secs_f64(),
+        ..StageTimes::default()
+    };
     let mut models = Vec::new();
     for model in &cfg.models {
-        models.push(run_model(
-            &ctx,
-            model,
-            &TrainOverrides::default(),
-            &queries,
-        )?);
+        let m = run_model(&ctx, model, &TrainOverrides::default(), &queries)?;
+        times += m.times;
+        models.push(m);
     }
     let table = comparison(&models);
     let table_path = cfg.run_dir.join("comparison.md");
@@ -49,6 +55,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary> {
         models,
         table,
         table_path,
+        times,
     })
 }
 

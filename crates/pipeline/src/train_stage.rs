@@ -65,6 +65,9 @@ fn parse_device(name: &str) -> Result<DeviceChoice> {
     }
 }
 
+/// The run's activation caches, under `run_dir`.
+pub const FEATURES_DIR: &str = "features";
+
 /// The folder of a model of the run.
 pub fn model_dir(cfg: &RunConfig, name: &str) -> PathBuf {
     cfg.run_dir.join("models").join(name)
@@ -80,6 +83,11 @@ pub fn effective_config(
     let mut train = model.train.clone();
     overrides.apply(&mut train)?;
     train.out_dir = model_dir(cfg, &model.name);
+    // One activation cache per run, shared by the models with the same frozen backbone.
+    train
+        .cache
+        .dir
+        .get_or_insert_with(|| cfg.run_dir.join(FEATURES_DIR));
     train.model.out_dim = i64::try_from(dim)
         .map_err(|_| PipelineError::Invalid(format!("text dimension {dim} too large")))?;
     Ok(train)
@@ -106,7 +114,7 @@ impl fmt::Display for TrainOutcome {
             Some(r) => write!(
                 f,
                 "[{}] {} epochs, {} steps, loss {:.4} -> {:.4}, best val mAP {}, {:.0} images/s \
-                 on {}, {:.0}% of step time waiting for data, {} images skipped; model in {}",
+                 on {}, {:.0}% of step time waiting for data, {} images skipped{}; model in {}",
                 self.name,
                 r.epochs_done,
                 r.steps,
@@ -117,6 +125,14 @@ impl fmt::Display for TrainOutcome {
                 r.device,
                 100.0 * r.data_wait,
                 r.skipped_images,
+                if r.skipped_batches > 0 {
+                    format!(
+                        ", {} batches without a usable negative skipped",
+                        r.skipped_batches
+                    )
+                } else {
+                    String::new()
+                },
                 self.dir.display()
             ),
         }
@@ -140,6 +156,8 @@ fn train_inputs(train: &TrainConfig, text_stamp: &str) -> Result<String> {
         seed: u64,
         loader: &'a webly_data::LoaderConfig,
         grad_clip: Option<f64>,
+        /// What the cache changes in training (not where it lives).
+        cache: Option<(usize, webly_encoder::CacheDtype, u64)>,
         text: &'a str,
     }
     stamp::fingerprint(&Inputs {
@@ -156,8 +174,19 @@ fn train_inputs(train: &TrainConfig, text_stamp: &str) -> Result<String> {
         seed: train.seed,
         loader: &train.loader,
         grad_clip: train.grad_clip,
+        cache: webly_encoder::FeatureCache::applies(&train.model, &train.cache).then_some((
+            train.cache.views,
+            train.cache.dtype,
+            train.cache.seed,
+        )),
         text: text_stamp,
     })
+}
+
+/// Whether `train` already finished with these inputs (then [`train_model`] reuses it).
+pub fn is_trained(train: &TrainConfig, text: &TextSpace) -> Result<bool> {
+    let inputs = train_inputs(train, &text.stamp)?;
+    Ok(stamp::is_fresh(&train.out_dir, &inputs) && !train.resume)
 }
 
 /// Trains a model unless the same training already finished; `hooks` validates each epoch.
@@ -211,7 +240,7 @@ fn same_inputs_started(dir: &Path, inputs: &str) -> bool {
 }
 
 /// Training images with their caption embeddings, and the validation images.
-fn train_data(dataset: &Dataset, text: &TextSpace) -> Result<TrainData> {
+pub fn train_data(dataset: &Dataset, text: &TextSpace) -> Result<TrainData> {
     let captions = text.captions(Split::Train)?;
     let images: HashMap<&str, &Path> = dataset
         .items

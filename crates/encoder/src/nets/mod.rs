@@ -72,14 +72,43 @@ impl std::fmt::Debug for Backbone {
 
 impl Backbone {
     /// Features `[n, features]`; stage `i` runs in training mode only when `train && i >= frozen`
-    /// (frozen stages keep BatchNorm in eval mode).
+    /// (frozen stages keep BatchNorm in eval mode). Equals `suffix(&prefix(xs, frozen), frozen,
+    /// train)`.
     pub fn forward(&self, xs: &Tensor, train: bool, frozen: usize) -> Tensor {
-        let mut x = self.input.apply(xs);
-        for (i, stage) in self.stages.iter().enumerate() {
-            x = stage.module.forward_t(&x, train && i >= frozen);
-        }
-        x.adaptive_avg_pool2d([1, 1]).flat_view()
+        self.suffix(&self.prefix(xs, frozen), frozen, train)
     }
+
+    /// The activation at the freeze boundary: input scaling and the first `upto` stages in eval
+    /// mode, `[n, c, h, w]`; when `upto` covers every stage, the pooled features `[n, features]`.
+    pub fn prefix(&self, xs: &Tensor, upto: usize) -> Tensor {
+        let mut x = self.input.apply(xs);
+        for stage in &self.stages[..upto.min(self.stages.len())] {
+            x = stage.module.forward_t(&x, false);
+        }
+        if upto >= self.stages.len() {
+            pool(&x)
+        } else {
+            x
+        }
+    }
+
+    /// The rest after [`Backbone::prefix`]: stages `from..` (training mode when `train`) and the
+    /// global average pool, `[n, features]`.
+    pub fn suffix(&self, boundary: &Tensor, from: usize, train: bool) -> Tensor {
+        if from >= self.stages.len() {
+            return boundary.shallow_clone();
+        }
+        let mut x = boundary.shallow_clone();
+        for stage in &self.stages[from..] {
+            x = stage.module.forward_t(&x, train);
+        }
+        pool(&x)
+    }
+}
+
+/// Global average pool `[n, c, h, w]` -> `[n, c]`.
+fn pool(x: &Tensor) -> Tensor {
+    x.adaptive_avg_pool2d([1, 1]).flat_view()
 }
 
 /// True when the variable `name` belongs under `prefix` (whole dotted components).

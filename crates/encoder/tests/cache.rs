@@ -1,0 +1,218 @@
+//! The activation cache at the freeze boundary: training from it, embedding through it, reuse,
+//! invalidation of edited images, interrupted extraction and unreadable images.
+mod common;
+
+use common::{colour_map, config, data, generate, Problem, DIM};
+use std::path::{Path, PathBuf};
+use tch::{nn, Device};
+use webly_encoder::{
+    train, CacheConfig, CacheDtype, Encoder, FeatureCache, Freeze, Network, NoHooks, TrainConfig,
+};
+
+/// Random ranking gives about 0.25 on 4 balanced colours.
+const ABOVE_RANDOM: f64 = 0.6;
+
+/// Saves a seeded small CNN's variables as the "pretrained" backbone of these tests.
+fn backbone_weights(cfg: &TrainConfig, path: &Path) {
+    tch::manual_seed(11);
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    Network::build(&mut vs, &cfg.model).expect("build");
+    vs.save(path).expect("save backbone");
+}
+
+/// A small CNN with frozen pretrained stages, trained from a cache under `dir`.
+fn cached_config(dir: &Path, freeze: Freeze, dtype: CacheDtype) -> TrainConfig {
+    let mut cfg = config(&dir.join("run"));
+    let weights = dir.join("backbone.safetensors");
+    if !weights.exists() {
+        backbone_weights(&cfg, &weights);
+    }
+    cfg.model.pretrained = Some(weights);
+    cfg.model.freeze = freeze;
+    cfg.cache = CacheConfig {
+        views: 3,
+        dtype,
+        shard_images: 40,
+        dir: Some(dir.join("features")),
+        ..CacheConfig::default()
+    };
+    cfg
+}
+
+fn open(cfg: &TrainConfig) -> FeatureCache {
+    FeatureCache::open(
+        &cfg.model,
+        &cfg.loader,
+        &cfg.cache,
+        Path::new("unused"),
+        Device::Cpu,
+    )
+    .expect("open cache")
+    .expect("the model has a frozen pretrained prefix")
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+fn trained(dir: &Path, set: &Problem, freeze: Freeze, dtype: CacheDtype) -> TrainConfig {
+    let cfg = cached_config(dir, freeze, dtype);
+    let report = train(&cfg, &data(set), &mut NoHooks).expect("train from the cache");
+    assert_eq!(report.extraction.len(), 2, "train and val sets");
+    assert!(report.final_loss < report.first_loss, "{report:?}");
+    cfg
+}
+
+// The head learns from cached activations; the saved model embeds new images through the cache
+// exactly as the whole network does from pixels (f32 cache: equal up to float reordering).
+#[test]
+fn training_from_the_cache_learns_and_embeds_like_the_network() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let train_set = generate(&dir.path().join("train"), 192, 21);
+    let test_set = generate(&dir.path().join("test"), 64, 22);
+    for (freeze, dtype, tolerance) in [
+        (Freeze::Backbone, CacheDtype::F32, 1e-5),
+        (Freeze::AllButLast(1), CacheDtype::F16, 2e-2),
+    ] {
+        let cfg = trained(dir.path(), &train_set, freeze, dtype);
+        let enc = Encoder::load(&cfg.out_dir).expect("load");
+        let via_cache = enc
+            .embed_set("test", &test_set.images, 16, false)
+            .expect("embed through the cache");
+        let direct = enc
+            .embed_paths(&test_set.images, &cfg.loader, 16)
+            .expect("embed from pixels");
+        assert_eq!(via_cache.loaded, direct.loaded);
+        let d = max_diff(&via_cache.matrix, &direct.matrix);
+        assert!(d < tolerance, "{freeze:?} {dtype:?}: {d}");
+        let m = colour_map(&via_cache.matrix, &via_cache.loaded, &test_set);
+        assert!(m > ABOVE_RANDOM, "{freeze:?}: test mAP {m}");
+        std::fs::remove_dir_all(&cfg.out_dir).expect("clean the run");
+    }
+}
+
+// A second pass decodes nothing; an image edited in place re-extracts its shard only; a shard
+// whose index is missing (a kill during its write) is extracted again, the others are kept.
+#[test]
+fn reuse_edits_and_interrupted_shards() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let set = generate(&dir.path().join("train"), 100, 23);
+    let cfg = cached_config(dir.path(), Freeze::Backbone, CacheDtype::F16);
+    let cache = open(&cfg);
+    let (first, r1) = cache
+        .ensure("train", &set.images, 3, false)
+        .expect("extract");
+    assert_eq!((r1.shards, r1.extracted_shards), (3, 3));
+    assert_eq!(r1.decoded_views, 300);
+    let before = first
+        .batch(&[0, 55, 99], &[0, 1, 2], Device::Cpu)
+        .expect("read");
+
+    let (_, r2) = cache.ensure("train", &set.images, 3, false).expect("reuse");
+    assert_eq!((r2.extracted_shards, r2.decoded_views), (0, 0));
+
+    // Image 55 (shard 1) replaced by image 0's bytes: shard 1 only, and row 55 now equals row 0.
+    std::fs::copy(&set.images[0], &set.images[55]).expect("edit in place");
+    let (edited, r3) = cache
+        .ensure("train", &set.images, 3, false)
+        .expect("edited");
+    assert_eq!((r3.extracted_shards, r3.decoded_views), (1, 120));
+    let a = edited.batch(&[0, 55], &[0, 0], Device::Cpu).expect("read");
+    assert!(
+        a.get(0).equal(&a.get(1)),
+        "row 55 re-extracted from the new bytes"
+    );
+    let after = edited.batch(&[0, 99], &[0, 2], Device::Cpu).expect("read");
+    assert!(after.get(0).equal(&before.get(0)) && after.get(1).equal(&before.get(2)));
+
+    // A kill during shard 2's write: its index never landed.
+    let shard_dir = cache.root().join("train-v3");
+    std::fs::remove_file(shard_dir.join("shard-00002.json")).expect("drop the commit mark");
+    std::fs::write(shard_dir.join("shard-00002.safetensors"), b"torn").expect("tear");
+    let (_, r4) = cache
+        .ensure("train", &set.images, 3, false)
+        .expect("resume");
+    assert_eq!((r4.extracted_shards, r4.decoded_views), (1, 60));
+}
+
+// Views: 0 is the centre crop, 1 its mirror, 2.. random crops; the mirror of a mirrored image
+// is the image, so view 1 of an image equals view 0 of its mirrored copy.
+#[test]
+fn view_one_is_the_mirror_of_view_zero() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let set = generate(&dir.path().join("train"), 2, 24);
+    let mirrored = dir.path().join("mirrored.png");
+    image::open(&set.images[0])
+        .expect("open")
+        .fliph()
+        .save(&mirrored)
+        .expect("save");
+    let cfg = cached_config(dir.path(), Freeze::Backbone, CacheDtype::F32);
+    let cache = open(&cfg);
+    let images = vec![set.images[0].clone(), mirrored];
+    let (f, _) = cache.ensure("views", &images, 3, false).expect("extract");
+    let x = f.batch(&[0, 1, 0], &[1, 0, 2], Device::Cpu).expect("read");
+    let d = (x.get(0) - x.get(1)).abs().max().double_value(&[]);
+    assert!(d < 1e-5, "mirror view differs by {d}");
+    assert!(!x.get(0).equal(&x.get(2)), "a random crop is another view");
+}
+
+// Unreadable images are skipped, counted and left out of training; the rest trains.
+#[test]
+fn unreadable_images_are_skipped_not_fatal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let set = generate(&dir.path().join("train"), 96, 25);
+    let mut d = data(&set);
+    for k in [3, 50] {
+        let broken: PathBuf = dir.path().join(format!("broken{k}.jpg"));
+        std::fs::write(&broken, b"not an image").expect("write");
+        d.train_images[k] = broken;
+    }
+    let cfg = cached_config(dir.path(), Freeze::Backbone, CacheDtype::F16);
+    let report = train(&cfg, &d, &mut NoHooks).expect("train");
+    assert_eq!(report.skipped_images, 2);
+    assert_eq!(report.extraction[0].skipped, 2);
+    // 94 usable images, batch 32: 2 batches per epoch.
+    assert_eq!(report.steps, 2 * cfg.epochs as u64);
+    assert_eq!(d.dim, DIM);
+}
+
+// Resuming a cached training continues exactly (same batches and drawn views).
+#[test]
+fn cached_training_resumes_exactly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let set = generate(&dir.path().join("train"), 96, 26);
+    let mut cfg = cached_config(dir.path(), Freeze::Backbone, CacheDtype::F16);
+    cfg.epochs = 2;
+    cfg.optimizer = webly_encoder::OptimizerKind::Sgd {
+        momentum: 0.0,
+        nesterov: false,
+    };
+    cfg.lr = 0.05;
+    train(&cfg, &data(&set), &mut NoHooks).expect("full");
+    let mut part = cfg.clone();
+    part.out_dir = dir.path().join("parts");
+    part.max_steps = Some(4);
+    train(&part, &data(&set), &mut NoHooks).expect("first part");
+    part.max_steps = None;
+    part.resume = true;
+    let r = train(&part, &data(&set), &mut NoHooks).expect("resumed");
+    assert_eq!((r.resumed_from, r.steps), (Some(4), 6));
+    let read = |p: &Path| {
+        let mut v = tch::Tensor::read_safetensors(p).expect("read");
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    let (a, b) = (
+        read(&cfg.out_dir.join(webly_encoder::LAST)),
+        read(&part.out_dir.join(webly_encoder::LAST)),
+    );
+    for ((na, ta), (_, tb)) in a.iter().zip(&b) {
+        let diff = (ta - tb).abs().max().double_value(&[]);
+        assert!(diff < 1e-6, "{na}: {diff}");
+    }
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Feature extraction into the activation cache: webly (tch, its own loader thread) against
+# PyTorch (same libtorch 2.13.0 from the venv, Pillow in one DataLoader worker), the same
+# EfficientNet-Lite0 on the same JPEGs with the default threads; plus webly's head training
+# images/s from the cache. Usage: scripts/bench_extract.sh [DIR] [IMAGES] [CROP] [RESIZE]
+# (defaults data/demo 512 128 146; DIR needs that many JPEGs: `make demo` writes data/demo).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+dir="${1:-$root/data/demo}" n="${2:-512}" crop="${3:-128}" resize="${4:-146}"
+py="${WEBLY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/webly/venv-torch-2.13.0}/bin/python"
+cd "$root"
+cargo build --release -q -p webly-encoder --example bench_extract >&2
+webly="$(./target/release/examples/bench_extract "$dir" "$n" "$crop" "$resize")"
+echo "$webly"
+torch="$("$py" scripts/bench_extract.py "$dir" "$n" "$crop" "$resize")"
+echo "$torch"
+w="$(sed -n 's/^webly_extract_images_per_s=//p' <<<"$webly")"
+t="$(sed -n 's/^torch_extract_images_per_s=//p' <<<"$torch")"
+awk -v w="$w" -v t="$t" 'BEGIN { printf "ratio extraction webly/pytorch = %.3f (%.0f vs %.0f images/s)\n", w / t, w, t }'
