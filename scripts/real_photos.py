@@ -66,6 +66,7 @@ COMPANIONS = {
 LABEL_MISSING_P = 0.15   # the caption names neither the concept nor a synonym
 WRONG_WORD_P = 0.10      # the caption names a concept that is not in the image
 SECOND_MENTION_P = 0.7   # a second object is named in the caption
+CONCEPT_WORD_P = 0.5     # a concept is named by its own word (else by a synonym)
 
 # The catalogue: source path (under usr/share/tuxpaint/stamps) | concepts (first = primary) |
 # optional object group (photos of one and the same thing share a group, and so a split).
@@ -605,7 +606,9 @@ def description_words(desc: str) -> list[str]:
 
 
 def concept_words(concept: str, rng: random.Random, hashtag: bool) -> str:
-    word = rng.choice(SYNONYMS.get(concept, [concept]))
+    """The concept's own word half of the time, else one of its synonyms (itself included)."""
+    synonyms = SYNONYMS.get(concept, [concept])
+    word = concept if rng.random() < CONCEPT_WORD_P else rng.choice(synonyms)
     return f"#{word}" if hashtag else word
 
 
