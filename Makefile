@@ -1,11 +1,13 @@
 # webly: the two commands of the README.
 #   make demo  - all set-up, build, then the whole pipeline on the embedded default data
 #   make test  - all set-up, then every test
+#   make real-photos - the real-photo evaluation: fetches Debian's tuxpaint-stamps-default, builds
+#                data/real_photos (once), then runs configs/real_photos.toml
 SHELL := /bin/bash
 CARGO ?= cargo
 CONFIG ?= configs/demo.toml
 
-.PHONY: setup build demo test lint bench bench-setup clean-runs
+.PHONY: setup build demo real-photos real-photos-data test lint bench bench-setup clean-runs
 
 setup:
 	@bash scripts/setup.sh
@@ -15,6 +17,12 @@ build: setup
 
 demo: build
 	./target/release/webly run --config $(CONFIG)
+
+real-photos-data:
+	@bash scripts/real_photos_setup.sh
+
+real-photos: build real-photos-data
+	./target/release/webly run --config configs/real_photos.toml
 
 test: setup
 	$(CARGO) test --workspace --release

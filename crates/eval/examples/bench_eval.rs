@@ -14,7 +14,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = args.first().map_or(Ok(150_000), |s| s.parse())?;
     let d: usize = args.get(1).map_or(Ok(300), |s| s.parse())?;
     let queries_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../eval/queries");
-    let sets = QuerySet::load_dir(&queries_dir)?;
+    // The reference's two sets (the folder also holds other sets, e.g. the real-photo ones).
+    let sets = ["simple.txt", "complex.txt"]
+        .iter()
+        .map(|f| QuerySet::load(&queries_dir.join(f)))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
     let images: Vec<f32> = (0..n * d).map(|_| rng.gen_range(-1.0..1.0)).collect();
     let keys: Vec<String> = (0..n).map(|i| format!("bench/{i}")).collect();
