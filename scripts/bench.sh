@@ -19,4 +19,6 @@ section "eval: exact evaluation of 24 queries over 150K x 300"
 cargo run --release -q -p webly-eval --example bench_eval || status=1
 section "encoder: training images/s vs PyTorch"
 bash scripts/bench_train.sh || status=1
+section "encoder: EfficientNet-Lite0 feature extraction vs PyTorch, head training from the cache"
+bash scripts/bench_extract.sh || status=1
 exit $status

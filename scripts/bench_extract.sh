@@ -3,13 +3,17 @@
 # PyTorch (same libtorch 2.13.0 from the venv, Pillow in one DataLoader worker), the same
 # EfficientNet-Lite0 on the same JPEGs with the default threads; plus webly's head training
 # images/s from the cache. Usage: scripts/bench_extract.sh [DIR] [IMAGES] [CROP] [RESIZE]
-# (defaults data/demo 512 128 146; DIR needs that many JPEGs: `make demo` writes data/demo).
+# (defaults data/bench-extract 512 128 146; a DIR without JPEGs is filled by `webly synth`).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-dir="${1:-$root/data/demo}" n="${2:-512}" crop="${3:-128}" resize="${4:-146}"
+dir="${1:-$root/data/bench-extract}" n="${2:-512}" crop="${3:-128}" resize="${4:-146}"
 py="${WEBLY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/webly/venv-torch-2.13.0}/bin/python"
 cd "$root"
 cargo build --release -q -p webly-encoder --example bench_extract >&2
+if ! find "$dir" -name '*.jpg' -print -quit 2>/dev/null | grep -q .; then
+  cargo build --release -q -p webly >&2
+  ./target/release/webly synth --out "$dir" --images "$n" --seed 3 >&2
+fi
 webly="$(./target/release/examples/bench_extract "$dir" "$n" "$crop" "$resize")"
 echo "$webly"
 torch="$("$py" scripts/bench_extract.py "$dir" "$n" "$crop" "$resize")"

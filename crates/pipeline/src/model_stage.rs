@@ -23,6 +23,8 @@ pub struct ModelResult {
     pub evaluation: Evaluation,
     pub gallery: PathBuf,
     pub times: StageTimes,
+    /// What the activation-cache stage did for each set (empty for models without a cache).
+    pub features: Vec<webly_encoder::ExtractReport>,
 }
 
 /// Seconds spent in each stage (what `webly run` prints as its time split).
@@ -119,6 +121,7 @@ pub fn run_model(
     queries: &[EvalQuery],
 ) -> Result<ModelResult> {
     let mut times = StageTimes::default();
+    let mut features = Vec::new();
     let mut t = Instant::now();
     let dim = ctx.text.embedder.dim();
     let cfg = train_stage::effective_config(ctx.cfg, model, dim, overrides)?;
@@ -136,7 +139,7 @@ pub fn run_model(
                 views: 1,
             },
         ];
-        features_stage::ensure(&cfg, &sets)?;
+        features.extend(features_stage::ensure(&cfg, &sets)?);
     }
     times.features += lap(&mut t);
     let train = train_outcome(ctx, model, overrides, queries)?;
@@ -155,7 +158,7 @@ pub fn run_model(
             images: &test,
             views: 1,
         }];
-        features_stage::ensure(&cfg, &sets)?;
+        features.extend(features_stage::ensure(&cfg, &sets)?);
     }
     times.features += lap(&mut t);
     let emb_path = ensure_embedded(ctx, &paths, &train.stamp)?;
@@ -191,6 +194,7 @@ pub fn run_model(
         evaluation,
         gallery,
         times,
+        features,
     })
 }
 

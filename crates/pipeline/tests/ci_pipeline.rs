@@ -1,7 +1,9 @@
 //! The miniature pipeline of `configs/ci.toml`, end to end on generated data: generate, text
-//! space (the real GloVe 6B 50d from `make setup`), train a small CNN with the triplet loss,
-//! embed, index, evaluate. Asserts that retrieval beats random ranking by a clear factor, that
-//! every stage left its files, and that a second run reuses every stage and reports the same.
+//! space (the real GloVe 6B 50d from `make setup`), the ImageNet EfficientNet-Lite0's frozen
+//! activations cached, a head trained from them with the triplet loss, embed, index, evaluate.
+//! Asserts that retrieval beats random ranking by a clear factor, that every stage left its
+//! files, that a second run reuses every stage and reports the same, and that retraining reuses
+//! the activation cache except for the shard of an image edited in place.
 use std::path::{Path, PathBuf};
 
 use webly_pipeline::{compare, query, run, tag, QueryInput, RunConfig, RunSummary};
@@ -20,6 +22,10 @@ fn ci_config(tmp: &Path) -> RunConfig {
         glove.display()
     );
     cfg.text.vectors = Some(glove);
+    for m in &mut cfg.models {
+        let weights = m.train.model.pretrained.as_ref().map(|p| root.join(p));
+        m.train.model.pretrained = weights;
+    }
     cfg.eval.queries = cfg.eval.queries.iter().map(|q| root.join(q)).collect();
     cfg.run_dir = tmp.join("run");
     cfg.data.dataset.root = tmp.join("data");
@@ -88,6 +94,28 @@ fn miniature_pipeline_beats_random_and_reuses_its_stages() {
     assert!((again.0 - map).abs() < 1e-9, "{} vs {map}", again.0);
 
     queries_tags_and_comparisons(&cfg, tmp.path());
+    retraining_reuses_the_cache(cfg);
+}
+
+/// Another training of the same backbone decodes no image; an image edited in place is
+/// extracted again, with the rest of its shard only.
+fn retraining_reuses_the_cache(mut cfg: RunConfig) {
+    let first = run(&cfg).expect("rerun");
+    assert!(first.models[0].features.is_empty(), "nothing to extract");
+    cfg.models[0].train.epochs += 1;
+    let again = run(&cfg).expect("retrain");
+    let f = &again.models[0].features;
+    assert_eq!(f.len(), 3, "train, val and test sets: {f:?}");
+    assert!(f.iter().all(|r| r.decoded_views == 0), "{f:?}");
+
+    let dataset = webly_data::Dataset::open(&cfg.data.dataset).expect("dataset");
+    let test = dataset.split(webly_data::Split::Test);
+    std::fs::copy(&test[1].image, &test[0].image).expect("edit an image in place");
+    cfg.models[0].train.epochs += 1;
+    let edited = run(&cfg).expect("retrain after an edit");
+    let f = &edited.models[0].features;
+    let extracted: usize = f.iter().map(|r| r.extracted_shards).sum();
+    assert_eq!(extracted, 1, "{f:?}");
 }
 
 /// The user-facing commands on the finished run.
