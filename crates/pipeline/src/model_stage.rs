@@ -31,6 +31,9 @@ impl fmt::Display for ModelResult {
                 "[{}] HNSW over {} images: recall@{} = {:.4} against exact search ({} queries, ef_search {})",
                 self.name, self.manifest.count, r.k, r.recall, r.queries, r.ef_search
             )?;
+            if let Some(w) = r.warning() {
+                writeln!(f, "[{}] warning: {w}", self.name)?;
+            }
         }
         writeln!(
             f,
