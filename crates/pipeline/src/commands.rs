@@ -71,13 +71,12 @@ pub fn index(cfg: &RunConfig, model: Option<&str>) -> Result<String> {
     check_space(&ctx, &paths.dir)?;
     let emb_path = model_stage::ensure_embedded(&ctx, &paths, &stamp)?;
     let emb = eval_stage::read_embeddings(&emb_path)?;
-    let fp = webly_index::Fingerprints {
-        model: stamp,
-        text: ctx.text.embedder.fingerprint(),
-    };
+    let fp = model_stage::fingerprints(&ctx, &stamp)?;
     let m = eval_stage::build_index(&emb, &cfg.index, &paths.index(), &fp)?;
     let recall = m.recall.as_ref().map_or("not measured".into(), |r| {
-        let warning = r.warning().map_or(String::new(), |w| format!("\nwarning: {w}"));
+        let warning = r
+            .warning()
+            .map_or(String::new(), |w| format!("\nwarning: {w}"));
         format!(
             "recall@{} {:.4} ({} queries){warning}",
             r.k, r.recall, r.queries
@@ -103,10 +102,10 @@ fn trained_stamp(paths: &ModelPaths) -> Result<String> {
 pub fn evaluate(cfg: &RunConfig, model: Option<&str>) -> Result<String> {
     let model = cfg.model(model)?;
     let ctx = Context::open(cfg)?;
-    let queries = ctx.queries()?;
     let paths = ModelPaths::new(model_dir(cfg, &model.name));
     let stamp = trained_stamp(&paths)?;
     check_space(&ctx, &paths.dir)?;
+    let queries = ctx.queries()?;
     let emb = eval_stage::read_embeddings(&model_stage::ensure_embedded(&ctx, &paths, &stamp)?)?;
     let title = format!("webly {}", model.name);
     let truth = GroundTruth::load(&ctx.data.dataset.root)?;
@@ -287,9 +286,9 @@ fn image_vector(model_dir: &Path, image: &Path) -> Result<Vec<f32>> {
     let loader = encoder.saved().loader.clone();
     let batch = load_batch(&[image.to_path_buf()], &loader, Crop::Center);
     if let Some(s) = batch.skipped.first() {
+        // The reason names the file (and the limit, for an image over one).
         return Err(PipelineError::Invalid(format!(
-            "cannot read image {}: {}",
-            s.path.display(),
+            "cannot use the query image: {}",
             s.reason
         )));
     }

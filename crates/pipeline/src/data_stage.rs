@@ -27,11 +27,7 @@ pub fn prepare(cfg: &RunConfig) -> Result<DataStage> {
     };
     let dataset = Dataset::open(&cfg.data.dataset)?;
     eprintln!("[data] {}", dataset.report);
-    let stamp = stamp::fingerprint(&(
-        &cfg.data.dataset,
-        synth_stamp,
-        contents(cfg, &dataset)?,
-    ))?;
+    let stamp = stamp::fingerprint(&(&cfg.data.dataset, synth_stamp, contents(cfg, &dataset)?))?;
     Ok(DataStage { dataset, stamp })
 }
 

@@ -164,7 +164,9 @@ fn hash_file(path: &Path) -> Result<String> {
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = f.read(&mut buf).map_err(PipelineError::io("reading", path))?;
+        let n = f
+            .read(&mut buf)
+            .map_err(PipelineError::io("reading", path))?;
         if n == 0 {
             break;
         }
@@ -271,7 +273,6 @@ mod tests {
     #[test]
     fn a_hashed_entry_is_reused_once_it_is_out_of_the_window() {
         let dir = tempfile::tempdir().unwrap();
-        let table = dir.path().join("sig.tsv");
         let a = dir.path().join("a.txt");
         std::fs::write(&a, "x").unwrap();
         let mtime = std::fs::metadata(&a).unwrap().modified().unwrap();

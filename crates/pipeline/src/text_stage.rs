@@ -128,7 +128,11 @@ fn word_vectors(
             ))
         }
     };
-    let (vectors, report) = WordVectors::load(&path, &LoadOptions::default())?;
+    let opts = LoadOptions {
+        non_utf8: cfg.text.non_utf8,
+        ..LoadOptions::default()
+    };
+    let (vectors, report) = WordVectors::load(&path, &opts)?;
     eprintln!("[text] {}: {report}", path.display());
     Ok(vectors)
 }

@@ -4,9 +4,7 @@
 //! every stage left its files, and that a second run reuses every stage and reports the same.
 use std::path::{Path, PathBuf};
 
-use webly_pipeline::{
-    compare, query, run, tag, text_embed, QueryInput, RunConfig, RunSummary,
-};
+use webly_pipeline::{compare, query, run, tag, text_embed, QueryInput, RunConfig, RunSummary};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -178,22 +176,37 @@ fn edited_inputs_are_seen(cfg: &RunConfig) {
     let table = std::fs::read_to_string(cfg.run_dir.join("data/image_signatures.tsv")).unwrap();
     assert!(table.lines().count() > 1000, "every image signed");
 
-    let captions = cfg.data.dataset.root.join("captions_resized_1M/cities_instagram/london");
+    let captions = cfg
+        .data
+        .dataset
+        .root
+        .join("captions_resized_1M/cities_instagram/london");
     let caption = first_file(&captions);
     let text = std::fs::read_to_string(&caption).unwrap();
     std::fs::write(&caption, format!("{text} #snow #ski")).unwrap();
     text_embed(cfg).expect("text stage");
     let after_caption = text_stamp();
-    assert_ne!(after_caption, before, "an edited caption reruns the text stage");
+    assert_ne!(
+        after_caption, before,
+        "an edited caption reruns the text stage"
+    );
 
-    let images = cfg.data.dataset.root.join("img_resized_1M/cities_instagram/paris");
+    let images = cfg
+        .data
+        .dataset
+        .root
+        .join("img_resized_1M/cities_instagram/sydney");
     let image = first_file(&images);
     let mut bytes = std::fs::read(&image).unwrap();
     let last = bytes.len() - 3;
     bytes[last] ^= 0x55; // same size, other content
     std::fs::write(&image, &bytes).unwrap();
     text_embed(cfg).expect("text stage");
-    assert_ne!(text_stamp(), after_caption, "an edited image reruns the stages after data");
+    assert_ne!(
+        text_stamp(),
+        after_caption,
+        "an edited image reruns the stages after data"
+    );
 }
 
 fn first_file(dir: &Path) -> PathBuf {
@@ -226,7 +239,9 @@ fn wrong_dimension_is_one_error_on_every_path(cfg: &RunConfig, tmp: &Path, image
     for e in errors {
         let e = e.expect("a wrong dimension is an error").to_string();
         assert!(
-            e.contains("vectors_3d.txt") && e.contains("dimension 3") && e.contains("50 dimensions"),
+            e.contains("vectors_3d.txt")
+                && e.contains("dimension 3")
+                && e.contains("50 dimensions"),
             "{e}"
         );
     }

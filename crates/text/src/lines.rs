@@ -70,7 +70,8 @@ impl Parsed {
                 format!(
                     "not UTF-8: {} word(s) are not valid UTF-8 (first at line {line}: {example}); \
                      the file is probably in an 8-bit encoding such as Latin-1: convert it to \
-                     UTF-8, or load it with non_utf8 = \"latin1\"",
+                     UTF-8 (iconv -f latin1 -t utf-8), or read it as Latin-1 \
+                     (non_utf8 = \"latin1\" in the run config's [text])",
                     self.non_utf8
                 ),
             )),
