@@ -180,7 +180,7 @@ fn infer_dim(buf: &[u8]) -> std::result::Result<usize, String> {
         }
     }
     // Stable: on a tie the length seen first wins (the first line's, as a one-line rule had it).
-    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
     match counts.first() {
         Some(&(d, _)) if d > 0 => Ok(d),
         _ => {
