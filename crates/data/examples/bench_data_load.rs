@@ -49,6 +49,7 @@ fn main() {
     let cfg = LoaderConfig {
         resize: num(1, 256),
         crop: num(2, 224),
+        ..LoaderConfig::default()
     };
     let mut paths = Vec::new();
     jpegs(&dir, &mut paths);

@@ -6,6 +6,9 @@ use std::path::Path;
 
 use crate::error::DataError;
 
+/// The UTF-8 byte-order mark, dropped from the start of a caption file.
+const UTF8_BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+
 /// A caption as read, with what had to be repaired.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct CaptionText {
@@ -28,6 +31,10 @@ pub(crate) fn read_caption(path: &Path, max_bytes: usize) -> Result<CaptionText,
 
 /// The pure part of [`read_caption`]: `bytes` holds at most `max_bytes + 1` bytes of the file.
 pub(crate) fn decode_caption(mut bytes: Vec<u8>, max_bytes: usize) -> CaptionText {
+    // A UTF-8 byte-order mark (Windows editors write one) is not part of the text.
+    if bytes.starts_with(&UTF8_BOM) {
+        bytes.drain(..UTF8_BOM.len());
+    }
     let truncated = bytes.len() > max_bytes;
     bytes.truncate(max_bytes);
     if truncated {
@@ -90,6 +97,13 @@ mod tests {
         let c = decode_caption(b"Sunset at the #beach \xf0\x9f\x8c\x85\n".to_vec(), 100);
         assert_eq!(c.text, "Sunset at the #beach \u{1F305}");
         assert!(!c.empty && !c.non_utf8 && !c.truncated);
+    }
+
+    #[test]
+    fn byte_order_mark_is_dropped() {
+        let c = decode_caption(b"\xef\xbb\xbf#snow day".to_vec(), 100);
+        assert_eq!(c.text, "#snow day");
+        assert!(!c.non_utf8);
     }
 
     #[test]

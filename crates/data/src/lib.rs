@@ -24,5 +24,7 @@ pub use layout::{
     Dataset, DatasetConfig, Item, LayoutReport, CAPTION_DIR, CAPTION_EXTENSION, CITIES, IMAGE_DIR,
     IMAGE_EXTENSIONS,
 };
-pub use loader::{load_batch, load_image, Batch, Crop, LoaderConfig, Skipped};
+pub use loader::{
+    decode_image, load_batch, load_image, Batch, Crop, DecodeLimits, LoaderConfig, Skipped,
+};
 pub use split::{read_split_file, reference_counts, Split};

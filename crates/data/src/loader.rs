@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use image::RgbImage;
+use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -28,6 +28,10 @@ pub struct LoaderConfig {
     pub resize: u32,
     /// Side of the square crop that is output. Default 224 (the reference's crop).
     pub crop: u32,
+    /// Bounds on decoding (defaults: [`DecodeLimits::default`]). Left out of the serialised form
+    /// while they are the defaults, so configs and fingerprints written before them still match.
+    #[serde(skip_serializing_if = "DecodeLimits::is_default")]
+    pub limits: DecodeLimits,
 }
 
 impl Default for LoaderConfig {
@@ -35,12 +39,56 @@ impl Default for LoaderConfig {
         LoaderConfig {
             resize: 300,
             crop: 224,
+            limits: DecodeLimits::default(),
         }
     }
 }
 
+/// Bounds that keep a hostile or broken image (a decompression bomb: a small file declaring a
+/// huge canvas; an aspect-ratio bomb: a 1 x 400000 strip whose short side is resized up) from
+/// costing unbounded memory or time. An image over a bound is an error naming the bound: a
+/// dataset skips it with that reason, a query reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DecodeLimits {
+    /// Most pixels (width x height) an image may declare, checked before decoding and by the
+    /// decoder. Default 64 Mpx (8192 x 8192; a 50 Mpx phone photo fits): 192 MB as RGB8.
+    pub max_pixels: u64,
+    /// Most bytes the decoder may allocate (`image::Limits::max_alloc`). Default 512 MiB.
+    pub max_alloc_bytes: u64,
+    /// Most pixels of the image after its shorter side is resized (before the crop). Default
+    /// 4 Mpx: at a 300-pixel shorter side that allows a 44:1 panorama.
+    pub max_resized_pixels: u64,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        DecodeLimits {
+            max_pixels: 64 << 20,
+            max_alloc_bytes: 512 << 20,
+            max_resized_pixels: 4 << 20,
+        }
+    }
+}
+
+impl DecodeLimits {
+    /// True for the defaults (they are then not serialised).
+    pub fn is_default(&self) -> bool {
+        *self == DecodeLimits::default()
+    }
+
+    fn check(&self) -> Result<(), DataError> {
+        if self.max_pixels == 0 || self.max_alloc_bytes == 0 || self.max_resized_pixels == 0 {
+            return Err(DataError::Config(format!(
+                "loader limits must be positive, got {self:?}"
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl LoaderConfig {
-    /// Checks that both sides are positive.
+    /// Checks that both sides and the limits are positive.
     pub fn validate(&self) -> Result<(), DataError> {
         if self.resize == 0 || self.crop == 0 {
             return Err(DataError::Config(format!(
@@ -48,7 +96,7 @@ impl LoaderConfig {
                 self.resize, self.crop
             )));
         }
-        Ok(())
+        self.limits.check()
     }
 
     /// Floats per loaded image: `3 * crop * crop`.
@@ -112,6 +160,9 @@ pub fn load_batch(paths: &[PathBuf], cfg: &LoaderConfig, crop: Crop) -> Batch {
 }
 
 /// Loads one image as `3 x crop x crop` floats; `position` seeds [`Crop::Random`].
+///
+/// This is the one decoding path of webly (training, embedding, queries and `tag` all come
+/// here): EXIF orientation applied, limits enforced, format sniffed from the content.
 pub fn load_image(
     path: &Path,
     cfg: &LoaderConfig,
@@ -119,16 +170,34 @@ pub fn load_image(
     position: usize,
 ) -> Result<Vec<f32>, DataError> {
     cfg.validate()?;
-    let bytes = std::fs::read(path).map_err(|e| DataError::read(path, e))?;
-    let rgb = decode_rgb(&bytes).map_err(|message| DataError::Image {
+    let image_error = |message| DataError::Image {
         path: path.to_path_buf(),
         message,
-    })?;
+    };
+    let bytes = std::fs::read(path).map_err(|e| DataError::read(path, e))?;
+    let rgb = decode_rgb(&bytes, &cfg.limits).map_err(image_error)?;
+    let (w, h) = resized_size(rgb.dimensions(), cfg.resize.max(cfg.crop));
+    let resized_pixels = u64::from(w) * u64::from(h);
+    if resized_pixels > cfg.limits.max_resized_pixels {
+        return Err(image_error(format!(
+            "{} x {} pixels would be resized to {w} x {h} = {resized_pixels} pixels, over the \
+             limit of {} (limits.max_resized_pixels; an extreme aspect ratio)",
+            rgb.width(),
+            rgb.height(),
+            cfg.limits.max_resized_pixels
+        )));
+    }
     Ok(transform(&rgb, cfg, crop, position))
 }
 
-/// Decodes JPEG or PNG bytes (format sniffed from the content) to RGB8.
-pub(crate) fn decode_rgb(bytes: &[u8]) -> Result<RgbImage, String> {
+/// Decodes an image file's bytes (JPEG, PNG or WebP, sniffed from the content, whatever the
+/// file name says) to RGB8 as a viewer shows it: its EXIF orientation (all 8) applied. Declared
+/// and decoded sizes are bounded by `limits`. Errors are reasons for a skip or a message.
+pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, String> {
+    decode_rgb(bytes, limits)
+}
+
+pub(crate) fn decode_rgb(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, String> {
     if bytes.is_empty() {
         return Err("empty file".into());
     }
@@ -136,13 +205,40 @@ pub(crate) fn decode_rgb(bytes: &[u8]) -> Result<RgbImage, String> {
         return Err("truncated JPEG (no end-of-image marker)".into());
     }
     // A decoder bug must not take the whole batch down: a panic becomes a skip reason.
-    let decoded = std::panic::catch_unwind(|| image::load_from_memory(bytes))
+    let decoded = std::panic::catch_unwind(|| decode_oriented(bytes, limits))
         .map_err(|_| "the decoder panicked on this file".to_string())?;
-    let img = decoded.map_err(|e| e.to_string())?;
+    let img = decoded?;
     if img.width() == 0 || img.height() == 0 {
         return Err("image has no pixels".into());
     }
     Ok(img.into_rgb8())
+}
+
+/// Decoding proper: the declared size checked first, the decoder bounded, orientation applied.
+fn decode_oriented(bytes: &[u8], limits: &DecodeLimits) -> Result<DynamicImage, String> {
+    let reader = ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| e.to_string())?;
+    let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
+    let (w, h) = decoder.dimensions();
+    let declared = u64::from(w) * u64::from(h);
+    if declared > limits.max_pixels {
+        return Err(format!(
+            "declares {w} x {h} = {declared} pixels, over the limit of {} (limits.max_pixels; \
+             a decompression bomb?)",
+            limits.max_pixels
+        ));
+    }
+    let mut bounds = Limits::default();
+    bounds.max_alloc = Some(limits.max_alloc_bytes);
+    decoder.set_limits(bounds).map_err(|e| e.to_string())?;
+    // A broken EXIF block is not worth losing the picture over: no orientation then.
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
+    img.apply_orientation(orientation);
+    Ok(img)
 }
 
 /// Whether the JPEG end-of-image marker `FF D9` lies in the last [`JPEG_END_WINDOW`] bytes.
@@ -183,10 +279,20 @@ fn resize_shorter(rgb: &RgbImage, side: u32) -> std::borrow::Cow<'_, RgbImage> {
     if w.min(h) == side {
         return std::borrow::Cow::Borrowed(rgb);
     }
-    let scale = f64::from(side) / f64::from(w.min(h));
+    let (nw, nh) = resized_size((w, h), side);
+    std::borrow::Cow::Owned(resize_triangle(rgb, nw, nh))
+}
+
+/// The size of a `w x h` image whose shorter side is resized to `side` (aspect kept).
+fn resized_size((w, h): (u32, u32), side: u32) -> (u32, u32) {
+    if w.min(h) == side {
+        return (w, h);
+    }
+    let scale = f64::from(side) / f64::from(w.min(h).max(1));
+    // `as` saturates: an absurd aspect ratio gives u32::MAX, which the limit then refuses.
     let nw = ((f64::from(w) * scale).round() as u32).max(side);
     let nh = ((f64::from(h) * scale).round() as u32).max(side);
-    std::borrow::Cow::Owned(resize_triangle(rgb, nw, nh))
+    (nw, nh)
 }
 
 /// Copies the `c x c` window at `(x0, y0)` into planar RGB floats, mirrored if asked.
@@ -221,7 +327,11 @@ mod tests {
 
     #[test]
     fn center_crop_takes_the_middle_in_chw() {
-        let cfg = LoaderConfig { resize: 4, crop: 2 };
+        let cfg = LoaderConfig {
+            resize: 4,
+            crop: 2,
+            ..LoaderConfig::default()
+        };
         let out = transform(&ramp(), &cfg, Crop::Center, 0);
         // x0 = (6-2)/2 = 2, y0 = 1.
         assert_eq!(out[..4], [2.0, 3.0, 2.0, 3.0]); // R = x
@@ -241,6 +351,7 @@ mod tests {
         let cfg = LoaderConfig {
             resize: 30,
             crop: 10,
+            ..LoaderConfig::default()
         };
         let a = transform(&img, &cfg, Crop::Random { seed: 5 }, 3);
         assert_eq!(a, transform(&img, &cfg, Crop::Random { seed: 5 }, 3));
@@ -263,22 +374,39 @@ mod tests {
         let cfg = LoaderConfig {
             resize: 8,
             crop: 16,
+            ..LoaderConfig::default()
         };
         assert_eq!(transform(&img, &cfg, Crop::Center, 0).len(), 3 * 16 * 16);
     }
 
     #[test]
     fn bad_bytes_are_errors_not_panics() {
-        assert!(decode_rgb(b"").is_err());
-        assert!(decode_rgb(b"hello, not an image").is_err());
-        assert!(decode_rgb(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 16]).is_err());
+        let l = DecodeLimits::default();
+        assert!(decode_rgb(b"", &l).is_err());
+        assert!(decode_rgb(b"hello, not an image", &l).is_err());
+        assert!(decode_rgb(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 16], &l).is_err());
         assert!(has_jpeg_end(&[0xFF, 0xD8, 1, 2, 0xFF, 0xD9, 0]));
         assert!(!has_jpeg_end(&[0xFF, 0xD8, 1, 2, 0xFF, 0x00]));
     }
 
     #[test]
     fn zero_sized_config_is_rejected() {
-        assert!(LoaderConfig { resize: 0, crop: 0 }.validate().is_err());
+        let zero = LoaderConfig {
+            resize: 0,
+            crop: 0,
+            ..LoaderConfig::default()
+        };
+        assert!(zero.validate().is_err());
+        let mut no_pixels = LoaderConfig::default();
+        no_pixels.limits.max_pixels = 0;
+        assert!(no_pixels.validate().is_err());
+        // Old configs (no limits) parse, and the defaults are not serialised.
+        let old: LoaderConfig = serde_json::from_str(r#"{"resize": 256, "crop": 224}"#).unwrap();
+        assert!(old.limits.is_default());
+        assert_eq!(
+            serde_json::to_string(&old).unwrap(),
+            r#"{"resize":256,"crop":224}"#
+        );
         assert!(LoaderConfig::default().validate().is_ok());
     }
 }

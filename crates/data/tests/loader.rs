@@ -25,6 +25,7 @@ fn bad_files_are_skipped_with_reasons_naming_them() {
     let cfg = LoaderConfig {
         resize: 32,
         crop: 24,
+        ..LoaderConfig::default()
     };
     let batch = load_batch(&paths, &cfg, Crop::Center);
     assert_eq!(batch.loaded, vec![0, 3]);
@@ -58,6 +59,7 @@ fn png_pixels_arrive_in_chw_order() {
     let cfg = LoaderConfig {
         resize: 30,
         crop: 30,
+        ..LoaderConfig::default()
     };
     let batch = load_batch(&[fixture("ok.png")], &cfg, Crop::Center);
     assert_eq!(batch.loaded, vec![0]);
@@ -77,6 +79,7 @@ fn random_crops_do_not_depend_on_the_thread_pool() {
     let cfg = LoaderConfig {
         resize: 40,
         crop: 20,
+        ..LoaderConfig::default()
     };
     let crop = Crop::Random { seed: 11 };
     let one = rayon::ThreadPoolBuilder::new()
@@ -104,7 +107,11 @@ fn random_crops_do_not_depend_on_the_thread_pool() {
 fn invalid_config_skips_everything_without_panicking() {
     let batch = load_batch(
         &[fixture("ok.jpg")],
-        &LoaderConfig { resize: 0, crop: 0 },
+        &LoaderConfig {
+            resize: 0,
+            crop: 0,
+            ..LoaderConfig::default()
+        },
         Crop::Center,
     );
     assert!(batch.loaded.is_empty() && batch.data.is_empty());

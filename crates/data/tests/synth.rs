@@ -78,6 +78,7 @@ fn generated_layout_round_trips() {
         &LoaderConfig {
             resize: 128,
             crop: 112,
+            ..LoaderConfig::default()
         },
         Crop::Center,
     );

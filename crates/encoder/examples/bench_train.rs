@@ -56,6 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         loader: LoaderConfig {
             resize: side,
             crop: crop as u32,
+            ..LoaderConfig::default()
         },
         threads,
         out_dir: dir.path().join("run"),

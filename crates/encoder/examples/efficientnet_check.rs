@@ -29,6 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cfg = LoaderConfig {
         resize: RESIZE,
         crop: CROP as u32,
+        ..LoaderConfig::default()
     };
     let batch = webly_data::load_batch(&images, &cfg, Crop::Center);
     for s in &batch.skipped {

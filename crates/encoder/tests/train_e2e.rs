@@ -188,6 +188,7 @@ fn bad_configuration_is_rejected_early() {
     cfg.loader = LoaderConfig {
         resize: 40,
         crop: 32,
+        ..LoaderConfig::default()
     };
     let err = train(&cfg, &data(&set), &mut NoHooks).expect_err("batch larger than data");
     assert!(matches!(err, EncoderError::Config(_)), "{err}");

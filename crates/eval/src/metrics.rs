@@ -15,8 +15,18 @@ pub struct RankMetrics {
     pub r_precision: f64,
 }
 
-/// Metrics of a ranking given each image's score and relevance. The ranking is by score,
-/// highest first, ties broken by lower index. `None` when no image is relevant.
+/// Metrics of a ranking given each image's score and relevance, highest score first. `None`
+/// when no image is relevant.
+///
+/// Images with equal scores form a tie, and no metric depends on the order of their indices:
+/// - AP is scikit-learn's `average_precision_score`: Σ over distinct scores of
+///   (recall increase) x (precision after the whole tie), so a tie counts as one threshold.
+/// - P@k and R-precision are expectations over the orderings of a tie that straddles the cut
+///   (McSherry and Najork, "Computing information retrieval performance measures efficiently
+///   in the presence of tied scores", ECIR 2008): a tie of `g` images with `h` relevant, of
+///   which `t` fall inside the cut, contributes `h t / g` hits.
+///
+/// Without ties these are the usual metrics of the ranking.
 pub fn rank_metrics(scores: &[f32], relevant: &[bool]) -> Option<RankMetrics> {
     let r = relevant.iter().filter(|x| **x).count();
     if r == 0 {
@@ -25,19 +35,56 @@ pub fn rank_metrics(scores: &[f32], relevant: &[bool]) -> Option<RankMetrics> {
     // Sorting (score, index) pairs in place is far faster than sorting indices through scores.
     let mut order: Vec<(f32, u32)> = scores.iter().zip(0u32..).map(|(s, i)| (*s, i)).collect();
     order.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    let flags: Vec<bool> = order.iter().map(|&(_, i)| relevant[i as usize]).collect();
-    Some(metrics_of_ranked(&flags, r))
+    let mut ties = Vec::new();
+    let mut start = 0;
+    while start < order.len() {
+        let score = order[start].0;
+        let len = order[start..]
+            .iter()
+            .take_while(|(s, _)| s.total_cmp(&score).is_eq())
+            .count();
+        let hits = order[start..start + len]
+            .iter()
+            .filter(|&&(_, i)| relevant[i as usize])
+            .count();
+        ties.push(Tie { len, hits });
+        start += len;
+    }
+    Some(metrics_of_ties(&ties, r))
 }
 
-/// Metrics of relevance flags already in rank order (`r` = number of true flags).
+/// A run of equally scored images in rank order: how many, and how many of them are relevant.
+#[derive(Debug, Clone, Copy)]
+struct Tie {
+    len: usize,
+    hits: usize,
+}
+
+/// Metrics of relevance flags already in rank order, no ties (`r` = number of true flags).
+#[cfg(test)]
 fn metrics_of_ranked(flags: &[bool], r: usize) -> RankMetrics {
-    let mut hits = 0usize;
+    let ties: Vec<Tie> = flags
+        .iter()
+        .map(|&f| Tie {
+            len: 1,
+            hits: usize::from(f),
+        })
+        .collect();
+    metrics_of_ties(&ties, r)
+}
+
+/// Metrics of ties in rank order (`r` = relevant images in all).
+fn metrics_of_ties(ties: &[Tie], r: usize) -> RankMetrics {
     let mut ap = 0.0;
-    for (rank0, _) in flags.iter().enumerate().filter(|(_, f)| **f) {
-        hits += 1;
-        ap += hits as f64 / (rank0 + 1) as f64;
+    let (mut seen, mut hits) = (0usize, 0usize);
+    for t in ties {
+        seen += t.len;
+        hits += t.hits;
+        if t.hits > 0 {
+            ap += t.hits as f64 * hits as f64 / seen as f64;
+        }
     }
-    let prec_at = |k: usize| flags.iter().take(k).filter(|f| **f).count() as f64 / k as f64;
+    let prec_at = |k: usize| expected_hits_at(ties, k) / k as f64;
     RankMetrics {
         relevant: r,
         ap: ap / r as f64,
@@ -45,6 +92,21 @@ fn metrics_of_ranked(flags: &[bool], r: usize) -> RankMetrics {
         p_at_10: prec_at(10),
         r_precision: prec_at(r),
     }
+}
+
+/// Expected relevant images among the first `k`, over the orderings of each tie.
+fn expected_hits_at(ties: &[Tie], k: usize) -> f64 {
+    let mut before = 0usize;
+    let mut hits = 0.0;
+    for t in ties {
+        if before >= k {
+            break;
+        }
+        let inside = (k - before).min(t.len);
+        hits += t.hits as f64 * inside as f64 / t.len as f64;
+        before += t.len;
+    }
+    hits
 }
 
 /// Exact E[AP] for a uniformly random permutation of `n` images, `r` of them relevant.
@@ -97,6 +159,62 @@ mod tests {
         let m = rank_metrics(&[0.1, 0.9, 0.3, 0.2], &[false, true, false, true]).unwrap();
         assert!((m.ap - 0.8333333333333333).abs() < 1e-12);
         assert!(rank_metrics(&[0.1, 0.2], &[false, false]).is_none());
+    }
+
+    #[test]
+    fn tied_scores_match_sklearn_and_do_not_depend_on_order() {
+        // Python (scikit-learn 1.9.1):
+        // from sklearn.metrics import average_precision_score
+        // y = [1,0,0,1,1,0,0,0,1,0]
+        // s = [.9,.8,.8,.8,.8,.5,.5,.3,.3,.1]
+        // average_precision_score(y, s)                  -> 0.6611111111111111
+        // average_precision_score(y[::-1], s[::-1])      -> 0.6611111111111111
+        // (the file-order tie break would give (1 + 2/4 + 3/5 + 4/9) / 4 = 0.6361 here)
+        // P@5: the whole tie of four is inside: 3 hits -> 0.6; P@10 = 0.4;
+        // R-precision (R = 4): 1 + 2 * 3/4 = 2.5 expected hits -> 0.625 (McSherry & Najork 2008).
+        let y = [1, 0, 0, 1, 1, 0, 0, 0, 1, 0].map(|v| v == 1);
+        let s = [0.9, 0.8, 0.8, 0.8, 0.8, 0.5, 0.5, 0.3, 0.3, 0.1];
+        let m = rank_metrics(&s, &y).unwrap();
+        assert!((m.ap - 0.6611111111111111).abs() < 1e-12, "{}", m.ap);
+        assert!((m.p_at_5 - 0.6).abs() < 1e-12, "{}", m.p_at_5);
+        assert!((m.p_at_10 - 0.4).abs() < 1e-12);
+        assert!((m.r_precision - 0.625).abs() < 1e-12, "{}", m.r_precision);
+        let (mut yr, mut sr) = (y, s);
+        yr.reverse();
+        sr.reverse();
+        assert_eq!(rank_metrics(&sr, &yr).unwrap(), m);
+    }
+
+    #[test]
+    fn tie_expectation_is_the_mean_over_all_orderings() {
+        // Brute force: every ordering of a tie of 5 (2 relevant) after 3 ranked images.
+        let s = [0.9f32, 0.8, 0.7, 0.5, 0.5, 0.5, 0.5, 0.5, 0.1];
+        let y = [true, false, true, false, true, false, true, false, false];
+        let m = rank_metrics(&s, &y).unwrap();
+        let tie: Vec<bool> = y[3..8].to_vec();
+        let mut sum = [0.0f64; 2];
+        let mut count = 0.0;
+        permute(&mut tie.clone(), 0, &mut |p| {
+            let flags: Vec<bool> = y[..3].iter().chain(p).chain(&y[8..]).copied().collect();
+            let exact = metrics_of_ranked(&flags, 4);
+            sum[0] += exact.p_at_5;
+            sum[1] += exact.r_precision;
+            count += 1.0;
+        });
+        assert!((m.p_at_5 - sum[0] / count).abs() < 1e-12);
+        assert!((m.r_precision - sum[1] / count).abs() < 1e-12);
+    }
+
+    fn permute(v: &mut Vec<bool>, at: usize, f: &mut dyn FnMut(&[bool])) {
+        if at == v.len() {
+            f(v);
+            return;
+        }
+        for i in at..v.len() {
+            v.swap(at, i);
+            permute(v, at + 1, f);
+            v.swap(at, i);
+        }
     }
 
     #[test]

@@ -32,7 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (emb, queries) = clustered_split(n, m, dim, &SyntheticConfig::default());
     let exact = Exact::new(emb.clone());
     let truth: Vec<i64> = exact
-        .search_batch(&queries, K)
+        .search_batch(&queries, K)?
         .iter()
         .flat_map(|h| h.iter().map(|x| x.index as i64))
         .collect();
@@ -51,7 +51,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     kernel_ratio(&emb);
     let start = Instant::now();
-    let _ = exact.search_batch(&queries[..dim * m.min(200)], K);
+    let _ = exact.search_batch(&queries[..dim * m.min(200)], K)?;
     let exact_qps = m.min(200) as f64 / start.elapsed().as_secs_f64();
     println!(
         "exact brute force: {exact_qps:.0} q/s ({} threads)",

@@ -30,6 +30,10 @@ pub enum IndexError {
         path: PathBuf,
         source: serde_json::Error,
     },
+    /// A query vector of another dimension than the vectors searched: the word space it came
+    /// from is not the one the model was trained with.
+    #[error("the query vector has dimension {found} but the searched vectors have {expected}: the word space is not the one the model was trained with")]
+    QueryDim { found: usize, expected: usize },
     #[error("{path}: index has dimension {found}, expected {expected}")]
     DimMismatch {
         path: PathBuf,

@@ -28,11 +28,10 @@ impl Exact {
     }
 
     /// Cosine similarity of the (re-normalised) query to every row, in row order; all zeros for
-    /// a zero or non-finite query.
+    /// a zero or non-finite query, or one of another dimension (see [`Search::check_query`]).
     pub fn scores(&self, q: &[f32]) -> Vec<f32> {
         let d = self.dim();
-        assert_eq!(q.len(), d, "query dimension");
-        let Some(q) = normalised_query(q) else {
+        let Some(q) = normalised_query(q).filter(|q| q.len() == d) else {
             return vec![0.0; self.emb.len()];
         };
         let mut out = vec![0.0f32; self.emb.len()];
@@ -43,15 +42,16 @@ impl Exact {
     }
 
     /// The `k` best rows for each of the row-major `queries` (`m x dim`), in parallel over
-    /// queries.
-    pub fn search_batch(&self, queries: &[f32], k: usize) -> Vec<Vec<Hit>> {
+    /// queries. [`IndexError::QueryDim`] when the length is not a multiple of the dimension.
+    pub fn search_batch(&self, queries: &[f32], k: usize) -> crate::Result<Vec<Vec<Hit>>> {
         let d = self.dim();
-        assert_eq!(
-            queries.len() % d,
-            0,
-            "queries length is not a multiple of dim"
-        );
-        queries
+        if queries.len() % d != 0 {
+            return Err(crate::IndexError::QueryDim {
+                found: queries.len(),
+                expected: d,
+            });
+        }
+        Ok(queries
             .par_chunks(d)
             .map(|q| match normalised_query(q) {
                 Some(q) => to_hits(
@@ -60,7 +60,7 @@ impl Exact {
                 ),
                 None => Vec::new(),
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -72,8 +72,7 @@ fn score_rows(q: &[f32], rows: &[f32], out: &mut [f32]) {
 
 /// Parallel over chunks of rows: each keeps its own top `k`, then they are merged.
 fn search_parallel(emb: &Embeddings, q: &[f32], k: usize) -> Vec<Hit> {
-    assert_eq!(q.len(), emb.dim(), "query dimension");
-    let Some(q) = normalised_query(q) else {
+    let Some(q) = normalised_query(q).filter(|q| q.len() == emb.dim()) else {
         return Vec::new();
     };
     let n = emb.len();
@@ -138,6 +137,15 @@ mod tests {
         let s = e.scores(&[0.0, 3.0]);
         assert!((s[2] - 0.8).abs() < 1e-6 && (s[3] - 0.0).abs() < 1e-6);
         assert!(e.search(&[0.0, 0.0], 2).is_empty());
+        // Another dimension: no panic, no hits, and a clear error from the check.
+        assert!(e.search(&[1.0, 0.0, 0.0], 2).is_empty());
+        assert_eq!(e.scores(&[1.0, 0.0, 0.0]), vec![0.0; 4]);
+        let err = e.check_query(&[1.0, 0.0, 0.0]).unwrap_err().to_string();
+        assert!(
+            err.contains("dimension 3") && err.contains("have 2"),
+            "{err}"
+        );
+        assert!(e.search_batch(&[1.0, 0.0, 0.0], 2).is_err());
     }
 
     #[test]
@@ -147,7 +155,7 @@ mod tests {
         let q: Vec<f32> = e.embeddings().row(17).to_vec();
         let hits = e.search(&q, 25);
         assert_eq!(hits[0].index, 17);
-        assert_eq!(hits, e.search_batch(&q, 25)[0]);
+        assert_eq!(hits, e.search_batch(&q, 25).unwrap()[0]);
         let mut order: Vec<(f32, usize)> = e.scores(&q).into_iter().zip(0..).collect();
         order.sort_by(crate::search::best_first);
         let want: Vec<usize> = order[..25].iter().map(|p| p.1).collect();

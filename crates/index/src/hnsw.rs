@@ -65,10 +65,13 @@ impl HnswConfig {
 /// hundred bytes, no mmap) is the one sound way to return both without `unsafe`. Open indexes a
 /// bounded number of times per process.
 pub struct Hnsw {
+    /// One graph node per distinct vector (see [`Hnsw::build`]).
     pub(crate) graph: Graph<'static, f32, DotClamped>,
     /// Searchable copy of `graph` (see [`crate::flat`]): costs one more copy of the vectors.
     pub(crate) flat: FlatGraph,
     pub(crate) keys: Vec<String>,
+    /// Rows of each graph node, ascending (several when rows hold identical vectors).
+    pub(crate) node_rows: Vec<Vec<usize>>,
     pub(crate) dim: usize,
     pub(crate) config: HnswConfig,
     pub(crate) recall: Option<RecallReport>,
@@ -78,22 +81,34 @@ pub struct Hnsw {
 impl Hnsw {
     /// Builds the graph with parallel insertion, then measures recall against brute force on
     /// `config.recall.queries` rows sampled with a fixed seed (skipped when 0).
+    ///
+    /// Rows with bit-identical (normalised) vectors share one graph node that carries all their
+    /// keys: web data holds reposts and placeholder pictures, and hundreds of copies of one point
+    /// make HNSW's neighbour lists useless (every link of a copy points at another copy), so
+    /// search would miss most of them and much else. A search expands each node it finds into its
+    /// rows, so results stay those of exact search.
     pub fn build(emb: &Embeddings, config: &HnswConfig) -> Result<Self> {
         config.check()?;
+        let node_rows = distinct_rows(emb);
         let graph = Graph::new(
             config.m,
-            emb.len().max(1),
+            node_rows.len().max(1),
             HNSW_MAX_LAYER,
             config.ef_construction,
             DotClamped,
         );
-        let items: Vec<(&[f32], usize)> = (0..emb.len()).map(|i| (emb.row(i), i)).collect();
+        let items: Vec<(&[f32], usize)> = node_rows
+            .iter()
+            .enumerate()
+            .map(|(node, rows)| (emb.row(rows[0]), node))
+            .collect();
         graph.parallel_insert_slice(&items);
-        let flat = FlatGraph::from_graph(&graph, emb.len(), emb.dim());
+        let flat = FlatGraph::from_graph(&graph, node_rows.len(), emb.dim());
         let mut index = Hnsw {
             graph,
             flat,
             keys: emb.keys().to_vec(),
+            node_rows,
             dim: emb.dim(),
             config: config.clone(),
             recall: None,
@@ -108,6 +123,11 @@ impl Hnsw {
             emb,
         );
         Ok(index)
+    }
+
+    /// Number of graph nodes (distinct vectors); at most [`Hnsw::len`].
+    pub fn nodes(&self) -> usize {
+        self.node_rows.len()
     }
 
     /// Search with an explicit `ef` (the benchmark's sweep), on the flat copy of the graph.
@@ -130,14 +150,22 @@ impl Hnsw {
         k: usize,
         find: impl Fn(&[f32]) -> Vec<(f32, usize)>,
     ) -> Vec<Hit> {
-        assert_eq!(q.len(), self.dim, "query dimension");
+        if q.len() != self.dim {
+            return Vec::new();
+        }
         let Some(q) = normalised_query(q) else {
             return Vec::new();
         };
         if k == 0 || self.keys.is_empty() {
             return Vec::new();
         }
-        let cands = find(&q).into_iter().map(|(d, i)| (1.0 - d, i)).collect();
+        let cands = find(&q)
+            .into_iter()
+            .flat_map(|(d, node)| {
+                let rows = self.node_rows.get(node).map_or(&[][..], Vec::as_slice);
+                rows.iter().map(move |&row| (1.0 - d, row))
+            })
+            .collect();
         to_hits(keep_top_k(cands, k), &self.keys)
     }
 
@@ -187,10 +215,29 @@ impl Search for Hnsw {
     }
 }
 
+/// Rows grouped by bit-identical vector, each group ascending, groups in order of first row.
+fn distinct_rows(emb: &Embeddings) -> Vec<Vec<usize>> {
+    let mut node_of: std::collections::HashMap<Vec<u32>, usize> =
+        std::collections::HashMap::with_capacity(emb.len());
+    let mut nodes: Vec<Vec<usize>> = Vec::new();
+    for row in 0..emb.len() {
+        let bits: Vec<u32> = emb.row(row).iter().map(|v| v.to_bits()).collect();
+        match node_of.entry(bits) {
+            std::collections::hash_map::Entry::Occupied(e) => nodes[*e.get()].push(row),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(nodes.len());
+                nodes.push(vec![row]);
+            }
+        }
+    }
+    nodes
+}
+
 impl std::fmt::Debug for Hnsw {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hnsw")
             .field("len", &self.keys.len())
+            .field("nodes", &self.node_rows.len())
             .field("dim", &self.dim)
             .field("config", &self.config)
             .field("recall", &self.recall)
@@ -234,5 +281,34 @@ mod tests {
         assert!(hits.iter().all(|x| x.index % 300 == 5), "{hits:?}");
         assert!(hits[0].score > 0.999);
         assert!(h.recall().unwrap().recall > 0.9);
+        assert_eq!(h.nodes(), 300);
+    }
+
+    #[test]
+    fn many_copies_of_one_vector_stay_as_found_as_exact_search() {
+        // Half the rows are copies of one vector (a placeholder or a reposted photo).
+        let base = clustered(400, 16, &SyntheticConfig::default());
+        let mut data = base.as_slice().to_vec();
+        let copy = base.row(0).to_vec();
+        for row in (0..400).step_by(2) {
+            data[row * 16..(row + 1) * 16].copy_from_slice(&copy);
+        }
+        let keys = (0..400).map(|i| format!("k{i}")).collect();
+        let e = Embeddings::new(data, 16, keys).unwrap();
+        let h = Hnsw::build(&e, &HnswConfig::default()).unwrap();
+        assert_eq!(h.nodes(), 201);
+        let exact = crate::Exact::new(e.clone());
+        // Every copy comes back for a query at the copy, as with exact search.
+        let got = h.search(&copy, 250);
+        let want = exact.search(&copy, 250);
+        assert_eq!(got, want);
+        assert_eq!(got.iter().filter(|x| x.score > 0.9999).count(), 200);
+        let queries = crate::sample_rows(&e, 100, 3);
+        let recall = crate::recall_at_k(&exact, &h, &queries, 10);
+        assert!(recall > 0.99, "recall@10 {recall}");
+        assert!(h.recall().unwrap().recall > 0.99);
+        // A query of another dimension finds nothing rather than panicking.
+        assert!(h.search(&[1.0, 0.0], 3).is_empty());
+        assert!(h.check_query(&[1.0, 0.0]).is_err());
     }
 }

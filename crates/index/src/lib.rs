@@ -28,8 +28,10 @@ pub use error::IndexError;
 pub use exact::Exact;
 pub use hnsw::{Hnsw, HnswConfig, HNSW_MAX_LAYER};
 pub use manifest::{Expect, Fingerprints, Manifest, KEYS_FILE, MANIFEST_FILE};
-pub use recall::{recall_at_k, sample_rows, RecallConfig, RecallReport, SyncSearch};
-pub use search::{Hit, Search};
+pub use recall::{
+    recall_at_k, sample_rows, RecallConfig, RecallReport, SyncSearch, DEFAULT_RECALL_FLOOR,
+};
+pub use search::{check_dim, Hit, Search};
 pub use store::read_manifest;
 
 /// Result alias of this crate.

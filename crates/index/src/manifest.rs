@@ -8,8 +8,12 @@ use crate::{HnswConfig, RecallReport};
 pub const MANIFEST_FILE: &str = "manifest.json";
 /// File with one row key per line, in row order.
 pub const KEYS_FILE: &str = "keys.txt";
-/// Version of the folder layout; bumped on incompatible changes.
-pub const FORMAT_VERSION: u32 = 1;
+/// File with the graph node of each row, one number per line, in row order (rows with
+/// identical vectors share a node).
+pub const NODES_FILE: &str = "nodes.txt";
+/// Version of the folder layout; bumped on incompatible changes (2: identical vectors share a
+/// graph node, [`NODES_FILE`]).
+pub const FORMAT_VERSION: u32 = 2;
 /// Distance recorded in the manifest.
 pub const DISTANCE: &str = "DotClamped: 1 - dot(a, b) clamped at 0, unit vectors";
 
@@ -18,7 +22,10 @@ pub const DISTANCE: &str = "DotClamped: 1 - dot(a, b) clamped at 0, unit vectors
 pub struct Manifest {
     pub format_version: u32,
     pub dim: usize,
+    /// Rows (keys).
     pub count: usize,
+    /// Graph nodes: distinct vectors.
+    pub nodes: usize,
     pub distance: String,
     pub config: HnswConfig,
     /// Identifies the image model that produced the vectors (caller-provided).
@@ -31,6 +38,8 @@ pub struct Manifest {
     pub hnsw_basename: String,
     /// Keys file name, relative to the folder.
     pub keys_file: String,
+    /// Row-to-node file name, relative to the folder.
+    pub nodes_file: String,
     /// Recall measured at build time, if any.
     pub recall: Option<RecallReport>,
 }

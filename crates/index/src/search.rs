@@ -4,6 +4,8 @@ use std::cmp::Ordering;
 
 use serde::{Deserialize, Serialize};
 
+use crate::IndexError;
+
 /// One search result: row index, its key, and the cosine similarity (dot product) to the query.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hit {
@@ -14,14 +16,26 @@ pub struct Hit {
 
 /// Nearest neighbours by cosine similarity.
 ///
-/// The query must have the index's dimension (a caller bug otherwise: implementations panic).
-/// It is re-normalised; a zero or non-finite query returns no hits. Hits are sorted by score,
-/// best first, ties by row index.
+/// The query is re-normalised; a zero or non-finite query returns no hits, and so does one of
+/// another dimension than the index's: check outside vectors with [`Search::check_query`] first
+/// to tell the user why. Hits are sorted by score, best first, ties by row index.
 pub trait Search {
     /// The `k` best rows for `q`.
     fn search(&self, q: &[f32], k: usize) -> Vec<Hit>;
     /// The vector dimension the index expects.
     fn dim(&self) -> usize;
+    /// [`IndexError::QueryDim`] unless `q` has the index's dimension.
+    fn check_query(&self, q: &[f32]) -> Result<(), IndexError> {
+        check_dim(q.len(), self.dim())
+    }
+}
+
+/// [`IndexError::QueryDim`] unless a query of `found` values fits an index of `expected`.
+pub fn check_dim(found: usize, expected: usize) -> Result<(), IndexError> {
+    match found == expected {
+        true => Ok(()),
+        false => Err(IndexError::QueryDim { found, expected }),
+    }
 }
 
 /// Best first: higher score, then lower index.

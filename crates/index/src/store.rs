@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use hnsw_rs::api::AnnT;
 use hnsw_rs::hnswio::HnswIo;
 
-use crate::manifest::{DISTANCE, FORMAT_VERSION, KEYS_FILE};
+use crate::manifest::{DISTANCE, FORMAT_VERSION, KEYS_FILE, NODES_FILE};
 use crate::{DotClamped, Expect, Fingerprints, Hnsw, IndexError, Manifest, Result, MANIFEST_FILE};
 
 /// Basename asked of `file_dump` (it may answer another one: the manifest keeps its answer).
@@ -42,6 +42,14 @@ impl Hnsw {
         let mut keys = self.keys.join("\n");
         keys.push('\n');
         write_file(&tmp.join(KEYS_FILE), keys.as_bytes())?;
+        let mut node_of = vec![0usize; self.keys.len()];
+        for (node, rows) in self.node_rows.iter().enumerate() {
+            for &row in rows {
+                node_of[row] = node;
+            }
+        }
+        let nodes: String = node_of.iter().map(|n| format!("{n}\n")).collect();
+        write_file(&tmp.join(NODES_FILE), nodes.as_bytes())?;
         let manifest = self.new_manifest(basename, fp);
         let json = serde_json::to_vec_pretty(&manifest).map_err(|e| IndexError::Manifest {
             path: tmp.join(MANIFEST_FILE),
@@ -56,6 +64,7 @@ impl Hnsw {
             format_version: FORMAT_VERSION,
             dim: self.dim,
             count: self.keys.len(),
+            nodes: self.node_rows.len(),
             distance: DISTANCE.to_string(),
             config: self.config.clone(),
             model_fingerprint: fp.model.clone(),
@@ -65,6 +74,7 @@ impl Hnsw {
                 .map_or(0, |d| d.as_secs()),
             hnsw_basename,
             keys_file: KEYS_FILE.to_string(),
+            nodes_file: NODES_FILE.to_string(),
             recall: self.recall.clone(),
         }
     }
@@ -86,21 +96,23 @@ impl Hnsw {
                 ),
             ));
         }
-        if graph.get_nb_point() != manifest.count {
+        if graph.get_nb_point() != manifest.nodes {
             return Err(corrupt(
                 dir,
                 format!(
                     "graph holds {} points, manifest says {}",
                     graph.get_nb_point(),
-                    manifest.count
+                    manifest.nodes
                 ),
             ));
         }
-        let flat = crate::flat::FlatGraph::from_graph(&graph, manifest.count, manifest.dim);
+        let node_rows = read_nodes(&dir.join(&manifest.nodes_file), &manifest)?;
+        let flat = crate::flat::FlatGraph::from_graph(&graph, manifest.nodes, manifest.dim);
         Ok(Hnsw {
             graph,
             flat,
             keys,
+            node_rows,
             dim: manifest.dim,
             config: manifest.config.clone(),
             recall: manifest.recall.clone(),
@@ -157,6 +169,38 @@ fn read_keys(path: &Path, count: usize) -> Result<Vec<String>> {
         ));
     }
     Ok(keys)
+}
+
+/// Reads the node of each row and groups rows by node; every node must hold a row.
+fn read_nodes(path: &Path, m: &Manifest) -> Result<Vec<Vec<usize>>> {
+    let text = fs::read_to_string(path).map_err(|e| IndexError::io(path, e))?;
+    let mut node_rows = vec![Vec::new(); m.nodes];
+    let mut rows = 0;
+    for (row, line) in text.lines().enumerate() {
+        let node: usize = line
+            .trim()
+            .parse()
+            .ok()
+            .filter(|&n| n < m.nodes)
+            .ok_or_else(|| {
+                corrupt(
+                    path,
+                    format!("line {}: not a node below {}", row + 1, m.nodes),
+                )
+            })?;
+        node_rows[node].push(row);
+        rows += 1;
+    }
+    if rows != m.count || node_rows.iter().any(Vec::is_empty) {
+        return Err(corrupt(
+            path,
+            format!(
+                "{rows} rows over {} nodes, manifest says {} rows",
+                m.nodes, m.count
+            ),
+        ));
+    }
+    Ok(node_rows)
 }
 
 fn load_graph(dir: &Path, basename: &str) -> Result<hnsw_rs::hnsw::Hnsw<'static, f32, DotClamped>> {

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use webly_data::synth::{self, SynthConfig, SynthReport};
 use webly_data::{load_batch, Crop, GroundTruth, Split};
-use webly_encoder::Encoder;
+use webly_encoder::{Encoder, SavedModel};
 use webly_eval::{compare as compare_runs, GalleryHit};
 use webly_index::{Exact, Search};
 use webly_text::{LoadOptions, WordVectors};
@@ -68,15 +68,19 @@ pub fn index(cfg: &RunConfig, model: Option<&str>) -> Result<String> {
     let ctx = Context::open(cfg)?;
     let paths = ModelPaths::new(model_dir(cfg, &model.name));
     let stamp = trained_stamp(&paths)?;
+    check_space(&ctx, &paths.dir)?;
     let emb_path = model_stage::ensure_embedded(&ctx, &paths, &stamp)?;
     let emb = eval_stage::read_embeddings(&emb_path)?;
-    let fp = webly_index::Fingerprints {
-        model: stamp,
-        text: ctx.text.embedder.fingerprint(),
-    };
+    let fp = model_stage::fingerprints(&ctx, &stamp)?;
     let m = eval_stage::build_index(&emb, &cfg.index, &paths.index(), &fp)?;
     let recall = m.recall.as_ref().map_or("not measured".into(), |r| {
-        format!("recall@{} {:.4} ({} queries)", r.k, r.recall, r.queries)
+        let warning = r
+            .warning()
+            .map_or(String::new(), |w| format!("\nwarning: {w}"));
+        format!(
+            "recall@{} {:.4} ({} queries){warning}",
+            r.k, r.recall, r.queries
+        )
     });
     Ok(format!(
         "indexed {} images of dimension {} in {}: {recall}",
@@ -98,9 +102,10 @@ fn trained_stamp(paths: &ModelPaths) -> Result<String> {
 pub fn evaluate(cfg: &RunConfig, model: Option<&str>) -> Result<String> {
     let model = cfg.model(model)?;
     let ctx = Context::open(cfg)?;
-    let queries = ctx.queries()?;
     let paths = ModelPaths::new(model_dir(cfg, &model.name));
     let stamp = trained_stamp(&paths)?;
+    check_space(&ctx, &paths.dir)?;
+    let queries = ctx.queries()?;
     let emb = eval_stage::read_embeddings(&model_stage::ensure_embedded(&ctx, &paths, &stamp)?)?;
     let title = format!("webly {}", model.name);
     let truth = GroundTruth::load(&ctx.data.dataset.root)?;
@@ -199,6 +204,7 @@ pub fn query(
     let model = cfg.model(model)?;
     let ctx = Context::open(cfg)?;
     let paths = ModelPaths::new(model_dir(cfg, &model.name));
+    check_space(&ctx, &paths.dir)?;
     let (label, vector) = match input {
         QueryInput::Text(t) => (
             format!("query {t:?}"),
@@ -211,9 +217,13 @@ pub fn query(
     };
     let hits = if exact {
         let emb = eval_stage::read_embeddings(&paths.embeddings(Split::Test))?;
-        Exact::new(emb).search(&vector, k)
+        let exact = Exact::new(emb);
+        exact.check_query(&vector)?;
+        exact.search(&vector, k)
     } else {
-        open_index(&ctx, &paths)?.search(&vector, k)
+        let index = open_index(&ctx, &paths)?;
+        index.check_query(&vector)?;
+        index.search(&vector, k)
     };
     let items = eval_stage::item_lookup(&ctx.data.dataset);
     let truth = match input {
@@ -231,15 +241,54 @@ pub fn query(
     })
 }
 
+/// The dimension a trained model embeds images in, from its `model.json` (no weights loaded).
+fn model_dim(model_dir: &Path) -> Result<usize> {
+    let path = model_dir.join(webly_encoder::MODEL);
+    let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => PipelineError::Missing {
+            what: "a trained model",
+            path: path.clone(),
+            hint: "webly train".into(),
+        },
+        _ => PipelineError::io("reading", &path)(e),
+    })?;
+    let saved: SavedModel = serde_json::from_slice(&bytes)
+        .map_err(|e| PipelineError::Invalid(format!("{}: {e}", path.display())))?;
+    usize::try_from(saved.model.out_dim)
+        .map_err(|_| PipelineError::Invalid(format!("{}: negative out_dim", path.display())))
+}
+
+/// The one check, on every path that puts the run's word space and a trained model together,
+/// that both have the same dimension ([`PipelineError::SpaceDim`]).
+pub(crate) fn check_space(ctx: &Context, model_dir: &Path) -> Result<()> {
+    let model_dim = model_dim(model_dir)?;
+    let space_dim = ctx.text.embedder.dim();
+    if space_dim == model_dim {
+        return Ok(());
+    }
+    let cfg = &ctx.cfg.text;
+    let space = match (&cfg.glove, &cfg.vectors) {
+        (Some(_), _) => "GloVe trained on the captions".to_string(),
+        (None, Some(p)) => p.display().to_string(),
+        (None, None) => "none".to_string(),
+    };
+    Err(PipelineError::SpaceDim {
+        space,
+        space_dim,
+        model: model_dir.to_path_buf(),
+        model_dim,
+    })
+}
+
 /// An image's embedding with a trained model.
 fn image_vector(model_dir: &Path, image: &Path) -> Result<Vec<f32>> {
     let encoder = Encoder::load(model_dir)?;
     let loader = encoder.saved().loader.clone();
     let batch = load_batch(&[image.to_path_buf()], &loader, Crop::Center);
     if let Some(s) = batch.skipped.first() {
+        // The reason names the file (and the limit, for an image over one).
         return Err(PipelineError::Invalid(format!(
-            "cannot read image {}: {}",
-            s.path.display(),
+            "cannot use the query image: {}",
             s.reason
         )));
     }
@@ -250,7 +299,9 @@ fn image_vector(model_dir: &Path, image: &Path) -> Result<Vec<f32>> {
 pub fn tag(cfg: &RunConfig, model: Option<&str>, image: &Path, k: usize) -> Result<String> {
     let model = cfg.model(model)?;
     let ctx = Context::open(cfg)?;
-    let vector = image_vector(&model_dir(cfg, &model.name), image)?;
+    let dir = model_dir(cfg, &model.name);
+    check_space(&ctx, &dir)?;
+    let vector = image_vector(&dir, image)?;
     let vocabulary = caption_vocabulary(&ctx, TAG_MIN_COUNT);
     let words = ctx
         .text

@@ -64,6 +64,9 @@ pub struct TextSection {
     pub glove: Option<GloveConfig>,
     /// Caption embedding: the plain mean of word vectors or the tf-idf weighted mean.
     pub weighting: WeightingKind,
+    /// Words of the vectors file that are not UTF-8: `"refuse"` the file (default) or read them
+    /// as `"latin1"`.
+    pub non_utf8: webly_text::NonUtf8,
 }
 
 impl Default for TextSection {
@@ -72,6 +75,7 @@ impl Default for TextSection {
             vectors: Some(PathBuf::from("data/glove/glove.6B.50d.txt")),
             glove: None,
             weighting: WeightingKind::TfIdf,
+            non_utf8: webly_text::NonUtf8::Refuse,
         }
     }
 }

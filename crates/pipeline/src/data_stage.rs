@@ -1,12 +1,16 @@
 //! Stage 1: the dataset (generated when the config asks for synthetic data), opened and split.
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
 use webly_data::synth::{self, SynthConfig};
-use webly_data::Dataset;
+use webly_data::{Dataset, GROUND_TRUTH_FILE};
 
 use crate::config::RunConfig;
 use crate::error::Result;
 use crate::stamp;
+
+/// The table of image signatures kept between runs (see [`stamp::content_signature`]).
+pub const SIGNATURES_FILE: &str = "data/image_signatures.tsv";
 
 /// The opened dataset and the fingerprint later stages build on.
 pub struct DataStage {
@@ -23,14 +27,29 @@ pub fn prepare(cfg: &RunConfig) -> Result<DataStage> {
     };
     let dataset = Dataset::open(&cfg.data.dataset)?;
     eprintln!("[data] {}", dataset.report);
-    let stamp = stamp::fingerprint(&(
-        &cfg.data.dataset,
-        synth_stamp,
-        dataset.items.len(),
-        dataset.items.first().map(|i| &i.key),
-        dataset.items.last().map(|i| &i.key),
-    ))?;
+    let stamp = stamp::fingerprint(&(&cfg.data.dataset, synth_stamp, contents(cfg, &dataset)?))?;
     Ok(DataStage { dataset, stamp })
+}
+
+/// What the dataset holds, so that an edited caption or image makes every later stage run
+/// again: the captions' text (already read: hashed as read), and a signature of the image files
+/// and of the ground truth (size and mtime, hashed where those are unreliable).
+fn contents(cfg: &RunConfig, dataset: &Dataset) -> Result<(String, String)> {
+    let mut h = Sha256::new();
+    for item in &dataset.items {
+        h.update(item.key.as_bytes());
+        h.update([0]);
+        h.update(format!("{:?}", item.split).as_bytes());
+        h.update([0]);
+        h.update(item.caption.as_bytes());
+        h.update([b'\n']);
+    }
+    let captions = hex::encode(h.finalize())[..16].to_string();
+    let mut files: Vec<PathBuf> = dataset.items.iter().map(|i| i.image.clone()).collect();
+    files.push(dataset.root.join(GROUND_TRUTH_FILE));
+    files.extend(cfg.data.dataset.split_file.clone());
+    let table = cfg.run_dir.join(SIGNATURES_FILE);
+    Ok((captions, stamp::content_signature(&files, &table)?))
 }
 
 /// Generates into `root` unless a generation with the same settings finished there.

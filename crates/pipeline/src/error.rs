@@ -23,6 +23,15 @@ pub enum PipelineError {
         path: PathBuf,
         hint: String,
     },
+    /// The run's word space and a trained model disagree on the dimension: every path that puts
+    /// the two together (exact search, HNSW, `tag`, `query --image`, eval, index) says this.
+    #[error("the word space ({space}) has dimension {space_dim}, but the model in {} embeds images in {model_dim} dimensions: use the word space the model was trained with, or train it again", model.display())]
+    SpaceDim {
+        space: String,
+        space_dim: usize,
+        model: PathBuf,
+        model_dim: usize,
+    },
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]

@@ -114,6 +114,16 @@ pub fn build_index(
     fingerprints: &Fingerprints,
 ) -> Result<Manifest> {
     let mut hnsw = Hnsw::build(emb, cfg)?;
+    if hnsw.nodes() < hnsw.len() {
+        eprintln!(
+            "[index] {} rows hold {} distinct vectors: identical ones share a graph node",
+            hnsw.len(),
+            hnsw.nodes()
+        );
+    }
+    if let Some(w) = hnsw.recall().and_then(|r| r.warning()) {
+        eprintln!("[index] warning: {w}");
+    }
     Ok(hnsw.save(dir, fingerprints)?)
 }
 

@@ -95,6 +95,9 @@ impl fmt::Display for ModelResult {
                 "[{}] HNSW over {} images: recall@{} = {:.4} against exact search ({} queries, ef_search {})",
                 self.name, self.manifest.count, r.k, r.recall, r.queries, r.ef_search
             )?;
+            if let Some(w) = r.warning() {
+                writeln!(f, "[{}] warning: {w}", self.name)?;
+            }
         }
         writeln!(
             f,
@@ -145,7 +148,7 @@ pub fn run_model(
     let train = train_outcome(ctx, model, overrides, queries)?;
     times.train += lap(&mut t);
     let paths = ModelPaths::new(train.dir.clone());
-    if !is_embedded(&paths, &train.stamp) {
+    if !is_embedded(ctx, &paths, &train.stamp)? {
         let test: Vec<PathBuf> = ctx
             .data
             .dataset
@@ -217,31 +220,41 @@ pub fn train_outcome(
     )
 }
 
-/// Whether the test embeddings of the model with `train_stamp` are already there.
-fn is_embedded(paths: &ModelPaths, train_stamp: &str) -> bool {
+/// Whether the test embeddings of the model with `train_stamp` are there for this dataset.
+fn is_embedded(ctx: &Context, paths: &ModelPaths, train_stamp: &str) -> Result<bool> {
     let out = paths.embeddings(Split::Test);
     let dir = out.parent().map(PathBuf::from).unwrap_or_default();
-    stamp::is_fresh(&dir, train_stamp) && out.exists()
+    Ok(stamp::is_fresh(&dir, &embed_stamp(ctx, train_stamp)?) && out.exists())
 }
 
-/// The test embeddings of a trained model (reused when the model is unchanged).
+/// The test embeddings of a trained model.
+///
+/// Reused when the model and the dataset's content are unchanged: `webly eval` or `index` after
+/// test images were edited embeds them again even though the model is not retrained.
 pub fn ensure_embedded(ctx: &Context, paths: &ModelPaths, train_stamp: &str) -> Result<PathBuf> {
     let out = paths.embeddings(Split::Test);
     let dir = out.parent().map(PathBuf::from).unwrap_or_default();
-    if !is_embedded(paths, train_stamp) {
+    let inputs = embed_stamp(ctx, train_stamp)?;
+    if !is_embedded(ctx, paths, train_stamp)? {
         stamp::clear(&dir)?;
         let n = eval_stage::embed_split(&paths.dir, &ctx.data.dataset, Split::Test, &out)?;
         eprintln!("[embed] {n} test images -> {}", out.display());
-        stamp::write(&dir, train_stamp)?;
+        stamp::write(&dir, &inputs)?;
     }
     Ok(out)
 }
 
-fn fingerprints(ctx: &Context, train_stamp: &str) -> Fingerprints {
-    Fingerprints {
-        model: train_stamp.to_string(),
+/// What the test embeddings depend on: the model and the dataset's content.
+pub fn embed_stamp(ctx: &Context, train_stamp: &str) -> Result<String> {
+    stamp::fingerprint(&(train_stamp, &ctx.data.stamp))
+}
+
+/// The index's fingerprints: of the embeddings it holds (model and data) and of the word space.
+pub fn fingerprints(ctx: &Context, train_stamp: &str) -> Result<Fingerprints> {
+    Ok(Fingerprints {
+        model: embed_stamp(ctx, train_stamp)?,
         text: ctx.text.embedder.fingerprint(),
-    }
+    })
 }
 
 /// The HNSW index of the test embeddings (rebuilt when the model or the index settings change).
@@ -252,7 +265,7 @@ fn ensure_index(
     emb: &webly_index::Embeddings,
 ) -> Result<Manifest> {
     let dir = paths.index();
-    let fp = fingerprints(ctx, train_stamp);
+    let fp = fingerprints(ctx, train_stamp)?;
     if let Ok(m) = webly_index::read_manifest(&dir) {
         let same_config = stamp::fingerprint(&m.config)? == stamp::fingerprint(&ctx.cfg.index)?;
         if m.model_fingerprint == fp.model && m.text_fingerprint == fp.text && same_config {

@@ -12,6 +12,9 @@ use crate::config::{RunConfig, WeightingKind};
 use crate::error::{PipelineError, Result};
 use crate::stamp;
 
+/// The table of the vectors file's signature (see [`stamp::content_signature`]).
+const VECTOR_SIGNATURES_FILE: &str = "data/vector_signatures.tsv";
+
 /// The splits whose captions are embedded.
 pub const SPLITS: [Split; 3] = [Split::Train, Split::Val, Split::Test];
 
@@ -59,7 +62,14 @@ impl TextSpace {
 /// Builds (or reuses) the text space of a run.
 pub fn prepare(cfg: &RunConfig, dataset: &Dataset, data_stamp: &str) -> Result<TextSpace> {
     let dir = TextSpace::dir_of(cfg);
-    let inputs = stamp::fingerprint(&(&cfg.text, data_stamp))?;
+    // The vectors file's content too: one replaced in place under the same name is seen.
+    let vectors_file = match (&cfg.text.glove, &cfg.text.vectors) {
+        (None, Some(p)) => vec![p.clone()],
+        _ => Vec::new(),
+    };
+    let table = cfg.run_dir.join(VECTOR_SIGNATURES_FILE);
+    let vectors_sig = stamp::content_signature(&vectors_file, &table)?;
+    let inputs = stamp::fingerprint(&(&cfg.text, data_stamp, vectors_sig))?;
     let fresh = stamp::is_fresh(&dir, &inputs);
     let train_tokens: Vec<Vec<String>> = dataset
         .split(Split::Train)
@@ -118,7 +128,11 @@ fn word_vectors(
             ))
         }
     };
-    let (vectors, report) = WordVectors::load(&path, &LoadOptions::default())?;
+    let opts = LoadOptions {
+        non_utf8: cfg.text.non_utf8,
+        ..LoadOptions::default()
+    };
+    let (vectors, report) = WordVectors::load(&path, &opts)?;
     eprintln!("[text] {}: {report}", path.display());
     Ok(vectors)
 }

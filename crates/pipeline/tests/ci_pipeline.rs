@@ -6,7 +6,7 @@
 //! the activation cache except for the shard of an image edited in place.
 use std::path::{Path, PathBuf};
 
-use webly_pipeline::{compare, query, run, tag, QueryInput, RunConfig, RunSummary};
+use webly_pipeline::{compare, query, run, tag, text_embed, QueryInput, RunConfig, RunSummary};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -189,4 +189,88 @@ fn queries_tags_and_comparisons(cfg: &RunConfig, tmp: &Path) {
         table.contains("triplet (captions)") && table.contains("triplet (truth)"),
         "{table}"
     );
+
+    edited_inputs_are_seen(cfg);
+    wrong_dimension_is_one_error_on_every_path(cfg, tmp, &first.image_path);
+}
+
+/// Stage reuse sees content: a caption or an image edited in place (same keys) reruns the text
+/// stage; an unchanged tree reuses it without hashing its images again.
+fn edited_inputs_are_seen(cfg: &RunConfig) {
+    let text_stamp = || std::fs::read_to_string(cfg.run_dir.join("text/stamp.json")).unwrap();
+    let before = text_stamp();
+    text_embed(cfg).expect("text stage");
+    assert_eq!(text_stamp(), before, "unchanged inputs: reused");
+    let table = std::fs::read_to_string(cfg.run_dir.join("data/image_signatures.tsv")).unwrap();
+    assert!(table.lines().count() > 1000, "every image signed");
+
+    let captions = cfg
+        .data
+        .dataset
+        .root
+        .join("captions_resized_1M/cities_instagram/london");
+    let caption = first_file(&captions);
+    let text = std::fs::read_to_string(&caption).unwrap();
+    std::fs::write(&caption, format!("{text} #snow #ski")).unwrap();
+    text_embed(cfg).expect("text stage");
+    let after_caption = text_stamp();
+    assert_ne!(
+        after_caption, before,
+        "an edited caption reruns the text stage"
+    );
+
+    let images = cfg
+        .data
+        .dataset
+        .root
+        .join("img_resized_1M/cities_instagram/sydney");
+    let image = first_file(&images);
+    let mut bytes = std::fs::read(&image).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 0x55; // same size, other content
+    std::fs::write(&image, &bytes).unwrap();
+    text_embed(cfg).expect("text stage");
+    assert_ne!(
+        text_stamp(),
+        after_caption,
+        "an edited image reruns the stages after data"
+    );
+}
+
+fn first_file(dir: &Path) -> PathBuf {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files.remove(0)
+}
+
+/// A word space of another dimension than the model's (3 vs 50): the same clear error from
+/// exact search, HNSW, `tag` and `query --image`; never a panic or an empty answer.
+fn wrong_dimension_is_one_error_on_every_path(cfg: &RunConfig, tmp: &Path, image: &Path) {
+    // A copy: loading writes a cache beside the file.
+    let vectors = tmp.join("vectors_3d.txt");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vectors_3d.txt");
+    std::fs::copy(fixture, &vectors).unwrap();
+    let mut cfg3 = cfg.clone();
+    cfg3.text.vectors = Some(vectors);
+    let snow = QueryInput::Text("snow".into());
+    let by_image = QueryInput::Image(image.to_path_buf());
+    let errors = [
+        query(&cfg3, None, &snow, 5, true, None).err(),
+        query(&cfg3, None, &snow, 5, false, None).err(),
+        query(&cfg3, None, &by_image, 5, true, None).err(),
+        query(&cfg3, None, &by_image, 5, false, None).err(),
+        tag(&cfg3, None, image, 5).err(),
+    ];
+    for e in errors {
+        let e = e.expect("a wrong dimension is an error").to_string();
+        assert!(
+            e.contains("vectors_3d.txt")
+                && e.contains("dimension 3")
+                && e.contains("50 dimensions"),
+            "{e}"
+        );
+    }
 }

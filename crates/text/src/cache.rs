@@ -34,7 +34,7 @@ use crate::vocab::Vocab;
 
 const MAGIC: &[u8; 8] = b"WEBLYWVC";
 /// Cache format version; bump on any layout change.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 const HEADER_BYTES: usize = 128;
 const MATRIX_ALIGN: usize = 64;
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -267,6 +267,7 @@ fn decode(
         dim,
         duplicates: dups,
         duplicate_examples: examples,
+        non_utf8_words: 0,
         cache: CacheStatus::Off,
         seconds: 0.0,
     };

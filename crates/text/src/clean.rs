@@ -1,5 +1,12 @@
 //! Caption and query cleaning: the reference rule (InstaCities1M, Gomez et al. 2018).
 //!
+//! 0. Unicode normalisation (webly's addition, not in the reference): the text is put in NFKC
+//!    (compatibility forms: fullwidth `＃ｓｎｏｗ` -> `#snow`, ligatures `ﬁ` -> `fi`), then
+//!    accents are folded (canonical decomposition, combining marks removed: `café` and
+//!    `cafe\u{301}` -> `cafe`), and the few Latin letters without a decomposition are spelled
+//!    out ([`LATIN_FOLDS`]: `ß` -> `ss`, `ø` -> `o`). So one visible word is one token however
+//!    it was typed or composed. The reference deleted every non-ASCII character here instead
+//!    (`café` -> `caf`, `＃snow＃ski` -> `snowski`).
 //! 1. `#` becomes a space, so hashtag words are kept (`#snow#ski` -> `snow ski`).
 //! 2. Any Unicode whitespace (tab, newline, ...) is a space. Every other character that is not an
 //!    ASCII letter, digit or space is *deleted*, not replaced by a space, as the reference's
@@ -14,8 +21,33 @@
 //!
 //! Queries use the same function.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::OnceLock;
+
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+
+/// Latin letters that have no canonical decomposition, folded to ASCII like accented letters
+/// (the common cases of Unicode's and ICU's Latin-ASCII transliteration).
+pub const LATIN_FOLDS: &[(char, &str)] = &[
+    ('ß', "ss"),
+    ('æ', "ae"),
+    ('Æ', "AE"),
+    ('œ', "oe"),
+    ('Œ', "OE"),
+    ('ø', "o"),
+    ('Ø', "O"),
+    ('ł', "l"),
+    ('Ł', "L"),
+    ('đ', "d"),
+    ('Đ', "D"),
+    ('ð', "d"),
+    ('Ð', "D"),
+    ('þ', "th"),
+    ('Þ', "TH"),
+    ('ı', "i"),
+];
 
 /// Shortest token kept (gensim `simple_preprocess` `min_len`).
 pub const MIN_TOKEN_LEN: usize = 2;
@@ -227,8 +259,26 @@ pub fn is_stopword(token: &str) -> bool {
     stopwords().contains(token)
 }
 
-/// Cleans a caption or query into tokens by the reference rule (see the module docs).
+/// Step 0 of [`clean`]: NFKC, then accents folded (see the module docs). ASCII text is returned
+/// as it is (it is already in that form).
+pub fn normalize(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.nfkc().nfd().filter(|&c| !is_combining_mark(c)) {
+        match LATIN_FOLDS.iter().find(|(from, _)| *from == c) {
+            Some((_, to)) => out.push_str(to),
+            None => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Cleans a caption or query into tokens by the reference rule, after Unicode normalisation
+/// (see the module docs).
 pub fn clean(text: &str) -> Vec<String> {
+    let text = normalize(text);
     let mut tokens = Vec::new();
     let mut current = String::new();
     for c in text.chars() {
@@ -265,7 +315,23 @@ mod tests {
     fn removed_characters_do_not_split() {
         assert_eq!(clean("Tom's stop"), ["toms", "stop"]);
         assert_eq!(clean("don't"), Vec::<String>::new()); // "dont" is NLTK's "don't"
-        assert_eq!(clean("sun☀️beach café!"), ["sunbeach", "caf"]);
+        assert_eq!(clean("sun☀️beach!"), ["sunbeach"]);
+    }
+
+    #[test]
+    fn unicode_is_normalised_before_the_ascii_filter() {
+        // Fullwidth number sign and letters (East Asian input methods): NFKC.
+        assert_eq!(clean("＃snow＃ski"), ["snow", "ski"]);
+        assert_eq!(clean("＃ｓｎｏｗ"), ["snow"]);
+        // Composed and decomposed accents give one token.
+        assert_eq!(clean("café"), ["cafe"]);
+        assert_eq!(clean("cafe\u{301}"), ["cafe"]);
+        assert_eq!(clean("Ménage À TROIS"), ["menage", "trois"]);
+        // Ligatures and letters without a decomposition.
+        assert_eq!(clean("ﬁsh straße Øresund"), ["fish", "strasse", "oresund"]);
+        // A byte-order mark is not a letter and splits nothing.
+        assert_eq!(clean("\u{feff}snow"), ["snow"]);
+        assert_eq!(normalize("plain ascii"), "plain ascii");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! GloVe text format: one word per line followed by its D values, separated by spaces.
-//! D is taken from the first line. Words may contain spaces (glove.840B.300d): the last D fields
+//! D is inferred from the first lines (see `lines::infer_dim`). Words may contain spaces (glove.840B.300d): the last D fields
 //! are the vector and the rest of the line is the word.
 
 use std::io::{BufRead, Write};
@@ -24,6 +24,7 @@ pub fn read_glove_text<R: BufRead>(
         block_bytes: opts.block_bytes,
     };
     let parsed = parse_lines(reader, &src)?;
+    parsed.check_encoding(name, opts.non_utf8)?;
     WordVectors::from_parsed(parsed, Format::GloveText, name)
 }
 

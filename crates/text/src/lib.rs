@@ -27,13 +27,16 @@ mod word2vec_binary;
 mod word2vec_text;
 
 pub use cache::{cache_path, CACHE_SUFFIX};
-pub use clean::{clean, is_stopword, EXTRA_STOPWORDS, MAX_TOKEN_LEN, MIN_TOKEN_LEN, STOPWORDS};
+pub use clean::{
+    clean, is_stopword, normalize, EXTRA_STOPWORDS, LATIN_FOLDS, MAX_TOKEN_LEN, MIN_TOKEN_LEN,
+    STOPWORDS,
+};
 pub use embed::{ids_path, CaptionEmbeddings, Idf, QueryEmbedding, TextEmbedder, Weighting};
 pub use error::{Result, TextError};
 pub use glove::{train_glove, Cooc, GloveConfig, TrainStats};
 pub use glove_text::{read_glove_text, write_glove_text_to};
 pub use lines::MAX_DUPLICATE_EXAMPLES;
-pub use load::{detect_format, read_any, CacheStatus, Format, LoadOptions, LoadReport};
+pub use load::{detect_format, read_any, CacheStatus, Format, LoadOptions, LoadReport, NonUtf8};
 pub use npy::{read_ids, read_matrix, write_ids, write_matrix};
 pub use storage::Storage;
 pub use vectors::WordVectors;

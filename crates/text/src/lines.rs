@@ -9,12 +9,18 @@ use std::io::{BufRead, Read};
 use rayon::prelude::*;
 
 use crate::error::{Result, TextError};
+use crate::load::NonUtf8;
 
 /// How many duplicate words a load report lists by name (all are counted).
 pub const MAX_DUPLICATE_EXAMPLES: usize = 20;
 
 /// Smallest line chunk handed to one rayon task.
 const MIN_CHUNK_BYTES: usize = 64 * 1024;
+/// Non-empty lines looked at to infer the dimension of a file without a header.
+const DIM_SAMPLE_LINES: usize = 32;
+/// Characters of a field quoted in an error message (a binary file read as text can have one
+/// "field" of many kilobytes).
+pub(crate) const MAX_QUOTED_CHARS: usize = 40;
 
 /// Parsed words and vectors, duplicates removed (first occurrence kept).
 #[derive(Debug, Default)]
@@ -25,6 +31,10 @@ pub(crate) struct Parsed {
     pub dim: usize,
     pub duplicates: usize,
     pub duplicate_examples: Vec<String>,
+    /// Words whose bytes are not UTF-8 (decoded as Latin-1 under [`NonUtf8::Latin1`]).
+    pub non_utf8: usize,
+    /// 1-based line (or record) and quoted bytes of the first such word.
+    pub first_non_utf8: Option<(usize, String)>,
 }
 
 impl Parsed {
@@ -32,6 +42,40 @@ impl Parsed {
         Parsed {
             dim,
             ..Parsed::default()
+        }
+    }
+
+    /// Turns a word's bytes into a `String` under `policy`, counting words that are not UTF-8.
+    /// Under [`NonUtf8::Refuse`] such a word is kept as a placeholder only until
+    /// [`Parsed::check_encoding`] refuses the file; it never merges with another word because
+    /// Latin-1 maps distinct bytes to distinct characters.
+    pub(crate) fn word(&mut self, bytes: &[u8], line: usize) -> String {
+        match std::str::from_utf8(bytes) {
+            Ok(w) => w.to_string(),
+            Err(_) => {
+                self.non_utf8 += 1;
+                if self.first_non_utf8.is_none() {
+                    self.first_non_utf8 = Some((line, quote(bytes)));
+                }
+                latin1(bytes)
+            }
+        }
+    }
+
+    /// Refuses the file when words were not UTF-8 and `policy` is [`NonUtf8::Refuse`].
+    pub(crate) fn check_encoding(&self, name: &str, policy: NonUtf8) -> Result<()> {
+        match (&self.first_non_utf8, policy) {
+            (Some((line, example)), NonUtf8::Refuse) => Err(TextError::format(
+                name,
+                format!(
+                    "not UTF-8: {} word(s) are not valid UTF-8 (first at line {line}: {example}); \
+                     the file is probably in an 8-bit encoding such as Latin-1: convert it to \
+                     UTF-8 (iconv -f latin1 -t utf-8), or read it as Latin-1 \
+                     (non_utf8 = \"latin1\" in the run config's [text])",
+                    self.non_utf8
+                ),
+            )),
+            _ => Ok(()),
         }
     }
 
@@ -63,7 +107,8 @@ pub(crate) struct LineSource<'a> {
 }
 
 struct ChunkOut {
-    words: Vec<String>,
+    /// Word bytes with their 0-based line within the chunk.
+    words: Vec<(Vec<u8>, usize)>,
     data: Vec<f32>,
     lines: usize,
 }
@@ -82,14 +127,11 @@ pub(crate) fn parse_lines<R: BufRead>(mut reader: R, src: &LineSource) -> Result
         }
         let out = match parsed.as_mut() {
             Some(p) => p,
-            None => match first_line_dim(&buf) {
-                Some(d) => parsed.insert(Parsed::new(d)),
-                None => {
-                    let msg =
-                        "first line has no vector values (need a word and at least one number)";
-                    return Err(TextError::parse(src.name, line_base, msg));
-                }
-            },
+            None => {
+                let d =
+                    infer_dim(&buf).map_err(|msg| TextError::parse(src.name, line_base, msg))?;
+                parsed.insert(Parsed::new(d))
+            }
         };
         line_base = parse_block(&buf, out, src.name, line_base)?;
     }
@@ -109,14 +151,57 @@ fn read_block<R: BufRead>(
     Ok(buf.len())
 }
 
-/// Dimension from the first non-empty line: number of fields minus one (the word).
-fn first_line_dim(buf: &[u8]) -> Option<usize> {
-    let line = buf
+/// Dimension of a file without a header, from its first [`DIM_SAMPLE_LINES`] non-empty lines:
+/// the most common length of a line's numeric tail (the trailing fields that parse as numbers),
+/// the one seen first on a tie. One line alone is not enough: a glove.840B word may hold spaces
+/// (`. . .`) and a word may itself be a number (`1999 0.1 ...`), but not on most lines.
+fn infer_dim(buf: &[u8]) -> std::result::Result<usize, String> {
+    let mut counts: Vec<(usize, usize)> = Vec::new();
+    let lines = buf
         .split(|&b| b == b'\n')
         .map(trim_end)
-        .find(|l| !l.is_empty())?;
-    let fields = line.split(|&b| is_sep(b)).filter(|f| !f.is_empty()).count();
-    fields.checked_sub(1).filter(|&d| d > 0)
+        .filter(|l| !l.is_empty())
+        .take(DIM_SAMPLE_LINES);
+    for line in lines {
+        if line.contains(&0) {
+            return Err(
+                "binary content (NUL bytes) in a text vector file: not GloVe or \
+                        word2vec text (a fastText .bin or another binary format?)"
+                    .into(),
+            );
+        }
+        let tail = numeric_tail(line);
+        if tail == 0 {
+            continue;
+        }
+        match counts.iter_mut().find(|(d, _)| *d == tail) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((tail, 1)),
+        }
+    }
+    // Stable: on a tie the length seen first wins (the first line's, as a one-line rule had it).
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
+    match counts.first() {
+        Some(&(d, _)) if d > 0 => Ok(d),
+        _ => {
+            Err("no vector values on the first lines (need a word and at least one number)".into())
+        }
+    }
+}
+
+/// How many trailing fields of `line` parse as numbers (NaN included: the parse then names the
+/// bad value), leaving at least one field (the word).
+fn numeric_tail(line: &[u8]) -> usize {
+    let fields: Vec<&[u8]> = line
+        .split(|&b| is_sep(b))
+        .filter(|f| !f.is_empty())
+        .collect();
+    fields
+        .iter()
+        .skip(1)
+        .rev()
+        .take_while(|f| std::str::from_utf8(f).is_ok_and(|t| t.parse::<f32>().is_ok()))
+        .count()
 }
 
 fn parse_block(buf: &[u8], out: &mut Parsed, name: &str, line_base: usize) -> Result<usize> {
@@ -127,7 +212,8 @@ fn parse_block(buf: &[u8], out: &mut Parsed, name: &str, line_base: usize) -> Re
     let mut base = line_base;
     for r in results {
         let chunk = r.map_err(|(line, msg)| TextError::parse(name, base + line, msg))?;
-        for (i, w) in chunk.words.into_iter().enumerate() {
+        for (i, (bytes, line)) in chunk.words.into_iter().enumerate() {
+            let w = out.word(&bytes, base + line);
             out.push(w, &chunk.data[i * dim..(i + 1) * dim]);
         }
         base += chunk.lines;
@@ -167,7 +253,7 @@ fn parse_chunk(chunk: &[u8], dim: usize) -> std::result::Result<ChunkOut, (usize
             continue;
         }
         let word = parse_line(line, &mut values).map_err(|m| (i, m))?;
-        out.words.push(word);
+        out.words.push((word.to_vec(), i));
         out.data.extend_from_slice(&values);
     }
     Ok(out)
@@ -175,7 +261,10 @@ fn parse_chunk(chunk: &[u8], dim: usize) -> std::result::Result<ChunkOut, (usize
 
 /// Parses one line: the last `values.len()` fields are the vector, everything before them
 /// (which may contain spaces, as in glove.840B.300d) is the word.
-pub(crate) fn parse_line(line: &[u8], values: &mut [f32]) -> std::result::Result<String, String> {
+pub(crate) fn parse_line<'a>(
+    line: &'a [u8],
+    values: &mut [f32],
+) -> std::result::Result<&'a [u8], String> {
     let dim = values.len();
     let mut end = line.len();
     for k in (0..dim).rev() {
@@ -197,7 +286,7 @@ pub(crate) fn parse_line(line: &[u8], values: &mut [f32]) -> std::result::Result
         return Err(too_few(dim, dim));
     }
     check_no_extra_values(word, dim)?;
-    Ok(String::from_utf8_lossy(word).into_owned())
+    Ok(word)
 }
 
 fn too_few(dim: usize, fields: usize) -> String {
@@ -219,15 +308,41 @@ fn check_no_extra_values(word: &[u8], dim: usize) -> std::result::Result<(), Str
 }
 
 fn parse_value(field: &[u8]) -> std::result::Result<f32, String> {
-    let text = std::str::from_utf8(field).map_err(|_| "value is not UTF-8".to_string())?;
-    let v: f32 = text
-        .parse()
-        .map_err(|_| format!("cannot parse {text:?} as a number"))?;
+    let bad = || format!("cannot parse {} as a number", quote(field));
+    let text = std::str::from_utf8(field).map_err(|_| bad())?;
+    let v: f32 = text.parse().map_err(|_| bad())?;
     if v.is_finite() {
         Ok(v)
     } else {
-        Err(format!("value {text:?} is NaN or infinite"))
+        Err(format!("value {} is NaN or infinite", quote(field)))
     }
+}
+
+/// A field as an error message quotes it: `"..."` with escapes, at most [`MAX_QUOTED_CHARS`]
+/// characters, and the total length when it was cut. Bytes that are not UTF-8 show as `\xNN`.
+pub(crate) fn quote(bytes: &[u8]) -> String {
+    let mut pieces: Vec<String> = Vec::new();
+    for chunk in bytes.utf8_chunks() {
+        pieces.extend(chunk.valid().chars().map(|c| c.escape_debug().to_string()));
+        pieces.extend(chunk.invalid().iter().map(|b| format!("\\x{b:02x}")));
+    }
+    let cut = pieces.len() > MAX_QUOTED_CHARS;
+    let head: String = pieces.into_iter().take(MAX_QUOTED_CHARS).collect();
+    match cut {
+        true => format!("\"{head}...\" ({} bytes)", bytes.len()),
+        false => format!("\"{head}\""),
+    }
+}
+
+/// [`quote`] for text.
+pub(crate) fn quote_str(text: &str) -> String {
+    quote(text.as_bytes())
+}
+
+/// Latin-1 decoding: byte `b` is the character with code point `b` (U+0000 to U+00FF), so
+/// distinct bytes stay distinct words.
+pub(crate) fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
 }
 
 fn is_sep(b: u8) -> bool {

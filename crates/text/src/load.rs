@@ -19,6 +19,22 @@ use crate::word2vec_text::{check_expected, parse_header, read_word2vec_text};
 const READ_BUFFER_BYTES: usize = 1 << 20;
 /// gzip's magic bytes.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// The UTF-8 byte-order mark, dropped from the start of a file as `utf-8-sig` readers do.
+pub(crate) const UTF8_BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+
+/// What to do with words whose bytes are not UTF-8 (files written in Latin-1 or another 8-bit
+/// encoding by old tools).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NonUtf8 {
+    /// Refuse the file, naming it and how many words are affected (default; as gensim and
+    /// finalfusion do). Replacing bad bytes with U+FFFD would merge distinct words.
+    #[default]
+    Refuse,
+    /// Decode such words as Latin-1: every byte is one character, so distinct words stay
+    /// distinct. The report counts them. (Not cached: the cache holds strict loads only.)
+    Latin1,
+}
 
 /// A word-vector file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +67,8 @@ pub struct LoadOptions {
     pub block_bytes: usize,
     /// Show a progress bar while parsing (default `true`; hidden when stderr is not a terminal).
     pub progress: bool,
+    /// Words that are not UTF-8 (default [`NonUtf8::Refuse`]).
+    pub non_utf8: NonUtf8,
 }
 
 impl Default for LoadOptions {
@@ -63,6 +81,7 @@ impl Default for LoadOptions {
             expected_dim: None,
             block_bytes: 32 << 20,
             progress: true,
+            non_utf8: NonUtf8::Refuse,
         }
     }
 }
@@ -97,6 +116,9 @@ pub struct LoadReport {
     pub duplicates: usize,
     /// Up to [`crate::MAX_DUPLICATE_EXAMPLES`] of the dropped words.
     pub duplicate_examples: Vec<String>,
+    /// Words that were not UTF-8 and were decoded as Latin-1 ([`NonUtf8::Latin1`]; a strict
+    /// load refuses such files).
+    pub non_utf8_words: usize,
     /// Cache outcome.
     pub cache: CacheStatus,
     /// Wall time of the load in seconds.
@@ -111,8 +133,20 @@ impl std::fmt::Display for LoadReport {
             "{} words x {} ({:?}{gz}), ",
             self.words, self.dim, self.format
         )?;
+        if self.non_utf8_words > 0 {
+            write!(
+                f,
+                "{} words not UTF-8 read as Latin-1, ",
+                self.non_utf8_words
+            )?;
+        }
         if self.duplicates > 0 {
-            let ex = self.duplicate_examples.join(", ");
+            let ex: Vec<String> = self
+                .duplicate_examples
+                .iter()
+                .map(|w| crate::lines::quote_str(w))
+                .collect();
+            let ex = ex.join(", ");
             write!(
                 f,
                 "{} duplicate words dropped (e.g. {ex}), ",
@@ -138,8 +172,7 @@ impl WordVectors {
     pub fn load(path: &Path, opts: &LoadOptions) -> Result<(WordVectors, LoadReport)> {
         let t0 = Instant::now();
         let meta = std::fs::metadata(path).map_err(|e| TextError::io(path, e))?;
-        let cache_path = opts
-            .cache
+        let cache_path = (opts.cache && opts.non_utf8 == NonUtf8::Refuse)
             .then(|| cache::cache_path(path, opts.cache_dir.as_deref()));
         let mut stale = None;
         if let Some(cp) = &cache_path {
@@ -190,12 +223,14 @@ fn parse_file(path: &Path, len: u64, opts: &LoadOptions) -> Result<(WordVectors,
     Ok((v, report))
 }
 
-/// Reads vectors from any reader, detecting the format unless `opts.format` is set.
+/// Reads vectors from any reader, detecting the format unless `opts.format` is set. A UTF-8
+/// byte-order mark at the start is dropped.
 pub fn read_any<R: BufRead>(
     mut reader: R,
     name: &str,
     opts: &LoadOptions,
 ) -> Result<(WordVectors, LoadReport)> {
+    skip_bom(&mut reader).map_err(|e| TextError::format(name, format!("read error: {e}")))?;
     let format = match opts.format {
         Some(f) => f,
         None => {
@@ -210,6 +245,30 @@ pub fn read_any<R: BufRead>(
         Format::Word2VecText => read_word2vec_text(reader, name, opts),
         Format::Word2VecBinary => read_word2vec_binary(reader, name, opts),
     }
+}
+
+/// Consumes a UTF-8 byte-order mark at the reader's position, if there is one.
+fn skip_bom<R: BufRead>(reader: &mut R) -> std::io::Result<()> {
+    let mut head = Vec::with_capacity(UTF8_BOM.len());
+    while head.len() < UTF8_BOM.len() {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        let want = (UTF8_BOM.len() - head.len()).min(buf.len());
+        if buf[..want] != UTF8_BOM[head.len()..head.len() + want] {
+            break;
+        }
+        head.extend_from_slice(&buf[..want]);
+        reader.consume(want);
+    }
+    if !head.is_empty() && head.len() < UTF8_BOM.len() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the input starts with an incomplete byte-order mark",
+        ));
+    }
+    Ok(())
 }
 
 /// Detects the format from the first bytes of the (decompressed) content: a `count dim` first

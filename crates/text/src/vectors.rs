@@ -61,6 +61,7 @@ impl WordVectors {
             dim: p.dim,
             duplicates: p.duplicates,
             duplicate_examples: p.duplicate_examples,
+            non_utf8_words: p.non_utf8,
             cache: CacheStatus::Off,
             seconds: 0.0,
         };

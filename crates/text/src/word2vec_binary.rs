@@ -7,7 +7,7 @@ use crate::error::{Result, TextError};
 use crate::lines::Parsed;
 use crate::load::{Format, LoadOptions, LoadReport};
 use crate::vectors::WordVectors;
-use crate::word2vec_text::{check_expected, read_header};
+use crate::word2vec_text::{check_count, check_expected, read_header};
 
 /// Reads word2vec binary from `reader`; `name` is used in error messages (records are numbered
 /// from 1 and reported as "line" 1 + record, the header being line 1).
@@ -19,24 +19,76 @@ pub fn read_word2vec_binary<R: BufRead>(
     let (n, dim) = read_header(&mut reader, name)?;
     check_expected(name, dim, opts)?;
     let mut parsed = Parsed::new(dim);
-    let mut bytes = vec![0u8; dim * 4];
-    let mut values = vec![0f32; dim];
-    let mut word = Vec::new();
-    for rec in 1..=n {
+    let mut rec = 0;
+    let mut record = Record::new(dim);
+    while has_more(&mut reader).map_err(|e| TextError::format(name, format!("read error: {e}")))? {
+        rec += 1;
         let at = |msg: String| TextError::parse(name, rec + 1, format!("record {rec}: {msg}"));
-        read_word(&mut reader, &mut word).map_err(at)?;
-        reader
-            .read_exact(&mut bytes)
-            .map_err(|_| at("truncated vector (file ends early)".into()))?;
-        for (v, b) in values.iter_mut().zip(bytes.chunks_exact(4)) {
-            *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        if rec > n {
+            // Past the header's count: count what follows, so the message can say by how much.
+            if record.read(&mut reader).is_err() {
+                let msg = format!(
+                    "header says {n} words, but more data follows record {n}: \
+                     the count is too low or the file has trailing bytes"
+                );
+                return Err(TextError::format(name, msg));
+            }
+            continue;
         }
-        if values.iter().any(|v| !v.is_finite()) {
+        record.read(&mut reader).map_err(at)?;
+        if record.values.iter().any(|v| !v.is_finite()) {
             return Err(at("NaN or infinite value".into()));
         }
-        parsed.push(String::from_utf8_lossy(&word).into_owned(), &values);
+        let word = parsed.word(&record.word, rec + 1);
+        parsed.push(word, &record.values);
     }
+    check_count(name, n, rec)?;
+    parsed.check_encoding(name, opts.non_utf8)?;
     WordVectors::from_parsed(parsed, Format::Word2VecBinary, name)
+}
+
+/// One binary record's word bytes and values.
+struct Record {
+    word: Vec<u8>,
+    bytes: Vec<u8>,
+    values: Vec<f32>,
+}
+
+impl Record {
+    fn new(dim: usize) -> Self {
+        Record {
+            word: Vec::new(),
+            bytes: vec![0u8; dim * 4],
+            values: vec![0f32; dim],
+        }
+    }
+
+    fn read<R: BufRead>(&mut self, reader: &mut R) -> std::result::Result<(), String> {
+        read_word(reader, &mut self.word)?;
+        reader
+            .read_exact(&mut self.bytes)
+            .map_err(|_| "truncated vector (file ends early)".to_string())?;
+        for (v, b) in self.values.iter_mut().zip(self.bytes.chunks_exact(4)) {
+            *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        Ok(())
+    }
+}
+
+/// Skips the newlines between records; true when another byte follows.
+fn has_more<R: BufRead>(reader: &mut R) -> std::io::Result<bool> {
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(false);
+        }
+        let ws = buf.iter().take_while(|&&b| b == b'\n').count();
+        let all = ws == buf.len();
+        reader.consume(ws);
+        if !all {
+            return Ok(true);
+        }
+    }
 }
 
 /// Reads the word up to its space, skipping the newline the previous record may end with.

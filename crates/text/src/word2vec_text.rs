@@ -46,11 +46,27 @@ pub fn read_word2vec_text<R: BufRead>(
     };
     let parsed = parse_lines(reader, &src)?;
     let found = parsed.words.len() + parsed.duplicates;
-    if found != n {
-        let msg = format!("header says {n} words, the file has {found} (truncated file?)");
-        return Err(TextError::format(name, msg));
-    }
+    check_count(name, n, found)?;
+    parsed.check_encoding(name, opts.non_utf8)?;
     WordVectors::from_parsed(parsed, Format::Word2VecText, name)
+}
+
+/// The one policy of both word2vec formats for a header count that does not match the records:
+/// an error that says which way it is off (a too-high count means a truncated file; a too-low
+/// one would silently drop the words after it).
+pub(crate) fn check_count(name: &str, header: usize, found: usize) -> Result<()> {
+    let msg = match found.cmp(&header) {
+        std::cmp::Ordering::Equal => return Ok(()),
+        std::cmp::Ordering::Less => format!(
+            "header says {header} words, the file has {found}: the count is too high \
+             (truncated file?)"
+        ),
+        std::cmp::Ordering::Greater => format!(
+            "header says {header} words, the file has {found}: the count is too low \
+             (words after the first {header} would be lost; fix the header)"
+        ),
+    };
+    Err(TextError::format(name, msg))
 }
 
 pub(crate) fn check_expected(name: &str, dim: usize, opts: &LoadOptions) -> Result<()> {

@@ -112,6 +112,7 @@ pub fn config(out: &Path) -> TrainConfig {
         loader: LoaderConfig {
             resize: SIDE,
             crop: CROP,
+            ..LoaderConfig::default()
         },
         out_dir: out.to_path_buf(),
         checkpoint_every: 1000,
