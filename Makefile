@@ -15,8 +15,15 @@ build: setup
 
 demo: build
 	./target/release/webly run --config $(CONFIG)
+	@echo
+	@echo "Next, try:"
+	@echo "  ./target/release/webly query \"snow mountain\" --config $(CONFIG) --html runs/query.html"
+	@echo "  ./target/release/webly tag data/demo/<city>/<id>.jpg --config $(CONFIG)"
+	@echo "  ./target/release/webly serve --config $(CONFIG)    # then open http://127.0.0.1:8080/"
+	@echo "  ./target/release/webly eval --compare runs/*"
 
 test: setup
+	@bash scripts/setup_browser.sh
 	$(CARGO) test --workspace --release
 
 lint:

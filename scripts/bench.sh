@@ -19,4 +19,6 @@ section "eval: exact evaluation of 24 queries over 150K x 300"
 cargo run --release -q -p webly-eval --example bench_eval || status=1
 section "encoder: training images/s vs PyTorch"
 bash scripts/bench_train.sh || status=1
+section "serve: text queries over HTTP (wrk) vs in-process"
+bash scripts/bench_serve.sh || status=1
 exit $status

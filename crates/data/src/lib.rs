@@ -24,5 +24,7 @@ pub use layout::{
     Dataset, DatasetConfig, Item, LayoutReport, CAPTION_DIR, CAPTION_EXTENSION, CITIES, IMAGE_DIR,
     IMAGE_EXTENSIONS,
 };
-pub use loader::{load_batch, load_image, Batch, Crop, LoaderConfig, Skipped};
+pub use loader::{
+    load_batch, load_image, load_image_bytes, Batch, Crop, ImageLimits, LoaderConfig, Skipped,
+};
 pub use split::{read_split_file, reference_counts, Split};

@@ -28,6 +28,7 @@ pub mod mining;
 mod model;
 mod nets;
 mod prefetch;
+pub mod progress;
 mod schedule;
 mod train;
 

@@ -154,9 +154,13 @@ fn queries_tags_and_comparisons(cfg: &RunConfig, tmp: &Path) {
     assert!(err.contains("broken.jpg"), "{err}");
 
     // Image to words, and the comparison of finished runs.
-    let words = tag(cfg, None, &first.image_path, 5).expect("tag");
+    let words = tag(cfg, None, &first.image_path, 5)
+        .expect("tag")
+        .to_string();
     assert_eq!(words.lines().count(), 6, "{words}");
-    let table = compare(std::slice::from_ref(&cfg.run_dir)).expect("compare");
+    let table = compare(std::slice::from_ref(&cfg.run_dir))
+        .expect("compare")
+        .to_string();
     assert!(
         table.contains("triplet (captions)") && table.contains("triplet (truth)"),
         "{table}"
