@@ -68,10 +68,10 @@ struct SynthArgs {
     /// Output folder (default with --config: the config's data.dataset.root).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Number of images (default: the config's, else 1000).
+    /// Number of images (default: the config's or the options file's, else 2000).
     #[arg(long)]
     images: Option<usize>,
-    /// Random seed (default: the config's, else 0).
+    /// Random seed (default: the config's or the options file's, else 42).
     #[arg(long)]
     seed: Option<u64>,
     /// Options as a TOML file (the [data.synth] table's fields); flags override it.
@@ -353,4 +353,33 @@ fn text(command: TextCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every option and argument of every command says what it is in `--help`.
+    #[test]
+    fn every_option_has_help_text() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "webly", &mut missing);
+        assert!(missing.is_empty(), "options without help: {missing:?}");
+        Cli::command().debug_assert();
+    }
 }

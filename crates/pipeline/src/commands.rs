@@ -43,20 +43,18 @@ pub fn synth(
                 message: e.to_string(),
             })?
         }
-        (None, Some(c)) => {
-            let mut s = c.data.synth.clone().unwrap_or_default();
-            s.out = c.data.dataset.root.clone();
-            s
-        }
+        (None, Some(c)) => c.data.synth.clone().unwrap_or_default(),
         (None, None) => SynthConfig::default(),
     };
-    if let Some(out) = &flags.out {
-        synth_cfg.out = out.clone();
-    } else if cfg.is_none() {
-        return Err(PipelineError::Invalid(
-            "give the output folder (--out DIR) or a run config (--config FILE)".into(),
-        ));
-    }
+    synth_cfg.out = match (&flags.out, cfg) {
+        (Some(out), _) => out.clone(),
+        (None, Some(c)) => c.data.dataset.root.clone(),
+        (None, None) => {
+            return Err(PipelineError::Invalid(
+                "give the output folder (--out DIR) or a run config (--config FILE)".into(),
+            ))
+        }
+    };
     if let Some(n) = flags.images {
         synth_cfg.images = n;
     }
