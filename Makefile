@@ -18,7 +18,7 @@ demo: build
 	@echo
 	@echo "Next, try:"
 	@echo "  ./target/release/webly query \"snow mountain\" --config $(CONFIG) --html runs/query.html"
-	@echo "  ./target/release/webly tag data/demo/<city>/<id>.jpg --config $(CONFIG)"
+	@echo "  ./target/release/webly tag \"$$(ls data/demo/img_resized_1M/cities_instagram/london/*.jpg | head -1)\" --config $(CONFIG)"
 	@echo "  ./target/release/webly serve --config $(CONFIG)    # then open http://127.0.0.1:8080/"
 	@echo "  ./target/release/webly eval --compare runs/*"
 

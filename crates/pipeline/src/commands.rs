@@ -134,14 +134,14 @@ pub fn evaluate(cfg: &RunConfig, model: Option<&str>) -> Result<Evaluation> {
     let emb = eval_stage::read_embeddings(&model_stage::ensure_embedded(&ctx, &paths, &stamp)?)?;
     let title = format!("webly {}", model.name);
     let truth = GroundTruth::load(&ctx.data.dataset.root)?;
-    Ok(eval_stage::evaluate_model(
+    eval_stage::evaluate_model(
         &emb,
         &ctx.data.dataset,
         truth.as_ref(),
         &queries,
         &paths.eval(),
         &title,
-    )?)
+    )
 }
 
 /// `webly eval --compare`: finished evaluations side by side. Each path is an evaluation folder

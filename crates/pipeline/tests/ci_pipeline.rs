@@ -119,8 +119,7 @@ fn queries_tags_and_comparisons(cfg: &RunConfig, tmp: &Path) {
         false,
         None,
     )
-    .err()
-    .expect("no known word is an error")
+    .expect_err("no known word is an error")
     .to_string();
     assert!(err.contains("qqxzv"), "{err}");
     assert!(query(
@@ -148,8 +147,7 @@ fn queries_tags_and_comparisons(cfg: &RunConfig, tmp: &Path) {
     let bad = tmp.join("broken.jpg");
     std::fs::write(&bad, b"not a jpeg").unwrap();
     let err = query(cfg, None, &QueryInput::Image(bad.clone()), 3, true, None)
-        .err()
-        .expect("unreadable image is an error")
+        .expect_err("unreadable image is an error")
         .to_string();
     assert!(err.contains("broken.jpg"), "{err}");
 
