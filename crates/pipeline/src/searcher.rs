@@ -408,7 +408,7 @@ impl std::fmt::Display for KeyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             KeyError::Malformed(why) => write!(f, "malformed key: {why}"),
-            KeyError::Unknown => write!(f, "no indexed image has this key"),
+            KeyError::Unknown => write!(f, "no image of the dataset has this key"),
             KeyError::OutsideStore => write!(f, "the key's file lies outside the image store"),
         }
     }
