@@ -109,6 +109,14 @@ fn queries_tags_and_comparisons(cfg: &RunConfig, tmp: &Path) {
         page.contains("data:image/jpeg;base64,"),
         "thumbnails embedded"
     );
+    // Frames come from the query words against the ground truth, not from the page's label.
+    let relevant = hnsw
+        .hits
+        .iter()
+        .filter(|h| h.relevant == Some(true))
+        .count();
+    assert!(relevant > 0, "no snow+ski hit judged relevant");
+    assert_eq!(page.matches("card yes").count(), relevant, "green frames");
 
     // A query with no known word is an error naming it; unknown words alone are skipped.
     let err = query(

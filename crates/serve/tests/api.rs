@@ -107,6 +107,11 @@ async fn health_info_and_text_queries() {
         assert!(h["caption"].is_string());
         assert!(h.get("image_path").is_none(), "no server paths in answers");
     }
+    // Relevance comes from the query's words against the ground truth (not from a label).
+    assert!(
+        hits.iter().any(|h| h["relevant"] == true),
+        "no snow+ski hit judged relevant: {hnsw}"
+    );
     // On this small index HNSW finds what exact search finds.
     let (status, exact) = get(addr, "/api/search?q=snow+ski&k=5&mode=exact").await;
     assert_eq!(status, 200);
