@@ -168,7 +168,7 @@ fn queries_tags_and_comparisons(cfg: &RunConfig, tmp: &Path) {
         .expect("compare")
         .to_string();
     assert!(
-        table.contains("triplet (captions)") && table.contains("triplet (truth)"),
+        table.contains("run: triplet (captions)") && table.contains("run: triplet (truth)"),
         "{table}"
     );
 }
