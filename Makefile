@@ -17,6 +17,12 @@ build: setup
 
 demo: build
 	./target/release/webly run --config $(CONFIG)
+	@echo
+	@echo "Next, try:"
+	@echo "  ./target/release/webly query \"snow mountain\" --config $(CONFIG) --html runs/query.html"
+	@echo "  ./target/release/webly tag \"$$(ls data/demo/img_resized_1M/cities_instagram/london/*.jpg | head -1)\" --config $(CONFIG)"
+	@echo "  ./target/release/webly serve --config $(CONFIG)    # then open http://127.0.0.1:8080/"
+	@echo "  ./target/release/webly eval --compare runs/*"
 
 real-photos-data:
 	@bash scripts/real_photos_setup.sh
@@ -25,6 +31,7 @@ real-photos: build real-photos-data
 	./target/release/webly run --config configs/real_photos.toml
 
 test: setup
+	@bash scripts/setup_browser.sh
 	$(CARGO) test --workspace --release
 
 lint:

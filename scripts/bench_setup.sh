@@ -2,6 +2,11 @@
 # The Python peers of the benchmarks (Pillow, gensim, hnswlib, torch's own training loop) in a
 # venv of their own, shared by clones: ${XDG_CACHE_HOME:-~/.cache}/webly/venv-bench. Idempotent.
 set -euo pipefail
+# wrk (Debian) drives the server's load benchmark (scripts/bench_serve.sh).
+if ! command -v wrk >/dev/null && command -v apt-get >/dev/null; then
+  sudo=""; [[ "$(id -u)" == 0 ]] || sudo="sudo"
+  $sudo apt-get install -y -qq wrk >/dev/null || echo "[bench-setup] could not install wrk" >&2
+fi
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${WEBLY_BENCH_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/webly/venv-bench}"
 req="$root/scripts/bench_requirements.txt"

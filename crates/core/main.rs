@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use webly_pipeline as pipeline;
-use webly_pipeline::{QueryInput, RunConfig, TrainOverrides};
+use webly_pipeline::{QueryInput, RunConfig, SynthOverrides, TrainOverrides};
 
 #[derive(Parser)]
 #[command(
@@ -40,6 +40,8 @@ enum Command {
     Query(QueryArgs),
     /// The nearest words to an image's embedding.
     Tag(TagArgs),
+    /// A search page and a JSON API over a trained model (loopback by default).
+    Serve(ServeArgs),
 }
 
 #[derive(Args)]
@@ -60,21 +62,31 @@ struct ModelArgs {
 
 #[derive(Args)]
 struct SynthArgs {
+    /// Run config (TOML): generate its [data.synth] dataset into its data.dataset.root.
     #[arg(long)]
-    out: PathBuf,
-    #[arg(long, default_value_t = 1000)]
-    images: usize,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    config: Option<PathBuf>,
+    /// Output folder (default with --config: the config's data.dataset.root).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Number of images (default: the config's or the options file's, else 2000).
+    #[arg(long)]
+    images: Option<usize>,
+    /// Random seed (default: the config's or the options file's, else 42).
+    #[arg(long)]
+    seed: Option<u64>,
     /// Options as a TOML file (the [data.synth] table's fields); flags override it.
     #[arg(long)]
     options: Option<PathBuf>,
+    /// Replace a dataset already in the output folder.
+    #[arg(long)]
+    overwrite: bool,
 }
 
 #[derive(Subcommand)]
 enum TextCommand {
     /// Load a vectors file (any supported format) and write its binary cache; optionally convert.
     Convert {
+        /// Word vectors file: GloVe text, word2vec text or binary, gzipped or not.
         vectors: PathBuf,
         /// Also write the vectors as GloVe text to this file.
         #[arg(long)]
@@ -86,9 +98,14 @@ enum TextCommand {
     Embed(ConfigArg),
     /// Nearest words to a word (or to a comma-separated vector) by cosine.
     Neighbors {
+        /// A word (cleaned like query words: `Snow` is `snow`) or comma-separated values.
         query: String,
-        #[arg(long, default_value = "data/glove/glove.6B.50d.txt")]
-        vectors: PathBuf,
+        /// Word vectors file (default: the run config's [text] vectors).
+        #[arg(long)]
+        vectors: Option<PathBuf>,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Number of neighbours.
         #[arg(short, long, default_value_t = 10)]
         k: usize,
     },
@@ -98,19 +115,25 @@ enum TextCommand {
 struct TrainArgs {
     #[command(flatten)]
     model: ModelArgs,
+    /// Passes over the training images (default: the config's).
     #[arg(long)]
     epochs: Option<usize>,
+    /// Learning rate (default: the config's).
     #[arg(long)]
     lr: Option<f64>,
+    /// Images per step (default: the config's).
     #[arg(long)]
     batch_size: Option<usize>,
+    /// Stop after this many optimiser steps (a quick try).
     #[arg(long)]
     max_steps: Option<u64>,
     /// cpu, cuda or auto.
     #[arg(long)]
     device: Option<String>,
+    /// CPU threads for libtorch (default: its own choice).
     #[arg(long)]
     threads: Option<usize>,
+    /// Random seed (default: the config's).
     #[arg(long)]
     seed: Option<u64>,
     /// Continue from the model folder's last checkpoint.
@@ -137,6 +160,9 @@ struct EvalArgs {
     /// Put finished runs' reports side by side instead (run folders or model folders).
     #[arg(long, num_args = 1..)]
     compare: Vec<PathBuf>,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -145,6 +171,7 @@ struct QueryArgs {
     text: Option<String>,
     #[command(flatten)]
     model: ModelArgs,
+    /// Number of images to return.
     #[arg(short, long, default_value_t = 10)]
     k: usize,
     /// Query by this image instead of words.
@@ -156,15 +183,35 @@ struct QueryArgs {
     /// Exact search instead of the HNSW index.
     #[arg(long)]
     exact: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
 struct TagArgs {
+    /// The image (JPEG or PNG).
     image: PathBuf,
     #[command(flatten)]
     model: ModelArgs,
+    /// Number of words.
     #[arg(short, long, default_value_t = 10)]
     k: usize,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Address to listen on; loopback unless you give another.
+    #[arg(long, default_value = webly_serve::DEFAULT_ADDR)]
+    addr: std::net::SocketAddr,
+    /// Server limits and settings as a TOML file (webly_serve::ServeConfig fields).
+    #[arg(long)]
+    serve_config: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -178,14 +225,25 @@ fn main() -> ExitCode {
 }
 
 fn load(config: &ConfigArg) -> anyhow::Result<RunConfig> {
-    RunConfig::load(&config.config).with_context(|| format!("loading {}", config.config.display()))
+    load_path(&config.config)
+}
+
+fn load_path(path: &std::path::Path) -> anyhow::Result<RunConfig> {
+    RunConfig::load(path).with_context(|| format!("loading {}", path.display()))
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(c) => println!("{}", pipeline::run(&load(&c)?)?),
         Command::Synth(a) => {
-            let report = pipeline::synth(&a.out, a.images, a.seed, a.options.as_deref())?;
+            let cfg = a.config.as_ref().map(|c| load_path(c)).transpose()?;
+            let flags = SynthOverrides {
+                out: a.out,
+                images: a.images,
+                seed: a.seed,
+                overwrite: a.overwrite,
+            };
+            let report = pipeline::synth(cfg.as_ref(), a.options.as_deref(), &flags)?;
             println!("{report}");
         }
         Command::Text(t) => text(t)?,
@@ -215,10 +273,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             "{}",
             pipeline::index(&load(&a.config)?, a.model.as_deref())?
         ),
-        Command::Eval(a) if !a.compare.is_empty() => println!("{}", pipeline::compare(&a.compare)?),
+        Command::Eval(a) if !a.compare.is_empty() => {
+            print(&pipeline::compare(&a.compare)?, a.json)?
+        }
         Command::Eval(a) => {
             let cfg = load(&a.model.config)?;
-            println!("{}", pipeline::evaluate(&cfg, a.model.model.as_deref())?);
+            print(&pipeline::evaluate(&cfg, a.model.model.as_deref())?, a.json)?;
         }
         Command::Query(a) => {
             let input = match (a.image, a.text) {
@@ -235,15 +295,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 a.exact,
                 a.html.as_deref(),
             )?;
-            println!("{answer}");
+            print(&answer, a.json)?;
         }
         Command::Tag(a) => {
             let cfg = load(&a.model.config)?;
-            println!(
-                "{}",
-                pipeline::tag(&cfg, a.model.model.as_deref(), &a.image, a.k)?
-            );
+            let answer = pipeline::tag(&cfg, a.model.model.as_deref(), &a.image, a.k)?;
+            print(&answer, a.json)?;
         }
+        Command::Serve(a) => {
+            let cfg = load(&a.model.config)?;
+            let settings = match &a.serve_config {
+                None => webly_serve::ServeConfig::default(),
+                Some(p) => webly_serve::ServeConfig::load(p)?,
+            };
+            webly_serve::run(&cfg, a.model.model.as_deref(), a.addr, settings)?;
+        }
+    }
+    Ok(())
+}
+
+/// Prints `value` as text, or as pretty JSON for scripts.
+fn print<T: std::fmt::Display + serde::Serialize>(value: &T, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value)?);
+    } else {
+        println!("{value}");
     }
     Ok(())
 }
@@ -258,9 +334,52 @@ fn text(command: TextCommand) -> anyhow::Result<()> {
         }
         TextCommand::Train(c) => println!("{}", pipeline::text_train(&load(&c)?)?),
         TextCommand::Embed(c) => println!("{}", pipeline::text_embed(&load(&c)?)?),
-        TextCommand::Neighbors { query, vectors, k } => {
+        TextCommand::Neighbors {
+            query,
+            vectors,
+            config,
+            k,
+        } => {
+            let vectors = match vectors {
+                Some(v) => v,
+                None => load(&config)?.text.vectors.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "{} trains its word vectors: give --vectors",
+                        config.config.display()
+                    )
+                })?,
+            };
             println!("{}", pipeline::text_neighbors(&vectors, &query, k)?)
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every option and argument of every command says what it is in `--help`.
+    #[test]
+    fn every_option_has_help_text() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "webly", &mut missing);
+        assert!(missing.is_empty(), "options without help: {missing:?}");
+        Cli::command().debug_assert();
+    }
 }

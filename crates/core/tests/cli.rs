@@ -19,7 +19,7 @@ fn help_lists_every_command() {
     let (ok, stdout, _) = webly(&["--help"]);
     assert!(ok);
     for cmd in [
-        "run", "synth", "text", "train", "embed", "index", "eval", "query", "tag",
+        "run", "synth", "text", "train", "embed", "index", "eval", "query", "tag", "serve",
     ] {
         assert!(stdout.contains(cmd), "{cmd} missing from --help:\n{stdout}");
     }
@@ -96,4 +96,44 @@ fn synth_writes_the_layout() {
         .sum();
     assert_eq!(n, 20);
     assert!(out.join("ground_truth.tsv").exists());
+}
+
+#[test]
+fn neighbours_clean_the_word_like_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    let vectors = dir.path().join("tiny.txt");
+    std::fs::write(&vectors, "snow 1 0 0\nski 0.9 0.1 0\ncar 0 0 1\n").unwrap();
+    let v = vectors.to_str().unwrap();
+    let (ok, stdout, err) = webly(&["text", "neighbors", "Snow!", "--vectors", v, "-k", "1"]);
+    assert!(ok, "{err}");
+    assert!(
+        stdout.lines().nth(1).unwrap_or_default().contains("ski"),
+        "{stdout}"
+    );
+    let (ok, _, err) = webly(&["text", "neighbors", "the", "--vectors", v]);
+    assert!(!ok && err.contains("no word left"), "{err}");
+}
+
+#[test]
+fn synth_refuses_to_overwrite_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("d");
+    let o = out.to_str().unwrap();
+    let args = ["synth", "--out", o, "--images", "6", "--seed", "2"];
+    assert!(webly(&args).0);
+    let (ok, _, err) = webly(&args);
+    assert!(!ok && err.contains("overwrite"), "{err}");
+    let (ok, _, err) = webly(&[&args[..], &["--overwrite"]].concat());
+    assert!(ok, "{err}");
+    let (ok, _, err) = webly(&["synth", "--images", "6"]);
+    assert!(!ok && err.contains("--out"), "{err}");
+}
+
+#[test]
+fn serve_listens_on_loopback_by_default() {
+    let (ok, stdout, _) = webly(&["serve", "--help"]);
+    assert!(ok);
+    assert!(stdout.contains("127.0.0.1:8080"), "{stdout}");
+    let (ok, _, err) = webly(&["serve", "--config", "/nonexistent/run.toml"]);
+    assert!(!ok && err.contains("/nonexistent/run.toml"), "{err}");
 }

@@ -25,6 +25,7 @@ pub use layout::{
     IMAGE_EXTENSIONS,
 };
 pub use loader::{
-    decode_image, load_batch, load_image, Batch, Crop, DecodeLimits, LoaderConfig, Skipped,
+    decode_image, load_batch, load_image, load_image_bytes, Batch, Crop, DecodeLimits, ImageLimits,
+    LoaderConfig, Skipped,
 };
 pub use split::{read_split_file, reference_counts, Split};

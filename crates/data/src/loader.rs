@@ -190,6 +190,63 @@ pub fn load_image(
     Ok(transform(&rgb, cfg, crop, position))
 }
 
+/// Bounds on an image that comes from outside (an upload): its encoded size and its pixel count,
+/// checked from the header before any pixel is decoded.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImageLimits {
+    /// Largest encoded file, in bytes. Default 8 MiB.
+    pub max_bytes: usize,
+    /// Largest `width * height`. Default 40 megapixels (a 24 MP camera photo fits).
+    pub max_pixels: u64,
+}
+
+impl Default for ImageLimits {
+    fn default() -> Self {
+        ImageLimits {
+            max_bytes: 8 << 20,
+            max_pixels: 40_000_000,
+        }
+    }
+}
+
+/// Loads an encoded image held in memory (an upload) as `3 x crop x crop` floats, refusing
+/// (with the reason) bytes over `limits.max_bytes`, images over `limits.max_pixels` or the
+/// loader's own `cfg.limits` (read from the header, before decoding) and anything
+/// [`load_image`] would skip.
+pub fn load_image_bytes(
+    bytes: &[u8],
+    cfg: &LoaderConfig,
+    crop: Crop,
+    limits: &ImageLimits,
+) -> Result<Vec<f32>, DataError> {
+    cfg.validate()?;
+    let bad = |message: String| DataError::Image {
+        path: PathBuf::from("<upload>"),
+        message,
+    };
+    if bytes.len() > limits.max_bytes {
+        return Err(bad(format!(
+            "{} bytes, more than the limit of {}",
+            bytes.len(),
+            limits.max_bytes
+        )));
+    }
+    let (w, h) = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| bad(e.to_string()))?
+        .into_dimensions()
+        .map_err(|e| bad(format!("not a readable JPEG or PNG: {e}")))?;
+    let max_pixels = limits.max_pixels.min(cfg.limits.max_pixels);
+    if u64::from(w) * u64::from(h) > max_pixels {
+        return Err(bad(format!(
+            "{w}x{h} pixels, more than the limit of {max_pixels}"
+        )));
+    }
+    let rgb = decode_rgb(bytes, &cfg.limits).map_err(bad)?;
+    Ok(transform(&rgb, cfg, crop, 0))
+}
+
 /// Decodes an image file's bytes (JPEG, PNG or WebP, sniffed from the content, whatever the
 /// file name says) to RGB8 as a viewer shows it: its EXIF orientation (all 8) applied. Declared
 /// and decoded sizes are bounded by `limits`. Errors are reasons for a skip or a message.
@@ -387,6 +444,34 @@ mod tests {
         assert!(decode_rgb(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 16], &l).is_err());
         assert!(has_jpeg_end(&[0xFF, 0xD8, 1, 2, 0xFF, 0xD9, 0]));
         assert!(!has_jpeg_end(&[0xFF, 0xD8, 1, 2, 0xFF, 0x00]));
+    }
+
+    #[test]
+    fn uploads_are_bounded_in_bytes_and_pixels() {
+        let mut png = Vec::new();
+        RgbImage::new(30, 20)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        let cfg = LoaderConfig { resize: 8, crop: 8 };
+        let ok = ImageLimits::default();
+        assert_eq!(
+            load_image_bytes(&png, &cfg, Crop::Center, &ok)
+                .unwrap()
+                .len(),
+            3 * 8 * 8
+        );
+        let few_pixels = ImageLimits {
+            max_pixels: 599,
+            ..ImageLimits::default()
+        };
+        let e = load_image_bytes(&png, &cfg, Crop::Center, &few_pixels).unwrap_err();
+        assert!(e.to_string().contains("30x20"), "{e}");
+        let few_bytes = ImageLimits {
+            max_bytes: png.len() - 1,
+            ..ImageLimits::default()
+        };
+        assert!(load_image_bytes(&png, &cfg, Crop::Center, &few_bytes).is_err());
+        assert!(load_image_bytes(b"not an image", &cfg, Crop::Center, &ok).is_err());
     }
 
     #[test]

@@ -14,8 +14,12 @@ pub enum Arch {
     #[default]
     SmallCnn,
     /// torchvision's ResNet-18 layout (var names as torchvision, so its weights load).
+    /// Written `resnet18` (the older `res_net18` still reads).
+    #[serde(rename = "resnet18", alias = "res_net18")]
     ResNet18,
     /// EfficientNet-Lite0, ported by hand (keys as the `efficientnet-lite0-57934424.pth`).
+    /// Written `efficientnet_lite0` (the older `efficient_net_lite0` still reads).
+    #[serde(rename = "efficientnet_lite0", alias = "efficient_net_lite0")]
     EfficientNetLite0,
 }
 
@@ -374,5 +378,29 @@ mod tests {
         let back: TrainConfig =
             toml::from_str(&toml::to_string(&cfg).expect("write")).expect("reparse");
         assert_eq!(back.model, cfg.model);
+    }
+
+    #[test]
+    fn arch_names_as_users_write_them_and_the_old_spellings() {
+        for (name, arch) in [
+            ("small_cnn", Arch::SmallCnn),
+            ("resnet18", Arch::ResNet18),
+            ("res_net18", Arch::ResNet18),
+            ("efficientnet_lite0", Arch::EfficientNetLite0),
+            ("efficient_net_lite0", Arch::EfficientNetLite0),
+        ] {
+            let cfg: TrainConfig =
+                toml::from_str(&format!("[model]\narch = {name:?}\n")).expect(name);
+            assert_eq!(cfg.model.arch, arch, "{name}");
+        }
+        let written = toml::to_string(&TrainConfig {
+            model: ModelConfig {
+                arch: Arch::ResNet18,
+                ..ModelConfig::default()
+            },
+            ..TrainConfig::default()
+        })
+        .expect("write");
+        assert!(written.contains("arch = \"resnet18\""), "{written}");
     }
 }

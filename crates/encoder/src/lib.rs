@@ -30,6 +30,7 @@ pub mod mining;
 mod model;
 mod nets;
 mod prefetch;
+pub mod progress;
 mod schedule;
 mod train;
 

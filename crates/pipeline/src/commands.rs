@@ -2,38 +2,68 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
 use webly_data::synth::{self, SynthConfig, SynthReport};
-use webly_data::{load_batch, Crop, GroundTruth, Split};
-use webly_encoder::{Encoder, SavedModel};
-use webly_eval::{compare as compare_runs, GalleryHit};
-use webly_index::{Exact, Search};
+use webly_data::{GroundTruth, Split};
+use webly_encoder::SavedModel;
+use webly_eval::{compare as compare_runs, Comparison};
 use webly_text::{LoadOptions, WordVectors};
 
 use crate::config::RunConfig;
 use crate::context::Context;
 use crate::error::{PipelineError, Result};
-use crate::eval_stage::{self, ModelPaths};
-use crate::model_stage::{self, open_index};
-use crate::queries;
+use crate::eval_stage::{self, Evaluation, ModelPaths};
+use crate::model_stage;
+use crate::searcher::{gallery_query, Found, SearchMode, Searcher, Tag, TAG_MIN_COUNT};
 use crate::text_stage::SPLITS;
 use crate::train_stage::{model_dir, TrainOverrides};
 
-/// `webly synth`: generates a dataset; `options` is a TOML file of [`SynthConfig`] fields.
-pub fn synth(out: &Path, images: usize, seed: u64, options: Option<&Path>) -> Result<SynthReport> {
-    let mut cfg: SynthConfig = match options {
-        None => SynthConfig::default(),
-        Some(p) => {
+/// Flags of `webly synth` that override the settings it starts from.
+#[derive(Debug, Clone, Default)]
+pub struct SynthOverrides {
+    pub out: Option<PathBuf>,
+    pub images: Option<usize>,
+    pub seed: Option<u64>,
+    /// Replace a dataset already in `out`.
+    pub overwrite: bool,
+}
+
+/// `webly synth`: generates a dataset. Settings start from the run config's `[data.synth]` table
+/// (output: its `data.dataset.root`), else from `options` (a TOML file of [`SynthConfig`]
+/// fields), else the defaults; the flags override them.
+pub fn synth(
+    cfg: Option<&RunConfig>,
+    options: Option<&Path>,
+    flags: &SynthOverrides,
+) -> Result<SynthReport> {
+    let mut synth_cfg: SynthConfig = match (options, cfg) {
+        (Some(p), _) => {
             let text = std::fs::read_to_string(p).map_err(PipelineError::io("reading", p))?;
             toml::from_str(&text).map_err(|e| PipelineError::Config {
                 path: p.to_path_buf(),
                 message: e.to_string(),
             })?
         }
+        (None, Some(c)) => c.data.synth.clone().unwrap_or_default(),
+        (None, None) => SynthConfig::default(),
     };
-    cfg.out = out.to_path_buf();
-    cfg.images = images;
-    cfg.seed = seed;
-    Ok(synth::generate(&cfg)?)
+    synth_cfg.out = match (&flags.out, cfg) {
+        (Some(out), _) => out.clone(),
+        (None, Some(c)) => c.data.dataset.root.clone(),
+        (None, None) => {
+            return Err(PipelineError::Invalid(
+                "give the output folder (--out DIR) or a run config (--config FILE)".into(),
+            ))
+        }
+    };
+    if let Some(n) = flags.images {
+        synth_cfg.images = n;
+    }
+    if let Some(seed) = flags.seed {
+        synth_cfg.seed = seed;
+    }
+    synth_cfg.overwrite |= flags.overwrite;
+    Ok(synth::generate(&synth_cfg)?)
 }
 
 /// `webly train`: trains one model of the run (with CLI overrides).
@@ -98,8 +128,9 @@ fn trained_stamp(paths: &ModelPaths) -> Result<String> {
     })
 }
 
-/// `webly eval`: evaluates a trained model on the test split.
-pub fn evaluate(cfg: &RunConfig, model: Option<&str>) -> Result<String> {
+/// `webly eval`: evaluates a trained model on the test split (`Display` for the terminal,
+/// `Serialize` for `--json`).
+pub fn evaluate(cfg: &RunConfig, model: Option<&str>) -> Result<Evaluation> {
     let model = cfg.model(model)?;
     let ctx = Context::open(cfg)?;
     let paths = ModelPaths::new(model_dir(cfg, &model.name));
@@ -109,20 +140,20 @@ pub fn evaluate(cfg: &RunConfig, model: Option<&str>) -> Result<String> {
     let emb = eval_stage::read_embeddings(&model_stage::ensure_embedded(&ctx, &paths, &stamp)?)?;
     let title = format!("webly {}", model.name);
     let truth = GroundTruth::load(&ctx.data.dataset.root)?;
-    Ok(eval_stage::evaluate_model(
+    eval_stage::evaluate_model(
         &emb,
         &ctx.data.dataset,
         truth.as_ref(),
         &queries,
         &paths.eval(),
         &title,
-    )?
-    .to_string())
+    )
 }
 
 /// `webly eval --compare`: finished evaluations side by side. Each path is an evaluation folder
-/// (with `report.json`), a model folder or a run folder (all its models).
-pub fn compare(paths: &[PathBuf]) -> Result<String> {
+/// (with `report.json`), a model folder or a run folder (all its models). Rows are named
+/// `<run>: <model> (<relevance>)`, so rows of two runs never look alike.
+pub fn compare(paths: &[PathBuf]) -> Result<Comparison> {
     let mut dirs = Vec::new();
     for p in paths {
         dirs.extend(report_dirs(p));
@@ -133,7 +164,28 @@ pub fn compare(paths: &[PathBuf]) -> Result<String> {
         ));
     }
     let refs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
-    Ok(compare_runs(&refs)?.to_string())
+    let mut table = compare_runs(&refs)?;
+    for row in &mut table.runs {
+        if let Some(run) = run_of_eval_dir(&row.path) {
+            row.run = format!("{run}: {}", row.run);
+        }
+    }
+    Ok(table)
+}
+
+/// The run folder's name of a `<run>/models/<model>/eval/<relevance>` folder.
+fn run_of_eval_dir(dir: &Path) -> Option<String> {
+    let models = dir.ancestors().nth(3)?;
+    if models.file_name()? != "models" {
+        return None;
+    }
+    let run = models.parent()?;
+    let name = run
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .or_else(|| run.file_name().map(|n| n.to_string_lossy().into_owned()))?;
+    Some(name)
 }
 
 fn report_dirs(p: &Path) -> Vec<PathBuf> {
@@ -164,16 +216,27 @@ pub enum QueryInput {
     Image(PathBuf),
 }
 
-/// The answer to a query.
+/// The answer to a query (printed as text, or as JSON with `--json`).
+#[derive(Debug, Clone, Serialize)]
 pub struct QueryAnswer {
+    /// What was searched for: `query "words"` or `query image PATH`.
     pub query: String,
-    pub hits: Vec<GalleryHit>,
+    /// The cleaned query words (text queries).
+    pub tokens: Vec<String>,
+    /// The query words the text space does not know (skipped).
+    pub unknown: Vec<String>,
+    pub mode: SearchMode,
+    pub hits: Vec<Found>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub html: Option<PathBuf>,
 }
 
 impl fmt::Display for QueryAnswer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}", self.query)?;
+        if !self.unknown.is_empty() {
+            writeln!(f, "unknown words skipped: {}", self.unknown.join(", "))?;
+        }
         for (rank, h) in self.hits.iter().enumerate() {
             writeln!(
                 f,
@@ -192,7 +255,8 @@ impl fmt::Display for QueryAnswer {
     }
 }
 
-/// `webly query`: the nearest test images to words (or to an image).
+/// `webly query`: the nearest test images to words (or to an image). With `html`, a gallery page
+/// whose frames say whether the ground truth shows every query word.
 pub fn query(
     cfg: &RunConfig,
     model: Option<&str>,
@@ -201,43 +265,47 @@ pub fn query(
     exact: bool,
     html: Option<&Path>,
 ) -> Result<QueryAnswer> {
-    let model = cfg.model(model)?;
-    let ctx = Context::open(cfg)?;
-    let paths = ModelPaths::new(model_dir(cfg, &model.name));
-    check_space(&ctx, &paths.dir)?;
-    let (label, vector) = match input {
-        QueryInput::Text(t) => (
-            format!("query {t:?}"),
-            queries::embed(&ctx.text.embedder, t)?,
-        ),
-        QueryInput::Image(p) => (
-            format!("query image {}", p.display()),
-            image_vector(&paths.dir, p)?,
-        ),
-    };
-    let hits = if exact {
-        let emb = eval_stage::read_embeddings(&paths.embeddings(Split::Test))?;
-        let exact = Exact::new(emb);
-        exact.check_query(&vector)?;
-        exact.search(&vector, k)
+    let searcher = Searcher::open(cfg, model)?;
+    let mode = if exact {
+        SearchMode::Exact
     } else {
-        let index = open_index(&ctx, &paths)?;
-        index.check_query(&vector)?;
-        index.search(&vector, k)
+        SearchMode::Hnsw
     };
-    let items = eval_stage::item_lookup(&ctx.data.dataset);
-    let truth = match input {
-        QueryInput::Text(_) => GroundTruth::load(&ctx.data.dataset.root)?,
-        QueryInput::Image(_) => None,
+    let answer = match input {
+        QueryInput::Text(t) => {
+            let r = searcher.text(t, k, mode)?;
+            if !r.unknown.is_empty() {
+                eprintln!(
+                    "[query] {t:?}: unknown words skipped: {}",
+                    r.unknown.join(", ")
+                );
+            }
+            QueryAnswer {
+                query: format!("query {t:?}"),
+                tokens: r.tokens,
+                unknown: r.unknown,
+                mode,
+                hits: r.hits,
+                html: None,
+            }
+        }
+        QueryInput::Image(p) => QueryAnswer {
+            query: format!("query image {}", p.display()),
+            tokens: Vec::new(),
+            unknown: Vec::new(),
+            mode,
+            hits: searcher.similar_to_vector(&searcher.embed_file(p)?, k, mode),
+            html: None,
+        },
     };
-    let query = eval_stage::to_gallery(&items, &label, hits, truth.as_ref());
     if let Some(path) = html {
-        eval_stage::write_gallery_page(path, &label, std::slice::from_ref(&query))?;
+        let section = gallery_query(&answer.query, &answer.hits);
+        let title = format!("webly {}", searcher.model());
+        eval_stage::write_gallery_page(path, &title, std::slice::from_ref(&section))?;
     }
     Ok(QueryAnswer {
-        query: label,
-        hits: query.hits,
         html: html.map(Path::to_path_buf),
+        ..answer
     })
 }
 
@@ -280,63 +348,50 @@ pub(crate) fn check_space(ctx: &Context, model_dir: &Path) -> Result<()> {
     })
 }
 
-/// An image's embedding with a trained model.
-fn image_vector(model_dir: &Path, image: &Path) -> Result<Vec<f32>> {
-    let encoder = Encoder::load(model_dir)?;
-    let loader = encoder.saved().loader.clone();
-    let batch = load_batch(&[image.to_path_buf()], &loader, Crop::Center);
-    if let Some(s) = batch.skipped.first() {
-        // The reason names the file (and the limit, for an image over one).
-        return Err(PipelineError::Invalid(format!(
-            "cannot use the query image: {}",
-            s.reason
-        )));
-    }
-    Ok(encoder.embed_batch(&batch.data)?)
+/// The answer of `webly tag` (printed as text, or as JSON with `--json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct TagAnswer {
+    pub image: PathBuf,
+    /// Words the tags are chosen from: used at least this often in the training captions.
+    pub min_count: usize,
+    pub vocabulary: usize,
+    pub words: Vec<Tag>,
 }
 
-/// `webly tag`: the nearest words to an image's embedding.
-pub fn tag(cfg: &RunConfig, model: Option<&str>, image: &Path, k: usize) -> Result<String> {
-    let model = cfg.model(model)?;
-    let ctx = Context::open(cfg)?;
-    let dir = model_dir(cfg, &model.name);
-    check_space(&ctx, &dir)?;
-    let vector = image_vector(&dir, image)?;
-    let vocabulary = caption_vocabulary(&ctx, TAG_MIN_COUNT);
-    let words = ctx
-        .text
-        .embedder
-        .vectors
-        .nearest_among(&vector, k, &vocabulary);
-    Ok(format_words(
-        &format!(
-            "nearest words to {} (among the {} words used at least {TAG_MIN_COUNT} times in training captions)",
-            image.display(),
-            vocabulary.len()
-        ),
-        &words,
-    ))
+impl fmt::Display for TagAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let words: Vec<(String, f32)> = self
+            .words
+            .iter()
+            .map(|t| (t.word.clone(), t.score))
+            .collect();
+        write!(
+            f,
+            "{}",
+            format_words(
+                &format!(
+                    "nearest words to {} (among the {} words used at least {} times in training captions)",
+                    self.image.display(),
+                    self.vocabulary,
+                    self.min_count
+                ),
+                &words,
+            )
+            .trim_end()
+        )
+    }
 }
 
-/// A word must occur this often in the training captions to be offered as a tag: the whole
-/// GloVe vocabulary (400K words, most of them rare names and web tokens) buries the concepts.
-const TAG_MIN_COUNT: usize = 5;
-
-/// The cleaned words of the training captions that occur at least `min_count` times.
-fn caption_vocabulary(ctx: &Context, min_count: usize) -> Vec<String> {
-    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for item in ctx.data.dataset.split(Split::Train) {
-        for w in webly_text::clean(&item.caption) {
-            *counts.entry(w).or_default() += 1;
-        }
-    }
-    let mut words: Vec<String> = counts
-        .into_iter()
-        .filter(|(_, c)| *c >= min_count)
-        .map(|(w, _)| w)
-        .collect();
-    words.sort_unstable();
-    words
+/// `webly tag`: the nearest caption words to an image's embedding.
+pub fn tag(cfg: &RunConfig, model: Option<&str>, image: &Path, k: usize) -> Result<TagAnswer> {
+    let searcher = Searcher::open(cfg, model)?;
+    let vector = searcher.embed_file(image)?;
+    Ok(TagAnswer {
+        image: image.to_path_buf(),
+        min_count: TAG_MIN_COUNT,
+        vocabulary: searcher.tag_vocabulary(),
+        words: searcher.tags(&vector, k),
+    })
 }
 
 fn format_words(title: &str, words: &[(String, f32)]) -> String {
@@ -384,10 +439,13 @@ pub fn text_neighbors(vectors: &Path, query: &str, k: usize) -> Result<String> {
     let (target, exclude) = match parse_vector(query) {
         Some(v) => (v, vec![]),
         None => {
-            let v = vectors.get(query).ok_or_else(|| {
-                PipelineError::Invalid(format!("{query:?} is not in the vocabulary"))
+            let word = one_clean_word(query)?;
+            let v = vectors.get(&word).ok_or_else(|| {
+                PipelineError::Invalid(format!(
+                    "{query:?} (cleaned: {word:?}) is not in the vocabulary"
+                ))
             })?;
-            (v.to_vec(), vec![query])
+            (v.to_vec(), vec![word])
         }
     };
     if target.len() != vectors.dim() {
@@ -397,10 +455,27 @@ pub fn text_neighbors(vectors: &Path, query: &str, k: usize) -> Result<String> {
             vectors.dim()
         )));
     }
+    let exclude: Vec<&str> = exclude.iter().map(String::as_str).collect();
     Ok(format_words(
         &format!("nearest words to {query}"),
         &vectors.nearest(&target, k, &exclude),
     ))
+}
+
+/// A word cleaned as queries are (`webly_text::clean`: lower case, punctuation and stop words
+/// removed), so `Snow` finds `snow`.
+fn one_clean_word(query: &str) -> Result<String> {
+    let mut words = webly_text::clean(query);
+    match words.len() {
+        1 => Ok(words.remove(0)),
+        0 => Err(PipelineError::Invalid(format!(
+            "{query:?} has no word left after cleaning (stop words and punctuation are removed)"
+        ))),
+        _ => Err(PipelineError::Invalid(format!(
+            "{query:?} is several words after cleaning ({}): give one word, or a vector",
+            words.join(", ")
+        ))),
+    }
 }
 
 fn parse_vector(s: &str) -> Option<Vec<f32>> {

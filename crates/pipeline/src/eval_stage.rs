@@ -128,6 +128,7 @@ pub fn build_index(
 }
 
 /// The evaluation of one model: against captions, and against the true content when known.
+#[derive(serde::Serialize)]
 pub struct Evaluation {
     pub captions: Report,
     pub truth: Option<Report>,

@@ -137,6 +137,14 @@ fn queries_tags_and_comparisons(cfg: &RunConfig, tmp: &Path) {
         page.contains("data:image/jpeg;base64,"),
         "thumbnails embedded"
     );
+    // Frames come from the query words against the ground truth, not from the page's label.
+    let relevant = hnsw
+        .hits
+        .iter()
+        .filter(|h| h.relevant == Some(true))
+        .count();
+    assert!(relevant > 0, "no snow+ski hit judged relevant");
+    assert_eq!(page.matches("card yes").count(), relevant, "green frames");
 
     // A query with no known word is an error naming it; unknown words alone are skipped.
     let err = query(
@@ -147,8 +155,7 @@ fn queries_tags_and_comparisons(cfg: &RunConfig, tmp: &Path) {
         false,
         None,
     )
-    .err()
-    .expect("no known word is an error")
+    .expect_err("no known word is an error")
     .to_string();
     assert!(err.contains("qqxzv"), "{err}");
     assert!(query(
@@ -176,17 +183,20 @@ fn queries_tags_and_comparisons(cfg: &RunConfig, tmp: &Path) {
     let bad = tmp.join("broken.jpg");
     std::fs::write(&bad, b"not a jpeg").unwrap();
     let err = query(cfg, None, &QueryInput::Image(bad.clone()), 3, true, None)
-        .err()
-        .expect("unreadable image is an error")
+        .expect_err("unreadable image is an error")
         .to_string();
     assert!(err.contains("broken.jpg"), "{err}");
 
     // Image to words, and the comparison of finished runs.
-    let words = tag(cfg, None, &first.image_path, 5).expect("tag");
+    let words = tag(cfg, None, &first.image_path, 5)
+        .expect("tag")
+        .to_string();
     assert_eq!(words.lines().count(), 6, "{words}");
-    let table = compare(std::slice::from_ref(&cfg.run_dir)).expect("compare");
+    let table = compare(std::slice::from_ref(&cfg.run_dir))
+        .expect("compare")
+        .to_string();
     assert!(
-        table.contains("triplet (captions)") && table.contains("triplet (truth)"),
+        table.contains("run: triplet (captions)") && table.contains("run: triplet (truth)"),
         "{table}"
     );
 

@@ -1,0 +1,117 @@
+//! Progress for long loops when nobody watches a terminal: plain periodic lines on stderr (CI
+//! logs, `nohup`, pipes), where an indicatif bar draws nothing at all.
+//!
+//! Use: `if !stderr_is_terminal() { plain.tick(step, &message) }` beside the bar; [`PlainProgress::tick`]
+//! prints at most one line per period, [`PlainProgress::finish`] always prints.
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+/// Seconds between two plain progress lines by default.
+pub const PLAIN_PROGRESS_PERIOD: Duration = Duration::from_secs(10);
+
+/// Whether stderr is a terminal (where indicatif bars draw).
+pub fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// Periodic plain progress lines: `[what] 120/800 (15%) <message>, 34 s elapsed, about 3 min
+/// left`.
+#[derive(Debug, Clone)]
+pub struct PlainProgress {
+    what: String,
+    total: u64,
+    period: Duration,
+    start: Instant,
+    last: Option<Instant>,
+}
+
+impl PlainProgress {
+    /// Progress over `total` units (steps, images) named `what`; a line at most every `period`.
+    pub fn new(what: impl Into<String>, total: u64, period: Duration) -> Self {
+        PlainProgress {
+            what: what.into(),
+            total,
+            period,
+            start: Instant::now(),
+            last: None,
+        }
+    }
+
+    /// Prints a line for position `pos` if the period has passed since the last one (the first
+    /// call prints). Returns whether it printed.
+    pub fn tick(&mut self, pos: u64, message: &str) -> bool {
+        let now = Instant::now();
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < self.period)
+        {
+            return false;
+        }
+        self.last = Some(now);
+        eprintln!(
+            "{}",
+            self.line(pos, message, now.duration_since(self.start))
+        );
+        true
+    }
+
+    /// Prints the final line whatever the period.
+    pub fn finish(&mut self, pos: u64, message: &str) {
+        self.last = None;
+        self.tick(pos, message);
+    }
+
+    /// The line for `pos` after `elapsed`; the time left is extrapolated linearly.
+    pub fn line(&self, pos: u64, message: &str, elapsed: Duration) -> String {
+        let mut s = format!("[{}] {pos}/{}", self.what, self.total);
+        if self.total > 0 {
+            s += &format!(" ({:.0}%)", 100.0 * pos as f64 / self.total as f64);
+        }
+        if !message.is_empty() {
+            s += &format!(" {message}");
+        }
+        let secs = elapsed.as_secs_f64();
+        s += &format!(", {} elapsed", human(secs));
+        if pos > 0 && pos < self.total {
+            let left = secs * (self.total - pos) as f64 / pos as f64;
+            s += &format!(", about {} left", human(left));
+        }
+        s
+    }
+}
+
+fn human(secs: f64) -> String {
+    if secs < 90.0 {
+        format!("{secs:.0} s")
+    } else if secs < 5400.0 {
+        format!("{:.0} min", secs / 60.0)
+    } else {
+        format!("{:.1} h", secs / 3600.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_say_position_share_and_time_left() {
+        let p = PlainProgress::new("train", 800, PLAIN_PROGRESS_PERIOD);
+        let l = p.line(200, "epoch 1 loss 0.1234", Duration::from_secs(60));
+        assert_eq!(
+            l,
+            "[train] 200/800 (25%) epoch 1 loss 0.1234, 60 s elapsed, about 3 min left"
+        );
+        let done = p.line(800, "", Duration::from_secs(7200));
+        assert_eq!(done, "[train] 800/800 (100%), 2.0 h elapsed");
+    }
+
+    #[test]
+    fn ticks_are_rate_limited_but_finish_always_prints() {
+        let mut p = PlainProgress::new("embed", 10, Duration::from_secs(3600));
+        assert!(p.tick(1, ""));
+        assert!(!p.tick(2, ""), "within the period");
+        p.finish(10, "done");
+        assert!(p.last.is_some());
+    }
+}

@@ -1,0 +1,493 @@
+//! What the queries of one trained model need, loaded once: the text embedder, the test images'
+//! exact embeddings and HNSW index, the encoder for image queries, the image store (keys to
+//! paths and captions), the ground truth and the tag vocabulary. `webly query` and `webly tag`
+//! open one per command; `webly serve` holds one for its lifetime and shares it between requests.
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::Serialize;
+use webly_data::{load_batch, Crop, GroundTruth, ImageLimits, LoaderConfig, Split};
+use webly_encoder::Encoder;
+use webly_eval::{GalleryHit, GalleryQuery};
+use webly_index::{Exact, Hit, Hnsw, Manifest, Search};
+use webly_text::{clean, TextEmbedder};
+
+use crate::config::RunConfig;
+use crate::context::Context;
+use crate::error::{PipelineError, Result};
+use crate::eval_stage::{self, ModelPaths};
+use crate::model_stage::open_index;
+use crate::train_stage::model_dir;
+
+/// A word must occur this often in the training captions to be offered as a tag: the whole
+/// GloVe vocabulary (400K words, most of them rare names and web tokens) buries the concepts.
+pub const TAG_MIN_COUNT: usize = 5;
+
+/// Exact search over every test embedding, or the HNSW index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchMode {
+    Exact,
+    #[default]
+    Hnsw,
+}
+
+/// One retrieved image, as scripts and the web page see it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Found {
+    pub key: String,
+    /// Cosine similarity to the query, in [-1, 1].
+    pub score: f32,
+    pub caption: String,
+    /// The image file (under the dataset root).
+    pub image_path: PathBuf,
+    /// Whether the ground truth says the image shows every query word (text queries on data
+    /// with a ground truth only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relevant: Option<bool>,
+}
+
+/// The answer to a text query.
+#[derive(Debug, Clone, Serialize)]
+pub struct TextResults {
+    pub query: String,
+    /// The cleaned words of the query, in order.
+    pub tokens: Vec<String>,
+    /// The cleaned words the text space does not know (skipped).
+    pub unknown: Vec<String>,
+    pub mode: SearchMode,
+    pub hits: Vec<Found>,
+}
+
+/// One of an image's nearest caption words.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tag {
+    pub word: String,
+    /// Cosine similarity between the word vector and the image embedding.
+    pub score: f32,
+}
+
+/// Facts about the loaded model and index.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexFacts {
+    pub model: String,
+    pub arch: String,
+    /// Indexed (test) images.
+    pub size: usize,
+    pub dimension: usize,
+    /// The word vectors file (or "glove trained on captions").
+    pub text_space: String,
+    pub text_words: usize,
+    pub text_fingerprint: String,
+    pub tag_vocabulary: usize,
+    /// The index's manifest: HNSW settings and the recall measured at build time.
+    pub index: Option<Manifest>,
+}
+
+/// Everything a query needs, in memory. Shareable between threads (`Sync`): the encoder, whose
+/// libtorch module is not `Sync`, sits behind a mutex.
+pub struct Searcher {
+    model: String,
+    embedder: TextEmbedder,
+    exact: Exact,
+    /// Row of each indexed key in `exact`.
+    rows: HashMap<String, usize>,
+    hnsw: Hnsw,
+    encoder: Mutex<Encoder>,
+    loader: LoaderConfig,
+    items: HashMap<String, Entry>,
+    image_root: PathBuf,
+    truth: Option<GroundTruth>,
+    vocabulary: Vec<String>,
+    text_space: String,
+}
+
+struct Entry {
+    image: PathBuf,
+    caption: String,
+}
+
+impl Searcher {
+    /// Opens the run's dataset and text space (reusing their stages), then the named model's
+    /// encoder, test embeddings and index. Errors name what is missing and the command that
+    /// makes it.
+    pub fn open(cfg: &RunConfig, model: Option<&str>) -> Result<Self> {
+        let model = cfg.model(model)?;
+        let ctx = Context::open(cfg)?;
+        let paths = ModelPaths::new(model_dir(cfg, &model.name));
+        if crate::stamp::read(&paths.dir).is_none() {
+            return Err(PipelineError::Missing {
+                what: "a finished training",
+                path: paths.dir.clone(),
+                hint: "webly train".into(),
+            });
+        }
+        crate::commands::check_space(&ctx, &paths.dir)?;
+        let emb_path = paths.embeddings(Split::Test);
+        if !emb_path.exists() {
+            return Err(PipelineError::Missing {
+                what: "the test embeddings",
+                path: emb_path,
+                hint: "webly embed".into(),
+            });
+        }
+        let exact = Exact::new(eval_stage::read_embeddings(&emb_path)?);
+        let rows = exact
+            .embeddings()
+            .keys()
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.clone(), i))
+            .collect();
+        let hnsw = open_index(&ctx, &paths)?;
+        let encoder = Encoder::load(&paths.dir)?;
+        let loader = encoder.saved().loader.clone();
+        let vocabulary = caption_vocabulary(&ctx, TAG_MIN_COUNT);
+        let truth = GroundTruth::load(&ctx.data.dataset.root)?;
+        let text_space = match (&cfg.text.glove, &cfg.text.vectors) {
+            (Some(_), _) => "glove trained on the training captions".to_string(),
+            (None, Some(p)) => p.display().to_string(),
+            (None, None) => "none".to_string(),
+        };
+        let image_root = ctx.data.dataset.root.clone();
+        let items = ctx
+            .data
+            .dataset
+            .items
+            .iter()
+            .map(|i| {
+                (
+                    i.key.clone(),
+                    Entry {
+                        image: i.image.clone(),
+                        caption: i.caption.clone(),
+                    },
+                )
+            })
+            .collect();
+        let Context { text, .. } = ctx;
+        Ok(Searcher {
+            model: model.name.clone(),
+            embedder: text.embedder,
+            exact,
+            rows,
+            hnsw,
+            encoder: Mutex::new(encoder),
+            loader,
+            items,
+            image_root,
+            truth,
+            vocabulary,
+            text_space,
+        })
+    }
+
+    /// The `k` nearest test images to the query words. Unknown words are skipped and named; a
+    /// query with no known word is an error (`TextError::NoKnownWord`).
+    pub fn text(&self, query: &str, k: usize, mode: SearchMode) -> Result<TextResults> {
+        let q = self.embedder.embed_query(query)?;
+        let hits = self.found(self.search(&q.vector, k, mode), Some(&q.tokens));
+        Ok(TextResults {
+            query: query.to_string(),
+            tokens: q.tokens,
+            unknown: q.unknown,
+            mode,
+            hits,
+        })
+    }
+
+    /// The `k` nearest test images to an image's embedding.
+    pub fn similar_to_vector(&self, vector: &[f32], k: usize, mode: SearchMode) -> Vec<Found> {
+        self.found(self.search(vector, k, mode), None)
+    }
+
+    /// The stored embedding of an indexed (test) image, if `key` is one.
+    pub fn indexed_vector(&self, key: &str) -> Option<&[f32]> {
+        let row = *self.rows.get(key)?;
+        Some(self.exact.embeddings().row(row))
+    }
+
+    /// The embedding of an image file (loaded with the model's loader, center crop).
+    pub fn embed_file(&self, path: &Path) -> Result<Vec<f32>> {
+        let batch = load_batch(&[path.to_path_buf()], &self.loader, Crop::Center);
+        if let Some(s) = batch.skipped.first() {
+            return Err(PipelineError::Invalid(format!(
+                "cannot read image {}: {}",
+                s.path.display(),
+                s.reason
+            )));
+        }
+        self.embed_pixels(&batch.data)
+    }
+
+    /// The embedding of an encoded JPEG or PNG (an upload), within `limits`.
+    pub fn embed_bytes(&self, bytes: &[u8], limits: &ImageLimits) -> Result<Vec<f32>> {
+        let pixels = webly_data::load_image_bytes(bytes, &self.loader, Crop::Center, limits)
+            .map_err(|e| PipelineError::Invalid(format!("cannot read the image: {e}")))?;
+        self.embed_pixels(&pixels)
+    }
+
+    fn embed_pixels(&self, pixels: &[f32]) -> Result<Vec<f32>> {
+        // A panic while the lock was held leaves the module itself intact: keep serving.
+        let encoder = self
+            .encoder
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(encoder.embed_batch(pixels)?)
+    }
+
+    /// The `k` caption words nearest to an image embedding (among the words used at least
+    /// [`TAG_MIN_COUNT`] times in the training captions).
+    pub fn tags(&self, vector: &[f32], k: usize) -> Vec<Tag> {
+        self.embedder
+            .vectors
+            .nearest_among(vector, k, &self.vocabulary)
+            .into_iter()
+            .map(|(word, score)| Tag { word, score })
+            .collect()
+    }
+
+    /// Size of the tag vocabulary.
+    pub fn tag_vocabulary(&self) -> usize {
+        self.vocabulary.len()
+    }
+
+    /// The image file of a dataset key, if the key is known.
+    pub fn image_of(&self, key: &str) -> Option<&Path> {
+        self.items.get(key).map(|e| e.image.as_path())
+    }
+
+    /// The caption of a dataset key, if the key is known.
+    pub fn caption_of(&self, key: &str) -> Option<&str> {
+        self.items.get(key).map(|e| e.caption.as_str())
+    }
+
+    /// The image store: every image path lies under it.
+    pub fn image_root(&self) -> &Path {
+        &self.image_root
+    }
+
+    /// Facts about what is loaded.
+    pub fn facts(&self) -> IndexFacts {
+        let arch = self
+            .encoder
+            .lock()
+            .map(|e| format!("{:?}", e.saved().model.arch))
+            .unwrap_or_else(|e| format!("{:?}", e.into_inner().saved().model.arch));
+        IndexFacts {
+            model: self.model.clone(),
+            arch,
+            size: self.exact.embeddings().len(),
+            dimension: self.exact.embeddings().dim(),
+            text_space: self.text_space.clone(),
+            text_words: self.embedder.vectors.len(),
+            text_fingerprint: self.embedder.fingerprint(),
+            tag_vocabulary: self.vocabulary.len(),
+            index: self.hnsw.manifest().cloned(),
+        }
+    }
+
+    /// The model's name in the run config.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    fn search(&self, vector: &[f32], k: usize, mode: SearchMode) -> Vec<Hit> {
+        match mode {
+            SearchMode::Exact => self.exact.search(vector, k),
+            SearchMode::Hnsw => self.hnsw.search(vector, k),
+        }
+    }
+
+    /// Hits with their files and captions; `words` (cleaned query words) are checked against the
+    /// ground truth when there is one.
+    fn found(&self, hits: Vec<Hit>, words: Option<&[String]>) -> Vec<Found> {
+        hits.into_iter()
+            .filter_map(|h| {
+                let e = self.items.get(&h.key)?;
+                let relevant = match (&self.truth, words) {
+                    (Some(gt), Some(w)) => {
+                        let refs: Vec<&str> = w.iter().map(String::as_str).collect();
+                        Some(gt.has_all(&h.key, &refs))
+                    }
+                    _ => None,
+                };
+                Some(Found {
+                    score: h.score,
+                    caption: e.caption.clone(),
+                    image_path: e.image.clone(),
+                    relevant,
+                    key: h.key,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Found {
+    /// As a gallery hit (for the HTML page).
+    pub fn to_gallery_hit(&self) -> GalleryHit {
+        GalleryHit {
+            key: self.key.clone(),
+            score: self.score,
+            image_path: self.image_path.clone(),
+            caption: self.caption.clone(),
+            relevant: self.relevant,
+        }
+    }
+}
+
+/// A gallery section: `label` over `hits`.
+pub fn gallery_query(label: &str, hits: &[Found]) -> GalleryQuery {
+    GalleryQuery {
+        query: label.to_string(),
+        hits: hits.iter().map(Found::to_gallery_hit).collect(),
+    }
+}
+
+/// Why a key cannot name an image in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyError {
+    /// Empty, too long, absolute, with `..`, a separator other than one `/`, a backslash, a
+    /// control character or a percent sign (an encoded separator).
+    Malformed(&'static str),
+    /// Well formed but not a dataset key.
+    Unknown,
+    /// The file resolves (through a symlink) outside the image store.
+    OutsideStore,
+}
+
+/// Longest key accepted, in bytes (dataset keys are `city/id`).
+pub const MAX_KEY_BYTES: usize = 256;
+
+/// Checks a client-given key and returns the image file it names, never a path outside the
+/// image store: the key must be a known dataset key of plain form (`city/id`, no `..`, no
+/// absolute path, no backslash or percent-encoding left after URL decoding), and its file,
+/// with symlinks resolved, must lie under the store's resolved root.
+pub fn resolve_key(searcher: &Searcher, key: &str) -> std::result::Result<PathBuf, KeyError> {
+    check_key_form(key)?;
+    let path = searcher.image_of(key).ok_or(KeyError::Unknown)?;
+    inside_store(searcher.image_root(), path)
+}
+
+/// `path` with symlinks resolved, if it lies under `root` (also resolved); a file that does not
+/// exist is [`KeyError::Unknown`].
+pub fn inside_store(root: &Path, path: &Path) -> std::result::Result<PathBuf, KeyError> {
+    let root = root.canonicalize().map_err(|_| KeyError::OutsideStore)?;
+    let real = path.canonicalize().map_err(|_| KeyError::Unknown)?;
+    if real.starts_with(&root) {
+        Ok(real)
+    } else {
+        Err(KeyError::OutsideStore)
+    }
+}
+
+/// The form checks of [`resolve_key`] alone.
+pub fn check_key_form(key: &str) -> std::result::Result<(), KeyError> {
+    if key.is_empty() {
+        return Err(KeyError::Malformed("empty key"));
+    }
+    if key.len() > MAX_KEY_BYTES {
+        return Err(KeyError::Malformed("key longer than 256 bytes"));
+    }
+    if key.chars().any(|c| c.is_control() || c == '\\' || c == '%') {
+        return Err(KeyError::Malformed(
+            "control character, backslash or percent sign in the key",
+        ));
+    }
+    if key.starts_with('/') || Path::new(key).is_absolute() {
+        return Err(KeyError::Malformed("absolute path"));
+    }
+    if key.split('/').any(|part| matches!(part, "" | "." | "..")) {
+        return Err(KeyError::Malformed("'..', '.' or an empty part in the key"));
+    }
+    Ok(())
+}
+
+impl std::fmt::Display for KeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyError::Malformed(why) => write!(f, "malformed key: {why}"),
+            KeyError::Unknown => write!(f, "no image of the dataset has this key"),
+            KeyError::OutsideStore => write!(f, "the key's file lies outside the image store"),
+        }
+    }
+}
+
+/// The cleaned words of the training captions that occur at least `min_count` times.
+fn caption_vocabulary(ctx: &Context, min_count: usize) -> Vec<String> {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for item in ctx.data.dataset.split(Split::Train) {
+        for w in clean(&item.caption) {
+            *counts.entry(w).or_default() += 1;
+        }
+    }
+    let mut words: Vec<String> = counts
+        .into_iter()
+        .filter(|(_, c)| *c >= min_count)
+        .map(|(w, _)| w)
+        .collect();
+    words.sort_unstable();
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_forms() {
+        assert_eq!(check_key_form("london/123"), Ok(()));
+        for bad in [
+            "",
+            "../etc/passwd",
+            "london/../../x",
+            "/etc/passwd",
+            "london\\..\\x",
+            "london%2F..%2Fx",
+            "london//x",
+            "./london/1",
+            "london/./1",
+            "london/1/",
+            "a\0b",
+        ] {
+            assert!(
+                matches!(check_key_form(bad), Err(KeyError::Malformed(_))),
+                "{bad:?} accepted"
+            );
+        }
+        assert!(check_key_form(&"a".repeat(MAX_KEY_BYTES + 1)).is_err());
+    }
+
+    #[test]
+    fn symlinks_out_of_the_store_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = tmp.path().join("store");
+        std::fs::create_dir_all(store.join("london")).unwrap();
+        let inside = store.join("london/1.jpg");
+        std::fs::write(&inside, b"x").unwrap();
+        let outside = tmp.path().join("secret.txt");
+        std::fs::write(&outside, b"secret").unwrap();
+        assert_eq!(
+            inside_store(&store, &inside),
+            Ok(inside.canonicalize().unwrap())
+        );
+        #[cfg(unix)]
+        {
+            let link = store.join("london/2.jpg");
+            std::os::unix::fs::symlink(&outside, &link).unwrap();
+            assert_eq!(inside_store(&store, &link), Err(KeyError::OutsideStore));
+            let dir_link = store.join("paris");
+            std::os::unix::fs::symlink(tmp.path(), &dir_link).unwrap();
+            assert_eq!(
+                inside_store(&store, &dir_link.join("secret.txt")),
+                Err(KeyError::OutsideStore)
+            );
+        }
+        assert_eq!(
+            inside_store(&store, &store.join("london/none.jpg")),
+            Err(KeyError::Unknown)
+        );
+    }
+}

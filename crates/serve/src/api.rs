@@ -1,0 +1,377 @@
+//! The JSON API handlers and thumbnails. Every client mistake is a 4xx with a reason.
+use std::io::Cursor;
+use std::sync::Arc;
+
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Multipart, Query, State};
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use webly_pipeline::{resolve_key, Found, IndexFacts, KeyError, PipelineError, SearchMode, Tag};
+
+use crate::error::ApiError;
+use crate::AppState;
+
+type Shared = State<Arc<AppState>>;
+type Answer<T> = Result<Json<T>, ApiError>;
+
+/// Query-string parameters of every route (each route reads the ones it needs).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// Query words.
+    q: Option<String>,
+    /// A dataset key (`city/id`).
+    key: Option<String>,
+    /// Results wanted.
+    k: Option<String>,
+    /// `hnsw` (default) or `exact`.
+    mode: Option<String>,
+}
+
+/// One result as the API gives it: no server paths, a thumbnail URL instead.
+#[derive(Debug, Serialize)]
+pub struct Hit {
+    pub key: String,
+    /// Cosine similarity to the query.
+    pub score: f32,
+    pub caption: String,
+    /// `/thumb/<key>`.
+    pub thumb: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relevant: Option<bool>,
+}
+
+impl From<Found> for Hit {
+    fn from(f: Found) -> Self {
+        Hit {
+            thumb: format!("/thumb/{}", f.key),
+            key: f.key,
+            score: f.score,
+            caption: f.caption,
+            relevant: f.relevant,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct SearchAnswer {
+    pub query: String,
+    pub tokens: Vec<String>,
+    pub unknown: Vec<String>,
+    pub mode: SearchMode,
+    pub k: usize,
+    pub hits: Vec<Hit>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SimilarAnswer {
+    /// The indexed image searched from, or none for an upload.
+    pub key: Option<String>,
+    pub mode: SearchMode,
+    pub k: usize,
+    pub hits: Vec<Hit>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TagsAnswer {
+    pub key: Option<String>,
+    /// Size of the vocabulary the words come from (frequent training caption words).
+    pub vocabulary: usize,
+    pub words: Vec<Tag>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Health {
+    pub status: &'static str,
+    pub model: String,
+}
+
+pub async fn health(State(s): Shared) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        model: s.searcher.model().to_string(),
+    })
+}
+
+pub async fn info(State(s): Shared) -> Json<IndexFacts> {
+    Json(s.searcher.facts())
+}
+
+pub async fn not_found(uri: Uri) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, format!("no route {}", uri.path()))
+}
+
+/// `GET /api/search?q=&k=&mode=`.
+pub async fn search(
+    State(s): Shared,
+    params: Result<Query<Params>, QueryRejection>,
+) -> Answer<SearchAnswer> {
+    let p = params_of(params)?;
+    let k = k_of(&s, &p)?;
+    let mode = mode_of(&p)?;
+    let q = p.q.as_deref().map(str::trim).unwrap_or_default();
+    if q.is_empty() {
+        return Err(ApiError::bad("give the query words as ?q=..."));
+    }
+    if q.len() > s.config.max_query_bytes {
+        return Err(ApiError::bad(format!(
+            "the query is {} bytes, more than the limit of {}",
+            q.len(),
+            s.config.max_query_bytes
+        )));
+    }
+    match s.searcher.text(q, k, mode) {
+        Ok(r) => Ok(Json(SearchAnswer {
+            query: r.query,
+            tokens: r.tokens,
+            unknown: r.unknown,
+            mode,
+            k,
+            hits: r.hits.into_iter().map(Hit::from).collect(),
+        })),
+        Err(PipelineError::Text(webly_text::TextError::NoKnownWord { tokens, .. })) => {
+            let message = if tokens.is_empty() {
+                format!("{q:?} has no word left after cleaning (stop words, punctuation)")
+            } else {
+                format!(
+                    "no word of {q:?} is in the text space (unknown: {})",
+                    tokens.join(", ")
+                )
+            };
+            Err(ApiError {
+                tokens: Some(tokens),
+                ..ApiError::bad(message)
+            })
+        }
+        Err(e) => Err(ApiError::internal(e.to_string())),
+    }
+}
+
+/// `GET /api/similar?key=&k=&mode=`: images like an indexed (or any dataset) image.
+pub async fn similar_key(
+    State(s): Shared,
+    params: Result<Query<Params>, QueryRejection>,
+) -> Answer<SimilarAnswer> {
+    let p = params_of(params)?;
+    let (k, mode) = (k_of(&s, &p)?, mode_of(&p)?);
+    let key = key_param(&p)?;
+    let vector = key_vector(&s, key).await?;
+    Ok(Json(SimilarAnswer {
+        key: Some(key.to_string()),
+        mode,
+        k,
+        hits: hits(&s, &vector, k, mode),
+    }))
+}
+
+/// `POST /api/similar?k=&mode=` with a multipart field `image`.
+pub async fn similar_upload(
+    State(s): Shared,
+    params: Result<Query<Params>, QueryRejection>,
+    upload: Result<Multipart, MultipartRejection>,
+) -> Answer<SimilarAnswer> {
+    let p = params_of(params)?;
+    let (k, mode) = (k_of(&s, &p)?, mode_of(&p)?);
+    let vector = upload_vector(&s, upload).await?;
+    Ok(Json(SimilarAnswer {
+        key: None,
+        mode,
+        k,
+        hits: hits(&s, &vector, k, mode),
+    }))
+}
+
+/// `GET /api/tags?key=&k=`: nearest caption words of a dataset image.
+pub async fn tags_key(
+    State(s): Shared,
+    params: Result<Query<Params>, QueryRejection>,
+) -> Answer<TagsAnswer> {
+    let p = params_of(params)?;
+    let k = k_of(&s, &p)?;
+    let key = key_param(&p)?;
+    let vector = key_vector(&s, key).await?;
+    Ok(Json(TagsAnswer {
+        key: Some(key.to_string()),
+        vocabulary: s.searcher.tag_vocabulary(),
+        words: s.searcher.tags(&vector, k),
+    }))
+}
+
+/// `POST /api/tags?k=` with a multipart field `image`.
+pub async fn tags_upload(
+    State(s): Shared,
+    params: Result<Query<Params>, QueryRejection>,
+    upload: Result<Multipart, MultipartRejection>,
+) -> Answer<TagsAnswer> {
+    let p = params_of(params)?;
+    let k = k_of(&s, &p)?;
+    let vector = upload_vector(&s, upload).await?;
+    Ok(Json(TagsAnswer {
+        key: None,
+        vocabulary: s.searcher.tag_vocabulary(),
+        words: s.searcher.tags(&vector, k),
+    }))
+}
+
+/// `GET /thumb/<key>`: a JPEG thumbnail. The raw path may not hold percent-encoding (an encoded
+/// separator or dot), and the key must resolve inside the image store.
+pub async fn thumb(State(s): Shared, uri: Uri) -> Result<Response, ApiError> {
+    let raw = uri.path().strip_prefix("/thumb/").unwrap_or_default();
+    if raw.contains('%') {
+        return Err(ApiError::bad(
+            "percent-encoded characters are refused in keys",
+        ));
+    }
+    let key = raw.to_string();
+    let state = Arc::clone(&s);
+    let jpeg = tokio::task::spawn_blocking(move || thumbnail(&state, &key))
+        .await
+        .map_err(|e| ApiError::internal(format!("thumbnail task: {e}")))??;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/jpeg"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        jpeg,
+    )
+        .into_response())
+}
+
+/// JPEG quality of thumbnails.
+const THUMB_QUALITY: u8 = 85;
+
+fn thumbnail(s: &AppState, key: &str) -> Result<Vec<u8>, ApiError> {
+    let path = resolve_key(&s.searcher, key).map_err(key_error)?;
+    let bytes = std::fs::read(&path)
+        .map_err(|e| ApiError::internal(format!("reading the image of {key}: {e}")))?;
+    let img = image::load_from_memory(&bytes)
+        .map_err(|e| ApiError::internal(format!("decoding the image of {key}: {e}")))?;
+    let side = s.config.thumb_side;
+    let small = img.thumbnail(side, side).into_rgb8();
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(Cursor::new(&mut out), THUMB_QUALITY)
+        .encode_image(&small)
+        .map_err(|e| ApiError::internal(format!("encoding the thumbnail of {key}: {e}")))?;
+    Ok(out)
+}
+
+fn key_error(e: KeyError) -> ApiError {
+    let status = match e {
+        KeyError::Malformed(_) => StatusCode::BAD_REQUEST,
+        KeyError::Unknown => StatusCode::NOT_FOUND,
+        KeyError::OutsideStore => StatusCode::FORBIDDEN,
+    };
+    ApiError::new(status, e.to_string())
+}
+
+fn params_of(p: Result<Query<Params>, QueryRejection>) -> Result<Params, ApiError> {
+    p.map(|Query(p)| p)
+        .map_err(|e| ApiError::bad(format!("bad query string: {}", e.body_text())))
+}
+
+fn k_of(s: &AppState, p: &Params) -> Result<usize, ApiError> {
+    let max = s.config.max_k;
+    match p.k.as_deref() {
+        None | Some("") => Ok(s.config.default_k.min(max)),
+        Some(t) => match t.trim().parse::<usize>() {
+            Ok(k) if (1..=max).contains(&k) => Ok(k),
+            _ => Err(ApiError::bad(format!(
+                "k={t:?}: give a whole number from 1 to {max}"
+            ))),
+        },
+    }
+}
+
+fn mode_of(p: &Params) -> Result<SearchMode, ApiError> {
+    match p.mode.as_deref() {
+        None | Some("") | Some("hnsw") => Ok(SearchMode::Hnsw),
+        Some("exact") => Ok(SearchMode::Exact),
+        Some(m) => Err(ApiError::bad(format!("mode={m:?}: use hnsw or exact"))),
+    }
+}
+
+fn key_param(p: &Params) -> Result<&str, ApiError> {
+    p.key
+        .as_deref()
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| ApiError::bad("give an image key as ?key=city/id"))
+}
+
+/// The embedding of a dataset image: stored for indexed images, else computed from its file
+/// (on a blocking thread). The key is validated first.
+async fn key_vector(s: &Arc<AppState>, key: &str) -> Result<Vec<f32>, ApiError> {
+    let path = {
+        let state = Arc::clone(s);
+        let key = key.to_string();
+        tokio::task::spawn_blocking(move || resolve_key(&state.searcher, &key))
+            .await
+            .map_err(|e| ApiError::internal(format!("key task: {e}")))?
+            .map_err(key_error)?
+    };
+    if let Some(v) = s.searcher.indexed_vector(key) {
+        return Ok(v.to_vec());
+    }
+    let state = Arc::clone(s);
+    tokio::task::spawn_blocking(move || state.searcher.embed_file(&path))
+        .await
+        .map_err(|e| ApiError::internal(format!("embedding task: {e}")))?
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// Reads the multipart field `image` and embeds it (on a blocking thread, within the limits).
+async fn upload_vector(
+    s: &Arc<AppState>,
+    upload: Result<Multipart, MultipartRejection>,
+) -> Result<Vec<f32>, ApiError> {
+    let mut form = upload.map_err(|e| {
+        ApiError::new(
+            e.status(),
+            format!("expected a multipart/form-data upload: {}", e.body_text()),
+        )
+    })?;
+    let mut bytes = None;
+    loop {
+        let field = form.next_field().await.map_err(|e| {
+            ApiError::new(e.status(), format!("reading the upload: {}", e.body_text()))
+        })?;
+        let Some(field) = field else { break };
+        if field.name() == Some("image") {
+            let data = field.bytes().await.map_err(|e| {
+                ApiError::new(e.status(), format!("reading the upload: {}", e.body_text()))
+            })?;
+            bytes = Some(data);
+            break;
+        }
+    }
+    let bytes = bytes.ok_or_else(|| ApiError::bad("no multipart field named \"image\""))?;
+    let limits = s.config.image_limits.clone();
+    if bytes.len() > limits.max_bytes {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the image is {} bytes, more than the limit of {}",
+                bytes.len(),
+                limits.max_bytes
+            ),
+        ));
+    }
+    let state = Arc::clone(s);
+    tokio::task::spawn_blocking(move || state.searcher.embed_bytes(&bytes, &limits))
+        .await
+        .map_err(|e| ApiError::internal(format!("embedding task: {e}")))?
+        .map_err(|e| match e {
+            PipelineError::Invalid(m) => ApiError::bad(m),
+            other => ApiError::internal(other.to_string()),
+        })
+}
+
+fn hits(s: &AppState, vector: &[f32], k: usize, mode: SearchMode) -> Vec<Hit> {
+    s.searcher
+        .similar_to_vector(vector, k, mode)
+        .into_iter()
+        .map(Hit::from)
+        .collect()
+}

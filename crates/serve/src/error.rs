@@ -1,0 +1,74 @@
+//! The server's errors: start-up failures ([`ServeError`]) and request errors ([`ApiError`],
+//! answered as `{"error": "..."}` with a 4xx or 5xx status).
+use std::net::SocketAddr;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("loading the run: {0}")]
+    Load(#[from] webly_pipeline::PipelineError),
+    #[error("listening on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("server config {}: {message}", path.display())]
+    Config {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    #[error("serving: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// A request that cannot be answered: its status and a reason for the client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+    /// The query's cleaned words, when a text query had no known word.
+    pub tokens: Option<Vec<String>>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a str,
+    status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tokens: Option<&'a [String]>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+            tokens: None,
+        }
+    }
+
+    pub fn bad(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Body {
+            error: &self.message,
+            status: self.status.as_u16(),
+            tokens: self.tokens.as_deref(),
+        };
+        (self.status, Json(body)).into_response()
+    }
+}

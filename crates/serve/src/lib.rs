@@ -1,0 +1,183 @@
+//! `webly serve`: a search page and a JSON API over one trained model of a finished run.
+//!
+//! Everything a query needs is loaded once into a [`Searcher`] (text embedder, exact embeddings
+//! and HNSW index of the test images, the encoder for image uploads, keys to image paths and
+//! captions) and shared read-only by every request. The encoder runs on a blocking thread behind
+//! the searcher's mutex (libtorch modules are not `Sync`).
+//!
+//! Routes (all answers JSON except the page and thumbnails; errors are
+//! `{"error": "...", ...}` with a 4xx status, never a crash):
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /` | the search page (self-contained: no CDN, works offline) |
+//! | `GET /api/health` | `{"status": "ok", "model": ...}` |
+//! | `GET /api/info` | index facts: size, dimension, model, text space, recall at build |
+//! | `GET /api/search?q=WORDS&k=10&mode=hnsw` | text query (`mode` = `hnsw` or `exact`) |
+//! | `GET /api/similar?key=KEY&k=10&mode=hnsw` | images like an indexed image |
+//! | `POST /api/similar?k=10&mode=hnsw` | images like an uploaded one (multipart field `image`) |
+//! | `GET /api/tags?key=KEY&k=10` | nearest caption words of an indexed image |
+//! | `POST /api/tags?k=10` | nearest caption words of an uploaded image |
+//! | `GET /thumb/KEY` | a JPEG thumbnail of an indexed image |
+mod api;
+mod error;
+mod page;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use tower_http::timeout::TimeoutLayer;
+use webly_data::ImageLimits;
+pub use webly_pipeline::Searcher;
+
+pub use error::ServeError;
+
+/// Default address: loopback only; another address only when given.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+/// Room for the multipart framing around an upload, in bytes.
+const MULTIPART_OVERHEAD: usize = 64 << 10;
+
+/// Limits and settings of the server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Uploaded images: encoded bytes and pixel count (the request body limit is `max_bytes`
+    /// plus the multipart framing).
+    pub image_limits: ImageLimits,
+    /// Every request is answered within this many milliseconds, or gets 408.
+    pub request_timeout_ms: u64,
+    /// Largest `k` a query may ask for.
+    pub max_k: usize,
+    /// `k` when a query gives none.
+    pub default_k: usize,
+    /// Longest side of a thumbnail, in pixels.
+    pub thumb_side: u32,
+    /// Longest query text, in bytes.
+    pub max_query_bytes: usize,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            image_limits: ImageLimits::default(),
+            request_timeout_ms: 10_000,
+            max_k: 100,
+            default_k: 12,
+            thumb_side: 256,
+            max_query_bytes: 1024,
+        }
+    }
+}
+
+impl ServeConfig {
+    /// Reads a TOML file of [`ServeConfig`] fields (the rest keep their defaults).
+    pub fn load(path: &std::path::Path) -> Result<Self, ServeError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ServeError::Config {
+            path: path.to_path_buf(),
+            message: source.to_string(),
+        })?;
+        toml::from_str(&text).map_err(|e| ServeError::Config {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+}
+
+/// What every request shares (read-only).
+pub struct AppState {
+    pub searcher: Searcher,
+    pub config: ServeConfig,
+}
+
+/// The page and the API over `state`, with the body limit and the timeout on every request.
+pub fn router(state: Arc<AppState>) -> Router {
+    let body_limit = state.config.image_limits.max_bytes + MULTIPART_OVERHEAD;
+    let timeout = Duration::from_millis(state.config.request_timeout_ms);
+    Router::new()
+        .route("/", get(page::index))
+        .route("/api/health", get(api::health))
+        .route("/api/info", get(api::info))
+        .route("/api/search", get(api::search))
+        .route(
+            "/api/similar",
+            get(api::similar_key).post(api::similar_upload),
+        )
+        .route("/api/tags", get(api::tags_key).post(api::tags_upload))
+        .route("/thumb/{*key}", get(api::thumb))
+        .fallback(api::not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .with_state(state)
+}
+
+/// Binds `addr` and serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
+/// Prints the address it listens on.
+pub async fn serve(state: Arc<AppState>, addr: SocketAddr) -> Result<(), ServeError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let local = listener.local_addr().map_err(ServeError::Serve)?;
+    eprintln!("[serve] {} on http://{local}/", state.searcher.model());
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(ServeError::Serve)?;
+    eprintln!("[serve] stopped");
+    Ok(())
+}
+
+/// Loads the searcher of `model` in the run of `cfg`, then serves it on `addr` (blocking: runs
+/// its own tokio runtime).
+pub fn run(
+    cfg: &webly_pipeline::RunConfig,
+    model: Option<&str>,
+    addr: SocketAddr,
+    config: ServeConfig,
+) -> Result<(), ServeError> {
+    let started = std::time::Instant::now();
+    let searcher = Searcher::open(cfg, model)?;
+    eprintln!(
+        "[serve] loaded {} ({} images) in {:.1} s",
+        searcher.model(),
+        searcher.facts().size,
+        started.elapsed().as_secs_f64()
+    );
+    let state = Arc::new(AppState { searcher, config });
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::Serve)?
+        .block_on(serve(state, addr))
+}
+
+/// Resolves on Ctrl-C or (on Unix) SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => eprintln!("[serve] Ctrl-C: shutting down"),
+        () = term => eprintln!("[serve] SIGTERM: shutting down"),
+    }
+}

@@ -1,0 +1,86 @@
+//! The miniature run every server test shares: `configs/ci.toml` made smaller still (fewer
+//! images and epochs), kept under Cargo's target tmp folder so a second `cargo test` reuses every
+//! stage (by their stamps) and only loads it. One [`AppState`] per test binary, loaded once.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use webly_data::ImageLimits;
+use webly_pipeline::{RunConfig, Searcher};
+use webly_serve::{router, AppState, ServeConfig};
+
+/// Images generated for the miniature (ci.toml has 1500).
+const IMAGES: usize = 600;
+/// Training epochs of the miniature (ci.toml has 8): the tests need a working model, not a
+/// good one.
+const EPOCHS: usize = 3;
+/// Upload limits of the test server, small enough to test with small files.
+pub const MAX_UPLOAD_BYTES: usize = 256 << 10;
+pub const MAX_UPLOAD_PIXELS: u64 = 1_000_000;
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Cargo's target folder (test artifacts go under it).
+pub fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("target"), Path::to_path_buf)
+}
+
+fn miniature_config() -> RunConfig {
+    let root = workspace();
+    let mut cfg = RunConfig::load(&root.join("configs/ci.toml")).expect("configs/ci.toml parses");
+    let glove = root.join("data/glove/glove.6B.50d.txt");
+    assert!(
+        glove.exists(),
+        "{} is missing: run `make setup` first",
+        glove.display()
+    );
+    cfg.text.vectors = Some(glove);
+    cfg.eval.queries = cfg.eval.queries.iter().map(|q| root.join(q)).collect();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-miniature");
+    cfg.run_dir = dir.join("run");
+    cfg.data.dataset.root = dir.join("data");
+    if let Some(s) = cfg.data.synth.as_mut() {
+        s.images = IMAGES;
+    }
+    for m in &mut cfg.models {
+        m.train.epochs = EPOCHS;
+    }
+    cfg
+}
+
+/// The shared state: the miniature run (built on first use), loaded once.
+pub fn state() -> Arc<AppState> {
+    static STATE: OnceLock<Arc<AppState>> = OnceLock::new();
+    Arc::clone(STATE.get_or_init(|| {
+        let cfg = miniature_config();
+        webly_pipeline::run(&cfg).expect("the miniature run builds");
+        let searcher = Searcher::open(&cfg, None).expect("the miniature run loads");
+        let config = ServeConfig {
+            image_limits: ImageLimits {
+                max_bytes: MAX_UPLOAD_BYTES,
+                max_pixels: MAX_UPLOAD_PIXELS,
+            },
+            ..ServeConfig::default()
+        };
+        Arc::new(AppState { searcher, config })
+    }))
+}
+
+/// Starts the server on an ephemeral loopback port (on the calling test's runtime).
+pub async fn start() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("an ephemeral loopback port");
+    let addr = listener.local_addr().expect("a local address");
+    let app = router(state());
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.expect("the server runs");
+    });
+    addr
+}
