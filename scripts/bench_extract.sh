@@ -16,7 +16,10 @@ if ! find "$dir" -name '*.jpg' -print -quit 2>/dev/null | grep -q .; then
 fi
 webly="$(./target/release/examples/bench_extract "$dir" "$n" "$crop" "$resize")"
 echo "$webly"
-torch="$("$py" scripts/bench_extract.py "$dir" "$n" "$crop" "$resize")"
+# torch from the build's venv, Pillow from the bench venv (scripts/bench_setup.sh), same Python.
+bench_py="${WEBLY_BENCH_PYTHON:-${XDG_CACHE_HOME:-$HOME/.cache}/webly/venv-bench/bin/python}"
+pillow_path="$("$bench_py" -c 'import PIL, os; print(os.path.dirname(os.path.dirname(PIL.__file__)))')"
+torch="$(PYTHONPATH="$pillow_path" "$py" scripts/bench_extract.py "$dir" "$n" "$crop" "$resize")"
 echo "$torch"
 w="$(sed -n 's/^webly_extract_images_per_s=//p' <<<"$webly")"
 t="$(sed -n 's/^torch_extract_images_per_s=//p' <<<"$torch")"

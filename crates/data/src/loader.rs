@@ -452,7 +452,11 @@ mod tests {
         RgbImage::new(30, 20)
             .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
             .unwrap();
-        let cfg = LoaderConfig { resize: 8, crop: 8 };
+        let cfg = LoaderConfig {
+            resize: 8,
+            crop: 8,
+            ..LoaderConfig::default()
+        };
         let ok = ImageLimits::default();
         assert_eq!(
             load_image_bytes(&png, &cfg, Crop::Center, &ok)

@@ -59,6 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let loader = LoaderConfig {
         resize: resize as u32,
         crop: crop as u32,
+        ..LoaderConfig::default()
     };
     let model = ModelConfig {
         arch: Arch::EfficientNetLite0,

@@ -56,7 +56,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 dir: Some(tmp.path().join("c")),
                 ..Default::default()
             };
-            let loader = LoaderConfig { resize: crop, crop };
+            let loader = LoaderConfig {
+                resize: crop,
+                crop,
+                ..LoaderConfig::default()
+            };
             let fc = FeatureCache::open(&model, &loader, &cache, tmp.path(), Device::Cpu)?
                 .ok_or("cache applies")?;
             let m = fc.manifest();

@@ -135,11 +135,12 @@ pub(crate) fn embed_with(
         dim: usize::try_from(net.config().out_dim).unwrap_or(0),
         ..Default::default()
     };
-    // Hidden when stderr is not a terminal (indicatif's default target).
-    let bar = crate::train::progress_bar(true, images.len().div_ceil(batch) as u64, 0);
-    bar.set_message("embedding images");
+    let mut bar = crate::progress::Progress::new(true, "embed", images.len() as u64, 0);
     for b in rx {
-        bar.inc(1);
+        bar.inc(
+            (b.items.len() + b.skipped.len()) as u64,
+            "images embedded".into(),
+        );
         out.skipped.extend(b.skipped);
         if b.items.is_empty() {
             continue;
@@ -150,7 +151,7 @@ pub(crate) fn embed_with(
         out.loaded.extend(b.items);
     }
     let _ = handle.join();
-    bar.finish_and_clear();
+    bar.finish();
     Ok(out)
 }
 

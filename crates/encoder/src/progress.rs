@@ -3,8 +3,75 @@
 //!
 //! Use: `if !stderr_is_terminal() { plain.tick(step, &message) }` beside the bar; [`PlainProgress::tick`]
 //! prints at most one line per period, [`PlainProgress::finish`] always prints.
+use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
+
+/// The one progress display of long loops (training, extraction, embedding): an indicatif bar
+/// on a terminal, periodic [`PlainProgress`] lines elsewhere, nothing when hidden.
+#[derive(Debug)]
+pub struct Progress {
+    bar: ProgressBar,
+    plain: Option<PlainProgress>,
+    pos: u64,
+    message: String,
+}
+
+impl Progress {
+    /// Progress over `total` units named `what`, starting at `pos`; `show = false` hides it.
+    pub fn new(show: bool, what: &str, total: u64, pos: u64) -> Self {
+        let terminal = stderr_is_terminal();
+        let bar = if show && terminal {
+            let bar = ProgressBar::new(total);
+            let style = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} ETA {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.set_position(pos);
+            bar.set_message(what.to_string());
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        let plain =
+            (show && !terminal).then(|| PlainProgress::new(what, total, PLAIN_PROGRESS_PERIOD));
+        Self {
+            bar,
+            plain,
+            pos,
+            message: String::new(),
+        }
+    }
+
+    /// Advances by `n` units, with a message for the bar and the plain lines.
+    pub fn inc(&mut self, n: u64, message: String) {
+        self.pos += n;
+        self.bar.inc(n);
+        if let Some(p) = &mut self.plain {
+            p.tick(self.pos, &message);
+        }
+        self.bar.set_message(message.clone());
+        self.message = message;
+    }
+
+    /// Prints a line above the bar (or as a plain line).
+    pub fn println(&self, line: String) {
+        if self.bar.is_hidden() {
+            if self.plain.is_some() {
+                eprintln!("{line}");
+            }
+        } else {
+            self.bar.println(line);
+        }
+    }
+
+    /// Clears the bar; plain output ends with a last line.
+    pub fn finish(&mut self) {
+        self.bar.finish_and_clear();
+        if let Some(p) = &mut self.plain {
+            p.finish(self.pos, &self.message);
+        }
+    }
+}
 
 /// Seconds between two plain progress lines by default.
 pub const PLAIN_PROGRESS_PERIOD: Duration = Duration::from_secs(10);

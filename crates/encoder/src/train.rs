@@ -21,8 +21,8 @@ use crate::metrics::{plot, read_metrics, write_metrics, MetricsRow};
 use crate::mining::{mine_pairs, pair_shares, MiningInput, TripletShares};
 use crate::model::{Network, OutputKind};
 use crate::prefetch::{derive_seed, loader_threads, spawn, Job};
+use crate::progress::Progress;
 use crate::schedule::lr_at;
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -458,13 +458,18 @@ impl<'a> Run<'a> {
         resumed_from: Option<u64>,
     ) -> Result<TrainReport, EncoderError> {
         let t0 = Instant::now();
-        let bar = progress_bar(self.cfg.progress, self.total_steps, self.state.step);
+        let mut bar = Progress::new(
+            self.cfg.progress,
+            "train",
+            self.total_steps,
+            self.state.step,
+        );
         let mut total = Window::default();
         let mut first_loss = None;
         let mut last_window = Window::default();
         while self.state.epoch < self.cfg.epochs && !self.done() {
             let epoch = self.state.epoch;
-            let w = self.run_epoch(&bar, &mut first_loss)?;
+            let w = self.run_epoch(&mut bar, &mut first_loss)?;
             total.images += w.images;
             total.time += w.time;
             total.wait += w.wait;
@@ -489,7 +494,7 @@ impl<'a> Run<'a> {
                 ));
             }
         }
-        bar.finish_and_clear();
+        bar.finish();
         write_metrics(&self.path(METRICS), &self.rows)?;
         if self.cfg.plot {
             plot(&self.path(PLOT), &self.rows)?;
@@ -534,7 +539,7 @@ impl<'a> Run<'a> {
 
     fn run_epoch(
         &mut self,
-        bar: &ProgressBar,
+        bar: &mut Progress,
         first_loss: &mut Option<f64>,
     ) -> Result<Window, EncoderError> {
         let mut batches = self.batches();
@@ -561,12 +566,15 @@ impl<'a> Run<'a> {
             self.state.step += 1;
             epoch_w.add(&out, wait, time);
             log_w.add(&out, wait, time);
-            bar.inc(1);
-            bar.set_message(format!(
-                "loss {:.4} {:.0} img/s",
-                out.loss,
-                out.images as f64 / time.max(1e-9)
-            ));
+            bar.inc(
+                1,
+                format!(
+                    "epoch {} loss {:.4} {:.0} img/s",
+                    self.state.epoch,
+                    out.loss,
+                    out.images as f64 / time.max(1e-9)
+                ),
+            );
             if self.state.step % self.cfg.log_every == 0 {
                 first_loss.get_or_insert(log_w.loss / log_w.steps.max(1) as f64);
                 let row = log_w.row("step", self.state.epoch, self.state.step, lr, None);
@@ -842,18 +850,6 @@ impl<'a> Run<'a> {
             .validate(epoch, &rows)
             .map_err(|message| EncoderError::Validation { epoch, message })
     }
-}
-
-pub(crate) fn progress_bar(show: bool, total: u64, pos: u64) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(total);
-    let style = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} ETA {eta}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar.set_position(pos);
-    bar
 }
 
 /// Writes `metrics.csv` of a folder into a PNG again (e.g. after an interrupted run).

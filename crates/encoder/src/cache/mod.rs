@@ -32,6 +32,7 @@ use crate::error::{io, torch, EncoderError};
 use crate::files::write_json;
 use crate::model::Network;
 use crate::prefetch::{self, derive_seed, Job};
+use crate::progress::Progress;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -360,8 +361,7 @@ impl FeatureCache {
             threads,
         );
         let total = (stale.iter().map(|&s| ranges[s].len()).sum::<usize>() * views) as u64;
-        let bar = crate::train::progress_bar(progress, total, 0);
-        bar.set_message(format!("extracting features into {}", dir.display()));
+        let mut bar = Progress::new(progress, "features", total, 0);
         let per_view = self.manifest.bytes_per_view;
         let mut buffers: HashMap<usize, ShardBuffer> = HashMap::new();
         let mut decoded = 0;
@@ -389,7 +389,10 @@ impl FeatureCache {
                 }
                 let n = rows.len() * if v == 0 && views > 1 { 2 } else { 1 };
                 decoded += n;
-                bar.inc(n as u64);
+                bar.inc(
+                    n as u64,
+                    format!("{} views into {}", decoded, dir.display()),
+                );
             }
             let left = remaining.entry(s).or_default();
             *left -= 1;
@@ -411,7 +414,7 @@ impl FeatureCache {
             }
         }
         let _ = handle.join();
-        bar.finish_and_clear();
+        bar.finish();
         if let Some(s) = stale.iter().find(|&&s| indexes[s].is_none()) {
             return Err(EncoderError::Data(format!(
                 "extraction of cache shard {s} in {} did not finish",
