@@ -13,7 +13,6 @@ import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -50,17 +49,6 @@ class Images(torch.utils.data.Dataset):
             return torch.from_numpy(np.asarray(im, dtype=np.float32).transpose(2, 0, 1).copy())
 
 
-def features(net, x):
-    x = (x - 127.0) / 128.0
-    x = F.relu6(net.bn0(net.stem(x)))
-    for b in net.blocks:
-        y = F.relu6(b.bn0(b.expand_conv(x))) if b.expand else x
-        y = F.relu6(b.bn1(b.dw(y)))
-        y = b.bn2(b.project(y))
-        x = x + y if b.skip else y
-    return F.relu6(net.bn1(net.head(x))).mean((2, 3))
-
-
 def main():
     root = sys.argv[1]
     n, crop, resize = (int(a) for a in (sys.argv[2:5] + ["512", "128", "146"][len(sys.argv[2:5]):]))
@@ -72,7 +60,7 @@ def main():
     rows = 0
     with torch.no_grad():
         for x in loader:
-            rows += features(net, x).shape[0]
+            rows += net.features(x).shape[0]
     secs = time.perf_counter() - t
     print(f"torch_threads={torch.get_num_threads()}")
     print(f"torch_extract_images_per_s={rows / secs:.1f}")

@@ -88,7 +88,7 @@ class Lite0(nn.Module):
         self.fc.weight.data.copy_(sd["_fc.weight"]); self.fc.bias.data.copy_(sd["_fc.bias"])
         return self
 
-    def forward(self, x):  # x: 0..255 RGB
+    def features(self, x):  # x: 0..255 RGB -> pooled [n, 1280]
         x = (x - 127.0) / 128.0
         x = F.relu6(self.bn0(self.stem(x)))
         for b in self.blocks:
@@ -96,8 +96,10 @@ class Lite0(nn.Module):
             y = F.relu6(b.bn1(b.dw(y)))
             y = b.bn2(b.project(y))
             x = x + y if b.skip else y
-        x = F.relu6(self.bn1(self.head(x)))
-        return self.fc(x.mean((2, 3)))
+        return F.relu6(self.bn1(self.head(x))).mean((2, 3))
+
+    def forward(self, x):  # x: 0..255 RGB
+        return self.fc(self.features(x))
 
 
 def deterministic_inputs():
