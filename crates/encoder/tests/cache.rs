@@ -137,6 +137,15 @@ fn reuse_edits_and_interrupted_shards() {
         .ensure("train", &set.images, 3, false)
         .expect("resume");
     assert_eq!((r4.extracted_shards, r4.decoded_views), (1, 60));
+
+    // A shard file cut short by a few bytes (its index intact) is extracted again too.
+    let shard = shard_dir.join("shard-00000.safetensors");
+    let bytes = std::fs::read(&shard).expect("read");
+    std::fs::write(&shard, &bytes[..bytes.len() - 3]).expect("truncate");
+    let (_, r5) = cache
+        .ensure("train", &set.images, 3, false)
+        .expect("repair");
+    assert_eq!((r5.extracted_shards, r5.decoded_views), (1, 120));
 }
 
 // Views: 0 is the centre crop, 1 its mirror, 2.. random crops; the mirror of a mirrored image

@@ -97,10 +97,28 @@ pub(crate) fn valid_index(
         && idx.views == views
         && idx.shape == shape
         && idx.dtype == dtype;
-    let expected = images.len() * views * shape.iter().product::<i64>() as usize;
-    let len = std::fs::metadata(&tensor).ok()?.len() as usize;
-    // The data follow an 8-byte header length and the JSON header.
-    (same && len > expected * elem_bytes(dtype)).then_some(idx)
+    let data = images.len() * views * shape.iter().product::<i64>() as usize * elem_bytes(dtype);
+    (same && whole_file(&tensor, data)).then_some(idx)
+}
+
+/// Whether a safetensors file holds its header and exactly `data` bytes after it (a torn or
+/// truncated file does not).
+fn whole_file(path: &Path, data: usize) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let Ok(meta) = f.metadata() else {
+        return false;
+    };
+    if f.read_exact(&mut head).is_err() {
+        return false;
+    }
+    let header = u64::from_le_bytes(head);
+    header
+        .checked_add(8 + data as u64)
+        .is_some_and(|total| total == meta.len())
 }
 
 /// Writes shard `s`: the tensor file, then the index (both atomically).
