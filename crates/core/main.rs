@@ -214,7 +214,19 @@ struct ServeArgs {
     serve_config: Option<PathBuf>,
 }
 
+/// A closed pipe (`webly query ... | head -1`) ends webly quietly, as it ends `cat` or `grep`:
+/// the default SIGPIPE action, which Rust's runtime replaces with an error that `println!` turns
+/// into a panic.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default action before any thread starts has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -175,17 +175,28 @@ pub fn load_image(
         message,
     };
     let bytes = std::fs::read(path).map_err(|e| DataError::read(path, e))?;
-    let rgb = decode_rgb(&bytes, &cfg.limits).map_err(image_error)?;
+    decode_transform(&bytes, cfg, crop, position).map_err(image_error)
+}
+
+/// The one bounded path from encoded bytes to `3 x crop x crop` floats, for files and uploads
+/// alike: decode within `cfg.limits`, refuse a resize over `limits.max_resized_pixels`, crop.
+fn decode_transform(
+    bytes: &[u8],
+    cfg: &LoaderConfig,
+    crop: Crop,
+    position: usize,
+) -> Result<Vec<f32>, String> {
+    let rgb = decode_rgb(bytes, &cfg.limits)?;
     let (w, h) = resized_size(rgb.dimensions(), cfg.resize.max(cfg.crop));
     let resized_pixels = u64::from(w) * u64::from(h);
     if resized_pixels > cfg.limits.max_resized_pixels {
-        return Err(image_error(format!(
+        return Err(format!(
             "{} x {} pixels would be resized to {w} x {h} = {resized_pixels} pixels, over the \
              limit of {} (limits.max_resized_pixels; an extreme aspect ratio)",
             rgb.width(),
             rgb.height(),
             cfg.limits.max_resized_pixels
-        )));
+        ));
     }
     Ok(transform(&rgb, cfg, crop, position))
 }
@@ -243,8 +254,7 @@ pub fn load_image_bytes(
             "{w}x{h} pixels, more than the limit of {max_pixels}"
         )));
     }
-    let rgb = decode_rgb(bytes, &cfg.limits).map_err(bad)?;
-    Ok(transform(&rgb, cfg, crop, 0))
+    decode_transform(bytes, cfg, crop, 0).map_err(bad)
 }
 
 /// Decodes an image file's bytes (JPEG, PNG or WebP, sniffed from the content, whatever the
@@ -476,6 +486,17 @@ mod tests {
         };
         assert!(load_image_bytes(&png, &cfg, Crop::Center, &few_bytes).is_err());
         assert!(load_image_bytes(b"not an image", &cfg, Crop::Center, &ok).is_err());
+        // An aspect-ratio bomb (1 x 400000, few pixels, huge once its short side is resized)
+        // is refused like a file, before any resize.
+        let mut tall = Vec::new();
+        RgbImage::new(1, 400_000)
+            .write_to(
+                &mut std::io::Cursor::new(&mut tall),
+                image::ImageFormat::Png,
+            )
+            .unwrap();
+        let e = load_image_bytes(&tall, &LoaderConfig::default(), Crop::Center, &ok).unwrap_err();
+        assert!(e.to_string().contains("max_resized_pixels"), "{e}");
     }
 
     #[test]

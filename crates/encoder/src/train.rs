@@ -495,6 +495,12 @@ impl<'a> Run<'a> {
             }
         }
         bar.finish();
+        if self.state.skipped_batches > 0 {
+            eprintln!(
+                "[train] batches without a usable negative were skipped: {}",
+                self.no_negative_cause()
+            );
+        }
         write_metrics(&self.path(METRICS), &self.rows)?;
         if self.cfg.plot {
             plot(&self.path(PLOT), &self.rows)?;

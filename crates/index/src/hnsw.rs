@@ -301,7 +301,12 @@ mod tests {
         // Every copy comes back for a query at the copy, as with exact search.
         let got = h.search(&copy, 250);
         let want = exact.search(&copy, 250);
-        assert_eq!(got, want);
+        // The same rows in the same order; scores equal up to the kernels' summation order.
+        let keys = |hits: &[crate::Hit]| hits.iter().map(|x| x.key.clone()).collect::<Vec<_>>();
+        assert_eq!(keys(&got), keys(&want));
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g.score - w.score).abs() < 1e-6, "{g:?} vs {w:?}");
+        }
         assert_eq!(got.iter().filter(|x| x.score > 0.9999).count(), 200);
         let queries = crate::sample_rows(&e, 100, 3);
         let recall = crate::recall_at_k(&exact, &h, &queries, 10);
