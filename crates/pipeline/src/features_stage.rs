@@ -35,6 +35,9 @@ pub fn ensure(train: &TrainConfig, sets: &[CacheSet<'_>]) -> Result<Vec<ExtractR
     for set in sets {
         let (_, report) = cache.ensure(set.name, set.images, set.views, train.progress)?;
         eprintln!("{report}");
+        for s in &report.skipped_files {
+            eprintln!("[features] skipped {}: {}", s.path.display(), s.reason);
+        }
         reports.push(report);
     }
     Ok(reports)

@@ -94,6 +94,8 @@ pub struct ExtractReport {
     pub decoded_views: usize,
     /// Images that could not be loaded (left out of training and embedding).
     pub skipped: usize,
+    /// Each image that could not be loaded, with the reason.
+    pub skipped_files: Vec<webly_data::Skipped>,
     pub seconds: f64,
     /// Bytes of activations the set holds.
     pub bytes: u64,
@@ -301,6 +303,7 @@ impl FeatureCache {
             extracted_shards: stale.len(),
             decoded_views,
             skipped: set_files.skipped().len(),
+            skipped_files: set_files.skipped().to_vec(),
             seconds: t0.elapsed().as_secs_f64(),
             bytes: (images.len() * views * self.manifest.bytes_per_view) as u64,
         };
