@@ -50,6 +50,8 @@ fn miniature_config() -> RunConfig {
     }
     for m in &mut cfg.models {
         m.train.epochs = EPOCHS;
+        let weights = m.train.model.pretrained.as_ref().map(|p| root.join(p));
+        m.train.model.pretrained = weights;
     }
     cfg
 }
