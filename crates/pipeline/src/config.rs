@@ -172,6 +172,31 @@ impl RunConfig {
         Ok(())
     }
 
+    /// The shipped config at `path` (e.g. `configs/ci.toml`) with its relative input paths (word
+    /// vectors, query sets, pretrained weights) taken from `root`, the folder the config's paths
+    /// are written for: for tests and tools that run from another working directory.
+    ///
+    /// # Errors
+    /// As [`RunConfig::load`], and [`PipelineError::Missing`] when the word vectors file is not
+    /// under `root` (run `make setup`).
+    pub fn load_under(root: &Path, path: &Path) -> Result<RunConfig, PipelineError> {
+        let mut cfg = RunConfig::load(&root.join(path))?;
+        cfg.text.vectors = cfg.text.vectors.map(|v| root.join(v));
+        if let Some(v) = cfg.text.vectors.as_ref().filter(|v| !v.exists()) {
+            return Err(PipelineError::Missing {
+                what: "the word vectors",
+                path: v.clone(),
+                hint: "make setup".into(),
+            });
+        }
+        cfg.eval.queries = cfg.eval.queries.iter().map(|q| root.join(q)).collect();
+        for m in &mut cfg.models {
+            let weights = m.train.model.pretrained.as_ref().map(|p| root.join(p));
+            m.train.model.pretrained = weights;
+        }
+        Ok(cfg)
+    }
+
     /// The named model, or the first when `name` is `None`.
     pub fn model(&self, name: Option<&str>) -> Result<&ModelRun, PipelineError> {
         match name {

@@ -13,20 +13,8 @@ fn workspace() -> PathBuf {
 }
 
 fn ci_config(tmp: &Path) -> RunConfig {
-    let root = workspace();
-    let mut cfg = RunConfig::load(&root.join("configs/ci.toml")).expect("configs/ci.toml parses");
-    let glove = root.join("data/glove/glove.6B.50d.txt");
-    assert!(
-        glove.exists(),
-        "{} is missing: run `make setup` first",
-        glove.display()
-    );
-    cfg.text.vectors = Some(glove);
-    for m in &mut cfg.models {
-        let weights = m.train.model.pretrained.as_ref().map(|p| root.join(p));
-        m.train.model.pretrained = weights;
-    }
-    cfg.eval.queries = cfg.eval.queries.iter().map(|q| root.join(q)).collect();
+    let mut cfg = RunConfig::load_under(&workspace(), Path::new("configs/ci.toml"))
+        .expect("configs/ci.toml parses and its inputs exist");
     cfg.run_dir = tmp.join("run");
     cfg.data.dataset.root = tmp.join("data");
     cfg

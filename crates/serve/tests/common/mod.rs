@@ -32,16 +32,8 @@ pub fn target_dir() -> PathBuf {
 }
 
 fn miniature_config() -> RunConfig {
-    let root = workspace();
-    let mut cfg = RunConfig::load(&root.join("configs/ci.toml")).expect("configs/ci.toml parses");
-    let glove = root.join("data/glove/glove.6B.50d.txt");
-    assert!(
-        glove.exists(),
-        "{} is missing: run `make setup` first",
-        glove.display()
-    );
-    cfg.text.vectors = Some(glove);
-    cfg.eval.queries = cfg.eval.queries.iter().map(|q| root.join(q)).collect();
+    let mut cfg = RunConfig::load_under(&workspace(), Path::new("configs/ci.toml"))
+        .expect("configs/ci.toml parses and its inputs exist");
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-miniature");
     cfg.run_dir = dir.join("run");
     cfg.data.dataset.root = dir.join("data");
@@ -50,8 +42,6 @@ fn miniature_config() -> RunConfig {
     }
     for m in &mut cfg.models {
         m.train.epochs = EPOCHS;
-        let weights = m.train.model.pretrained.as_ref().map(|p| root.join(p));
-        m.train.model.pretrained = weights;
     }
     cfg
 }
