@@ -4,8 +4,10 @@ The same work on the same images: Pillow decodes each JPEG, resizes the shorter 
 (bilinear), centre-crops CROP; a DataLoader with one worker process prepares batches of 32 while
 the main process runs the same EfficientNet-Lite0 (scripts/efficientnet_ref.py, ImageNet weights,
 TF SAME padding) up to its pooled 1280 features in eval mode under no_grad, with torch's default
-intra-op threads (as webly). Prints `torch_extract_images_per_s=...`.
-Usage: python bench_extract.py DIR [IMAGES CROP RESIZE]
+intra-op threads (as webly). Prints `torch_extract_images_per_s=...`. With COMPUTE `bf16` the
+network and its input are bfloat16 in channels-last layout (what webly's `compute = "bf16"` runs)
+and it prints `torch_extract_bf16_images_per_s=...`.
+Usage: python bench_extract.py DIR [IMAGES CROP RESIZE [COMPUTE]]
 """
 import os
 import sys
@@ -52,18 +54,24 @@ class Images(torch.utils.data.Dataset):
 def main():
     root = sys.argv[1]
     n, crop, resize = (int(a) for a in (sys.argv[2:5] + ["512", "128", "146"][len(sys.argv[2:5]):]))
+    bf16 = sys.argv[5:6] == ["bf16"]
     paths = jpegs(root)[:n]
     net = model("tf_same")
+    if bf16:
+        net = net.to(memory_format=torch.channels_last).to(torch.bfloat16)
     loader = torch.utils.data.DataLoader(Images(paths, resize, crop), batch_size=BATCH,
                                          num_workers=1)
     t = time.perf_counter()
     rows = 0
     with torch.no_grad():
         for x in loader:
+            if bf16:
+                x = x.contiguous(memory_format=torch.channels_last).to(torch.bfloat16)
             rows += net.features(x).shape[0]
     secs = time.perf_counter() - t
     print(f"torch_threads={torch.get_num_threads()}")
-    print(f"torch_extract_images_per_s={rows / secs:.1f}")
+    key = "torch_extract_bf16_images_per_s" if bf16 else "torch_extract_images_per_s"
+    print(f"{key}={rows / secs:.1f}")
 
 
 if __name__ == "__main__":

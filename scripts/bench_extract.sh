@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Feature extraction into the activation cache: webly (tch, its own loader thread) against
 # PyTorch (same libtorch 2.13.0 from the venv, Pillow in one DataLoader worker), the same
-# EfficientNet-Lite0 on the same JPEGs with the default threads; plus webly's head training
-# images/s from the cache. Usage: scripts/bench_extract.sh [DIR] [IMAGES] [CROP] [RESIZE]
-# (defaults data/bench-extract 512 128 146; a DIR without JPEGs is filled by `webly synth`).
+# EfficientNet-Lite0 on the same JPEGs with the default threads, in f32 (PyTorch's default NCHW
+# layout against webly's channels-last) and in bfloat16 (both channels-last); plus webly's head
+# training images/s from the cache. Usage: scripts/bench_extract.sh [DIR] [IMAGES] [CROP] [RESIZE]
+# (defaults data/bench-extract 256 224 224, the demo's recipe; a DIR without JPEGs is filled by
+# `webly synth`).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-dir="${1:-$root/data/bench-extract}" n="${2:-512}" crop="${3:-128}" resize="${4:-146}"
+dir="${1:-$root/data/bench-extract}" n="${2:-256}" crop="${3:-224}" resize="${4:-224}"
 py="${WEBLY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/webly/venv-torch-2.13.0}/bin/python"
 cd "$root"
 cargo build --release -q -p webly-encoder --example bench_extract >&2
@@ -20,7 +22,14 @@ echo "$webly"
 bench_py="${WEBLY_BENCH_PYTHON:-${XDG_CACHE_HOME:-$HOME/.cache}/webly/venv-bench/bin/python}"
 pillow_path="$("$bench_py" -c 'import PIL, os; print(os.path.dirname(os.path.dirname(PIL.__file__)))')"
 torch="$(PYTHONPATH="$pillow_path" "$py" scripts/bench_extract.py "$dir" "$n" "$crop" "$resize")"
+torch_bf16="$(PYTHONPATH="$pillow_path" "$py" scripts/bench_extract.py "$dir" "$n" "$crop" "$resize" bf16)"
 echo "$torch"
-w="$(sed -n 's/^webly_extract_images_per_s=//p' <<<"$webly")"
-t="$(sed -n 's/^torch_extract_images_per_s=//p' <<<"$torch")"
-awk -v w="$w" -v t="$t" 'BEGIN { printf "ratio extraction webly/pytorch = %.3f (%.0f vs %.0f images/s)\n", w / t, w, t }'
+echo "$torch_bf16"
+ratio() { # LABEL WEBLY_KEY TORCH_KEY
+  local w t
+  w="$(sed -n "s/^$2=//p" <<<"$webly")"
+  t="$(printf '%s\n%s\n' "$torch" "$torch_bf16" | sed -n "s/^$3=//p")"
+  awk -v l="$1" -v w="$w" -v t="$t" 'BEGIN { printf "ratio extraction %s webly/pytorch = %.3f (%.0f vs %.0f images/s)\n", l, w / t, w, t }'
+}
+ratio f32 webly_extract_images_per_s torch_extract_images_per_s
+ratio bf16 webly_extract_bf16_images_per_s torch_extract_bf16_images_per_s

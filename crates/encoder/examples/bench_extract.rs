@@ -1,9 +1,10 @@
 //! Feature extraction and head training from the activation cache, for `scripts/bench_extract.sh`.
 //!
-//! `bench_extract DIR [IMAGES] [CROP] [RESIZE]` (defaults 512 128 146): the first IMAGES JPEGs
+//! `bench_extract DIR [IMAGES] [CROP] [RESIZE]` (defaults 256 224 224): the first IMAGES JPEGs
 //! under DIR (sorted) go through the ImageNet EfficientNet-Lite0 of `data/weights` with the
 //! whole backbone frozen: decode, resize, centre crop, the frozen stages, f16 into a fresh
-//! cache (`webly_extract_images_per_s`); then a linear head trains from that cache for a few
+//! cache, once with f32 arithmetic (`webly_extract_images_per_s`) and once with bfloat16
+//! (`webly_extract_bf16_images_per_s`); then a linear head trains from that cache for a few
 //! epochs with the triplet loss (`webly_head_images_per_s`). libtorch's default threads plus
 //! the loader's own, as `webly run` uses them. Prints `key=value` lines.
 use std::path::{Path, PathBuf};
@@ -13,8 +14,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tch::Device;
 use webly_encoder::{
-    train, Arch, CacheConfig, FeatureCache, Freeze, LoaderConfig, Mining, ModelConfig, NoHooks,
-    OptimizerKind, TrainConfig, TrainData,
+    train, Arch, CacheConfig, ComputeKind, FeatureCache, Freeze, LoaderConfig, Mining, ModelConfig,
+    NoHooks, OptimizerKind, TrainConfig, TrainData,
 };
 
 const WEIGHTS: &str = "data/weights/efficientnet-lite0.safetensors";
@@ -47,7 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         args.first()
             .ok_or("usage: bench_extract DIR [IMAGES] [CROP] [RESIZE]")?,
     );
-    let (n, crop, resize) = (arg(&args, 1, 512), arg(&args, 2, 128), arg(&args, 3, 146));
+    let (n, crop, resize) = (arg(&args, 1, 256), arg(&args, 2, 224), arg(&args, 3, 224));
     let mut images = Vec::new();
     jpegs(&dir, &mut images);
     images.sort();
@@ -68,23 +69,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         pretrained: Some(WEIGHTS.into()),
         ..Default::default()
     };
-    let cache = CacheConfig {
-        views: 1,
-        dir: Some(tmp.path().join("features")),
-        ..Default::default()
-    };
-    let fc = FeatureCache::open(&model, &loader, &cache, tmp.path(), Device::Cpu)?
-        .ok_or("the model should use the cache")?;
-    let t = Instant::now();
-    let (_, report) = fc.ensure("bench", &images, 1, false)?;
-    let secs = t.elapsed().as_secs_f64();
     println!("webly_threads={}", tch::get_num_threads());
-    println!(
-        "webly_extract_images_per_s={:.1}",
-        images.len() as f64 / secs
-    );
-    println!("webly_bytes_per_image={}", fc.manifest().bytes_per_view);
-    println!("webly_skipped={}", report.skipped);
+    let mut cache = CacheConfig::default();
+    for compute in [ComputeKind::F32, ComputeKind::Bf16] {
+        cache = CacheConfig {
+            views: 1,
+            compute,
+            dir: Some(tmp.path().join(format!("features-{compute:?}"))),
+            ..Default::default()
+        };
+        let fc = FeatureCache::open(&model, &loader, &cache, tmp.path(), Device::Cpu)?
+            .ok_or("the model should use the cache")?;
+        let t = Instant::now();
+        let (_, report) = fc.ensure("bench", &images, 1, false)?;
+        let secs = t.elapsed().as_secs_f64();
+        let key = match compute {
+            ComputeKind::F32 | ComputeKind::Auto => "webly_extract_images_per_s",
+            ComputeKind::Bf16 => "webly_extract_bf16_images_per_s",
+        };
+        println!("{key}={:.1}", images.len() as f64 / secs);
+        println!("webly_bytes_per_image={}", fc.manifest().bytes_per_view);
+        println!("webly_skipped={}", report.skipped);
+    }
 
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let mut targets = Vec::with_capacity(images.len() * DIM);

@@ -36,8 +36,8 @@ mod train;
 
 pub use cache::{ExtractReport, FeatureCache, FeatureSet};
 pub use config::{
-    Arch, CacheConfig, CacheDtype, DeviceChoice, Distance, Freeze, HeadKind, LossConfig, LossKind,
-    Mining, ModelConfig, OptimizerKind, Padding, Schedule, TrainConfig,
+    Arch, CacheConfig, CacheDtype, ComputeKind, DeviceChoice, Distance, Freeze, HeadKind,
+    LossConfig, LossKind, Mining, ModelConfig, OptimizerKind, Padding, Schedule, TrainConfig,
 };
 pub use device::{resolve_device, set_threads};
 pub use encoder::{embed, Embeddings, Encoder, KeyedEmbeddings, SavedModel};

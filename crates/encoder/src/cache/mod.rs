@@ -26,7 +26,7 @@ mod shard;
 pub use set::FeatureSet;
 pub use shard::Signature;
 
-use crate::config::{Arch, CacheConfig, CacheDtype, Freeze, ModelConfig, Padding};
+use crate::config::{Arch, CacheConfig, CacheDtype, ComputeKind, Freeze, ModelConfig, Padding};
 use crate::encoder::batch_tensor;
 use crate::error::{io, torch, EncoderError};
 use crate::files::write_json;
@@ -46,7 +46,7 @@ use tch::{nn, Device, Kind, Tensor};
 use webly_data::{Crop, LoaderConfig};
 
 /// Version of the on-disk layout (part of the fingerprint).
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 /// Images decoded and forwarded at once during extraction.
 const EXTRACT_BATCH: usize = 32;
 /// Batches decoded ahead of the forward pass during extraction.
@@ -72,6 +72,8 @@ pub struct CacheManifest {
     pub stages: usize,
     pub loader: LoaderConfig,
     pub dtype: CacheDtype,
+    /// Arithmetic of the extraction as resolved on the machine that ran it (f32 or bf16).
+    pub compute: ComputeKind,
     /// Seed of the random-crop views.
     pub seed: u64,
     /// Shape of one view's activation: `[features]` when the whole backbone is frozen, else
@@ -194,8 +196,12 @@ impl FeatureCache {
             .map_err(|e| EncoderError::Config(e.to_string()))?;
         let mut vs = nn::VarStore::new(device);
         let net = Network::build(&mut vs, model)?;
+        let compute = cache.compute.resolve(device);
+        if compute == ComputeKind::Bf16 {
+            vs.bfloat16();
+        }
         let side = i64::from(loader.crop);
-        let probe = Tensor::zeros([1, 3, side, side], (Kind::Float, device));
+        let probe = Tensor::zeros([1, 3, side, side], (compute_kind(compute), device));
         let shape = tch::no_grad(|| net.boundary(&probe)).size()[1..].to_vec();
         let elems = shape.iter().product::<i64>() as usize;
         let manifest = CacheManifest {
@@ -208,6 +214,7 @@ impl FeatureCache {
             stages: net.stages(),
             loader: loader.clone(),
             dtype: cache.dtype,
+            compute,
             seed: cache.seed,
             shape,
             bytes_per_view: elems * shard::elem_bytes(cache.dtype),
@@ -440,7 +447,8 @@ impl FeatureCache {
             CacheDtype::F16 => Kind::Half,
             CacheDtype::F32 => Kind::Float,
         };
-        let out = tch::no_grad(|| self.net.boundary(x))
+        let x = x.to_kind(compute_kind(self.manifest.compute));
+        let out = tch::no_grad(|| self.net.boundary(&x))
             .to_device(Device::Cpu)
             .to_kind(kind)
             .contiguous();
@@ -455,6 +463,14 @@ impl FeatureCache {
             buf.data[at..at + per_view].copy_from_slice(&bytes[k * per_view..(k + 1) * per_view]);
         }
         Ok(())
+    }
+}
+
+/// The tensor kind of an extraction's arithmetic.
+fn compute_kind(compute: ComputeKind) -> Kind {
+    match compute {
+        ComputeKind::Auto | ComputeKind::F32 => Kind::Float,
+        ComputeKind::Bf16 => Kind::BFloat16,
     }
 }
 

@@ -81,7 +81,7 @@ impl Backbone {
     /// The activation at the freeze boundary: input scaling and the first `upto` stages in eval
     /// mode, `[n, c, h, w]`; when `upto` covers every stage, the pooled features `[n, features]`.
     pub fn prefix(&self, xs: &Tensor, upto: usize) -> Tensor {
-        let mut x = self.input.apply(xs);
+        let mut x = channels_last(&self.input.apply(xs));
         for stage in &self.stages[..upto.min(self.stages.len())] {
             x = stage.module.forward_t(&x, false);
         }
@@ -103,6 +103,18 @@ impl Backbone {
             x = stage.module.forward_t(&x, train);
         }
         pool(&x)
+    }
+}
+
+/// The same values in channels-last (NHWC) strides. libtorch's CPU convolutions (oneDNN) then
+/// keep that layout from layer to layer, which runs EfficientNet-Lite0 1.3-2x faster than the
+/// default NCHW (PyTorch's `channels_last` memory format; measured at 128 and 224 px on 2 cores,
+/// `make bench`); the values equal NCHW's to float rounding.
+fn channels_last(x: &Tensor) -> Tensor {
+    if x.dim() == 4 {
+        x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
+    } else {
+        x.shallow_clone()
     }
 }
 
