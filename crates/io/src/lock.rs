@@ -1,0 +1,108 @@
+//! The run folder's advisory lock (fs4: `flock(2)` on Unix, `LockFile` on Windows): one writer
+//! (`webly run`, `train`, `embed`, `index`, `eval`) or any number of readers (`query`, `tag`,
+//! `serve`). The writer records its process id in the lock file so that a refused command can
+//! name the holder. The lock goes with the process: a killed writer never leaves a stale lock.
+use std::fs::File;
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use fs4::fs_std::FileExt;
+
+/// The lock file inside a locked folder.
+pub const LOCK_FILE: &str = ".webly.lock";
+
+/// Whether a holder writes the folder (alone) or reads it (alongside other readers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockKind {
+    Shared,
+    Exclusive,
+}
+
+/// A held lock on a folder, released when dropped.
+#[derive(Debug)]
+pub struct FolderLock {
+    file: File,
+    path: PathBuf,
+}
+
+impl FolderLock {
+    /// Takes the lock of `dir` (created if missing) without waiting.
+    ///
+    /// Returns `Ok(Err(holder))` when another process holds a lock that conflicts, with the
+    /// process id of the last writer recorded in the lock file, if any.
+    ///
+    /// # Errors
+    /// Creating the folder or the lock file, or a lock call failing otherwise than "held".
+    pub fn try_lock(dir: &Path, kind: LockKind) -> std::io::Result<Result<Self, Option<u32>>> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(LOCK_FILE);
+        let mut file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
+        let taken = match kind {
+            LockKind::Shared => FileExt::try_lock_shared(&file)?,
+            LockKind::Exclusive => FileExt::try_lock_exclusive(&file)?,
+        };
+        if !taken {
+            return Ok(Err(holder(&path)));
+        }
+        if kind == LockKind::Exclusive {
+            file.set_len(0)?;
+            file.rewind()?;
+            write!(file, "{}", std::process::id())?;
+            file.flush()?;
+        }
+        Ok(Ok(FolderLock { file, path }))
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for FolderLock {
+    fn drop(&mut self) {
+        let _ = FileExt::unlock(&self.file);
+    }
+}
+
+/// The process id recorded by the last writer of the lock file at `path`.
+fn holder(path: &Path) -> Option<u32> {
+    let mut text = String::new();
+    File::open(path).ok()?.read_to_string(&mut text).ok()?;
+    text.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_writer_or_many_readers() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = FolderLock::try_lock(dir.path(), LockKind::Exclusive)
+            .unwrap()
+            .expect("free");
+        // flock locks belong to the open file: a second open in this process conflicts like
+        // another process would.
+        let second = FolderLock::try_lock(dir.path(), LockKind::Exclusive).unwrap();
+        assert_eq!(second.unwrap_err(), Some(std::process::id()));
+        let reader = FolderLock::try_lock(dir.path(), LockKind::Shared).unwrap();
+        assert_eq!(reader.unwrap_err(), Some(std::process::id()));
+        drop(w);
+        let r1 = FolderLock::try_lock(dir.path(), LockKind::Shared)
+            .unwrap()
+            .expect("free for readers");
+        let _r2 = FolderLock::try_lock(dir.path(), LockKind::Shared)
+            .unwrap()
+            .expect("readers share");
+        assert!(FolderLock::try_lock(dir.path(), LockKind::Exclusive)
+            .unwrap()
+            .is_err());
+        assert_eq!(r1.path(), dir.path().join(LOCK_FILE));
+    }
+}
