@@ -47,5 +47,7 @@ pub use metrics::{plot, read_metrics, MetricsRow};
 pub use model::{Network, OutputKind};
 pub use nets::{EfficientNetLite0, InputNorm};
 pub use schedule::lr_at;
-pub use train::{replot, train, NoHooks, State, TrainData, TrainHooks, TrainReport};
+pub use train::{
+    check, check_settings, replot, train, NoHooks, State, TrainData, TrainHooks, TrainReport,
+};
 pub use webly_data::{Crop, LoaderConfig};

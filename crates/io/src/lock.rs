@@ -29,7 +29,7 @@ impl FolderLock {
     /// Takes the lock of `dir` (created if missing) without waiting.
     ///
     /// Returns `Ok(Err(holder))` when another process holds a lock that conflicts, with the
-    /// process id of the last writer recorded in the lock file, if any.
+    /// process id of the writer holding it (`None` when readers hold it).
     ///
     /// # Errors
     /// Creating the folder or the lock file, or a lock call failing otherwise than "held".
@@ -70,11 +70,19 @@ impl Drop for FolderLock {
     }
 }
 
-/// The process id recorded by the last writer of the lock file at `path`.
+/// The process id recorded by the last writer of the lock file at `path`, while that process
+/// lives (on Linux, where `/proc` tells; elsewhere the recorded id as is). A dead writer's id
+/// means readers hold the lock: `None`.
 fn holder(path: &Path) -> Option<u32> {
     let mut text = String::new();
     File::open(path).ok()?.read_to_string(&mut text).ok()?;
-    text.trim().parse().ok()
+    let pid: u32 = text.trim().parse().ok()?;
+    let proc_root = Path::new("/proc");
+    if cfg!(target_os = "linux") && proc_root.is_dir() && !proc_root.join(pid.to_string()).exists()
+    {
+        return None;
+    }
+    Some(pid)
 }
 
 #[cfg(test)]

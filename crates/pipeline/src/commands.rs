@@ -88,6 +88,11 @@ pub fn embed(
     let ctx = Context::open(cfg)?;
     let paths = ModelPaths::new(model_dir(cfg, &model.name));
     let out = out.map_or_else(|| paths.embeddings(split), Path::to_path_buf);
+    trained_stamp(&paths)?;
+    if let Some(dir) = out.parent() {
+        // Files written into the embed stage's folder are not the ones its stamp vouches for.
+        crate::stamp::clear(dir)?;
+    }
     eval_stage::embed_split(&paths.dir, &ctx.data.dataset, split, &out)?;
     Ok(out)
 }
@@ -121,11 +126,7 @@ pub fn index(cfg: &RunConfig, model: Option<&str>) -> Result<String> {
 }
 
 fn trained_stamp(paths: &ModelPaths) -> Result<String> {
-    crate::stamp::read(&paths.dir).ok_or_else(|| PipelineError::Missing {
-        what: "a finished training",
-        path: paths.dir.clone(),
-        hint: "webly train".into(),
-    })
+    crate::train_stage::verified_training(&paths.dir)
 }
 
 /// `webly eval`: evaluates a trained model on the test split (`Display` for the terminal,

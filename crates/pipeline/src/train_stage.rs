@@ -90,6 +90,8 @@ pub fn effective_config(
         .get_or_insert_with(|| cfg.run_dir.join(FEATURES_DIR));
     train.model.out_dim = i64::try_from(dim)
         .map_err(|_| PipelineError::Invalid(format!("text dimension {dim} too large")))?;
+    // Command-line overrides are checked as the config's own values are, before any stage runs.
+    webly_encoder::check_settings(&train)?;
     Ok(train)
 }
 
@@ -186,7 +188,18 @@ fn train_inputs(train: &TrainConfig, text_stamp: &str) -> Result<String> {
 /// Whether `train` already finished with these inputs (then [`train_model`] reuses it).
 pub fn is_trained(train: &TrainConfig, text: &TextSpace) -> Result<bool> {
     let inputs = train_inputs(train, &text.stamp)?;
-    Ok(stamp::is_fresh(&train.out_dir, &inputs) && !train.resume)
+    Ok(!train.resume && stamp::is_fresh(&train.out_dir, &inputs, &TRAINED_FILES))
+}
+
+/// The files of a finished training that its stamp vouches for: what [`Encoder::load`] reads.
+///
+/// [`Encoder::load`]: webly_encoder::Encoder::load
+pub const TRAINED_FILES: [&str; 2] = [webly_encoder::BEST, webly_encoder::MODEL];
+
+/// The stamp of the finished training in `dir` once its files verify (for the commands that
+/// use a trained model: embed, index, eval, query, tag, serve).
+pub fn verified_training(dir: &Path) -> Result<String> {
+    stamp::verified(dir, &TRAINED_FILES, "a finished training", "webly train")
 }
 
 /// Trains a model unless the same training already finished; `hooks` validates each epoch.
@@ -199,7 +212,7 @@ pub fn train_model(
 ) -> Result<TrainOutcome> {
     let dir = train.out_dir.clone();
     let inputs = train_inputs(train, &text.stamp)?;
-    if stamp::is_fresh(&dir, &inputs) && !train.resume {
+    if !train.resume && stamp::is_fresh(&dir, &inputs, &TRAINED_FILES) {
         return Ok(TrainOutcome {
             name: name.into(),
             dir,
@@ -208,11 +221,13 @@ pub fn train_model(
         });
     }
     let mut train = train.clone();
+    // Settings and data are checked before the old stamp is touched.
+    let data = train_data(dataset, text)?;
+    webly_encoder::check(&train, &data)?;
     // An unfinished training with the same inputs resumes rather than starting over.
     train.resume |= same_inputs_started(&dir, &inputs);
     stamp::clear(&dir)?;
     write_pending(&dir, &inputs)?;
-    let data = train_data(dataset, text)?;
     eprintln!(
         "[{name}] training on {} images ({} val) into {}",
         data.train_images.len(),
@@ -220,7 +235,18 @@ pub fn train_model(
         dir.display()
     );
     let report = webly_encoder::train(&train, &data, hooks)?;
-    stamp::write(&dir, &inputs)?;
+    // Finished means valid: steps were taken and the saved model loads.
+    if report.steps == 0 {
+        return Err(PipelineError::Invalid(format!(
+            "[{name}] training ran no step ({} of {} training images skipped): nothing was \
+             learned, so {} is not marked finished",
+            report.skipped_images,
+            data.train_images.len(),
+            dir.display()
+        )));
+    }
+    webly_encoder::Encoder::load(&dir)?;
+    stamp::write(&dir, &inputs, &TRAINED_FILES)?;
     Ok(TrainOutcome {
         name: name.into(),
         dir,
