@@ -89,6 +89,15 @@ pub(crate) fn save_weights(vs: &VarStore, path: &Path) -> Result<(), EncoderErro
     commit(&tmp, path)
 }
 
+/// Saves named tensors (CPU) as safetensors atomically.
+pub(crate) fn save_named(named: &[(String, tch::Tensor)], path: &Path) -> Result<(), EncoderError> {
+    let tmp = temp_sibling(path);
+    let _guard = TempGuard(&tmp);
+    tch::Tensor::write_safetensors(named, &tmp)
+        .map_err(torch(format!("writing {}", tmp.display())))?;
+    commit(&tmp, path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

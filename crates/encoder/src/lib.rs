@@ -29,6 +29,7 @@ mod metrics;
 pub mod mining;
 mod model;
 mod nets;
+pub mod optim;
 mod prefetch;
 pub mod progress;
 mod schedule;
@@ -49,5 +50,6 @@ pub use nets::{EfficientNetLite0, InputNorm};
 pub use schedule::lr_at;
 pub use train::{
     check, check_settings, replot, train, NoHooks, State, TrainData, TrainHooks, TrainReport,
+    CHECKPOINT_OPTIMIZER_PREFIX, CHECKPOINT_STATE,
 };
 pub use webly_data::{Crop, LoaderConfig};

@@ -23,6 +23,7 @@ pub enum LockKind {
 pub struct FolderLock {
     file: File,
     path: PathBuf,
+    kind: LockKind,
 }
 
 impl FolderLock {
@@ -55,7 +56,7 @@ impl FolderLock {
             write!(file, "{}", std::process::id())?;
             file.flush()?;
         }
-        Ok(Ok(FolderLock { file, path }))
+        Ok(Ok(FolderLock { file, path, kind }))
     }
 
     /// The lock file.
@@ -66,6 +67,10 @@ impl FolderLock {
 
 impl Drop for FolderLock {
     fn drop(&mut self) {
+        if self.kind == LockKind::Exclusive {
+            // The writer leaves: its id no longer names a holder.
+            let _ = self.file.set_len(0);
+        }
         let _ = FileExt::unlock(&self.file);
     }
 }
@@ -108,9 +113,9 @@ mod tests {
         let _r2 = FolderLock::try_lock(dir.path(), LockKind::Shared)
             .unwrap()
             .expect("readers share");
-        assert!(FolderLock::try_lock(dir.path(), LockKind::Exclusive)
-            .unwrap()
-            .is_err());
+        // Held by readers: no writer to name.
+        let refused = FolderLock::try_lock(dir.path(), LockKind::Exclusive).unwrap();
+        assert_eq!(refused.unwrap_err(), None);
         assert_eq!(r1.path(), dir.path().join(LOCK_FILE));
     }
 }

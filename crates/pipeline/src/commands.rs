@@ -69,6 +69,7 @@ pub fn synth(
 /// `webly train`: trains one model of the run (with CLI overrides).
 pub fn train(cfg: &RunConfig, model: Option<&str>, overrides: &TrainOverrides) -> Result<String> {
     let model = cfg.model(model)?;
+    crate::train_stage::check_overrides(model, overrides)?;
     let ctx = Context::open(cfg)?;
     let queries = ctx.queries()?;
     Ok(model_stage::train_outcome(&ctx, model, overrides, &queries)?.to_string())

@@ -73,6 +73,16 @@ pub fn model_dir(cfg: &RunConfig, name: &str) -> PathBuf {
     cfg.run_dir.join("models").join(name)
 }
 
+/// Checks a model's settings with the command-line overrides applied, before any stage runs.
+///
+/// # Errors
+/// A bad `--device`, or a setting [`webly_encoder::check_settings`] refuses.
+pub fn check_overrides(model: &ModelRun, overrides: &TrainOverrides) -> Result<()> {
+    let mut train = model.train.clone();
+    overrides.apply(&mut train)?;
+    Ok(webly_encoder::check_settings(&train)?)
+}
+
 /// The training settings a model of the run really uses.
 pub fn effective_config(
     cfg: &RunConfig,
@@ -212,7 +222,8 @@ pub fn train_model(
 ) -> Result<TrainOutcome> {
     let dir = train.out_dir.clone();
     let inputs = train_inputs(train, &text.stamp)?;
-    if !train.resume && stamp::is_fresh(&dir, &inputs, &TRAINED_FILES) {
+    let check = stamp::check(&dir, &inputs, &TRAINED_FILES);
+    if !train.resume && check == stamp::Check::Fresh {
         return Ok(TrainOutcome {
             name: name.into(),
             dir,
@@ -224,8 +235,14 @@ pub fn train_model(
     // Settings and data are checked before the old stamp is touched.
     let data = train_data(dataset, text)?;
     webly_encoder::check(&train, &data)?;
-    // An unfinished training with the same inputs resumes rather than starting over.
-    train.resume |= same_inputs_started(&dir, &inputs);
+    // An unfinished training with the same inputs resumes rather than starting over; a finished
+    // one whose files were damaged since trains again from the start.
+    match &check {
+        stamp::Check::Damaged(d) => {
+            eprintln!("[{name}] {d}: training again from the start");
+        }
+        _ => train.resume |= same_inputs_started(&dir, &inputs),
+    }
     stamp::clear(&dir)?;
     write_pending(&dir, &inputs)?;
     eprintln!(
