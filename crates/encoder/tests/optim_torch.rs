@@ -88,11 +88,14 @@ fn assert_close(name: &str, got: &[f64], want: &[f64]) {
     }
 }
 
+/// Name, optimiser, learning rate, weight decay, gradient clip, torch's final values.
+type Case = (&'static str, OptimizerKind, f64, f64, Option<f64>, [f64; 8]);
+
 #[test]
 fn adam_and_sgd_follow_torch_optim_step_for_step() {
     let adam = |beta1, beta2| OptimizerKind::Adam { beta1, beta2 };
     let sgd = |momentum, nesterov| OptimizerKind::Sgd { momentum, nesterov };
-    let cases: [(&str, OptimizerKind, f64, f64, Option<f64>, [f64; 8]); 5] = [
+    let cases: [Case; 5] = [
         (
             "adam",
             adam(0.9, 0.99),
