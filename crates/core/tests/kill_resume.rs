@@ -149,6 +149,11 @@ fn killed_during_training_and_resumed_ends_where_an_uninterrupted_run_ends() {
     assert!(kills.len() >= 3, "too few kills landed: {kills:?}");
 
     train(&killed);
+    let left: Vec<_> = walk(&tmp.path().join("killed"))
+        .into_iter()
+        .filter(|p| webly_io_is_temporary(p))
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
     let whole_model = tmp.path().join("whole/models/tiny");
     for file in ["last.safetensors", "best.safetensors"] {
         let d = largest_difference(&whole_model.join(file), &model.join(file));
@@ -180,4 +185,24 @@ fn a_closed_pipe_ends_webly_quietly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_ne!(out.status.code(), Some(101), "{stderr}");
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// A temporary name of webly's: webly-io's prefix or the encoder's `.tmp-<pid>-`.
+fn webly_io_is_temporary(p: &Path) -> bool {
+    let name = p.file_name().unwrap_or_default().to_string_lossy();
+    name.starts_with(".webly-tmp-") || name.starts_with(".tmp-")
 }

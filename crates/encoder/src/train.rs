@@ -269,6 +269,20 @@ pub fn train(
     run.fit(hooks, resumed_from)
 }
 
+/// Whether the `best.safetensors` in `out_dir` still holds what the training there saved, by
+/// the checksum its `state.json` recorded (true when nothing was recorded: no best yet, or a
+/// state of an older webly). A resume that has nothing left to train would otherwise keep a
+/// damaged best model.
+pub fn best_is_intact(out_dir: &Path) -> bool {
+    let Ok(state) = crate::files::read_json::<State>(&out_dir.join(STATE)) else {
+        return true;
+    };
+    match state.best_checksum {
+        None => true,
+        Some(want) => webly_io::checksum(&out_dir.join(BEST)).is_ok_and(|got| got == want),
+    }
+}
+
 /// Checks the settings of a training that do not depend on its data, so that a caller can
 /// refuse a bad config before it touches any file (a finished model's stamp included).
 ///

@@ -17,7 +17,7 @@ mod checksum;
 mod lock;
 
 pub use checksum::{checksum, checksums, verify, Damage, CHECKSUM_KIND};
-pub use lock::{FolderLock, LockKind, LOCK_FILE};
+pub use lock::{is_temporary, FolderLock, LockKind, LOCK_FILE};
 
 /// Prefix of the temporary files (hidden, and recognisable if a crash leaves one behind).
 pub const TEMP_PREFIX: &str = ".webly-tmp-";

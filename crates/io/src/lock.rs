@@ -63,6 +63,65 @@ impl FolderLock {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Removes the temporary files and folders a killed writer left under the locked folder
+    /// (see [`is_temporary`]); only an exclusive holder may, as no other writer can be at work.
+    /// Returns how many entries were removed.
+    ///
+    /// # Errors
+    /// Reading a folder or removing an entry; a shared lock is refused.
+    pub fn remove_stale_temporaries(&self) -> std::io::Result<usize> {
+        if self.kind != LockKind::Exclusive {
+            return Err(std::io::Error::other(
+                "only the run folder's writer may remove temporary files",
+            ));
+        }
+        let root = self.path.parent().unwrap_or(Path::new("."));
+        sweep(root)
+    }
+}
+
+/// Whether a file or folder name is one of webly's temporary names: webly-io's
+/// ([`crate::TEMP_PREFIX`]), the encoder's `.tmp-<pid>-<name>`, and an index folder's
+/// `.<name>.tmp-<pid>-<ns>` / `.<name>.old-<pid>-<ns>`.
+pub fn is_temporary(name: &str) -> bool {
+    if name.starts_with(crate::TEMP_PREFIX) {
+        return true;
+    }
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if let Some(rest) = name.strip_prefix(".tmp-") {
+        return rest
+            .split_once('-')
+            .is_some_and(|(pid, n)| digits(pid) && !n.is_empty());
+    }
+    name.starts_with('.')
+        && [".tmp-", ".old-"].iter().any(|tag| {
+            name.rsplit_once(tag).is_some_and(|(_, ids)| {
+                ids.split_once('-')
+                    .is_some_and(|(pid, ns)| digits(pid) && digits(ns))
+            })
+        })
+}
+
+fn sweep(dir: &Path) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let kind = entry.file_type()?;
+        if is_temporary(&name) {
+            if kind.is_dir() {
+                std::fs::remove_dir_all(entry.path())?;
+            } else {
+                std::fs::remove_file(entry.path())?;
+            }
+            removed += 1;
+        } else if kind.is_dir() {
+            removed += sweep(&entry.path())?;
+        }
+    }
+    Ok(removed)
 }
 
 impl Drop for FolderLock {
@@ -117,5 +176,44 @@ mod tests {
         let refused = FolderLock::try_lock(dir.path(), LockKind::Exclusive).unwrap();
         assert_eq!(refused.unwrap_err(), None);
         assert_eq!(r1.path(), dir.path().join(LOCK_FILE));
+        assert!(
+            r1.remove_stale_temporaries().is_err(),
+            "readers never sweep"
+        );
+    }
+
+    #[test]
+    fn a_writer_removes_what_killed_writers_left_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let left = [
+            "models/m/.tmp-4242-last.safetensors",
+            "text/.webly-tmp-AbC123",
+            "models/m/.index.tmp-4242-1700000000000000000/hnsw.hnsw.data",
+            "models/m/.index.old-17-99/keys.txt",
+        ];
+        let kept = [
+            "models/m/last.safetensors",
+            "models/m/index/keys.txt",
+            "text/.tmp-notes",
+            "text/captions.tmp-1-2",
+            "features/.hidden",
+        ];
+        for f in left.iter().chain(&kept) {
+            let p = d.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b"x").unwrap();
+        }
+        let w = FolderLock::try_lock(d, LockKind::Exclusive)
+            .unwrap()
+            .unwrap();
+        assert_eq!(w.remove_stale_temporaries().unwrap(), 4);
+        for f in left {
+            let top = d.join(f.split('/').take(3).collect::<Vec<_>>().join("/"));
+            assert!(!top.exists(), "{f} left");
+        }
+        for f in kept {
+            assert!(d.join(f).exists(), "{f} removed");
+        }
     }
 }

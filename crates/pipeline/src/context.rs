@@ -37,6 +37,19 @@ impl<'a> Context<'a> {
 
     fn open_as(cfg: &'a RunConfig, kind: LockKind) -> Result<Self> {
         let lock = lock_run(&cfg.run_dir, kind)?;
+        if kind == LockKind::Exclusive {
+            // No other writer can be at work: temporary files here were left by a killed one.
+            let removed = lock.remove_stale_temporaries().map_err(PipelineError::io(
+                "removing temporary files under",
+                &cfg.run_dir,
+            ))?;
+            if removed > 0 {
+                eprintln!(
+                    "[run] removed {removed} temporary files a killed webly left in {}",
+                    cfg.run_dir.display()
+                );
+            }
+        }
         let data = data_stage::prepare(cfg)?;
         let text = text_stage::prepare(cfg, &data.dataset, &data.stamp)?;
         Ok(Context {

@@ -241,6 +241,12 @@ pub fn train_model(
         stamp::Check::Damaged(d) => {
             eprintln!("[{name}] {d}: training again from the start");
         }
+        _ if !webly_encoder::best_is_intact(&dir) && !train.resume => {
+            eprintln!(
+                "[{name}] {} differs from what its training saved: training again from the start",
+                dir.join(webly_encoder::BEST).display()
+            );
+        }
         _ => train.resume |= same_inputs_started(&dir, &inputs),
     }
     stamp::clear(&dir)?;

@@ -194,3 +194,68 @@ fn one_writer_per_run_folder_and_readers_share_it() {
     assert!(err.contains("a reader"), "{err}");
     drop(r1);
 }
+
+#[test]
+fn a_resumed_training_never_vouches_for_a_damaged_best_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tiny_config(tmp.path());
+    run(&cfg).expect("the tiny run");
+    let best = cfg.run_dir.join("models/tiny/best.safetensors");
+    damage(&best, EDITS[2].1);
+    // `train --resume` finds nothing left to train: it checks best.safetensors against the
+    // checksum taken when it was saved, and refuses rather than marking it finished.
+    let resume = webly_pipeline::TrainOverrides {
+        resume: true,
+        ..Default::default()
+    };
+    let err = webly_pipeline::train(&cfg, None, &resume)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("best.safetensors") && err.contains("without --resume"),
+        "{err}"
+    );
+    // Without --resume the damaged model is trained again from the start.
+    let out = webly_pipeline::train(&cfg, None, &Default::default()).expect("retrained");
+    assert!(!out.contains("reused"), "{out}");
+    assert_eq!(snow(&cfg).expect("query").len(), 5);
+}
+
+#[test]
+fn a_dataset_whose_images_are_all_unreadable_is_an_error_naming_the_cause() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tiny_config(tmp.path());
+    webly_pipeline::text_train(&cfg).expect("data and text stages");
+    let mut images = 0;
+    for e in walk(&cfg.data.dataset.root) {
+        if e.extension().is_some_and(|x| x == "jpg" || x == "png") {
+            std::fs::write(&e, b"not an image").unwrap();
+            images += 1;
+        }
+    }
+    assert!(images >= 240, "{images} images");
+    let err = run(&cfg).err().expect("nothing to learn from").to_string();
+    eprintln!("{err}");
+    assert!(
+        err.contains("no step") || err.contains("could be loaded"),
+        "{err}"
+    );
+    let model = cfg.run_dir.join("models/tiny");
+    assert!(
+        !model.join("stamp.json").exists(),
+        "a training that learned nothing is not finished"
+    );
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
