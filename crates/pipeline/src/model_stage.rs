@@ -148,7 +148,7 @@ pub fn run_model(
     let train = train_outcome(ctx, model, overrides, queries)?;
     times.train += lap(&mut t);
     let paths = ModelPaths::new(train.dir.clone());
-    if !is_embedded(ctx, &paths, &train.stamp)? {
+    if !is_embedded(ctx, &paths, &train.stamp, false)? {
         let test: Vec<PathBuf> = ctx
             .data
             .dataset
@@ -223,15 +223,21 @@ pub fn train_outcome(
 /// The files of the embed stage (in `embed/`): the test split's `.npy` and `.ids`.
 pub const EMBED_FILES: [&str; 2] = ["test.npy", "test.ids"];
 
-/// Whether the test embeddings of the model with `train_stamp` are there for this dataset.
-fn is_embedded(ctx: &Context, paths: &ModelPaths, train_stamp: &str) -> Result<bool> {
+/// Whether the test embeddings of the model with `train_stamp` are there for this dataset and
+/// verify; `say_why` prints which file is damaged when they do not (once per stage run).
+fn is_embedded(
+    ctx: &Context,
+    paths: &ModelPaths,
+    train_stamp: &str,
+    say_why: bool,
+) -> Result<bool> {
     let out = paths.embeddings(Split::Test);
     let dir = out.parent().map(PathBuf::from).unwrap_or_default();
-    Ok(stamp::is_fresh(
-        &dir,
-        &embed_stamp(ctx, train_stamp)?,
-        &EMBED_FILES,
-    ))
+    let inputs = embed_stamp(ctx, train_stamp)?;
+    Ok(match say_why {
+        true => stamp::is_fresh(&dir, &inputs, &EMBED_FILES),
+        false => stamp::check(&dir, &inputs, &EMBED_FILES) == stamp::Check::Fresh,
+    })
 }
 
 /// The test embeddings of a trained model.
@@ -242,7 +248,7 @@ pub fn ensure_embedded(ctx: &Context, paths: &ModelPaths, train_stamp: &str) -> 
     let out = paths.embeddings(Split::Test);
     let dir = out.parent().map(PathBuf::from).unwrap_or_default();
     let inputs = embed_stamp(ctx, train_stamp)?;
-    if !is_embedded(ctx, paths, train_stamp)? {
+    if !is_embedded(ctx, paths, train_stamp, true)? {
         stamp::clear(&dir)?;
         let n = eval_stage::embed_split(&paths.dir, &ctx.data.dataset, Split::Test, &out)?;
         eprintln!("[embed] {n} test images -> {}", out.display());

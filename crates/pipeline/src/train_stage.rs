@@ -198,7 +198,9 @@ fn train_inputs(train: &TrainConfig, text_stamp: &str) -> Result<String> {
 /// Whether `train` already finished with these inputs (then [`train_model`] reuses it).
 pub fn is_trained(train: &TrainConfig, text: &TextSpace) -> Result<bool> {
     let inputs = train_inputs(train, &text.stamp)?;
-    Ok(!train.resume && stamp::is_fresh(&train.out_dir, &inputs, &TRAINED_FILES))
+    // Silent: `train_model` says why a damaged training is trained again.
+    Ok(!train.resume
+        && stamp::check(&train.out_dir, &inputs, &TRAINED_FILES) == stamp::Check::Fresh)
 }
 
 /// The files of a finished training that its stamp vouches for: what [`Encoder::load`] reads.
