@@ -26,6 +26,11 @@ fn webly() -> Command {
 /// a two-block CNN, Adam), its run folder under `tmp/<name>`. One thread for GloVe and for
 /// training: both runs must compute the same, so nothing may depend on thread scheduling.
 fn config(tmp: &Path, name: &str) -> PathBuf {
+    config_with_data(tmp, name, "data")
+}
+
+/// As [`config`], with the dataset generated into `tmp/<data>`.
+fn config_with_data(tmp: &Path, name: &str, data: &str) -> PathBuf {
     let queries = tmp.join("queries.txt");
     std::fs::write(&queries, "snow\nbeach\n").unwrap();
     let text = format!(
@@ -42,7 +47,7 @@ fn config(tmp: &Path, name: &str) -> PathBuf {
          loader = {{ resize = 32, crop = 32 }}\n\
          model = {{ arch = \"small_cnn\", small_cnn_widths = [8, 16] }}\n",
         run = tmp.join(name),
-        data = tmp.join("data"),
+        data = tmp.join(data),
     );
     let path = tmp.join(format!("{name}.toml"));
     std::fs::write(&path, text).unwrap();
@@ -160,6 +165,138 @@ fn killed_during_training_and_resumed_ends_where_an_uninterrupted_run_ends() {
         eprintln!("{file}: largest difference after kill -9 and resume {d:e}");
         assert!(d <= TOLERANCE, "{file}: {d}");
     }
+}
+
+/// Where the torture test kills `webly run`: after the first line of a stage (or of any later
+/// stage, once that one is done), plus a delay in ms. In stage order: data generation, GloVe
+/// training, training (its start, then validation passes, which print `images embedded`), the
+/// index build and the evaluation after it.
+const STAGE_MARKERS: [&str; 5] = [
+    "[data] generating",
+    "[text] training GloVe",
+    "training on",
+    "images embedded",
+    "[index] building",
+];
+const KILLS: [(usize, u64); 20] = [
+    (0, 30),
+    (0, 400),
+    (0, 900),
+    (1, 0),
+    (1, 60),
+    (1, 300),
+    (2, 0),
+    (2, 100),
+    (2, 350),
+    (3, 0),
+    (3, 40),
+    (3, 250),
+    (3, 600),
+    (3, 1200),
+    (4, 0),
+    (4, 5),
+    (4, 15),
+    (4, 40),
+    (4, 100),
+    (4, 250),
+];
+/// How long one restart may take to reach its kill point.
+const RESTART_WAIT: Duration = Duration::from_secs(300);
+
+/// After SQLite's crash tests: `webly run` killed at 20 points spread over every stage
+/// ([`KILLS`]), each time restarted, then run to its end, equals an uninterrupted run: the same
+/// weights, embeddings and comparison table, no temporary file left, and every stage verifies
+/// (a query answers).
+#[test]
+fn a_run_killed_anywhere_and_rerun_ends_as_an_uninterrupted_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = config_with_data(tmp.path(), "whole", "data_whole");
+    let killed = config_with_data(tmp.path(), "killed", "data_killed");
+    let log = tmp.path().join("stderr.log");
+    let run = |cfg: &Path| {
+        webly()
+            .args(["run", "--config"])
+            .arg(cfg)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("webly starts")
+    };
+    let t0 = Instant::now();
+    assert!(run(&whole).wait().unwrap().success(), "uninterrupted run");
+    let span = t0.elapsed();
+
+    let mut killed_at = Vec::new();
+    for (target, delay) in KILLS {
+        let mut child = run(&killed);
+        let t = Instant::now();
+        let reached = loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(k) = (target..STAGE_MARKERS.len())
+                .rev()
+                .find(|&k| text.contains(STAGE_MARKERS[k]))
+            {
+                break Some(k);
+            }
+            if child.try_wait().unwrap().is_some() {
+                break None;
+            }
+            assert!(t.elapsed() < RESTART_WAIT, "no progress");
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        std::thread::sleep(Duration::from_millis(delay));
+        if let Some(k) = reached.filter(|_| child.try_wait().unwrap().is_none()) {
+            child.kill().unwrap();
+            killed_at.push(format!("{} +{delay} ms", STAGE_MARKERS[k]));
+        }
+        child.wait().unwrap();
+    }
+    eprintln!(
+        "{} of {} kills landed: {killed_at:#?}; uninterrupted run {span:?}",
+        killed_at.len(),
+        KILLS.len()
+    );
+    assert!(killed_at.len() >= KILLS.len() / 2, "{killed_at:?}");
+    assert!(
+        run(&killed).wait().unwrap().success(),
+        "the run after the kills"
+    );
+
+    let (a, b) = (tmp.path().join("whole"), tmp.path().join("killed"));
+    let model = "models/tiny";
+    for file in ["last.safetensors", "best.safetensors"] {
+        let d = largest_difference(&a.join(model).join(file), &b.join(model).join(file));
+        eprintln!("{file}: largest difference {d:e}");
+        assert!(d <= TOLERANCE, "{file}: {d}");
+    }
+    for file in [
+        "models/tiny/embed/test.npy",
+        "models/tiny/embed/test.ids",
+        "models/tiny/index/keys.txt",
+        "comparison.md",
+    ] {
+        assert_eq!(
+            std::fs::read(a.join(file)).unwrap(),
+            std::fs::read(b.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    let left: Vec<_> = walk(&b)
+        .into_iter()
+        .filter(|p| webly_io_is_temporary(p))
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+    let out = webly()
+        .args(["query", "--config"])
+        .arg(&killed)
+        .args(["snow", "-k", "3"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[cfg(unix)]
