@@ -49,7 +49,7 @@ pub use model::{Network, OutputKind};
 pub use nets::{EfficientNetLite0, InputNorm};
 pub use schedule::lr_at;
 pub use train::{
-    best_is_intact, check, check_settings, replot, train, NoHooks, State, TrainData, TrainHooks,
-    TrainReport, CHECKPOINT_OPTIMIZER_PREFIX, CHECKPOINT_STATE,
+    best_is_intact, can_resume, check, check_settings, replot, train, NoHooks, State, TrainData,
+    TrainHooks, TrainReport, CHECKPOINT_OPTIMIZER_PREFIX, CHECKPOINT_STATE,
 };
 pub use webly_data::{Crop, LoaderConfig};

@@ -45,6 +45,8 @@ const STREAM_MINING: u64 = 2;
 const VAL_BATCH: usize = 64;
 const OPTIMIZER_NOTE: &str =
     "the optimizer state (moments, momentum) is saved in last.safetensors and restored on resume";
+/// Layout of `last.safetensors` (1: weights, optimizer state and run state in one file).
+pub const CHECKPOINT_FORMAT: u32 = 1;
 /// Name prefix of the optimiser state's tensors in a checkpoint.
 pub const CHECKPOINT_OPTIMIZER_PREFIX: &str = "optimizer/";
 /// Name of the checkpoint's tensor holding the [`State`] as JSON bytes (u8).
@@ -111,6 +113,9 @@ pub struct State {
     pub skipped_batches: u64,
     pub optimizer_note: String,
     pub config: TrainConfig,
+    /// Layout of the checkpoint (0: weights only, before the optimizer state was saved).
+    #[serde(default)]
+    pub checkpoint_format: u32,
     /// Checksum of `best.safetensors` when it was written (`webly_io::checksum`): the end of a
     /// run (a resumed one too) checks the file still holds it.
     #[serde(default)]
@@ -269,6 +274,15 @@ pub fn train(
     run.fit(hooks, resumed_from)
 }
 
+/// Whether `out_dir` holds a checkpoint this webly can resume exactly (one written with the
+/// optimizer state: [`State::checkpoint_format`] at least [`CHECKPOINT_FORMAT`]). A caller that
+/// resumes on its own initiative (an interrupted `webly run`) starts over otherwise.
+pub fn can_resume(out_dir: &Path) -> bool {
+    out_dir.join(LAST).is_file()
+        && crate::files::read_json::<State>(&out_dir.join(STATE))
+            .is_ok_and(|s| s.checkpoint_format >= CHECKPOINT_FORMAT)
+}
+
 /// Whether the `best.safetensors` in `out_dir` still holds what the training there saved, by
 /// the checksum its `state.json` recorded (true when nothing was recorded: no best yet, or a
 /// state of an older webly). A resume that has nothing left to train would otherwise keep a
@@ -425,6 +439,7 @@ impl<'a> Run<'a> {
                 optimizer_note: OPTIMIZER_NOTE.into(),
                 config: cfg.clone(),
                 best_checksum: None,
+                checkpoint_format: CHECKPOINT_FORMAT,
             },
             rows: Vec::new(),
             usable,

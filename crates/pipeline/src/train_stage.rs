@@ -249,6 +249,16 @@ pub fn train_model(
                 dir.join(webly_encoder::BEST).display()
             );
         }
+        _ if !train.resume
+            && same_inputs_started(&dir, &inputs)
+            && !webly_encoder::can_resume(&dir) =>
+        {
+            eprintln!(
+                "[{name}] the checkpoint in {} cannot be resumed exactly (written by an older \
+                 webly, without the optimizer state): training from the start",
+                dir.display()
+            );
+        }
         _ => train.resume |= same_inputs_started(&dir, &inputs),
     }
     stamp::clear(&dir)?;

@@ -259,3 +259,27 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn an_interrupted_training_resumes_only_from_a_checkpoint_it_can_resume_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tiny_config(tmp.path());
+    run(&cfg).expect("the tiny run");
+    let model = cfg.run_dir.join("models/tiny");
+    // Unfinished (no stamp), with this webly's checkpoint: resumed.
+    std::fs::remove_file(model.join("stamp.json")).unwrap();
+    let again = run(&cfg).expect("resumed");
+    let report = again.models[0].train.report.as_ref().expect("trained");
+    assert!(report.resumed_from.is_some(), "not resumed");
+    // Unfinished, with a checkpoint of an older webly (no optimizer state): from the start.
+    std::fs::remove_file(model.join("stamp.json")).unwrap();
+    let state = model.join("state.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    json.as_object_mut().unwrap().remove("checkpoint_format");
+    std::fs::write(&state, json.to_string()).unwrap();
+    let again = run(&cfg).expect("trained from the start");
+    let report = again.models[0].train.report.as_ref().expect("trained");
+    assert_eq!(report.resumed_from, None);
+    assert!(report.steps > 0);
+}
