@@ -29,16 +29,35 @@ pub(crate) fn temp_sibling(path: &Path) -> PathBuf {
     path.with_file_name(format!(".tmp-{}-{name}", std::process::id()))
 }
 
-/// Renames `tmp` onto `path`.
-pub(crate) fn commit(tmp: &Path, path: &Path) -> Result<(), EncoderError> {
-    std::fs::rename(tmp, path).map_err(io("rename a temporary file onto", path))
+/// Removes a temporary file when dropped, unless [`commit`] took it: whatever a writer fails on
+/// (full disk, a plotting error), no temporary file is left behind.
+pub(crate) struct TempGuard<'a>(pub &'a Path);
+
+impl Drop for TempGuard<'_> {
+    fn drop(&mut self) {
+        // After a successful commit the file is gone: NotFound is the normal case.
+        let _ = std::fs::remove_file(self.0);
+    }
 }
 
-/// Writes bytes atomically.
+/// Syncs `tmp` and renames it onto `path`; on any failure `tmp` is removed, so a full disk
+/// leaves no temporary file behind.
+pub(crate) fn commit(tmp: &Path, path: &Path) -> Result<(), EncoderError> {
+    let done = std::fs::File::open(tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(io("sync", tmp))
+        .and_then(|()| {
+            std::fs::rename(tmp, path).map_err(io("rename a temporary file onto", path))
+        });
+    if done.is_err() {
+        let _ = std::fs::remove_file(tmp);
+    }
+    done
+}
+
+/// Writes bytes atomically (webly-io: temp file, sync, rename; the temp file removed on failure).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EncoderError> {
-    let tmp = temp_sibling(path);
-    std::fs::write(&tmp, bytes).map_err(io("write", &tmp))?;
-    commit(&tmp, path)
+    webly_io::write_atomic(path, bytes).map_err(io("write", path))
 }
 
 /// Writes pretty JSON atomically.
@@ -64,8 +83,18 @@ pub(crate) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, EncoderEr
 /// Saves all variables (BatchNorm statistics included) atomically.
 pub(crate) fn save_weights(vs: &VarStore, path: &Path) -> Result<(), EncoderError> {
     let tmp = temp_sibling(path);
+    let _guard = TempGuard(&tmp);
     vs.save(&tmp)
         .map_err(torch(format!("writing weights {}", tmp.display())))?;
+    commit(&tmp, path)
+}
+
+/// Saves named tensors (CPU) as safetensors atomically.
+pub(crate) fn save_named(named: &[(String, tch::Tensor)], path: &Path) -> Result<(), EncoderError> {
+    let tmp = temp_sibling(path);
+    let _guard = TempGuard(&tmp);
+    tch::Tensor::write_safetensors(named, &tmp)
+        .map_err(torch(format!("writing {}", tmp.display())))?;
     commit(&tmp, path)
 }
 
@@ -78,6 +107,26 @@ mod tests {
         let t = temp_sibling(Path::new("/a/b/last.safetensors"));
         assert_eq!(t.parent(), Some(Path::new("/a/b")));
         assert!(t.to_string_lossy().ends_with("-last.safetensors"));
+    }
+
+    #[test]
+    fn a_failed_weights_write_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let vs = VarStore::new(tch::Device::Cpu);
+        let _w = vs.root().zeros("w", &[4]);
+        // The destination is a folder holding a file: the rename onto it fails (as a full
+        // disk fails the write), after the temporary file was written.
+        let path = dir.path().join(LAST);
+        std::fs::create_dir(&path).expect("mkdir");
+        std::fs::write(path.join("keep"), b"x").expect("write");
+        assert!(save_weights(&vs, &path).is_err());
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, [LAST], "temporary file left behind");
+        save_weights(&vs, &dir.path().join(BEST)).expect("a writable path still works");
+        assert!(dir.path().join(BEST).is_file());
     }
 
     #[test]

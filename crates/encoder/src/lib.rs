@@ -29,6 +29,7 @@ mod metrics;
 pub mod mining;
 mod model;
 mod nets;
+pub mod optim;
 mod prefetch;
 pub mod progress;
 mod schedule;
@@ -47,5 +48,8 @@ pub use metrics::{plot, read_metrics, MetricsRow};
 pub use model::{Network, OutputKind};
 pub use nets::{EfficientNetLite0, InputNorm};
 pub use schedule::lr_at;
-pub use train::{replot, train, NoHooks, State, TrainData, TrainHooks, TrainReport};
+pub use train::{
+    best_is_intact, can_resume, check, check_settings, replot, train, NoHooks, State, TrainData,
+    TrainHooks, TrainReport, CHECKPOINT_OPTIMIZER_PREFIX, CHECKPOINT_STATE,
+};
 pub use webly_data::{Crop, LoaderConfig};

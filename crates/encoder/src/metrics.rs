@@ -1,6 +1,6 @@
 //! metrics.csv rows and the training plot.
 use crate::error::EncoderError;
-use crate::files::{commit, temp_sibling, write_atomic};
+use crate::files::{commit, temp_sibling, write_atomic, TempGuard};
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -86,6 +86,7 @@ fn plot_err(path: &Path) -> impl Fn(String) -> EncoderError + '_ {
 pub fn plot(path: &Path, rows: &[MetricsRow]) -> Result<(), EncoderError> {
     register_font();
     let tmp = temp_sibling(path);
+    let _guard = TempGuard(&tmp);
     let e = plot_err(path);
     {
         let root = BitMapBackend::new(&tmp, PLOT_SIZE).into_drawing_area();

@@ -1,25 +1,30 @@
 //! The training loop: prefetching, mining, optimiser, schedule, validation, checkpoints, resume.
 //!
-//! Resume (`cfg.resume` with `state.json` + `last.safetensors` in `out_dir`) restores: all
-//! variables (BatchNorm statistics included), the epoch / batch-in-epoch / global step, the best
+//! Resume (`cfg.resume` with `last.safetensors` in `out_dir`) restores: all variables
+//! (BatchNorm statistics included), the optimiser's state (Adam's moments and step counts, SGD's
+//! momentum buffers: [`crate::optim`]), the epoch / batch-in-epoch / global step, the best
 //! validation mAP so far and the metrics rows up to that step. The data order continues exactly:
-//! the epoch permutation, random crops and mining draws are derived from (seed, epoch, batch).
-//! NOT restored: the optimiser's moments (SGD momentum, Adam averages restart from zero; tch
-//! cannot save them) — state.json says so in `optimizer_note`.
+//! the epoch permutation, random crops and mining draws are derived from (seed, epoch, batch), so
+//! no random generator has a position to save. A checkpoint is one file, renamed into place
+//! whole: the weights, the optimiser state under `optimizer/` and the [`State`] as JSON bytes
+//! (`state.json` beside it is a copy for people), so a kill at any point leaves the previous
+//! checkpoint or the next one, never a mix, and a resumed run ends where an uninterrupted one
+//! ends (`tests/train_e2e.rs`).
 //!
 //! With frozen pretrained stages ([`crate::cache`]), the frozen part's output is extracted once
 //! into the run's activation cache and every epoch trains the rest from it.
 use crate::batches::{CachedBatches, ImageBatches, Ready};
 use crate::cache::{ExtractReport, FeatureCache, FeatureSet};
-use crate::config::{LossKind, OptimizerKind, TrainConfig};
+use crate::config::{LossKind, TrainConfig};
 use crate::device::{resolve_device, set_threads};
 use crate::encoder::{embed_set, embed_with, to_vec, KeyedEmbeddings, SavedModel};
 use crate::error::{io, torch, EncoderError};
-use crate::files::{read_json, save_weights, write_json, BEST, LAST, METRICS, MODEL, PLOT, STATE};
+use crate::files::{save_named, save_weights, write_json, BEST, LAST, METRICS, MODEL, PLOT, STATE};
 use crate::loss::{distance_matrix, loss_from_config, Loss, TripletLoss};
 use crate::metrics::{plot, read_metrics, write_metrics, MetricsRow};
 use crate::mining::{mine_pairs, pair_shares, MiningInput, TripletShares};
 use crate::model::{Network, OutputKind};
+use crate::optim::Optimizer;
 use crate::prefetch::{derive_seed, loader_threads, spawn, Job};
 use crate::progress::Progress;
 use crate::schedule::lr_at;
@@ -30,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
-use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
+use tch::{nn, Device, Kind, Tensor};
 use webly_data::Crop;
 
 /// Streams of derived seeds (so permutation, crops and mining never share one).
@@ -39,7 +44,13 @@ const STREAM_MINING: u64 = 2;
 /// Batch size for embedding the validation images.
 const VAL_BATCH: usize = 64;
 const OPTIMIZER_NOTE: &str =
-    "optimizer moments are not saved; a resumed run restarts them from zero";
+    "the optimizer state (moments, momentum) is saved in last.safetensors and restored on resume";
+/// Layout of `last.safetensors` (1: weights, optimizer state and run state in one file).
+pub const CHECKPOINT_FORMAT: u32 = 1;
+/// Name prefix of the optimiser state's tensors in a checkpoint.
+pub const CHECKPOINT_OPTIMIZER_PREFIX: &str = "optimizer/";
+/// Name of the checkpoint's tensor holding the [`State`] as JSON bytes (u8).
+pub const CHECKPOINT_STATE: &str = "train_state/json";
 /// The cache set names of the training and validation images.
 const TRAIN_SET: &str = "train";
 const VAL_SET: &str = "val";
@@ -102,6 +113,13 @@ pub struct State {
     pub skipped_batches: u64,
     pub optimizer_note: String,
     pub config: TrainConfig,
+    /// Layout of the checkpoint (0: weights only, before the optimizer state was saved).
+    #[serde(default)]
+    pub checkpoint_format: u32,
+    /// Checksum of `best.safetensors` when it was written (`webly_io::checksum`): the end of a
+    /// run (a resumed one too) checks the file still holds it.
+    #[serde(default)]
+    pub best_checksum: Option<String>,
 }
 
 /// What a run did.
@@ -227,7 +245,7 @@ struct Run<'a> {
     device: Device,
     vs: nn::VarStore,
     net: Network,
-    opt: nn::Optimizer,
+    opt: Optimizer,
     loss: Box<dyn Loss>,
     output: OutputKind,
     state: State,
@@ -256,7 +274,65 @@ pub fn train(
     run.fit(hooks, resumed_from)
 }
 
-fn check(cfg: &TrainConfig, data: &TrainData) -> Result<(), EncoderError> {
+/// Whether `out_dir` holds a checkpoint this webly can resume exactly (one written with the
+/// optimizer state: [`State::checkpoint_format`] at least [`CHECKPOINT_FORMAT`]). A caller that
+/// resumes on its own initiative (an interrupted `webly run`) starts over otherwise.
+pub fn can_resume(out_dir: &Path) -> bool {
+    out_dir.join(LAST).is_file()
+        && crate::files::read_json::<State>(&out_dir.join(STATE))
+            .is_ok_and(|s| s.checkpoint_format >= CHECKPOINT_FORMAT)
+}
+
+/// Whether the `best.safetensors` in `out_dir` still holds what the training there saved, by
+/// the checksum its `state.json` recorded (true when nothing was recorded: no best yet, or a
+/// state of an older webly). A resume that has nothing left to train would otherwise keep a
+/// damaged best model.
+pub fn best_is_intact(out_dir: &Path) -> bool {
+    let Ok(state) = crate::files::read_json::<State>(&out_dir.join(STATE)) else {
+        return true;
+    };
+    match state.best_checksum {
+        None => true,
+        Some(want) => webly_io::checksum(&out_dir.join(BEST)).is_ok_and(|got| got == want),
+    }
+}
+
+/// Checks the settings of a training that do not depend on its data, so that a caller can
+/// refuse a bad config before it touches any file (a finished model's stamp included).
+///
+/// # Errors
+/// [`EncoderError::Config`] naming the setting: batch_size below 2, a zero epochs, lr,
+/// max_steps, checkpoint_every or log_every, or a bad loader setting.
+pub fn check_settings(cfg: &TrainConfig) -> Result<(), EncoderError> {
+    if cfg.batch_size < 2 {
+        return Err(EncoderError::Config(format!(
+            "batch_size {} must be at least 2 (an anchor needs a negative in its batch)",
+            cfg.batch_size
+        )));
+    }
+    if cfg.epochs == 0
+        || cfg.lr.is_nan()
+        || cfg.lr <= 0.0
+        || cfg.checkpoint_every == 0
+        || cfg.log_every == 0
+        || cfg.max_steps == Some(0)
+    {
+        return Err(EncoderError::Config(
+            "epochs, lr, max_steps, checkpoint_every and log_every must be positive".into(),
+        ));
+    }
+    cfg.loader
+        .validate()
+        .map_err(|e| EncoderError::Config(e.to_string()))
+}
+
+/// Checks a training's settings ([`check_settings`]) and its data against each other.
+///
+/// # Errors
+/// As [`check_settings`]; [`EncoderError::Data`] when targets, dimensions or validation keys
+/// disagree; [`EncoderError::Config`] when there are fewer training images than batch_size.
+pub fn check(cfg: &TrainConfig, data: &TrainData) -> Result<(), EncoderError> {
+    check_settings(cfg)?;
     let n = data.train_images.len();
     if data.dim == 0 || data.train_targets.len() != n * data.dim {
         return Err(EncoderError::Data(format!(
@@ -278,20 +354,13 @@ fn check(cfg: &TrainConfig, data: &TrainData) -> Result<(), EncoderError> {
             data.val_images.len()
         )));
     }
-    if cfg.batch_size < 2 || n < cfg.batch_size {
+    if n < cfg.batch_size {
         return Err(EncoderError::Config(format!(
             "batch_size {} needs 2 <= batch_size <= number of training images ({n})",
             cfg.batch_size
         )));
     }
-    if cfg.epochs == 0 || cfg.lr <= 0.0 || cfg.checkpoint_every == 0 || cfg.log_every == 0 {
-        return Err(EncoderError::Config(
-            "epochs, lr, checkpoint_every and log_every must be positive".into(),
-        ));
-    }
-    cfg.loader
-        .validate()
-        .map_err(|e| EncoderError::Config(e.to_string()))
+    Ok(())
 }
 
 /// Builds the network with libtorch's global RNG seeded from `cfg.seed`, under a lock so that
@@ -311,20 +380,8 @@ fn seeded_build(
     Ok((vs, net))
 }
 
-fn optimizer(cfg: &TrainConfig, vs: &nn::VarStore) -> Result<nn::Optimizer, EncoderError> {
-    let built = match cfg.optimizer {
-        OptimizerKind::Sgd { momentum, nesterov } => nn::Sgd {
-            momentum,
-            dampening: 0.0,
-            wd: cfg.weight_decay,
-            nesterov,
-        }
-        .build(vs, cfg.lr),
-        OptimizerKind::Adam { beta1, beta2 } => {
-            nn::adam(beta1, beta2, cfg.weight_decay).build(vs, cfg.lr)
-        }
-    };
-    built.map_err(torch("building the optimizer"))
+fn optimizer(cfg: &TrainConfig, vs: &nn::VarStore) -> Result<Optimizer, EncoderError> {
+    Ok(Optimizer::new(cfg.optimizer, vs, cfg.lr, cfg.weight_decay))
 }
 
 impl<'a> Run<'a> {
@@ -381,6 +438,8 @@ impl<'a> Run<'a> {
                 skipped_batches: 0,
                 optimizer_note: OPTIMIZER_NOTE.into(),
                 config: cfg.clone(),
+                best_checksum: None,
+                checkpoint_format: CHECKPOINT_FORMAT,
             },
             rows: Vec::new(),
             usable,
@@ -400,16 +459,52 @@ impl<'a> Run<'a> {
         if !self.cfg.resume || !state_path.exists() || !last.exists() {
             return Ok(None);
         }
-        let state: State = read_json(&state_path)?;
+        let named = Tensor::read_safetensors(&last)
+            .map_err(torch(format!("reading checkpoint {}", last.display())))?;
+        let damaged = |what: String| {
+            EncoderError::Data(format!(
+                "cannot resume from {}: {what}; delete it to train from the start",
+                last.display()
+            ))
+        };
+        let state: State = match named.iter().find(|(n, _)| n == CHECKPOINT_STATE) {
+            Some((_, t)) => {
+                let bytes = Vec::<u8>::try_from(t).map_err(|e| damaged(e.to_string()))?;
+                serde_json::from_slice(&bytes).map_err(|e| damaged(e.to_string()))?
+            }
+            None => {
+                return Err(damaged(
+                    "written by an older webly, without the optimizer state an exact resume \
+                     needs"
+                        .into(),
+                ))
+            }
+        };
         if state.config.model != self.cfg.model {
             return Err(EncoderError::Config(format!(
                 "cannot resume {}: its model configuration differs from this one",
-                state_path.display()
+                last.display()
             )));
         }
-        self.vs
-            .load(&last)
-            .map_err(torch(format!("loading checkpoint {}", last.display())))?;
+        let by_name: std::collections::HashMap<&str, &Tensor> =
+            named.iter().map(|(n, t)| (n.as_str(), t)).collect();
+        for (name, mut var) in self.vs.variables() {
+            let src = by_name
+                .get(name.as_str())
+                .ok_or_else(|| damaged(format!("no variable {name}")))?;
+            if src.size() != var.size() {
+                return Err(damaged(format!("{name} has another shape")));
+            }
+            tch::no_grad(|| var.copy_(src));
+        }
+        let opt_state: Vec<(String, Tensor)> = named
+            .iter()
+            .filter_map(|(n, t)| {
+                n.strip_prefix(CHECKPOINT_OPTIMIZER_PREFIX)
+                    .map(|n| (n.to_string(), t.shallow_clone()))
+            })
+            .collect();
+        self.opt.restore(&opt_state).map_err(damaged)?;
         let step = state.step;
         self.rows = read_metrics(&self.path(METRICS))?;
         self.rows.retain(|r| r.step <= step);
@@ -419,6 +514,49 @@ impl<'a> Run<'a> {
             ..state
         };
         Ok(Some(step))
+    }
+
+    /// Checks that `best.safetensors` holds what was saved (a resumed run that has nothing left
+    /// to train would otherwise vouch for a file damaged since).
+    fn check_best(&self) -> Result<(), EncoderError> {
+        let best = self.path(BEST);
+        let Some(want) = &self.state.best_checksum else {
+            return Ok(());
+        };
+        let got = webly_io::checksum(&best).map_err(io("read", &best))?;
+        if &got != want {
+            return Err(EncoderError::Data(format!(
+                "{} differs from what this training saved (damaged or edited since): train \
+                 again without --resume",
+                best.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Writes `last.safetensors`: the weights, the optimiser state and the [`State`], in one
+    /// file renamed into place whole.
+    fn save_checkpoint(&self) -> Result<(), EncoderError> {
+        let mut named: Vec<(String, Tensor)> = self
+            .vs
+            .variables()
+            .into_iter()
+            .map(|(n, t)| (n, t.to_device(Device::Cpu)))
+            .collect();
+        named.extend(self.opt.state().into_iter().map(|(n, t)| {
+            (
+                format!("{CHECKPOINT_OPTIMIZER_PREFIX}{n}"),
+                t.to_device(Device::Cpu),
+            )
+        }));
+        let json = serde_json::to_vec(&self.state).map_err(|source| EncoderError::Json {
+            action: "encode",
+            path: self.path(STATE),
+            source,
+        })?;
+        named.push((CHECKPOINT_STATE.into(), Tensor::from_slice(&json)));
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        save_named(&named, &self.path(LAST))
     }
 
     fn save_model_json(&self) -> Result<(), EncoderError> {
@@ -501,6 +639,7 @@ impl<'a> Run<'a> {
                 self.no_negative_cause()
             );
         }
+        self.check_best()?;
         write_metrics(&self.path(METRICS), &self.rows)?;
         if self.cfg.plot {
             plot(&self.path(PLOT), &self.rows)?;
@@ -685,10 +824,7 @@ impl<'a> Run<'a> {
         if !value.is_finite() || value > self.cfg.max_loss {
             return Err(self.diverged(value));
         }
-        match self.cfg.grad_clip {
-            Some(c) => self.opt.backward_step_clip_norm(&loss, c),
-            None => self.opt.backward_step(&loss),
-        }
+        self.opt.backward_step(&loss, self.cfg.grad_clip);
         let active = per
             .gt(0.0)
             .to_kind(Kind::Float)
@@ -797,7 +933,7 @@ impl<'a> Run<'a> {
         if !finite {
             return Err(self.diverged(f64::NAN));
         }
-        save_weights(&self.vs, &self.path(LAST))?;
+        self.save_checkpoint()?;
         write_json(&self.path(STATE), &self.state)?;
         write_metrics(&self.path(METRICS), &self.rows)
     }
@@ -825,7 +961,10 @@ impl<'a> Run<'a> {
                 self.state.best_val_map = val_map;
             }
             self.state.best_epoch = Some(epoch);
-            save_weights(&self.vs, &self.path(BEST))?;
+            let best = self.path(BEST);
+            save_weights(&self.vs, &best)?;
+            self.state.best_checksum =
+                Some(webly_io::checksum(&best).map_err(io("checksum", &best))?);
         }
         self.checkpoint()?;
         hooks.epoch_end(&row);

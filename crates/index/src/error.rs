@@ -48,6 +48,9 @@ pub enum IndexError {
     },
     #[error("{path}: {what}")]
     Corrupt { path: PathBuf, what: String },
+    /// A file of a saved index does not match the checksum its manifest recorded.
+    #[error("{path} {what}")]
+    Damaged { path: PathBuf, what: String },
     #[error("{path}: hnsw_rs: {message}")]
     Hnsw { path: PathBuf, message: String },
 }

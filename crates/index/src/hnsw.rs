@@ -44,6 +44,14 @@ impl Default for HnswConfig {
 }
 
 impl HnswConfig {
+    /// Checks the settings before anything is built (what [`Hnsw::build`] checks first).
+    ///
+    /// # Errors
+    /// [`IndexError::Config`] unless 2 <= m <= [`MAX_M`], ef_construction > 0, ef_search > 0.
+    pub fn validate(&self) -> Result<()> {
+        self.check()
+    }
+
     fn check(&self) -> Result<()> {
         let ok = (2..=MAX_M).contains(&self.m) && self.ef_construction > 0 && self.ef_search > 0;
         match ok {

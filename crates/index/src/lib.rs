@@ -32,7 +32,7 @@ pub use recall::{
     recall_at_k, sample_rows, RecallConfig, RecallReport, SyncSearch, DEFAULT_RECALL_FLOOR,
 };
 pub use search::{check_dim, Hit, Search};
-pub use store::read_manifest;
+pub use store::{read_manifest, verify};
 
 /// Result alias of this crate.
 pub type Result<T> = std::result::Result<T, IndexError>;

@@ -1,5 +1,7 @@
 //! `manifest.json`: what an index folder holds and what it was built from.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{HnswConfig, RecallReport};
@@ -12,8 +14,8 @@ pub const KEYS_FILE: &str = "keys.txt";
 /// identical vectors share a node).
 pub const NODES_FILE: &str = "nodes.txt";
 /// Version of the folder layout; bumped on incompatible changes (2: identical vectors share a
-/// graph node, [`NODES_FILE`]).
-pub const FORMAT_VERSION: u32 = 2;
+/// graph node, [`NODES_FILE`]; 3: the manifest records a checksum of every file).
+pub const FORMAT_VERSION: u32 = 3;
 /// Distance recorded in the manifest.
 pub const DISTANCE: &str = "DotClamped: 1 - dot(a, b) clamped at 0, unit vectors";
 
@@ -42,6 +44,11 @@ pub struct Manifest {
     pub nodes_file: String,
     /// Recall measured at build time, if any.
     pub recall: Option<RecallReport>,
+    /// Content checksum of every other file of the folder (`webly_io::checksum`), by file
+    /// name: verified before any of them is read, so a damaged hnsw_rs dump never reaches
+    /// hnsw_rs. (Absent from older manifests, whose format version is then refused.)
+    #[serde(default)]
+    pub checksums: BTreeMap<String, String>,
 }
 
 /// The caller's identifiers of the models behind the vectors.

@@ -50,7 +50,11 @@ impl Hnsw {
         }
         let nodes: String = node_of.iter().map(|n| format!("{n}\n")).collect();
         write_file(&tmp.join(NODES_FILE), nodes.as_bytes())?;
-        let manifest = self.new_manifest(basename, fp);
+        let mut manifest = self.new_manifest(basename, fp);
+        let names = data_files(&manifest);
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        manifest.checksums =
+            webly_io::checksums(tmp, &names).map_err(|e| IndexError::io(tmp, e))?;
         let json = serde_json::to_vec_pretty(&manifest).map_err(|e| IndexError::Manifest {
             path: tmp.join(MANIFEST_FILE),
             source: e,
@@ -76,13 +80,16 @@ impl Hnsw {
             keys_file: KEYS_FILE.to_string(),
             nodes_file: NODES_FILE.to_string(),
             recall: self.recall.clone(),
+            checksums: Default::default(),
         }
     }
 
     /// Opens an index folder written by [`Hnsw::save`], refusing one built for another
-    /// dimension or word space. The hnsw_rs loader is leaked (see [`Hnsw`]).
+    /// dimension or word space, or whose files differ from the checksums of its manifest
+    /// ([`IndexError::Damaged`], checked before hnsw_rs reads anything). The hnsw_rs loader is
+    /// leaked (see [`Hnsw`]).
     pub fn open(dir: &Path, expected: &Expect) -> Result<Self> {
-        let manifest = read_manifest(dir)?;
+        let manifest = verify(dir)?;
         check_expected(dir, &manifest, expected)?;
         let keys = read_keys(&dir.join(&manifest.keys_file), manifest.count)?;
         let graph = load_graph(dir, &manifest.hnsw_basename)?;
@@ -119,6 +126,40 @@ impl Hnsw {
             manifest: Some(manifest),
         })
     }
+}
+
+/// The files of an index folder besides its manifest.
+fn data_files(m: &Manifest) -> Vec<String> {
+    vec![
+        format!("{}.hnsw.graph", m.hnsw_basename),
+        format!("{}.hnsw.data", m.hnsw_basename),
+        m.keys_file.clone(),
+        m.nodes_file.clone(),
+    ]
+}
+
+/// Reads `dir/manifest.json` and checks every file of the folder against its checksum: what a
+/// caller that reuses an index must know before trusting it.
+///
+/// # Errors
+/// [`IndexError::Damaged`] naming the first file that is missing, cut short or edited (or a
+/// manifest naming other files than the index has); the errors of [`read_manifest`].
+pub fn verify(dir: &Path) -> Result<Manifest> {
+    let manifest = read_manifest(dir)?;
+    let names: Vec<String> = manifest.checksums.keys().cloned().collect();
+    if names.len() != data_files(&manifest).len()
+        || data_files(&manifest).iter().any(|n| !names.contains(n))
+    {
+        return Err(IndexError::Damaged {
+            path: dir.join(MANIFEST_FILE),
+            what: format!("records checksums of {names:?}, not of the index's files"),
+        });
+    }
+    webly_io::verify(dir, &manifest.checksums).map_err(|d| IndexError::Damaged {
+        path: d.path,
+        what: d.what,
+    })?;
+    Ok(manifest)
 }
 
 /// Reads and parses `dir/manifest.json`.

@@ -69,6 +69,7 @@ pub fn synth(
 /// `webly train`: trains one model of the run (with CLI overrides).
 pub fn train(cfg: &RunConfig, model: Option<&str>, overrides: &TrainOverrides) -> Result<String> {
     let model = cfg.model(model)?;
+    crate::train_stage::check_overrides(model, overrides)?;
     let ctx = Context::open(cfg)?;
     let queries = ctx.queries()?;
     Ok(model_stage::train_outcome(&ctx, model, overrides, &queries)?.to_string())
@@ -88,6 +89,11 @@ pub fn embed(
     let ctx = Context::open(cfg)?;
     let paths = ModelPaths::new(model_dir(cfg, &model.name));
     let out = out.map_or_else(|| paths.embeddings(split), Path::to_path_buf);
+    trained_stamp(&paths)?;
+    if let Some(dir) = out.parent() {
+        // Files written into the embed stage's folder are not the ones its stamp vouches for.
+        crate::stamp::clear(dir)?;
+    }
     eval_stage::embed_split(&paths.dir, &ctx.data.dataset, split, &out)?;
     Ok(out)
 }
@@ -121,11 +127,7 @@ pub fn index(cfg: &RunConfig, model: Option<&str>) -> Result<String> {
 }
 
 fn trained_stamp(paths: &ModelPaths) -> Result<String> {
-    crate::stamp::read(&paths.dir).ok_or_else(|| PipelineError::Missing {
-        what: "a finished training",
-        path: paths.dir.clone(),
-        hint: "webly train".into(),
-    })
+    crate::train_stage::verified_training(&paths.dir)
 }
 
 /// `webly eval`: evaluates a trained model on the test split (`Display` for the terminal,

@@ -169,6 +169,15 @@ impl RunConfig {
         if self.text.vectors.is_none() && self.text.glove.is_none() {
             return Err(bad("[text] needs `vectors` or a [text.glove] table".into()));
         }
+        // Every setting is checked here, before any stage touches a file: a bad value in the
+        // config of a finished run must not cost it its finished stages.
+        for m in &self.models {
+            webly_encoder::check_settings(&m.train)
+                .map_err(|e| bad(format!("[[models]] {:?}: {e}", m.name)))?;
+        }
+        self.index
+            .validate()
+            .map_err(|e| bad(format!("[index]: {e}")))?;
         Ok(())
     }
 

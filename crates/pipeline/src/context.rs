@@ -3,27 +3,85 @@ use webly_eval::EvalQuery;
 
 use crate::config::RunConfig;
 use crate::data_stage::{self, DataStage};
-use crate::error::Result;
+use std::path::Path;
+
+use webly_io::{FolderLock, LockKind};
+
+use crate::error::{PipelineError, Result};
 use crate::queries;
 use crate::text_stage::{self, TextSpace};
 
-/// The dataset and text space of a run (each reused when its inputs are unchanged).
+/// The dataset and text space of a run (each reused when its inputs are unchanged), and the run
+/// folder's lock, held as long as the context.
 pub struct Context<'a> {
     pub cfg: &'a RunConfig,
     pub data: DataStage,
     pub text: TextSpace,
+    pub lock: FolderLock,
 }
 
 impl<'a> Context<'a> {
-    /// Runs (or reuses) the data and text stages.
+    /// Takes the run folder for writing (alone), then runs (or reuses) the data and text stages.
+    ///
+    /// # Errors
+    /// [`PipelineError::Busy`] when another process holds the run folder, naming it.
     pub fn open(cfg: &'a RunConfig) -> Result<Self> {
+        Self::open_as(cfg, LockKind::Exclusive)
+    }
+
+    /// Takes the run folder for reading (alongside other readers, never beside a writer):
+    /// `query`, `tag`, `serve`.
+    pub fn open_reader(cfg: &'a RunConfig) -> Result<Self> {
+        Self::open_as(cfg, LockKind::Shared)
+    }
+
+    fn open_as(cfg: &'a RunConfig, kind: LockKind) -> Result<Self> {
+        let lock = lock_run(&cfg.run_dir, kind)?;
+        if kind == LockKind::Exclusive {
+            // No other writer can be at work: temporary files here were left by a killed one.
+            let removed = lock.remove_stale_temporaries().map_err(PipelineError::io(
+                "removing temporary files under",
+                &cfg.run_dir,
+            ))?;
+            if removed > 0 {
+                eprintln!(
+                    "[run] removed {removed} temporary files a killed webly left in {}",
+                    cfg.run_dir.display()
+                );
+            }
+        }
         let data = data_stage::prepare(cfg)?;
         let text = text_stage::prepare(cfg, &data.dataset, &data.stamp)?;
-        Ok(Context { cfg, data, text })
+        Ok(Context {
+            cfg,
+            data,
+            text,
+            lock,
+        })
     }
 
     /// The run's query sets, embedded.
     pub fn queries(&self) -> Result<Vec<EvalQuery>> {
         queries::load(self.cfg, &self.text.embedder)
     }
+}
+
+/// Takes the lock of a run folder without waiting.
+///
+/// # Errors
+/// [`PipelineError::Busy`] naming the holder's process id when the lock is held against `kind`;
+/// I/O errors creating the folder or its lock file.
+pub fn lock_run(run_dir: &Path, kind: LockKind) -> Result<FolderLock> {
+    let lock = FolderLock::try_lock(run_dir, kind)
+        .map_err(PipelineError::io("locking the run folder", run_dir))?;
+    lock.map_err(|holder| PipelineError::Busy {
+        path: run_dir.to_path_buf(),
+        holder: holder.map_or("a reader (webly query, tag or serve)".into(), |pid| {
+            format!("webly process {pid}")
+        }),
+        wanted: match kind {
+            LockKind::Exclusive => "write it",
+            LockKind::Shared => "read it",
+        },
+    })
 }

@@ -58,7 +58,7 @@ fn ensure_generated(cfg: &SynthConfig, root: &Path) -> Result<String> {
     cfg.out = root.to_path_buf();
     cfg.overwrite = false;
     let inputs = stamp::fingerprint(&cfg)?;
-    if stamp::is_fresh(root, &inputs) {
+    if stamp::is_fresh(root, &inputs, &[]) {
         eprintln!("[data] reusing the generated dataset in {}", root.display());
         return Ok(inputs);
     }
@@ -66,7 +66,7 @@ fn ensure_generated(cfg: &SynthConfig, root: &Path) -> Result<String> {
     // A pending stamp marks the folder as webly's while it is written, so an interrupted
     // generation is replaced by the next run.
     cfg.overwrite = stamp::read(root).is_some();
-    stamp::write(root, "pending")?;
+    stamp::write(root, "pending", &[])?;
     eprintln!(
         "[data] generating {} images into {}",
         cfg.images,
@@ -74,6 +74,6 @@ fn ensure_generated(cfg: &SynthConfig, root: &Path) -> Result<String> {
     );
     let report = synth::generate(&cfg)?;
     eprintln!("[data] {report}");
-    stamp::write(root, &inputs)?;
+    stamp::write(root, &inputs, &[])?;
     Ok(inputs)
 }

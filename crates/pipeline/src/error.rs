@@ -32,6 +32,20 @@ pub enum PipelineError {
         model: PathBuf,
         model_dim: usize,
     },
+    /// A stage's output does not hold what its stamp or manifest recorded.
+    #[error("{} {what}; run `{repair}` to make it again", path.display())]
+    Damaged {
+        path: PathBuf,
+        what: String,
+        repair: String,
+    },
+    /// The run folder is locked by another webly (one writer, or readers without a writer).
+    #[error("the run folder {} is in use by {holder} (a webly command writing it, or reading it while this one wants to write); cannot {wanted} until it ends", path.display())]
+    Busy {
+        path: PathBuf,
+        holder: String,
+        wanted: &'static str,
+    },
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]

@@ -94,6 +94,17 @@ pub fn embed_split(model_dir: &Path, dataset: &Dataset, split: Split, out: &Path
         );
     }
     let keys: Vec<String> = emb.loaded.iter().map(|&i| items[i].key.clone()).collect();
+    if keys.is_empty() {
+        return Err(PipelineError::Invalid(format!(
+            "[embed] {split}: none of its {} images could be read{}: nothing to embed or index",
+            items.len(),
+            emb.skipped.first().map_or(String::new(), |s| format!(
+                " (e.g. {}: {})",
+                s.path.display(),
+                s.reason
+            ))
+        )));
+    }
     write_matrix(out, keys.len(), emb.dim, &emb.matrix)?;
     write_ids(&out.with_extension("ids"), &keys)?;
     Ok(keys.len())

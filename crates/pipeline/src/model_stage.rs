@@ -9,7 +9,7 @@ use webly_index::{Expect, Fingerprints, Hnsw, Manifest};
 
 use crate::config::ModelRun;
 use crate::context::Context;
-use crate::error::Result;
+use crate::error::{PipelineError, Result};
 use crate::eval_stage::{self, Evaluation, ModelPaths, Validator};
 use crate::features_stage::{self, CacheSet};
 use crate::stamp;
@@ -148,7 +148,7 @@ pub fn run_model(
     let train = train_outcome(ctx, model, overrides, queries)?;
     times.train += lap(&mut t);
     let paths = ModelPaths::new(train.dir.clone());
-    if !is_embedded(ctx, &paths, &train.stamp)? {
+    if !is_embedded(ctx, &paths, &train.stamp, false)? {
         let test: Vec<PathBuf> = ctx
             .data
             .dataset
@@ -220,11 +220,24 @@ pub fn train_outcome(
     )
 }
 
-/// Whether the test embeddings of the model with `train_stamp` are there for this dataset.
-fn is_embedded(ctx: &Context, paths: &ModelPaths, train_stamp: &str) -> Result<bool> {
+/// The files of the embed stage (in `embed/`): the test split's `.npy` and `.ids`.
+pub const EMBED_FILES: [&str; 2] = ["test.npy", "test.ids"];
+
+/// Whether the test embeddings of the model with `train_stamp` are there for this dataset and
+/// verify; `say_why` prints which file is damaged when they do not (once per stage run).
+fn is_embedded(
+    ctx: &Context,
+    paths: &ModelPaths,
+    train_stamp: &str,
+    say_why: bool,
+) -> Result<bool> {
     let out = paths.embeddings(Split::Test);
     let dir = out.parent().map(PathBuf::from).unwrap_or_default();
-    Ok(stamp::is_fresh(&dir, &embed_stamp(ctx, train_stamp)?) && out.exists())
+    let inputs = embed_stamp(ctx, train_stamp)?;
+    Ok(match say_why {
+        true => stamp::is_fresh(&dir, &inputs, &EMBED_FILES),
+        false => stamp::check(&dir, &inputs, &EMBED_FILES) == stamp::Check::Fresh,
+    })
 }
 
 /// The test embeddings of a trained model.
@@ -235,11 +248,11 @@ pub fn ensure_embedded(ctx: &Context, paths: &ModelPaths, train_stamp: &str) -> 
     let out = paths.embeddings(Split::Test);
     let dir = out.parent().map(PathBuf::from).unwrap_or_default();
     let inputs = embed_stamp(ctx, train_stamp)?;
-    if !is_embedded(ctx, paths, train_stamp)? {
+    if !is_embedded(ctx, paths, train_stamp, true)? {
         stamp::clear(&dir)?;
         let n = eval_stage::embed_split(&paths.dir, &ctx.data.dataset, Split::Test, &out)?;
         eprintln!("[embed] {n} test images -> {}", out.display());
-        stamp::write(&dir, &inputs)?;
+        stamp::write(&dir, &inputs, &EMBED_FILES)?;
     }
     Ok(out)
 }
@@ -266,11 +279,18 @@ fn ensure_index(
 ) -> Result<Manifest> {
     let dir = paths.index();
     let fp = fingerprints(ctx, train_stamp)?;
-    if let Ok(m) = webly_index::read_manifest(&dir) {
-        let same_config = stamp::fingerprint(&m.config)? == stamp::fingerprint(&ctx.cfg.index)?;
-        if m.model_fingerprint == fp.model && m.text_fingerprint == fp.text && same_config {
-            return Ok(m);
+    match webly_index::verify(&dir) {
+        Ok(m) => {
+            let same_config = stamp::fingerprint(&m.config)? == stamp::fingerprint(&ctx.cfg.index)?;
+            if m.model_fingerprint == fp.model && m.text_fingerprint == fp.text && same_config {
+                return Ok(m);
+            }
         }
+        // Never built: nothing to say.
+        Err(webly_index::IndexError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound
+                && !dir.join(webly_index::MANIFEST_FILE).exists() => {}
+        Err(e) => eprintln!("[index] {e}; rebuilding the index"),
     }
     eprintln!("[index] building HNSW over {} test images", emb.len());
     eval_stage::build_index(emb, &ctx.cfg.index, &dir, &fp)
@@ -284,11 +304,18 @@ pub fn open_index(ctx: &Context, paths: &ModelPaths) -> Result<Hnsw> {
     };
     let dir = paths.index();
     if !dir.join(webly_index::MANIFEST_FILE).exists() {
-        return Err(crate::error::PipelineError::Missing {
+        return Err(PipelineError::Missing {
             what: "the HNSW index",
             path: dir,
             hint: "webly index".into(),
         });
     }
-    Ok(Hnsw::open(&dir, &expect)?)
+    Hnsw::open(&dir, &expect).map_err(|e| match e {
+        webly_index::IndexError::Damaged { path, what } => PipelineError::Damaged {
+            path,
+            what,
+            repair: "webly index".into(),
+        },
+        other => other.into(),
+    })
 }

@@ -101,6 +101,8 @@ pub struct Searcher {
     truth: Option<GroundTruth>,
     vocabulary: Vec<String>,
     text_space: String,
+    /// The run folder's shared lock, held while the searcher lives (a `serve` process).
+    _lock: webly_io::FolderLock,
 }
 
 struct Entry {
@@ -114,23 +116,18 @@ impl Searcher {
     /// makes it.
     pub fn open(cfg: &RunConfig, model: Option<&str>) -> Result<Self> {
         let model = cfg.model(model)?;
-        let ctx = Context::open(cfg)?;
+        let ctx = Context::open_reader(cfg)?;
         let paths = ModelPaths::new(model_dir(cfg, &model.name));
-        if crate::stamp::read(&paths.dir).is_none() {
-            return Err(PipelineError::Missing {
-                what: "a finished training",
-                path: paths.dir.clone(),
-                hint: "webly train".into(),
-            });
-        }
+        crate::train_stage::verified_training(&paths.dir)?;
         crate::commands::check_space(&ctx, &paths.dir)?;
         let emb_path = paths.embeddings(Split::Test);
-        if !emb_path.exists() {
-            return Err(PipelineError::Missing {
-                what: "the test embeddings",
-                path: emb_path,
-                hint: "webly embed".into(),
-            });
+        if let Some(dir) = emb_path.parent() {
+            crate::stamp::verified(
+                dir,
+                &crate::model_stage::EMBED_FILES,
+                "the test embeddings",
+                "webly index",
+            )?;
         }
         let exact = Exact::new(eval_stage::read_embeddings(&emb_path)?);
         let rows = exact
@@ -166,7 +163,7 @@ impl Searcher {
                 )
             })
             .collect();
-        let Context { text, .. } = ctx;
+        let Context { text, lock, .. } = ctx;
         Ok(Searcher {
             model: model.name.clone(),
             embedder: text.embedder,
@@ -180,6 +177,7 @@ impl Searcher {
             truth,
             vocabulary,
             text_space,
+            _lock: lock,
         })
     }
 

@@ -1,7 +1,7 @@
 //! Stage reuse: a stage writes `stamp.json` holding a fingerprint of its inputs (its config, the
 //! stamps of the stages it read, and a [`content_signature`] of the files it reads) after its
 //! outputs; it is skipped when the stamp matches.
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -21,22 +21,128 @@ pub fn fingerprint<T: Serialize + ?Sized>(value: &T) -> Result<String> {
     Ok(hex::encode(Sha256::digest(&json))[..16].to_string())
 }
 
-/// The stamp of a finished stage in `dir`, if any.
+/// The inputs recorded by the stamp in `dir`, if any (not verified: see [`verified`]).
 pub fn read(dir: &Path) -> Option<String> {
     let text = std::fs::read_to_string(dir.join(STAMP_FILE)).ok()?;
     let value: serde_json::Value = serde_json::from_str(&text).ok()?;
     value.get("inputs")?.as_str().map(str::to_string)
 }
 
-/// Whether `dir` holds a finished stage with these inputs.
-pub fn is_fresh(dir: &Path, inputs: &str) -> bool {
-    read(dir).as_deref() == Some(inputs)
+/// What the stamp in a stage folder says about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// Finished with these inputs, and every output holds what was written.
+    Fresh,
+    /// Not finished, or finished with other inputs.
+    Stale,
+    /// Finished with these inputs, but an output is missing, cut short or edited.
+    Damaged(webly_io::Damage),
 }
 
-/// Marks the stage in `dir` finished with these inputs (atomically).
-pub fn write(dir: &Path, inputs: &str) -> Result<()> {
-    let json = serde_json::json!({ "inputs": inputs });
+/// Checks the stage in `dir` against `inputs` and the checksums its stamp recorded of `outputs`
+/// (file names relative to `dir`; a stamp that records other files, or none, is damaged).
+pub fn check(dir: &Path, inputs: &str, outputs: &[&str]) -> Check {
+    let Some(stamp) = read_stamp(dir) else {
+        return Check::Stale;
+    };
+    if stamp.inputs != inputs {
+        return Check::Stale;
+    }
+    match verify_outputs(dir, &stamp, outputs) {
+        Ok(()) => Check::Fresh,
+        Err(d) => Check::Damaged(d),
+    }
+}
+
+/// Whether `dir` holds a finished stage with these inputs whose `outputs` verify; when they do
+/// not, says which file is damaged and that the stage is rebuilt.
+pub fn is_fresh(dir: &Path, inputs: &str, outputs: &[&str]) -> bool {
+    match check(dir, inputs, outputs) {
+        Check::Fresh => true,
+        Check::Stale => false,
+        Check::Damaged(d) => {
+            eprintln!("[stamp] {d}; rebuilding that stage");
+            false
+        }
+    }
+}
+
+/// The inputs of the finished stage in `dir` once its `outputs` verify: what a reader (query,
+/// eval, index) checks before it uses them.
+///
+/// # Errors
+/// [`PipelineError::Missing`] without a stamp, [`PipelineError::Damaged`] naming the damaged
+/// file; both name `repair`, the command that makes the stage again.
+pub fn verified(dir: &Path, outputs: &[&str], what: &'static str, repair: &str) -> Result<String> {
+    let stamp = read_stamp(dir).ok_or_else(|| PipelineError::Missing {
+        what,
+        path: dir.to_path_buf(),
+        hint: repair.to_string(),
+    })?;
+    verify_outputs(dir, &stamp, outputs).map_err(|d| PipelineError::Damaged {
+        path: d.path,
+        what: d.what,
+        repair: repair.to_string(),
+    })?;
+    Ok(stamp.inputs)
+}
+
+/// Marks the stage in `dir` finished with these inputs (atomically), recording the checksum of
+/// each of its `outputs` (names relative to `dir`).
+pub fn write(dir: &Path, inputs: &str, outputs: &[&str]) -> Result<()> {
+    let files = webly_io::checksums(dir, outputs)
+        .map_err(PipelineError::io("checksumming the outputs in", dir))?;
+    let json = serde_json::json!({ "inputs": inputs, "files": files });
     crate::fsio::write_atomic(&dir.join(STAMP_FILE), json.to_string().as_bytes())
+}
+
+/// A parsed `stamp.json`.
+struct Stamp {
+    inputs: String,
+    /// `None`: written before stamps recorded checksums.
+    files: Option<BTreeMap<String, String>>,
+}
+
+fn read_stamp(dir: &Path) -> Option<Stamp> {
+    let text = std::fs::read_to_string(dir.join(STAMP_FILE)).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let inputs = value.get("inputs")?.as_str()?.to_string();
+    let files = value
+        .get("files")
+        .and_then(|f| serde_json::from_value(f.clone()).ok());
+    Some(Stamp { inputs, files })
+}
+
+fn verify_outputs(
+    dir: &Path,
+    stamp: &Stamp,
+    outputs: &[&str],
+) -> std::result::Result<(), webly_io::Damage> {
+    let damage = |what: String| webly_io::Damage {
+        path: dir.join(STAMP_FILE),
+        what,
+    };
+    let Some(files) = &stamp.files else {
+        // A stage without outputs of its own (the dataset) has nothing to verify.
+        if outputs.is_empty() {
+            return Ok(());
+        }
+        return Err(damage(
+            "records no checksums (written by an older webly)".into(),
+        ));
+    };
+    let recorded: Vec<&str> = files.keys().map(String::as_str).collect();
+    let mut wanted = outputs.to_vec();
+    wanted.sort_unstable();
+    if recorded != wanted {
+        return Err(damage(format!(
+            "records {recorded:?}, not the stage's outputs {wanted:?}"
+        )));
+    }
+    if files.is_empty() {
+        return Ok(());
+    }
+    webly_io::verify(dir, files)
 }
 
 /// Forgets a stage's stamp before it is rerun, so an interrupted rerun is never taken as done.
@@ -297,12 +403,48 @@ mod tests {
         let a = fingerprint(&("cfg", 1)).unwrap();
         let b = fingerprint(&("cfg", 2)).unwrap();
         assert_ne!(a, b);
-        assert!(!is_fresh(dir.path(), &a));
-        write(dir.path(), &a).unwrap();
-        assert!(is_fresh(dir.path(), &a));
-        assert!(!is_fresh(dir.path(), &b));
+        assert!(!is_fresh(dir.path(), &a, &[]));
+        write(dir.path(), &a, &[]).unwrap();
+        assert!(is_fresh(dir.path(), &a, &[]));
+        assert!(!is_fresh(dir.path(), &b, &[]));
         clear(dir.path()).unwrap();
-        assert!(!is_fresh(dir.path(), &a));
+        assert!(!is_fresh(dir.path(), &a, &[]));
         clear(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_stamp_vouches_for_its_outputs_only_while_they_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("w.bin"), [7u8; 64]).unwrap();
+        std::fs::write(d.join("keys.txt"), "a\nb\nc\n").unwrap();
+        let outs = ["w.bin", "keys.txt"];
+        write(d, "in", &outs).unwrap();
+        assert_eq!(check(d, "in", &outs), Check::Fresh);
+        assert_eq!(verified(d, &outs, "x", "webly run").unwrap(), "in");
+        // Other inputs: stale, whatever the files.
+        assert_eq!(check(d, "other", &outs), Check::Stale);
+        // A stamp asked for other outputs than it recorded.
+        assert!(matches!(check(d, "in", &["w.bin"]), Check::Damaged(_)));
+        // Shuffled lines, a flipped byte, a cut: damaged, naming the file.
+        std::fs::write(d.join("keys.txt"), "b\na\nc\n").unwrap();
+        match check(d, "in", &outs) {
+            Check::Damaged(x) => assert_eq!(x.path, d.join("keys.txt")),
+            other => panic!("{other:?}"),
+        }
+        std::fs::write(d.join("keys.txt"), "a\nb\nc\n").unwrap();
+        std::fs::write(d.join("w.bin"), [7u8; 63]).unwrap();
+        let err = verified(d, &outs, "a finished training", "webly train").unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("w.bin") && msg.contains("webly train"),
+            "{msg}"
+        );
+        assert!(!is_fresh(d, "in", &outs));
+        // A stamp of an older webly (no checksums) is not trusted.
+        std::fs::write(d.join(STAMP_FILE), r#"{"inputs":"in"}"#).unwrap();
+        assert!(matches!(check(d, "in", &outs), Check::Damaged(_)));
+        assert_eq!(check(d, "in", &[]), Check::Fresh, "nothing to verify");
+        assert_eq!(read(d).as_deref(), Some("in"));
     }
 }

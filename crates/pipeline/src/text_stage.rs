@@ -70,7 +70,9 @@ pub fn prepare(cfg: &RunConfig, dataset: &Dataset, data_stamp: &str) -> Result<T
     let table = cfg.run_dir.join(VECTOR_SIGNATURES_FILE);
     let vectors_sig = stamp::content_signature(&vectors_file, &table)?;
     let inputs = stamp::fingerprint(&(&cfg.text, data_stamp, vectors_sig))?;
-    let fresh = stamp::is_fresh(&dir, &inputs);
+    let outputs = output_files(cfg);
+    let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
+    let fresh = stamp::is_fresh(&dir, &inputs, &outputs);
     let train_tokens: Vec<Vec<String>> = dataset
         .split(Split::Train)
         .iter()
@@ -95,10 +97,26 @@ pub fn prepare(cfg: &RunConfig, dataset: &Dataset, data_stamp: &str) -> Result<T
     } else {
         stamp::clear(&space.dir)?;
         embed_splits(&space, dataset)?;
-        stamp::write(&space.dir, &inputs)?;
+        stamp::write(&space.dir, &inputs, &outputs)?;
     }
     Ok(space)
 }
+
+/// The files of the text stage (names in its folder): each split's caption embeddings, and
+/// the GloVe vectors trained on the captions when the run trains them.
+fn output_files(cfg: &RunConfig) -> Vec<String> {
+    let mut files: Vec<String> = SPLITS
+        .iter()
+        .flat_map(|s| [format!("captions_{s}.npy"), format!("captions_{s}.ids")])
+        .collect();
+    if cfg.text.glove.is_some() {
+        files.push(TRAINED_GLOVE.to_string());
+    }
+    files
+}
+
+/// GloVe vectors trained on the training captions, in the stage folder.
+const TRAINED_GLOVE: &str = "glove.txt";
 
 /// Pretrained vectors, or GloVe trained on the training captions (kept in the stage folder).
 fn word_vectors(
@@ -107,7 +125,7 @@ fn word_vectors(
     train_tokens: &[Vec<String>],
     fresh: bool,
 ) -> Result<WordVectors> {
-    let trained = dir.join("glove.txt");
+    let trained = dir.join(TRAINED_GLOVE);
     let path = match (&cfg.text.glove, &cfg.text.vectors) {
         (Some(glove), _) => {
             if !(fresh && trained.exists()) {

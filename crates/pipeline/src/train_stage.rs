@@ -73,6 +73,16 @@ pub fn model_dir(cfg: &RunConfig, name: &str) -> PathBuf {
     cfg.run_dir.join("models").join(name)
 }
 
+/// Checks a model's settings with the command-line overrides applied, before any stage runs.
+///
+/// # Errors
+/// A bad `--device`, or a setting [`webly_encoder::check_settings`] refuses.
+pub fn check_overrides(model: &ModelRun, overrides: &TrainOverrides) -> Result<()> {
+    let mut train = model.train.clone();
+    overrides.apply(&mut train)?;
+    Ok(webly_encoder::check_settings(&train)?)
+}
+
 /// The training settings a model of the run really uses.
 pub fn effective_config(
     cfg: &RunConfig,
@@ -90,6 +100,8 @@ pub fn effective_config(
         .get_or_insert_with(|| cfg.run_dir.join(FEATURES_DIR));
     train.model.out_dim = i64::try_from(dim)
         .map_err(|_| PipelineError::Invalid(format!("text dimension {dim} too large")))?;
+    // Command-line overrides are checked as the config's own values are, before any stage runs.
+    webly_encoder::check_settings(&train)?;
     Ok(train)
 }
 
@@ -186,7 +198,20 @@ fn train_inputs(train: &TrainConfig, text_stamp: &str) -> Result<String> {
 /// Whether `train` already finished with these inputs (then [`train_model`] reuses it).
 pub fn is_trained(train: &TrainConfig, text: &TextSpace) -> Result<bool> {
     let inputs = train_inputs(train, &text.stamp)?;
-    Ok(stamp::is_fresh(&train.out_dir, &inputs) && !train.resume)
+    // Silent: `train_model` says why a damaged training is trained again.
+    Ok(!train.resume
+        && stamp::check(&train.out_dir, &inputs, &TRAINED_FILES) == stamp::Check::Fresh)
+}
+
+/// The files of a finished training that its stamp vouches for: what [`Encoder::load`] reads.
+///
+/// [`Encoder::load`]: webly_encoder::Encoder::load
+pub const TRAINED_FILES: [&str; 2] = [webly_encoder::BEST, webly_encoder::MODEL];
+
+/// The stamp of the finished training in `dir` once its files verify (for the commands that
+/// use a trained model: embed, index, eval, query, tag, serve).
+pub fn verified_training(dir: &Path) -> Result<String> {
+    stamp::verified(dir, &TRAINED_FILES, "a finished training", "webly train")
 }
 
 /// Trains a model unless the same training already finished; `hooks` validates each epoch.
@@ -199,7 +224,8 @@ pub fn train_model(
 ) -> Result<TrainOutcome> {
     let dir = train.out_dir.clone();
     let inputs = train_inputs(train, &text.stamp)?;
-    if stamp::is_fresh(&dir, &inputs) && !train.resume {
+    let check = stamp::check(&dir, &inputs, &TRAINED_FILES);
+    if !train.resume && check == stamp::Check::Fresh {
         return Ok(TrainOutcome {
             name: name.into(),
             dir,
@@ -208,11 +234,35 @@ pub fn train_model(
         });
     }
     let mut train = train.clone();
-    // An unfinished training with the same inputs resumes rather than starting over.
-    train.resume |= same_inputs_started(&dir, &inputs);
+    // Settings and data are checked before the old stamp is touched.
+    let data = train_data(dataset, text)?;
+    webly_encoder::check(&train, &data)?;
+    // An unfinished training with the same inputs resumes rather than starting over; a finished
+    // one whose files were damaged since trains again from the start.
+    match &check {
+        stamp::Check::Damaged(d) => {
+            eprintln!("[{name}] {d}: training again from the start");
+        }
+        _ if !webly_encoder::best_is_intact(&dir) && !train.resume => {
+            eprintln!(
+                "[{name}] {} differs from what its training saved: training again from the start",
+                dir.join(webly_encoder::BEST).display()
+            );
+        }
+        _ if !train.resume
+            && same_inputs_started(&dir, &inputs)
+            && !webly_encoder::can_resume(&dir) =>
+        {
+            eprintln!(
+                "[{name}] the checkpoint in {} cannot be resumed exactly (written by an older \
+                 webly, without the optimizer state): training from the start",
+                dir.display()
+            );
+        }
+        _ => train.resume |= same_inputs_started(&dir, &inputs),
+    }
     stamp::clear(&dir)?;
     write_pending(&dir, &inputs)?;
-    let data = train_data(dataset, text)?;
     eprintln!(
         "[{name}] training on {} images ({} val) into {}",
         data.train_images.len(),
@@ -220,7 +270,18 @@ pub fn train_model(
         dir.display()
     );
     let report = webly_encoder::train(&train, &data, hooks)?;
-    stamp::write(&dir, &inputs)?;
+    // Finished means valid: steps were taken and the saved model loads.
+    if report.steps == 0 {
+        return Err(PipelineError::Invalid(format!(
+            "[{name}] training ran no step ({} of {} training images skipped): nothing was \
+             learned, so {} is not marked finished",
+            report.skipped_images,
+            data.train_images.len(),
+            dir.display()
+        )));
+    }
+    webly_encoder::Encoder::load(&dir)?;
+    stamp::write(&dir, &inputs, &TRAINED_FILES)?;
     Ok(TrainOutcome {
         name: name.into(),
         dir,
