@@ -99,7 +99,8 @@ fn training_from_the_cache_learns_and_embeds_like_the_network() {
 }
 
 // A second pass decodes nothing; an image edited in place re-extracts its shard only; a shard
-// whose index is missing (a kill during its write) is extracted again, the others are kept.
+// whose index is missing (a kill during its write), cut short or with a flipped byte is
+// extracted again, the others are kept.
 #[test]
 fn reuse_edits_and_interrupted_shards() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -149,6 +150,17 @@ fn reuse_edits_and_interrupted_shards() {
         .ensure("train", &set.images, 3, false)
         .expect("repair");
     assert_eq!((r5.extracted_shards, r5.decoded_views), (1, 120));
+
+    // One flipped byte in the middle of shard 1's activations (same length): extracted again.
+    let shard = shard_dir.join("shard-00001.safetensors");
+    let mut bytes = std::fs::read(&shard).expect("read");
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x40;
+    std::fs::write(&shard, &bytes).expect("flip");
+    let (_, r6) = cache
+        .ensure("train", &set.images, 3, false)
+        .expect("repair");
+    assert_eq!((r6.extracted_shards, r6.decoded_views), (1, 120));
 }
 
 // bfloat16 extraction: its own cache folder, recorded in the manifest, and activations within a

@@ -14,9 +14,11 @@
 //! - `<fingerprint>/<set>-v<views>/shard-NNNNN.safetensors`: tensor `features`,
 //!   `[images, views, ...activation]`, F16 or F32, rows in the order of the image list (numpy
 //!   and PyTorch read it with the `safetensors` package); `shard-NNNNN.json`: the image paths,
-//!   their length and modification time, which of them loaded. The JSON is written after the
-//!   tensor file, both by rename: a shard without it, or whose images' signatures changed (an
-//!   image edited in place), is extracted again. A kill -9 loses at most the shard being written.
+//!   their length and modification time, which of them loaded, the tensor file's checksum. The
+//!   JSON is written after the tensor file, both by rename: a shard without it, whose images'
+//!   signatures changed (an image edited in place) or whose tensor file no longer matches its
+//!   checksum (cut short, zeroed, a flipped byte), is extracted again. A kill -9 loses at most
+//!   the shard being written.
 //! - Views: 0 the centre crop, 1 its mirror, 2.. random crops with a random mirror, seeded by
 //!   ([`CacheConfig::seed`], shard, batch, view, position). Training samples one view per image
 //!   per epoch; validation and test sets keep view 0.
@@ -418,9 +420,9 @@ impl FeatureCache {
                     views,
                     shape: self.manifest.shape.clone(),
                     dtype: self.cfg.dtype,
+                    checksum: String::new(),
                 };
-                shard::write(dir, s, &index, &buf.data)?;
-                indexes[s] = Some(index);
+                indexes[s] = Some(shard::write(dir, s, index, &buf.data)?);
             }
         }
         let _ = handle.join();

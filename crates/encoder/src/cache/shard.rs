@@ -54,6 +54,9 @@ pub(crate) struct ShardIndex {
     /// Shape of one view's activation.
     pub shape: Vec<i64>,
     pub dtype: CacheDtype,
+    /// The tensor file's content checksum as written (`webly_io::checksum`: xxh3-128 with the
+    /// size), so that a file cut short, zeroed or with a flipped byte is extracted again.
+    pub checksum: String,
 }
 
 /// The paths of shard `s` in `dir`.
@@ -97,37 +100,17 @@ pub(crate) fn valid_index(
         && idx.views == views
         && idx.shape == shape
         && idx.dtype == dtype;
-    let data = images.len() * views * shape.iter().product::<i64>() as usize * elem_bytes(dtype);
-    (same && whole_file(&tensor, data)).then_some(idx)
+    (same && webly_io::checksum(&tensor).is_ok_and(|c| c == idx.checksum)).then_some(idx)
 }
 
-/// Whether a safetensors file holds its header and exactly `data` bytes after it (a torn or
-/// truncated file does not).
-fn whole_file(path: &Path, data: usize) -> bool {
-    use std::io::Read;
-    let mut head = [0u8; 8];
-    let Ok(mut f) = std::fs::File::open(path) else {
-        return false;
-    };
-    let Ok(meta) = f.metadata() else {
-        return false;
-    };
-    if f.read_exact(&mut head).is_err() {
-        return false;
-    }
-    let header = u64::from_le_bytes(head);
-    header
-        .checked_add(8 + data as u64)
-        .is_some_and(|total| total == meta.len())
-}
-
-/// Writes shard `s`: the tensor file, then the index (both atomically).
+/// Writes shard `s`: the tensor file, then the index with the file's checksum (both atomically);
+/// returns the index as written.
 pub(crate) fn write(
     dir: &Path,
     s: usize,
-    index: &ShardIndex,
+    mut index: ShardIndex,
     data: &[u8],
-) -> Result<(), EncoderError> {
+) -> Result<ShardIndex, EncoderError> {
     let (tensor, index_path) = paths(dir, s);
     let mut shape = vec![index.images.len(), index.views];
     shape.extend(index.shape.iter().map(|&d| d as usize));
@@ -136,7 +119,9 @@ pub(crate) fn write(
     let bytes = safetensors::serialize([(TENSOR, view)], None)
         .map_err(|e| EncoderError::Data(format!("shard {}: {e}", tensor.display())))?;
     webly_io::write_atomic(&tensor, &bytes).map_err(io("write", &tensor))?;
-    write_json(&index_path, index)
+    index.checksum = webly_io::checksum(&tensor).map_err(io("read back", &tensor))?;
+    write_json(&index_path, &index)?;
+    Ok(index)
 }
 
 /// A memory-mapped shard: its bytes and where the tensor data start.
