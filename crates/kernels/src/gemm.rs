@@ -45,25 +45,28 @@ pub fn dot_block(
         return Ok(());
     }
     let (di, ni) = (to_isize(d)?, to_isize(n)?);
-    // SAFETY: A = queries is m x d with strides (d, 1); B = rows^T is d x n with strides
-    // (1, d); C = out is m x n with strides (n, 1). All three lengths were checked above, so
-    // every element sgemm touches lies inside its slice; beta = 0 ignores out's old values.
+    // Computed as out^T = rows (n x d) * queries^T (d x m), so matrixmultiply packs the rows
+    // in its row panels (contiguous reads) rather than gathering them as columns.
+    // SAFETY: A = rows is n x d with strides (d, 1); B = queries^T is d x m with strides
+    // (1, d); C = out^T is n x m with strides (1, n) inside out's m x n. All three lengths were
+    // checked above, so every element sgemm touches lies inside its slice; beta = 0 ignores
+    // out's old values.
     unsafe {
         matrixmultiply::sgemm(
-            m,
-            d,
             n,
+            d,
+            m,
             1.0,
-            queries.as_ptr(),
+            rows.as_ptr(),
             di,
             1,
-            rows.as_ptr(),
+            queries.as_ptr(),
             1,
             di,
             0.0,
             out.as_mut_ptr(),
-            ni,
             1,
+            ni,
         );
     }
     Ok(())
