@@ -40,7 +40,7 @@ pub fn rank_metrics(scores: &[f32], relevant: &[bool]) -> Option<RankMetrics> {
         .zip(0u32..)
         .map(|(s, i)| (u64::from(descending_key(*s)) << 32) | u64::from(i))
         .collect();
-    order.sort_unstable();
+    sort_by_high_half(&mut order);
     let mut ties = Vec::new();
     let mut start = 0;
     while start < order.len() {
@@ -57,6 +57,40 @@ pub fn rank_metrics(scores: &[f32], relevant: &[bool]) -> Option<RankMetrics> {
         start += len;
     }
     Some(metrics_of_ties(&ties, r))
+}
+
+/// Bits per pass of [`sort_by_high_half`]'s radix sort.
+const RADIX_BITS: u32 = 8;
+
+/// Sorts `v` ascending by the high 32 bits, stably: a least-significant-digit radix sort
+/// (4 passes of [`RADIX_BITS`], a pass skipped when all share its digit), O(n) where a
+/// comparison sort of 150K images is O(n log n). Given `v` in ascending order of its low
+/// halves, the result is `v` sorted as plain integers.
+fn sort_by_high_half(v: &mut Vec<u64>) {
+    let buckets = 1usize << RADIX_BITS;
+    let mask = (buckets - 1) as u64;
+    let mut buf = vec![0u64; v.len()];
+    for shift in (32..64).step_by(RADIX_BITS as usize) {
+        let mut starts = vec![0usize; buckets];
+        for x in v.iter() {
+            starts[((x >> shift) & mask) as usize] += 1;
+        }
+        if starts.iter().any(|&c| c == v.len()) {
+            continue;
+        }
+        let mut sum = 0;
+        for c in starts.iter_mut() {
+            let count = *c;
+            *c = sum;
+            sum += count;
+        }
+        for x in v.iter() {
+            let b = ((x >> shift) & mask) as usize;
+            buf[starts[b]] = *x;
+            starts[b] += 1;
+        }
+        std::mem::swap(v, &mut buf);
+    }
 }
 
 /// A key whose ascending order is `f32::total_cmp`'s descending order (its definition: flip
@@ -148,6 +182,28 @@ mod tests {
     use super::*;
     use rand::seq::SliceRandom;
     use rand::SeedableRng;
+
+    #[test]
+    fn radix_sort_matches_the_comparison_sort() {
+        use rand::Rng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        for (n, distinct) in [
+            (0, 1),
+            (1, 1),
+            (5, 2),
+            (1000, 3),
+            (20_000, 1 << 20),
+            (3000, u32::MAX),
+        ] {
+            let mut v: Vec<u64> = (0..n as u64)
+                .map(|i| (u64::from(rng.gen_range(0..distinct)) << 32) | i)
+                .collect();
+            let mut want = v.clone();
+            want.sort_unstable();
+            sort_by_high_half(&mut v);
+            assert_eq!(v, want, "n={n}");
+        }
+    }
 
     #[test]
     fn descending_key_orders_as_total_cmp_reversed() {
