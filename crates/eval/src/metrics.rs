@@ -75,7 +75,7 @@ fn sort_by_high_half(v: &mut Vec<u64>) {
         for x in v.iter() {
             starts[((x >> shift) & mask) as usize] += 1;
         }
-        if starts.iter().any(|&c| c == v.len()) {
+        if starts.contains(&v.len()) {
             continue;
         }
         let mut sum = 0;
@@ -215,7 +215,7 @@ mod tests {
             0.0,
             1e-40,
             0.3,
-            0.30000001,
+            f32::from_bits(0.3f32.to_bits() + 1),
             2.0,
             f32::INFINITY,
             f32::NAN,

@@ -24,7 +24,7 @@ pub fn dot_block(
     d: usize,
     out: &mut [f32],
 ) -> Result<(), KernelError> {
-    if d == 0 || queries.len() % d != 0 || rows.len() % d != 0 {
+    if d == 0 || !queries.len().is_multiple_of(d) || !rows.len().is_multiple_of(d) {
         return Err(KernelError::Shape {
             queries: queries.len(),
             rows: rows.len(),
