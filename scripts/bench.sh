@@ -15,8 +15,8 @@ section "data: decode + resize + crop vs Pillow"
 bash scripts/bench_data.sh "$images" || status=1
 section "index: hnsw_rs (webly) vs hnswlib"
 bash scripts/bench_index.sh || status=1
-section "eval: exact evaluation of 24 queries over 150K x 300"
-cargo run --release -q -p webly-eval --example bench_eval || status=1
+section "eval: exact evaluation of 24 queries over 150K x 300 vs numpy matmul"
+bash scripts/bench_eval.sh || status=1
 section "encoder: training images/s vs PyTorch"
 bash scripts/bench_train.sh || status=1
 section "encoder: EfficientNet-Lite0 feature extraction vs PyTorch, head training from the cache"

@@ -26,12 +26,15 @@ pub fn evaluate(
     queries: &[EvalQuery],
     relevance: &dyn Relevance,
 ) -> Result<Report> {
-    let inv_norms = check_images(images, n, d, keys)?;
+    check_shape(images, n, d, keys)?;
     for q in queries {
         check_query(&q.text, &q.vector, d)?;
     }
-    let vectors: Vec<&[f32]> = queries.iter().map(|q| q.vector.as_slice()).collect();
-    let scores = score_matrix(images, &inv_norms, &vectors);
+    let vectors: Vec<f32> = queries
+        .iter()
+        .flat_map(|q| q.vector.iter().copied())
+        .collect();
+    let scores = score_matrix(images, d, keys, &vectors)?;
     let positions: HashMap<&str, usize> = keys
         .iter()
         .enumerate()
@@ -39,7 +42,7 @@ pub fn evaluate(
         .collect();
     let results: Vec<(&EvalQuery, Option<QueryRow>)> = queries
         .par_iter()
-        .zip(scores)
+        .zip(scores.par_chunks(n.max(1)))
         .map(|(q, s)| {
             let flags = flags_of(&positions, n, relevance.relevant_keys(&q.text));
             (q, row_for(s, &flags, q))
@@ -68,8 +71,8 @@ fn flags_of(positions: &HashMap<&str, usize>, n: usize, relevant: Vec<&str>) -> 
     flags
 }
 
-fn row_for(scores: Vec<f32>, flags: &[bool], q: &EvalQuery) -> Option<QueryRow> {
-    let m = rank_metrics(&scores, flags)?;
+fn row_for(scores: &[f32], flags: &[bool], q: &EvalQuery) -> Option<QueryRow> {
+    let m = rank_metrics(scores, flags)?;
     let n = flags.len();
     Some(QueryRow {
         query: q.text.clone(),
@@ -96,25 +99,24 @@ pub fn mean_average_precision(
     relevant: &[Vec<usize>],
 ) -> Result<Option<f64>> {
     let keys: Vec<String> = (0..n).map(|i| i.to_string()).collect();
-    let inv = check_images(images, n, d, &keys)?;
+    check_shape(images, n, d, &keys)?;
     check_query("validation batch", queries, relevant.len() * d)?;
-    let vectors: Vec<&[f32]> = queries.chunks(d).collect();
-    let aps: Vec<f64> = score_matrix(images, &inv, &vectors)
-        .into_par_iter()
+    let aps: Vec<f64> = score_matrix(images, d, &keys, queries)?
+        .par_chunks(n.max(1))
         .zip(relevant)
         .filter_map(|(scores, rel)| {
             let mut flags = vec![false; n];
             rel.iter()
                 .filter(|&&i| i < n)
                 .for_each(|&i| flags[i] = true);
-            rank_metrics(&scores, &flags).map(|m| m.ap)
+            rank_metrics(scores, &flags).map(|m| m.ap)
         })
         .collect();
     Ok((!aps.is_empty()).then(|| aps.iter().sum::<f64>() / aps.len() as f64))
 }
 
-/// Checks shape and finiteness; returns 1/|row| (0 for an all-zero row).
-fn check_images(images: &[f32], n: usize, d: usize, keys: &[String]) -> Result<Vec<f32>> {
+/// [`EvalError::Shape`] unless `images` holds `n` rows of `d > 0` values, one key per row.
+fn check_shape(images: &[f32], n: usize, d: usize, keys: &[String]) -> Result<()> {
     if d == 0 || images.len() != n * d || keys.len() != n {
         return Err(EvalError::Shape {
             len: images.len(),
@@ -123,26 +125,7 @@ fn check_images(images: &[f32], n: usize, d: usize, keys: &[String]) -> Result<V
             keys: keys.len(),
         });
     }
-    if let Some(row) = images
-        .par_chunks(d)
-        .position_first(|r| r.iter().any(|x| !x.is_finite()))
-    {
-        return Err(EvalError::NonFinite {
-            row,
-            key: keys[row].clone(),
-        });
-    }
-    Ok(images
-        .par_chunks(d)
-        .map(|r| {
-            let norm = dot(r, r).sqrt();
-            if norm > 0.0 {
-                1.0 / norm
-            } else {
-                0.0
-            }
-        })
-        .collect())
+    Ok(())
 }
 
 fn check_query(text: &str, v: &[f32], d: usize) -> Result<()> {
@@ -156,62 +139,102 @@ fn check_query(text: &str, v: &[f32], d: usize) -> Result<()> {
     Ok(())
 }
 
-/// Image rows scored per task against every query: the block stays in cache while all queries
-/// read it, so the matrix is streamed from memory once, not once per query.
-const BLOCK_ROWS: usize = 512;
+/// Image rows scored per task against every query ([`webly_kernels::BLOCK_ROWS`]): the block
+/// stays in cache while it is checked, normed and multiplied by all queries, so the matrix is
+/// read from memory once.
+const BLOCK_ROWS: usize = webly_kernels::BLOCK_ROWS;
 
-/// One score vector per query (cosine up to the query's norm, which does not change the
-/// ranking), computed in parallel over blocks of image rows.
-fn score_matrix(images: &[f32], inv: &[f32], queries: &[&[f32]]) -> Vec<Vec<f32>> {
-    let Some(d) = queries.first().map(|q| q.len()) else {
-        return Vec::new();
+/// `1 / |row|` (0 for an all-zero row), `None` when the row holds a non-finite value. One read
+/// of the row: a NaN or infinity makes the squared norm non-finite, and only then (or on
+/// overflow) are the values looked at one by one.
+fn inverse_norm(row: &[f32]) -> Option<f32> {
+    let squared = webly_kernels::dot(row, row);
+    let norm = if squared.is_finite() {
+        squared.sqrt()
+    } else if row.iter().all(|x| x.is_finite()) {
+        // Finite values whose squares overflow f32: norm them in f64.
+        row.iter()
+            .map(|x| *x as f64 * *x as f64)
+            .sum::<f64>()
+            .sqrt() as f32
+    } else {
+        return None;
     };
-    let blocks: Vec<Vec<f32>> = images
-        .par_chunks(BLOCK_ROWS * d)
-        .zip(inv.par_chunks(BLOCK_ROWS))
-        .map(|(rows, inv)| {
-            let mut out = Vec::with_capacity(queries.len() * inv.len());
-            for q in queries {
-                out.extend(
-                    rows.chunks_exact(d)
-                        .zip(inv)
-                        .map(|(row, s)| dot(row, q) * s),
-                );
-            }
-            out
-        })
-        .collect();
-    (0..queries.len())
-        .into_par_iter()
-        .map(|j| {
-            let mut scores = Vec::with_capacity(inv.len());
-            for (b, block) in blocks.iter().enumerate() {
-                let len = inv.len().saturating_sub(b * BLOCK_ROWS).min(BLOCK_ROWS);
-                scores.extend_from_slice(&block[j * len..(j + 1) * len]);
-            }
-            scores
-        })
-        .collect()
+    Some(if norm > 0.0 { 1.0 / norm } else { 0.0 })
 }
 
-/// Independent partial sums, 8 wide, so the loop auto-vectorises.
-const LANES: usize = 8;
+/// Cosine scores of the row-major `queries` (`m x d`) against every image (row-major
+/// `n x d`, any norm), query-major: query `j`'s `n` scores at `j * n..(j + 1) * n`. Each is
+/// the dot product over the image's norm (0 for an all-zero image); queries are not normed,
+/// which does not change a query's ranking. This is the scan [`evaluate`] ranks.
+///
+/// Errors: [`EvalError::Shape`] (shapes or keys do not fit), [`EvalError::QueryDim`] (the
+/// queries are not whole rows of `d`), [`EvalError::NonFinite`] naming the first bad image.
+pub fn cosine_scores(
+    images: &[f32],
+    n: usize,
+    d: usize,
+    keys: &[String],
+    queries: &[f32],
+) -> Result<Vec<f32>> {
+    check_shape(images, n, d, keys)?;
+    check_query("query batch", queries, queries.len() / d * d)?;
+    score_matrix(images, d, keys, queries)
+}
 
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for j in 0..LANES {
-            acc[j] += x[j] * y[j];
+/// Query-major scores (`m x n`, query `j`'s at `j * n..`) of the row-major `queries`
+/// (`m x d`) against every image row divided by its norm (0 for an all-zero row): cosine up to
+/// the query's norm, which does not change the ranking.
+///
+/// One pass over blocks of rows in parallel: each block is checked for non-finite values,
+/// normed and scored against all queries in one matrix product. [`EvalError::NonFinite`]
+/// names the first bad row. Shapes are checked by the caller. The product sums in another
+/// order than a per-row dot product, so scores can differ in the last bits and images within
+/// rounding of each other can swap ranks (on the 150K x 300 benchmark AP moved by < 2e-8).
+fn score_matrix(images: &[f32], d: usize, keys: &[String], queries: &[f32]) -> Result<Vec<f32>> {
+    let (n, m) = (keys.len(), queries.len() / d);
+    let blocks: Vec<std::result::Result<Vec<f32>, usize>> = images
+        .par_chunks(BLOCK_ROWS * d)
+        .enumerate()
+        .map(|(b, rows)| {
+            let mut inv = Vec::with_capacity(rows.len() / d);
+            for (i, r) in rows.chunks_exact(d).enumerate() {
+                inv.push(inverse_norm(r).ok_or(b * BLOCK_ROWS + i)?);
+            }
+            let len = inv.len();
+            let mut out = vec![0.0f32; m * len];
+            webly_kernels::dot_block(queries, rows, d, &mut out)
+                .expect("shapes checked by the caller");
+            for scores in out.chunks_exact_mut(len) {
+                scores.iter_mut().zip(&inv).for_each(|(s, i)| *s *= i);
+            }
+            Ok(out)
+        })
+        .collect();
+    let mut ok = Vec::with_capacity(blocks.len());
+    for block in blocks {
+        match block {
+            Ok(scores) => ok.push(scores),
+            Err(row) => {
+                return Err(EvalError::NonFinite {
+                    row,
+                    key: keys[row].clone(),
+                })
+            }
         }
     }
-    acc.iter().sum::<f32>() + tail
+    let mut scores = vec![0.0f32; m * n];
+    scores
+        .par_chunks_mut(n.max(1))
+        .enumerate()
+        .for_each(|(j, row)| {
+            for (b, block) in ok.iter().enumerate() {
+                let len = block.len() / m;
+                row[b * BLOCK_ROWS..b * BLOCK_ROWS + len]
+                    .copy_from_slice(&block[j * len..(j + 1) * len]);
+            }
+        });
+    Ok(scores)
 }
 
 #[cfg(test)]
@@ -262,5 +285,59 @@ mod tests {
         };
         let err = evaluate(&[1.0, 0.0], 1, 2, &keys(1), &[q], &truth).unwrap_err();
         assert!(err.to_string().contains("car"), "{err}");
+    }
+
+    #[test]
+    fn blocked_scores_rank_as_the_naive_scan() {
+        use rand::{Rng, SeedableRng};
+        // Three blocks, the last partial; dimension 31 leaves kernel tails; rows of any norm.
+        let (n, d) = (2 * BLOCK_ROWS + 13, 31);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let mut images: Vec<f32> = (0..n * d).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        images[40 * d..41 * d].fill(0.0); // an all-zero row scores 0
+        let queries: Vec<f32> = (0..5 * d).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let relevant: Vec<Vec<usize>> = (0..5)
+            .map(|j| (0..n).filter(|i| (i * 7 + j) % 11 == 0).collect())
+            .collect();
+        let naive_ap = |j: usize| {
+            let q = &queries[j * d..(j + 1) * d];
+            let scores: Vec<f32> = images
+                .chunks(d)
+                .map(|r| {
+                    let dot: f64 = r.iter().zip(q).map(|(a, b)| *a as f64 * *b as f64).sum();
+                    let norm: f64 = r.iter().map(|a| *a as f64 * *a as f64).sum::<f64>().sqrt();
+                    if norm > 0.0 {
+                        (dot / norm) as f32
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let mut flags = vec![false; n];
+            relevant[j].iter().for_each(|&i| flags[i] = true);
+            rank_metrics(&scores, &flags).unwrap().ap
+        };
+        let want = (0..5).map(naive_ap).sum::<f64>() / 5.0;
+        let got = mean_average_precision(&images, n, d, &queries, &relevant)
+            .unwrap()
+            .unwrap();
+        // Random scores have no near-ties: the same ranking, so the same AP to rounding.
+        assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+        // The first non-finite row is named, whichever block finds one first.
+        images[(2 * BLOCK_ROWS + 5) * d + 3] = f32::INFINITY;
+        images[600 * d + 5] = f32::NAN;
+        let err = mean_average_precision(&images, n, d, &queries, &relevant).unwrap_err();
+        assert!(err.to_string().contains("600"), "{err}");
+    }
+
+    #[test]
+    fn inverse_norm_rejects_non_finite_rows_only() {
+        assert_eq!(inverse_norm(&[3.0, 4.0]), Some(0.2));
+        assert_eq!(inverse_norm(&[0.0; 7]), Some(0.0));
+        assert_eq!(inverse_norm(&[1.0, f32::NAN, 2.0]), None);
+        assert_eq!(inverse_norm(&[f32::NEG_INFINITY, 0.0]), None);
+        // Squares overflow f32 but the row is finite: normed in f64.
+        let big = inverse_norm(&[3e30, 4e30]).unwrap();
+        assert!((big as f64 * 5e30 - 1.0).abs() < 1e-6, "{big}");
     }
 }

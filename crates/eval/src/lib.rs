@@ -22,7 +22,7 @@ mod report;
 pub use atomic::write_atomic;
 pub use compare::{compare, Comparison, RunSummary};
 pub use error::EvalError;
-pub use evaluate::{evaluate, mean_average_precision, EvalQuery};
+pub use evaluate::{cosine_scores, evaluate, mean_average_precision, EvalQuery};
 pub use gallery::{write_gallery, GalleryHit, GalleryQuery};
 pub use metrics::{expected_random_ap, rank_metrics, RankMetrics};
 pub use plot::{write_ap_chart, PlotConfig};

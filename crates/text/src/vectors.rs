@@ -233,13 +233,8 @@ fn push_top(heap: &mut BinaryHeap<std::cmp::Reverse<Scored>>, k: usize, s: Score
     }
 }
 
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-pub(crate) fn norm(a: &[f32]) -> f32 {
-    dot(a, a).sqrt()
-}
+/// The workspace's dot product and norm (AVX-512 or AVX2+FMA, chosen once per process).
+pub(crate) use webly_kernels::{dot, norm};
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,9 @@
 //! Departures from the C tools, all documented where they happen: parameters are f32 (glove.c
 //! uses double); the co-occurrence records are shuffled fully in memory with a seeded RNG
 //! (shuffle.c shuffles in memory-sized blocks); no `<unk>` vector is appended to the output;
-//! Hogwild updates go through relaxed atomics (no data race, same arithmetic).
+//! Hogwild updates go through relaxed atomics (no data race, same arithmetic); the bias updates
+//! take the learning rate, as GloVe 1.2 did and current glove.c does not (measured in
+//! [`train`]'s notes).
 
 mod cooccur;
 mod train;

@@ -1,0 +1,140 @@
+//! Queries against rows as one matrix product (the `gemm` crate).
+
+use crate::KernelError;
+
+/// Rows per block for callers that split a matrix across threads: 512 rows of 300 floats
+/// (600 KB) stay in a core's L2 cache while every query reads them, so the matrix is streamed
+/// from memory once.
+pub const BLOCK_ROWS: usize = 512;
+
+/// `out[j * rows_len + i] = queries[j] . rows[i]`: every query (row-major `m x d`) against
+/// every row (row-major `rows_len x d`), written query-major into `out` (`m x rows_len`).
+///
+/// One single-threaded call of the `gemm` crate (AVX-512 or AVX2+FMA micro-kernels chosen at
+/// run time); parallelise by calling it on blocks of rows ([`BLOCK_ROWS`]). The same inputs
+/// give the same scores on the same CPU, but gemm picks its micro-kernels by shape, so a
+/// score can differ in the last bits with the number of queries or rows scored together, and
+/// from [`crate::dot`]'s (other summation orders).
+///
+/// Errors: [`KernelError::Shape`] when `d` is 0 or a length is not the product the shapes
+/// give.
+pub fn dot_block(
+    queries: &[f32],
+    rows: &[f32],
+    d: usize,
+    out: &mut [f32],
+) -> Result<(), KernelError> {
+    if d == 0 || !queries.len().is_multiple_of(d) || !rows.len().is_multiple_of(d) {
+        return Err(KernelError::Shape {
+            queries: queries.len(),
+            rows: rows.len(),
+            dim: d,
+            out: out.len(),
+        });
+    }
+    let (m, n) = (queries.len() / d, rows.len() / d);
+    if out.len() != m * n {
+        return Err(KernelError::Shape {
+            queries: queries.len(),
+            rows: rows.len(),
+            dim: d,
+            out: out.len(),
+        });
+    }
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    product(queries, rows, d, out)
+}
+
+/// [`dot_block`] for checked, non-empty shapes.
+fn product(queries: &[f32], rows: &[f32], d: usize, out: &mut [f32]) -> Result<(), KernelError> {
+    let (m, n) = (queries.len() / d, rows.len() / d);
+    let (di, ni) = (to_isize(d)?, to_isize(n)?);
+    // SAFETY: dst = out is m x n with strides (row n, column 1); lhs = queries is m x d with
+    // strides (d, 1); rhs = rows^T is d x n with strides (row 1, column d). The caller checked
+    // all three lengths, so every element gemm touches lies inside its slice; read_dst = false
+    // ignores out's old values (dst := 1 x queries x rows^T).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            d,
+            out.as_mut_ptr(),
+            1,
+            ni,
+            false,
+            queries.as_ptr(),
+            1,
+            di,
+            rows.as_ptr(),
+            di,
+            1,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+    Ok(())
+}
+
+fn to_isize(x: usize) -> Result<isize, KernelError> {
+    isize::try_from(x).map_err(|_| KernelError::TooLarge(x))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    fn random(n: usize, seed: u64) -> Vec<f32> {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect()
+    }
+
+    #[test]
+    fn block_matches_the_scalar_reference() {
+        for (m, n, d) in [
+            (1, 1, 1),
+            (3, 7, 7),
+            (24, 31, 300),
+            (5, 1027, 31),
+            (2, 40, 1027),
+        ] {
+            let (q, r) = (random(m * d, 1), random(n * d, 2));
+            let mut out = vec![f32::NAN; m * n];
+            dot_block(&q, &r, d, &mut out).unwrap();
+            for j in 0..m {
+                for i in 0..n {
+                    let (a, b) = (&q[j * d..(j + 1) * d], &r[i * d..(i + 1) * d]);
+                    let want: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
+                    let mag: f64 = a
+                        .iter()
+                        .zip(b)
+                        .map(|(x, y)| (*x as f64 * *y as f64).abs())
+                        .sum();
+                    let tol = (d as f64 + 1.0) * f32::EPSILON as f64 * mag;
+                    let got = out[j * n + i] as f64;
+                    assert!(
+                        (got - want).abs() <= tol,
+                        "m={m} n={n} d={d} ({j},{i}): {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_shapes_that_do_not_fit() {
+        let mut out = vec![0.0; 4];
+        assert!(dot_block(&[1.0; 6], &[1.0; 6], 3, &mut out).is_ok());
+        assert!(dot_block(&[1.0; 6], &[1.0; 6], 0, &mut out).is_err());
+        assert!(dot_block(&[1.0; 5], &[1.0; 6], 3, &mut out).is_err());
+        let err = dot_block(&[1.0; 6], &[1.0; 6], 3, &mut out[..3]).unwrap_err();
+        assert!(err.to_string().contains("output of 3"), "{err}");
+        assert!(dot_block(&[], &[1.0; 6], 3, &mut []).is_ok());
+    }
+}

@@ -1,0 +1,28 @@
+//! webly's vector kernels, shared by the text space, the index and the evaluation (none of
+//! which links tch): one dot product for the whole workspace, and queries-against-rows scoring
+//! as a matrix product.
+
+mod dot;
+mod gemm;
+
+pub use dot::{dot, isa, norm, Isa};
+pub use gemm::{dot_block, BLOCK_ROWS};
+
+/// What a kernel was given that does not fit.
+#[derive(Debug, thiserror::Error)]
+pub enum KernelError {
+    /// Lengths that are not the shapes' products (all lengths in floats).
+    #[error(
+        "scoring queries against rows: {queries} query floats, {rows} row floats and an output \
+         of {out} do not fit dimension {dim}"
+    )]
+    Shape {
+        queries: usize,
+        rows: usize,
+        dim: usize,
+        out: usize,
+    },
+    /// A size the matrix product's strides cannot hold.
+    #[error("scoring queries against rows: size {0} exceeds isize")]
+    TooLarge(usize),
+}
