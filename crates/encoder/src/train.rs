@@ -720,13 +720,13 @@ impl<'a> Run<'a> {
                     out.images as f64 / time.max(1e-9)
                 ),
             );
-            if self.state.step % self.cfg.log_every == 0 {
+            if self.state.step.is_multiple_of(self.cfg.log_every) {
                 first_loss.get_or_insert(log_w.loss / log_w.steps.max(1) as f64);
                 let row = log_w.row("step", self.state.epoch, self.state.step, lr, None);
                 self.rows.push(row);
                 log_w = Window::default();
             }
-            if self.state.step % self.cfg.checkpoint_every == 0 {
+            if self.state.step.is_multiple_of(self.cfg.checkpoint_every) {
                 self.checkpoint()?;
             }
             if self.done() {

@@ -56,7 +56,7 @@ impl Exact {
     /// [`IndexError::QueryDim`]: crate::IndexError::QueryDim
     pub fn search_batch(&self, queries: &[f32], k: usize) -> crate::Result<Vec<Vec<Hit>>> {
         let d = self.dim();
-        if queries.len() % d != 0 {
+        if !queries.len().is_multiple_of(d) {
             return Err(crate::IndexError::QueryDim {
                 found: queries.len(),
                 expected: d,

@@ -31,7 +31,7 @@ impl MmapMatrix {
     pub(crate) fn new(map: Mmap, offset: usize, rows: usize, dim: usize) -> Option<Self> {
         let bytes = rows.checked_mul(dim)?.checked_mul(4)?;
         let end = offset.checked_add(bytes)?;
-        let aligned = (map.as_ptr() as usize + offset) % std::mem::align_of::<f32>() == 0;
+        let aligned = (map.as_ptr() as usize + offset).is_multiple_of(std::mem::align_of::<f32>());
         if end > map.len() || !aligned || cfg!(target_endian = "big") {
             return None;
         }
