@@ -352,16 +352,25 @@ fn text(command: TextCommand) -> anyhow::Result<()> {
             config,
             k,
         } => {
+            // The config's [text] settings (non_utf8) apply to --vectors too when it loads.
+            let cfg = match &vectors {
+                Some(_) => load(&config).ok(),
+                None => Some(load(&config)?),
+            };
+            let non_utf8 = cfg.as_ref().map(|c| c.text.non_utf8).unwrap_or_default();
             let vectors = match vectors {
                 Some(v) => v,
-                None => load(&config)?.text.vectors.ok_or_else(|| {
+                None => cfg.and_then(|c| c.text.vectors).ok_or_else(|| {
                     anyhow::anyhow!(
                         "{} trains its word vectors: give --vectors",
                         config.config.display()
                     )
                 })?,
             };
-            println!("{}", pipeline::text_neighbors(&vectors, &query, k)?)
+            println!(
+                "{}",
+                pipeline::text_neighbors(&vectors, &query, k, non_utf8)?
+            )
         }
     }
     Ok(())

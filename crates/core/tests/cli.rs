@@ -114,6 +114,50 @@ fn neighbours_clean_the_word_like_queries() {
     assert!(!ok && err.contains("no word left"), "{err}");
 }
 
+// A Latin-1 word2vec file is refused by default; the run config's `[text] non_utf8 = "latin1"`
+// (which the refusal suggests) reads it, with the file given by the config or by --vectors.
+#[test]
+fn neighbours_follow_the_configs_non_utf8_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let vectors = dir.path().join("latin1.w2v.txt");
+    let mut bytes = b"3 3\ncaf".to_vec();
+    bytes.extend_from_slice(&[0xe9]);
+    bytes.extend_from_slice(b" 0.1 0.2 0.3\nsnow 0.4 0.8 0.3\nski 0.4 0.7 0.3\n");
+    std::fs::write(&vectors, bytes).unwrap();
+    let v = vectors.to_str().unwrap();
+    let config = |policy: &str| {
+        let path = dir.path().join(format!("{policy}.toml"));
+        let toml = format!(
+            "run_dir = {:?}\n[data.dataset]\nroot = {:?}\n[text]\nvectors = {v:?}\nnon_utf8 = {policy:?}\n",
+            dir.path().join("run"),
+            dir.path().join("data"),
+        );
+        std::fs::write(&path, toml).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let (latin1, refuse) = (config("latin1"), config("refuse"));
+    let (ok, _, err) = webly(&["text", "neighbors", "snow", "--config", &refuse]);
+    assert!(!ok && err.contains("not UTF-8"), "{err}");
+    for args in [
+        vec!["text", "neighbors", "snow", "--config", &latin1, "-k", "1"],
+        vec![
+            "text",
+            "neighbors",
+            "snow",
+            "--vectors",
+            v,
+            "--config",
+            &latin1,
+            "-k",
+            "1",
+        ],
+    ] {
+        let (ok, stdout, err) = webly(&args);
+        assert!(ok, "{args:?}: {err}");
+        assert!(stdout.contains("ski"), "{stdout}");
+    }
+}
+
 #[test]
 fn synth_refuses_to_overwrite_unless_asked() {
     let dir = tempfile::tempdir().unwrap();

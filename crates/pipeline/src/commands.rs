@@ -7,7 +7,7 @@ use webly_data::synth::{self, SynthConfig, SynthReport};
 use webly_data::{GroundTruth, Split};
 use webly_encoder::SavedModel;
 use webly_eval::{compare as compare_runs, Comparison};
-use webly_text::{LoadOptions, WordVectors};
+use webly_text::{LoadOptions, NonUtf8, WordVectors};
 
 use crate::config::RunConfig;
 use crate::context::Context;
@@ -435,9 +435,14 @@ pub fn text_embed(cfg: &RunConfig) -> Result<String> {
     Ok(format!("caption embeddings: {}", files.join(", ")))
 }
 
-/// `webly text neighbors`: nearest words to a word or to a comma-separated vector.
-pub fn text_neighbors(vectors: &Path, query: &str, k: usize) -> Result<String> {
-    let (vectors, _) = WordVectors::load(vectors, &LoadOptions::default())?;
+/// `webly text neighbors`: nearest words to a word or to a comma-separated vector, reading
+/// `vectors` with the `non_utf8` policy of the run config's `[text]`.
+pub fn text_neighbors(vectors: &Path, query: &str, k: usize, non_utf8: NonUtf8) -> Result<String> {
+    let opts = LoadOptions {
+        non_utf8,
+        ..LoadOptions::default()
+    };
+    let (vectors, _) = WordVectors::load(vectors, &opts)?;
     let (target, exclude) = match parse_vector(query) {
         Some(v) => (v, vec![]),
         None => {

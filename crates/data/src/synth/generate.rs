@@ -235,7 +235,11 @@ fn prepare_out(cfg: &SynthConfig) -> Result<(), DataError> {
     if occupied && !cfg.overwrite {
         return Err(DataError::Layout {
             path: images,
-            message: "already holds data; set overwrite to replace it".into(),
+            message: "already holds data that this generator's settings did not make: replace it \
+                      (`webly synth --overwrite`, or `overwrite = true` in the run config's \
+                      [data.synth]), or remove [data.synth] from the run config to use the data \
+                      as it is"
+                .into(),
         });
     }
     for dir in [&images, &captions] {
