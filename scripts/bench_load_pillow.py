@@ -2,7 +2,9 @@
 
 Same work per image: decode JPEG, convert to RGB, resize the shorter side to RESIZE with a
 bilinear (triangle) filter, center crop CROP, float32 CHW array. Timed on 1 process and on
-N processes (multiprocessing), after one warm-up pass. Prints `key=value` lines.
+N processes (multiprocessing), after one warm-up pass. Prints `key=value` lines: `pillow` for
+the plain decode, `pillow-draft` with `Image.draft` (libjpeg's reduced DCT scale, the largest
+reduction whose size stays at least the target), which webly's loader also does.
 Usage: python bench_load_pillow.py DIR [RESIZE CROP [PROCESSES]]
 """
 import os
@@ -16,8 +18,13 @@ from PIL import Image
 BATCH = 128
 
 
-def load(path, resize, crop):
+def load(path, resize, crop, draft):
     with Image.open(path) as im:
+        side = max(resize, crop)
+        if draft:
+            w, h = im.size
+            scale = side / min(w, h)
+            im.draft("RGB", (round(w * scale), round(h * scale)))
         im = im.convert("RGB")
         w, h = im.size
         side = max(resize, crop)
@@ -31,8 +38,8 @@ def load(path, resize, crop):
 
 
 def load_chunk(args):
-    paths, resize, crop = args
-    return np.stack([load(p, resize, crop) for p in paths]).shape[0]
+    paths, resize, crop, draft = args
+    return np.stack([load(p, resize, crop, draft) for p in paths]).shape[0]
 
 
 def jpegs(root):
@@ -48,18 +55,21 @@ def main():
     crop = int(sys.argv[3]) if len(sys.argv) > 3 else 224
     procs = int(sys.argv[4]) if len(sys.argv) > 4 else os.cpu_count()
     paths = jpegs(root)
-    chunks = [(paths[i:i + BATCH], resize, crop) for i in range(0, len(paths), BATCH)]
-    for c in chunks:
-        load_chunk(c)
-    for n in (1, procs):
-        start = time.perf_counter()
-        if n == 1:
-            done = sum(load_chunk(c) for c in chunks)
-        else:
-            with Pool(n) as pool:
-                done = sum(pool.map(load_chunk, chunks))
-        secs = time.perf_counter() - start
-        print(f"pillow threads={n} images={done} seconds={secs:.3f} images_per_sec={done / secs:.1f}")
+    for draft in (False, True):
+        name = "pillow-draft" if draft else "pillow"
+        chunks = [(paths[i:i + BATCH], resize, crop, draft) for i in range(0, len(paths), BATCH)]
+        for c in chunks:
+            load_chunk(c)
+        for n in (1, procs):
+            start = time.perf_counter()
+            if n == 1:
+                done = sum(load_chunk(c) for c in chunks)
+            else:
+                with Pool(n) as pool:
+                    done = sum(pool.map(load_chunk, chunks))
+            secs = time.perf_counter() - start
+            print(f"{name} threads={n} images={done} seconds={secs:.3f} "
+                  f"images_per_sec={done / secs:.1f}")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,6 @@ pub use layout::{
 };
 pub use loader::{
     decode_image, load_batch, load_image, load_image_bytes, Batch, Crop, DecodeLimits, ImageLimits,
-    LoaderConfig, Skipped,
+    LoaderConfig, Skipped, PIXELS_VERSION,
 };
 pub use split::{read_split_file, reference_counts, Split};

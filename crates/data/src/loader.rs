@@ -2,14 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
-use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::DataError;
-use crate::resize::resize_triangle;
+use crate::resize::resize_bilinear;
 
 /// JPEG start-of-image and end-of-image markers.
 const JPEG_START: [u8; 2] = [0xFF, 0xD8];
@@ -18,6 +18,17 @@ const JPEG_END: [u8; 2] = [0xFF, 0xD9];
 const JPEG_END_WINDOW: usize = 4096;
 /// Probability of a horizontal mirror under [`Crop::Random`].
 const MIRROR_PROBABILITY: f64 = 0.5;
+/// The reduced-size inverse DCTs of JPEG, as denominators (1/8, 1/4, 1/2): libjpeg's
+/// `scale_denom`, which Pillow's `Image.draft` uses. Largest first: the smallest decode whose
+/// shorter side still reaches the target is taken.
+const DCT_SCALE_DENOMINATORS: [u32; 3] = [8, 4, 2];
+
+/// Version of the pixels this loader makes from a file. Bumped whenever the same file and
+/// [`LoaderConfig`] give other pixels (a resize implementation, the DCT-scaled decode), so that
+/// fingerprints built on the loader (activation caches, trainings) change with it.
+/// 1: `image`'s decoders, own f32 triangle resize. 2: `fast_image_resize` bilinear, JPEGs
+/// decoded at a reduced DCT scale when the target is at most half the source.
+pub const PIXELS_VERSION: u32 = 2;
 
 /// How images are resized and cropped. Output pixels are RGB `f32` in `0..=255`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -133,29 +144,51 @@ pub struct Batch {
 }
 
 /// Loads `paths` in parallel (rayon). Bad files (empty, truncated, corrupt, not an image) are
-/// skipped with a reason naming them; this never panics on file contents.
+/// skipped with a reason naming them; this never panics on file contents. Each image is written
+/// by its own thread straight into its place in the batch.
 pub fn load_batch(paths: &[PathBuf], cfg: &LoaderConfig, crop: Crop) -> Batch {
-    let results: Vec<Result<Vec<f32>, DataError>> = paths
-        .par_iter()
+    if let Err(e) = cfg.validate() {
+        return Batch {
+            skipped: paths
+                .iter()
+                .map(|p| Skipped {
+                    path: p.clone(),
+                    reason: e.to_string(),
+                })
+                .collect(),
+            ..Batch::default()
+        };
+    }
+    let len = cfg.image_len();
+    let mut data = vec![0f32; paths.len() * len];
+    let errors: Vec<Option<String>> = data
+        .par_chunks_mut(len)
+        .zip(paths.par_iter())
         .enumerate()
-        .map(|(pos, path)| load_image(path, cfg, crop, pos))
+        .map(|(pos, (out, path))| {
+            load_image_into(path, cfg, crop, pos, out)
+                .err()
+                .map(|e| e.to_string())
+        })
         .collect();
-    let mut batch = Batch {
-        data: Vec::with_capacity(paths.len() * cfg.image_len()),
-        ..Batch::default()
-    };
-    for (pos, (result, path)) in results.into_iter().zip(paths).enumerate() {
-        match result {
-            Ok(pixels) => {
-                batch.data.extend_from_slice(&pixels);
+    let mut batch = Batch::default();
+    for (pos, (error, path)) in errors.into_iter().zip(paths).enumerate() {
+        match error {
+            None => {
+                let at = batch.loaded.len();
+                if at != pos {
+                    data.copy_within(pos * len..(pos + 1) * len, at * len);
+                }
                 batch.loaded.push(pos);
             }
-            Err(e) => batch.skipped.push(Skipped {
+            Some(reason) => batch.skipped.push(Skipped {
                 path: path.clone(),
-                reason: e.to_string(),
+                reason,
             }),
         }
     }
+    data.truncate(batch.loaded.len() * len);
+    batch.data = data;
     batch
 }
 
@@ -170,24 +203,39 @@ pub fn load_image(
     position: usize,
 ) -> Result<Vec<f32>, DataError> {
     cfg.validate()?;
-    let image_error = |message| DataError::Image {
-        path: path.to_path_buf(),
-        message,
-    };
-    let bytes = std::fs::read(path).map_err(|e| DataError::read(path, e))?;
-    decode_transform(&bytes, cfg, crop, position).map_err(image_error)
+    let mut out = vec![0f32; cfg.image_len()];
+    load_image_into(path, cfg, crop, position, &mut out)?;
+    Ok(out)
 }
 
-/// The one bounded path from encoded bytes to `3 x crop x crop` floats, for files and uploads
-/// alike: decode within `cfg.limits`, refuse a resize over `limits.max_resized_pixels`, crop.
+/// [`load_image`] into `out` (`3 * crop * crop` floats; `cfg` already validated).
+fn load_image_into(
+    path: &Path,
+    cfg: &LoaderConfig,
+    crop: Crop,
+    position: usize,
+    out: &mut [f32],
+) -> Result<(), DataError> {
+    let bytes = std::fs::read(path).map_err(|e| DataError::read(path, e))?;
+    decode_transform(&bytes, cfg, crop, position, out).map_err(|message| DataError::Image {
+        path: path.to_path_buf(),
+        message,
+    })
+}
+
+/// The one bounded path from encoded bytes to `3 x crop x crop` floats in `out`, for files and
+/// uploads alike: decode within `cfg.limits` (JPEGs at a reduced DCT scale when the target
+/// allows it), refuse a resize over `limits.max_resized_pixels`, crop.
 fn decode_transform(
     bytes: &[u8],
     cfg: &LoaderConfig,
     crop: Crop,
     position: usize,
-) -> Result<Vec<f32>, String> {
-    let rgb = decode_rgb(bytes, &cfg.limits)?;
-    let (w, h) = resized_size(rgb.dimensions(), cfg.resize.max(cfg.crop));
+    out: &mut [f32],
+) -> Result<(), String> {
+    let side = cfg.resize.max(cfg.crop);
+    let rgb = decode_rgb(bytes, &cfg.limits, Some(side))?;
+    let (w, h) = resized_size(rgb.dimensions(), side);
     let resized_pixels = u64::from(w) * u64::from(h);
     if resized_pixels > cfg.limits.max_resized_pixels {
         return Err(format!(
@@ -198,7 +246,7 @@ fn decode_transform(
             cfg.limits.max_resized_pixels
         ));
     }
-    Ok(transform(&rgb, cfg, crop, position))
+    transform_into(&rgb, cfg, crop, position, out)
 }
 
 /// Bounds on an image that comes from outside (an upload): its encoded size and its pixel count,
@@ -254,17 +302,25 @@ pub fn load_image_bytes(
             "{w}x{h} pixels, more than the limit of {max_pixels}"
         )));
     }
-    decode_transform(bytes, cfg, crop, 0).map_err(bad)
+    let mut out = vec![0f32; cfg.image_len()];
+    decode_transform(bytes, cfg, crop, 0, &mut out).map_err(bad)?;
+    Ok(out)
 }
 
 /// Decodes an image file's bytes (JPEG, PNG or WebP, sniffed from the content, whatever the
 /// file name says) to RGB8 as a viewer shows it: its EXIF orientation (all 8) applied. Declared
 /// and decoded sizes are bounded by `limits`. Errors are reasons for a skip or a message.
 pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, String> {
-    decode_rgb(bytes, limits)
+    decode_rgb(bytes, limits, None)
 }
 
-pub(crate) fn decode_rgb(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, String> {
+/// [`decode_image`]; with `min_side`, a JPEG may come out smaller than stored (a reduced DCT
+/// scale, see [`DCT_SCALE_DENOMINATORS`]) but with its shorter side at least `min_side`.
+pub(crate) fn decode_rgb(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    min_side: Option<u32>,
+) -> Result<RgbImage, String> {
     if bytes.is_empty() {
         return Err("empty file".into());
     }
@@ -272,7 +328,7 @@ pub(crate) fn decode_rgb(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage
         return Err("truncated JPEG (no end-of-image marker)".into());
     }
     // A decoder bug must not take the whole batch down: a panic becomes a skip reason.
-    let decoded = std::panic::catch_unwind(|| decode_oriented(bytes, limits))
+    let decoded = std::panic::catch_unwind(|| decode_oriented(bytes, limits, min_side))
         .map_err(|_| "the decoder panicked on this file".to_string())?;
     let img = decoded?;
     if img.width() == 0 || img.height() == 0 {
@@ -282,10 +338,15 @@ pub(crate) fn decode_rgb(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage
 }
 
 /// Decoding proper: the declared size checked first, the decoder bounded, orientation applied.
-fn decode_oriented(bytes: &[u8], limits: &DecodeLimits) -> Result<DynamicImage, String> {
+fn decode_oriented(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    min_side: Option<u32>,
+) -> Result<DynamicImage, String> {
     let reader = ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| e.to_string())?;
+    let is_jpeg = reader.format() == Some(ImageFormat::Jpeg);
     let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
     let (w, h) = decoder.dimensions();
     let declared = u64::from(w) * u64::from(h);
@@ -296,16 +357,67 @@ fn decode_oriented(bytes: &[u8], limits: &DecodeLimits) -> Result<DynamicImage, 
             limits.max_pixels
         ));
     }
-    let mut bounds = Limits::default();
-    bounds.max_alloc = Some(limits.max_alloc_bytes);
-    decoder.set_limits(bounds).map_err(|e| e.to_string())?;
     // A broken EXIF block is not worth losing the picture over: no orientation then.
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
+    let scaled = match (is_jpeg, min_side) {
+        (true, Some(side)) => decode_jpeg_scaled(bytes, (w, h), side, limits),
+        _ => None,
+    };
+    let mut img = match scaled {
+        Some(rgb) => DynamicImage::ImageRgb8(rgb),
+        None => {
+            let mut bounds = Limits::default();
+            bounds.max_alloc = Some(limits.max_alloc_bytes);
+            decoder.set_limits(bounds).map_err(|e| e.to_string())?;
+            DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?
+        }
+    };
     img.apply_orientation(orientation);
     Ok(img)
+}
+
+/// The output size of the smallest reduced-DCT decode of a `w x h` JPEG whose shorter side is
+/// still at least `side`; `None` when only the full size is (the target is over half the source).
+fn dct_scaled_size((w, h): (u32, u32), side: u32) -> Option<(u16, u16)> {
+    let d = DCT_SCALE_DENOMINATORS
+        .into_iter()
+        .find(|d| w.min(h).div_ceil(*d) >= side)?;
+    Some((
+        u16::try_from(w.div_ceil(d)).ok()?,
+        u16::try_from(h.div_ceil(d)).ok()?,
+    ))
+}
+
+/// Decodes a JPEG at a reduced DCT scale (`jpeg-decoder`'s scaled IDCT) when its shorter side
+/// stays at least `side`. `None` (the caller decodes at full size) when no scale applies, for
+/// pixel formats other than RGB and grey (CMYK), and when this decoder fails: the full-size
+/// decoder then gives the verdict on a broken file.
+fn decode_jpeg_scaled(
+    bytes: &[u8],
+    stored: (u32, u32),
+    side: u32,
+    limits: &DecodeLimits,
+) -> Option<RgbImage> {
+    let (rw, rh) = dct_scaled_size(stored, side)?;
+    let mut decoder = jpeg_decoder::Decoder::new(std::io::Cursor::new(bytes));
+    decoder.set_max_decoding_buffer_size(usize::try_from(limits.max_alloc_bytes).ok()?);
+    decoder.read_info().ok()?;
+    let (w, h) = decoder.scale(rw, rh).ok()?;
+    if u32::from(w.min(h)) < side {
+        return None;
+    }
+    let pixels = decoder.decode().ok()?;
+    let (w, h) = (u32::from(w), u32::from(h));
+    match decoder.info()?.pixel_format {
+        jpeg_decoder::PixelFormat::RGB24 => RgbImage::from_raw(w, h, pixels),
+        jpeg_decoder::PixelFormat::L8 => {
+            let grey = image::GrayImage::from_raw(w, h, pixels)?;
+            Some(DynamicImage::ImageLuma8(grey).into_rgb8())
+        }
+        _ => None,
+    }
 }
 
 /// Whether the JPEG end-of-image marker `FF D9` lies in the last [`JPEG_END_WINDOW`] bytes.
@@ -316,15 +428,17 @@ fn has_jpeg_end(bytes: &[u8]) -> bool {
     tail.windows(2).any(|w| w == JPEG_END)
 }
 
-/// Resizes the shorter side, crops and (maybe) mirrors into CHW floats.
-pub(crate) fn transform(
+/// Resizes the shorter side, crops and (maybe) mirrors into CHW floats in `out`
+/// (`3 * crop * crop`).
+pub(crate) fn transform_into(
     rgb: &RgbImage,
     cfg: &LoaderConfig,
     crop: Crop,
     position: usize,
-) -> Vec<f32> {
+    out: &mut [f32],
+) -> Result<(), String> {
     let side = cfg.resize.max(cfg.crop);
-    let resized = resize_shorter(rgb, side);
+    let resized = resize_shorter(rgb, side)?;
     let (w, h) = resized.dimensions();
     let c = cfg.crop;
     let (x0, y0, mirror) = match crop {
@@ -337,17 +451,18 @@ pub(crate) fn transform(
             (x0, y0, rng.gen_bool(MIRROR_PROBABILITY))
         }
     };
-    to_chw(&resized, x0, y0, c, mirror)
+    to_chw(&resized, x0, y0, c, mirror, out);
+    Ok(())
 }
 
 /// Resizes so that the shorter side is `side` (no-op when it already is).
-fn resize_shorter(rgb: &RgbImage, side: u32) -> std::borrow::Cow<'_, RgbImage> {
+fn resize_shorter(rgb: &RgbImage, side: u32) -> Result<std::borrow::Cow<'_, RgbImage>, String> {
     let (w, h) = rgb.dimensions();
     if w.min(h) == side {
-        return std::borrow::Cow::Borrowed(rgb);
+        return Ok(std::borrow::Cow::Borrowed(rgb));
     }
     let (nw, nh) = resized_size((w, h), side);
-    std::borrow::Cow::Owned(resize_triangle(rgb, nw, nh))
+    Ok(std::borrow::Cow::Owned(resize_bilinear(rgb, nw, nh)?))
 }
 
 /// The size of a `w x h` image whose shorter side is resized to `side` (aspect kept).
@@ -362,30 +477,41 @@ fn resized_size((w, h): (u32, u32), side: u32) -> (u32, u32) {
     (nw, nh)
 }
 
-/// Copies the `c x c` window at `(x0, y0)` into planar RGB floats, mirrored if asked.
-fn to_chw(img: &RgbImage, x0: u32, y0: u32, c: u32, mirror: bool) -> Vec<f32> {
+/// Copies the `c x c` window at `(x0, y0)` into planar RGB floats in `out` (`3 * c * c`),
+/// mirrored if asked.
+fn to_chw(img: &RgbImage, x0: u32, y0: u32, c: u32, mirror: bool, out: &mut [f32]) {
     let c = c as usize;
     let plane = c * c;
-    let mut out = vec![0f32; 3 * plane];
     let raw = img.as_raw();
     let stride = img.width() as usize * 3;
+    let (red, rest) = out.split_at_mut(plane);
+    let (green, blue) = rest.split_at_mut(plane);
     for y in 0..c {
         let row = &raw[(y0 as usize + y) * stride + x0 as usize * 3..][..c * 3];
-        for x in 0..c {
+        let at = y * c;
+        let (r, g, b) = (
+            &mut red[at..at + c],
+            &mut green[at..at + c],
+            &mut blue[at..at + c],
+        );
+        for (x, px) in row.chunks_exact(3).enumerate() {
             let ox = if mirror { c - 1 - x } else { x };
-            let px = &row[x * 3..x * 3 + 3];
-            let o = y * c + ox;
-            out[o] = f32::from(px[0]);
-            out[plane + o] = f32::from(px[1]);
-            out[2 * plane + o] = f32::from(px[2]);
+            r[ox] = f32::from(px[0]);
+            g[ox] = f32::from(px[1]);
+            b[ox] = f32::from(px[2]);
         }
     }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn transform(rgb: &RgbImage, cfg: &LoaderConfig, crop: Crop, position: usize) -> Vec<f32> {
+        let mut out = vec![0f32; cfg.image_len()];
+        transform_into(rgb, cfg, crop, position, &mut out).unwrap();
+        out
+    }
 
     /// A 6x4 image whose pixel (x, y) is (x, y, 7).
     fn ramp() -> RgbImage {
@@ -408,7 +534,8 @@ mod tests {
 
     #[test]
     fn mirror_reverses_rows() {
-        let out = to_chw(&ramp(), 0, 0, 3, true);
+        let mut out = vec![0f32; 27];
+        to_chw(&ramp(), 0, 0, 3, true, &mut out);
         assert_eq!(out[..3], [2.0, 1.0, 0.0]);
     }
 
@@ -436,7 +563,7 @@ mod tests {
     #[test]
     fn resize_keeps_aspect_and_sets_shorter_side() {
         let img = RgbImage::new(400, 300);
-        let r = resize_shorter(&img, 150);
+        let r = resize_shorter(&img, 150).unwrap();
         assert_eq!(r.dimensions(), (200, 150));
         let cfg = LoaderConfig {
             resize: 8,
@@ -449,9 +576,9 @@ mod tests {
     #[test]
     fn bad_bytes_are_errors_not_panics() {
         let l = DecodeLimits::default();
-        assert!(decode_rgb(b"", &l).is_err());
-        assert!(decode_rgb(b"hello, not an image", &l).is_err());
-        assert!(decode_rgb(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 16], &l).is_err());
+        assert!(decode_rgb(b"", &l, None).is_err());
+        assert!(decode_rgb(b"hello, not an image", &l, Some(8)).is_err());
+        assert!(decode_rgb(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 16], &l, Some(8)).is_err());
         assert!(has_jpeg_end(&[0xFF, 0xD8, 1, 2, 0xFF, 0xD9, 0]));
         assert!(!has_jpeg_end(&[0xFF, 0xD8, 1, 2, 0xFF, 0x00]));
     }
@@ -497,6 +624,104 @@ mod tests {
             .unwrap();
         let e = load_image_bytes(&tall, &LoaderConfig::default(), Crop::Center, &ok).unwrap_err();
         assert!(e.to_string().contains("max_resized_pixels"), "{e}");
+    }
+
+    fn jpeg(img: &DynamicImage) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut bytes), ImageFormat::Jpeg)
+            .unwrap();
+        bytes
+    }
+
+    #[test]
+    fn dct_scale_is_the_smallest_that_keeps_the_shorter_side() {
+        assert_eq!(dct_scaled_size((300, 300), 72), Some((75, 75)));
+        assert_eq!(dct_scaled_size((300, 300), 128), Some((150, 150)));
+        assert_eq!(dct_scaled_size((300, 300), 224), None);
+        assert_eq!(dct_scaled_size((640, 480), 60), Some((80, 60)));
+        assert_eq!(dct_scaled_size((641, 481), 61), Some((81, 61)));
+        assert_eq!(dct_scaled_size((600_000, 16), 1), None);
+    }
+
+    #[test]
+    fn jpegs_decode_at_a_reduced_scale_only_when_the_target_allows() {
+        let l = DecodeLimits::default();
+        let img = RgbImage::from_fn(256, 128, |x, y| image::Rgb([x as u8, y as u8, 90]));
+        let bytes = jpeg(&DynamicImage::ImageRgb8(img.clone()));
+        assert_eq!(
+            decode_rgb(&bytes, &l, Some(24)).unwrap().dimensions(),
+            (64, 32)
+        );
+        assert_eq!(
+            decode_rgb(&bytes, &l, Some(64)).unwrap().dimensions(),
+            (128, 64)
+        );
+        assert_eq!(
+            decode_rgb(&bytes, &l, Some(65)).unwrap().dimensions(),
+            (256, 128)
+        );
+        assert_eq!(
+            decode_rgb(&bytes, &l, None).unwrap().dimensions(),
+            (256, 128)
+        );
+        // The reduced decode is the full one, averaged: compare with a resize of the full one.
+        let small = decode_rgb(&bytes, &l, Some(32)).unwrap();
+        let full = resize_bilinear(&decode_rgb(&bytes, &l, None).unwrap(), 64, 32).unwrap();
+        let diff: f64 = small
+            .as_raw()
+            .iter()
+            .zip(full.as_raw())
+            .map(|(a, b)| f64::from(a.abs_diff(*b)))
+            .sum::<f64>()
+            / small.as_raw().len() as f64;
+        assert!(diff < 3.0, "mean abs diff {diff}");
+        // Grey JPEGs come out as RGB with equal channels; PNGs are never reduced.
+        let grey = DynamicImage::ImageLuma8(image::GrayImage::from_fn(64, 64, |x, _| {
+            image::Luma([x as u8 * 3])
+        }));
+        let g = decode_rgb(&jpeg(&grey), &l, Some(16)).unwrap();
+        assert_eq!(g.dimensions(), (16, 16));
+        assert!(g.pixels().all(|p| p.0[0] == p.0[1] && p.0[1] == p.0[2]));
+        let mut png = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut png), ImageFormat::Png)
+            .unwrap();
+        assert_eq!(
+            decode_rgb(&png, &l, Some(24)).unwrap().dimensions(),
+            (256, 128)
+        );
+    }
+
+    #[test]
+    fn a_batch_with_holes_keeps_the_loaded_images_in_order() {
+        let dir = std::env::temp_dir().join(format!("webly-loader-holes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = LoaderConfig {
+            resize: 8,
+            crop: 8,
+            ..LoaderConfig::default()
+        };
+        let mut paths = Vec::new();
+        for (i, v) in [10u8, 0, 60, 0, 200].into_iter().enumerate() {
+            let p = dir.join(format!("{i}.png"));
+            if v == 0 {
+                std::fs::write(&p, b"broken").unwrap();
+            } else {
+                RgbImage::from_pixel(8, 8, image::Rgb([v, v, v]))
+                    .save(&p)
+                    .unwrap();
+            }
+            paths.push(p);
+        }
+        let batch = load_batch(&paths, &cfg, Crop::Center);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(batch.loaded, [0, 2, 4]);
+        assert_eq!(batch.skipped.len(), 2);
+        assert_eq!(batch.data.len(), 3 * cfg.image_len());
+        let firsts: Vec<f32> = batch.data.chunks(cfg.image_len()).map(|c| c[0]).collect();
+        assert_eq!(firsts, [10.0, 60.0, 200.0]);
+        let bad = LoaderConfig { crop: 0, ..cfg };
+        let none = load_batch(&paths[..1], &bad, Crop::Center);
+        assert!(none.loaded.is_empty() && none.skipped.len() == 1);
     }
 
     #[test]

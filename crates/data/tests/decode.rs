@@ -247,3 +247,24 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn a_reduced_dct_decode_still_applies_the_orientation() {
+    // 192 x 96 quadrants, stored turned (orientation 6): a 24 px target decodes the JPEG at 1/4
+    // scale (48 x 24 stored), and the picture must still come out upright, as the PNG does.
+    let big = image::imageops::resize(&upright(), 192, 96, image::imageops::FilterType::Nearest);
+    let dir = tempfile::tempdir().unwrap();
+    let tagged = dir.path().join("turned.jpg");
+    let png = dir.path().join("upright.png");
+    std::fs::write(&tagged, jpeg_with_orientation(&stored_as(&big, 6), 6)).unwrap();
+    big.save(&png).unwrap();
+    let cfg = LoaderConfig {
+        resize: 24,
+        crop: 24,
+        ..LoaderConfig::default()
+    };
+    let a = load_image(&tagged, &cfg, Crop::Center, 0).unwrap();
+    let b = load_image(&png, &cfg, Crop::Center, 0).unwrap();
+    let diff: f32 = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f32>() / a.len() as f32;
+    assert!(diff < 6.0, "mean abs diff {diff}");
+}

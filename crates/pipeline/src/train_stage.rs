@@ -167,6 +167,8 @@ fn train_inputs(train: &TrainConfig, text_stamp: &str) -> Result<String> {
         max_steps: Option<u64>,
         seed: u64,
         loader: &'a webly_data::LoaderConfig,
+        /// The loader's pixels for one config (see `webly_data::PIXELS_VERSION`).
+        pixels: u32,
         grad_clip: Option<f64>,
         /// What the cache changes in training (not where it lives).
         cache: Option<(usize, webly_encoder::CacheDtype, u64)>,
@@ -185,6 +187,7 @@ fn train_inputs(train: &TrainConfig, text_stamp: &str) -> Result<String> {
         max_steps: train.max_steps,
         seed: train.seed,
         loader: &train.loader,
+        pixels: webly_data::PIXELS_VERSION,
         grad_clip: train.grad_clip,
         cache: webly_encoder::FeatureCache::applies(&train.model, &train.cache).then_some((
             train.cache.views,

@@ -73,6 +73,10 @@ pub struct CacheManifest {
     pub frozen_stages: usize,
     pub stages: usize,
     pub loader: LoaderConfig,
+    /// [`webly_data::PIXELS_VERSION`] of the loader that decoded the images (0 before it was
+    /// recorded): another version makes other pixels from the same file, so another cache.
+    #[serde(default)]
+    pub pixels: u32,
     pub dtype: CacheDtype,
     /// Arithmetic of the extraction as resolved on the machine that ran it (f32 or bf16).
     pub compute: ComputeKind,
@@ -215,6 +219,7 @@ impl FeatureCache {
             frozen_stages: net.frozen_stages(),
             stages: net.stages(),
             loader: loader.clone(),
+            pixels: webly_data::PIXELS_VERSION,
             dtype: cache.dtype,
             compute,
             seed: cache.seed,
