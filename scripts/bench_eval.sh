@@ -4,7 +4,8 @@
 #   "scoring": webly-eval's cosine_scores (check, norm and score every image for every query:
 #   the scan evaluate ranks), against numpy's `queries @ images.T` alone.
 #   "evaluation": the whole evaluate (also ranks every image per query, AP, P@k), against the
-#   same numpy matmul.
+#   same numpy matmul; "evaluation, keys mapped": the same with the relevance's keys in another
+#   order than the ranking's (mapped through a hash map once).
 # Usage: bash scripts/bench_eval.sh [N] [DIM]   (default 150000 300; threads: RAYON_NUM_THREADS
 # or all cores)
 set -euo pipefail
@@ -36,7 +37,9 @@ grep '^numpy ' <<<"$numpy_out"
 numpy_s="$(sed -n 's/^numpy_s=//p' <<<"$numpy_out")"
 scoring_s="$(sed -n 's/^scoring_s=//p' <<<"$webly_out")"
 evaluation_s="$(sed -n 's/^evaluation_s=//p' <<<"$webly_out")"
-awk -v np="$numpy_s" -v s="$scoring_s" -v e="$evaluation_s" -v t="$THREADS" 'BEGIN {
+mapped_s="$(sed -n 's/^evaluation_mapped_s=//p' <<<"$webly_out")"
+awk -v np="$numpy_s" -v s="$scoring_s" -v e="$evaluation_s" -v m="$mapped_s" -v t="$THREADS" 'BEGIN {
   printf "%s threads: webly scoring %.3f s vs numpy matmul %.3f s -> webly %.2fx numpy\n", t, s, np, np / s
   printf "%s threads: webly whole evaluation %.3f s vs numpy matmul %.3f s -> webly %.2fx numpy\n", t, e, np, np / e
+  printf "%s threads: webly whole evaluation, keys mapped %.3f s vs numpy matmul %.3f s -> webly %.2fx numpy\n", t, m, np, np / m
 }'

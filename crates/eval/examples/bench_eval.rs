@@ -33,12 +33,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .flat_map(|q| q.split_whitespace())
         .map(String::from)
         .collect();
-    let truth = TruthRelevance::new(keys.iter().map(|k| {
-        let concepts = (0..3)
-            .map(|_| words[rng.gen_range(0..words.len())].clone())
-            .collect();
-        (k.clone(), concepts)
-    }));
+    let concepts: Vec<(String, Vec<String>)> = keys
+        .iter()
+        .map(|k| {
+            let c = (0..3)
+                .map(|_| words[rng.gen_range(0..words.len())].clone())
+                .collect();
+            (k.clone(), c)
+        })
+        .collect();
+    let truth = TruthRelevance::new(concepts.iter().cloned());
+    // The same relevance with its keys in another order: ids are then mapped to ranking
+    // positions through a hash map once per evaluation, the general case.
+    let shuffled = TruthRelevance::new(concepts.iter().rev().cloned());
     let queries: Vec<EvalQuery> = sets
         .iter()
         .flat_map(|s| s.queries.iter().map(move |q| (s.name.clone(), q.clone())))
@@ -49,12 +56,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect();
     let vectors: Vec<f32> = queries.iter().flat_map(|q| q.vector.clone()).collect();
-    let mut best = (f64::INFINITY, f64::INFINITY);
+    let mut best = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
     let mut report = None;
     for _ in 0..REPEATS {
         let start = Instant::now();
         report = Some(evaluate(&images, n, d, &keys, &queries, &truth)?);
         best.0 = best.0.min(start.elapsed().as_secs_f64());
+        let start = Instant::now();
+        let other = evaluate(&images, n, d, &keys, &queries, &shuffled)?;
+        best.2 = best.2.min(start.elapsed().as_secs_f64());
+        if Some(&other) != report.as_ref() {
+            return Err("the relevance's key order changed the report".into());
+        }
         let start = Instant::now();
         std::hint::black_box(cosine_scores(&images, n, d, &keys, &vectors)?);
         best.1 = best.1.min(start.elapsed().as_secs_f64());
@@ -65,13 +78,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("{report}");
     println!(
         "bench_eval: {} queries x {n} images x {d} dims, {} threads, best of {REPEATS}: \
-         evaluation {:.3} s, scoring only {:.3} s",
+         evaluation {:.3} s ({:.3} s with the relevance's keys in another order), scoring only \
+         {:.3} s",
         queries.len(),
         rayon::current_num_threads(),
         best.0,
+        best.2,
         best.1
     );
-    println!("evaluation_s={:.4}\nscoring_s={:.4}", best.0, best.1);
+    println!(
+        "evaluation_s={:.4}\nevaluation_mapped_s={:.4}\nscoring_s={:.4}",
+        best.0, best.2, best.1
+    );
     if let Some(out) = args.get(2) {
         report.write_run(Path::new(out), &PlotConfig::default())?;
     }

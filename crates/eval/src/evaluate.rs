@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use crate::metrics::{expected_random_ap, rank_metrics};
+use crate::metrics::{expected_random_ap, rank_metrics, rank_metrics_of_parts, RankScratch};
 use crate::report::{Excluded, Kind, QueryRow, Report};
 use crate::{EvalError, Relevance, Result};
 
@@ -34,19 +34,18 @@ pub fn evaluate(
         .iter()
         .flat_map(|q| q.vector.iter().copied())
         .collect();
-    let scores = score_matrix(images, d, keys, &vectors)?;
-    let positions: HashMap<&str, usize> = keys
-        .iter()
-        .enumerate()
-        .map(|(i, k)| (k.as_str(), i))
-        .collect();
+    let blocks = score_blocks(images, d, keys, &vectors)?;
+    let positions = RelevantPositions::new(keys, relevance);
     let results: Vec<(&EvalQuery, Option<QueryRow>)> = queries
         .par_iter()
-        .zip(scores.par_chunks(n.max(1)))
-        .map(|(q, s)| {
-            let flags = flags_of(&positions, n, relevance.relevant_keys(&q.text));
-            (q, row_for(s, &flags, q))
-        })
+        .enumerate()
+        .map_init(
+            || (RankScratch::default(), Vec::new()),
+            |(scratch, flags), (j, q)| {
+                positions.flags(&q.text, flags);
+                (q, row_for(&blocks.query(j), flags, q, scratch))
+            },
+        )
         .collect();
     let mut rows = Vec::new();
     let mut excluded = Vec::new();
@@ -62,17 +61,93 @@ pub fn evaluate(
     Ok(Report::new(n, rows, excluded))
 }
 
-/// One flag per ranked image: is its key among the relevant ones.
-fn flags_of(positions: &HashMap<&str, usize>, n: usize, relevant: Vec<&str>) -> Vec<bool> {
-    let mut flags = vec![false; n];
-    for i in relevant.iter().filter_map(|k| positions.get(k)) {
-        flags[*i] = true;
-    }
-    flags
+/// Ranking position of each key. Hashed with foldhash (hashbrown's default hash), several
+/// times faster than the standard SipHash on short keys; keys are not chosen by an adversary.
+type KeyPositions<'a> = HashMap<&'a str, usize, foldhash::fast::FixedState>;
+
+/// Where the relevant images of a query are in the ranking.
+struct RelevantPositions<'a> {
+    relevance: &'a dyn Relevance,
+    n: usize,
+    how: Lookup<'a>,
 }
 
-fn row_for(scores: &[f32], flags: &[bool], q: &EvalQuery) -> Option<QueryRow> {
-    let m = rank_metrics(scores, flags)?;
+enum Lookup<'a> {
+    /// The relevance's ids are the ranking's positions (the same keys in the same order).
+    Identity,
+    /// Ranking position of each of the relevance's ids (`u32::MAX`: not ranked), mapped once.
+    Ids(Vec<u32>),
+    /// Every relevant key looked up (a relevance without ids).
+    Keys(KeyPositions<'a>),
+}
+
+impl<'a> RelevantPositions<'a> {
+    fn new(keys: &'a [String], relevance: &'a dyn Relevance) -> Self {
+        let positions = || -> KeyPositions<'a> {
+            keys.iter()
+                .enumerate()
+                .map(|(i, k)| (k.as_str(), i))
+                .collect()
+        };
+        let how = match relevance.known_keys() {
+            Some(known) if known == keys => Lookup::Identity,
+            Some(known) => {
+                let positions = positions();
+                Lookup::Ids(
+                    known
+                        .iter()
+                        .map(|k| positions.get(k.as_str()).map_or(u32::MAX, |&p| p as u32))
+                        .collect(),
+                )
+            }
+            None => Lookup::Keys(positions()),
+        };
+        RelevantPositions {
+            relevance,
+            n: keys.len(),
+            how,
+        }
+    }
+
+    /// Sets `flags` to one flag per ranked image: is it relevant to `query`.
+    fn flags(&self, query: &str, flags: &mut Vec<bool>) {
+        flags.clear();
+        flags.resize(self.n, false);
+        let mut set = |p: usize| {
+            if let Some(f) = flags.get_mut(p) {
+                *f = true;
+            }
+        };
+        match &self.how {
+            Lookup::Identity => self
+                .relevance
+                .relevant_ids(query)
+                .into_iter()
+                .for_each(|id| set(id as usize)),
+            Lookup::Ids(map) => self
+                .relevance
+                .relevant_ids(query)
+                .into_iter()
+                .filter_map(|id| map.get(id as usize))
+                .filter(|&&p| p != u32::MAX)
+                .for_each(|&p| set(p as usize)),
+            Lookup::Keys(positions) => self
+                .relevance
+                .relevant_keys(query)
+                .into_iter()
+                .filter_map(|k| positions.get(k))
+                .for_each(|&p| set(p)),
+        }
+    }
+}
+
+fn row_for(
+    scores: &[&[f32]],
+    flags: &[bool],
+    q: &EvalQuery,
+    scratch: &mut RankScratch,
+) -> Option<QueryRow> {
+    let m = rank_metrics_of_parts(scores, flags, scratch)?;
     let n = flags.len();
     Some(QueryRow {
         query: q.text.clone(),
@@ -184,15 +259,54 @@ pub fn cosine_scores(
 
 /// Query-major scores (`m x n`, query `j`'s at `j * n..`) of the row-major `queries`
 /// (`m x d`) against every image row divided by its norm (0 for an all-zero row): cosine up to
-/// the query's norm, which does not change the ranking.
+/// the query's norm, which does not change the ranking. See [`score_blocks`].
+fn score_matrix(images: &[f32], d: usize, keys: &[String], queries: &[f32]) -> Result<Vec<f32>> {
+    let blocks = score_blocks(images, d, keys, queries)?;
+    let n = keys.len();
+    let mut scores = vec![0.0f32; blocks.queries * n];
+    scores
+        .par_chunks_mut(n.max(1))
+        .enumerate()
+        .for_each(|(j, row)| {
+            let mut at = 0;
+            for part in blocks.query(j) {
+                row[at..at + part.len()].copy_from_slice(part);
+                at += part.len();
+            }
+        });
+    Ok(scores)
+}
+
+/// Scores by blocks of [`BLOCK_ROWS`] images: block `b` holds `m x len` scores, query-major.
+/// [`evaluate`] ranks straight from them, without gathering each query's scores into one row.
+struct ScoreBlocks {
+    queries: usize,
+    blocks: Vec<Vec<f32>>,
+}
+
+impl ScoreBlocks {
+    /// Query `j`'s scores, block after block: together the `n` images in order.
+    fn query(&self, j: usize) -> Vec<&[f32]> {
+        self.blocks
+            .iter()
+            .map(|b| {
+                let len = b.len() / self.queries;
+                &b[j * len..(j + 1) * len]
+            })
+            .collect()
+    }
+}
+
+/// The scores of the row-major `queries` (`m x d`) against every image row divided by its norm
+/// (0 for an all-zero row).
 ///
 /// One pass over blocks of rows in parallel: each block is checked for non-finite values,
 /// normed and scored against all queries in one matrix product. [`EvalError::NonFinite`]
 /// names the first bad row. Shapes are checked by the caller. The product sums in another
 /// order than a per-row dot product, so scores can differ in the last bits and images within
 /// rounding of each other can swap ranks (on the 150K x 300 benchmark AP moved by < 2e-8).
-fn score_matrix(images: &[f32], d: usize, keys: &[String], queries: &[f32]) -> Result<Vec<f32>> {
-    let (n, m) = (keys.len(), queries.len() / d);
+fn score_blocks(images: &[f32], d: usize, keys: &[String], queries: &[f32]) -> Result<ScoreBlocks> {
+    let m = queries.len() / d;
     let blocks: Vec<std::result::Result<Vec<f32>, usize>> = images
         .par_chunks(BLOCK_ROWS * d)
         .enumerate()
@@ -223,18 +337,10 @@ fn score_matrix(images: &[f32], d: usize, keys: &[String], queries: &[f32]) -> R
             }
         }
     }
-    let mut scores = vec![0.0f32; m * n];
-    scores
-        .par_chunks_mut(n.max(1))
-        .enumerate()
-        .for_each(|(j, row)| {
-            for (b, block) in ok.iter().enumerate() {
-                let len = block.len() / m;
-                row[b * BLOCK_ROWS..b * BLOCK_ROWS + len]
-                    .copy_from_slice(&block[j * len..(j + 1) * len]);
-            }
-        });
-    Ok(scores)
+    Ok(ScoreBlocks {
+        queries: m,
+        blocks: ok,
+    })
 }
 
 #[cfg(test)]
@@ -270,6 +376,50 @@ mod tests {
             mean_average_precision(&images, 4, 2, &[1.0, 0.0, 0.0, 1.0], &[vec![0, 3], vec![]])
                 .unwrap();
         assert!((map.unwrap() - 5.0 / 6.0).abs() < 1e-12);
+    }
+
+    /// A relevance that answers by key only (no ids).
+    struct ByKey(TruthRelevance);
+
+    impl Relevance for ByKey {
+        fn relevant_keys(&self, query: &str) -> Vec<&str> {
+            self.0.relevant_keys(query)
+        }
+    }
+
+    #[test]
+    fn the_relevance_key_order_and_lookup_do_not_change_the_report() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let (n, d) = (3 * BLOCK_ROWS + 17, 8);
+        let images: Vec<f32> = (0..n * d).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let words = ["car", "boat", "dog"];
+        let truth: Vec<(String, Vec<String>)> = keys(n)
+            .into_iter()
+            .map(|k| {
+                let w = words[rng.gen_range(0..words.len())];
+                (k, vec![w.to_string(), "city".to_string()])
+            })
+            .collect();
+        // Some keys the ranking does not hold, and some ranked images without truth.
+        let mut other_order: Vec<_> = truth[10..].to_vec();
+        other_order.reverse();
+        other_order.push(("not-ranked".into(), vec!["car".into()]));
+        let queries: Vec<EvalQuery> = ["car", "boat city", "dog"]
+            .iter()
+            .map(|t| EvalQuery {
+                text: t.to_string(),
+                set: "simple".into(),
+                vector: (0..d).map(|_| rng.gen_range(-1.0..1.0)).collect(),
+            })
+            .collect();
+        let run = |rel: &dyn Relevance| evaluate(&images, n, d, &keys(n), &queries, rel).unwrap();
+        let same = run(&TruthRelevance::new(truth.clone()));
+        assert_eq!(same, run(&ByKey(TruthRelevance::new(truth.clone()))));
+        let partial = run(&TruthRelevance::new(other_order.clone()));
+        assert_eq!(partial, run(&ByKey(TruthRelevance::new(other_order))));
+        assert_ne!(same, partial, "the first 10 images' truth was dropped");
+        assert_eq!(same.rows.len(), 3);
     }
 
     #[test]

@@ -28,68 +28,111 @@ pub struct RankMetrics {
 ///
 /// Without ties these are the usual metrics of the ranking.
 pub fn rank_metrics(scores: &[f32], relevant: &[bool]) -> Option<RankMetrics> {
-    let r = relevant.iter().filter(|x| **x).count();
+    rank_metrics_with(scores, relevant, &mut RankScratch::default())
+}
+
+/// The buffers of [`rank_metrics_with`], kept between queries by one thread so that ranking
+/// 150K images allocates (and page-faults) nothing after the first query.
+#[derive(Debug, Default)]
+pub struct RankScratch {
+    all: Vec<u32>,
+    hits: Vec<u32>,
+    buf: Vec<u32>,
+}
+
+/// [`rank_metrics`] with caller-owned buffers (one [`RankScratch`] per thread).
+///
+/// The ranking is the ascending order of one `u32` key per image ([`descending_key`]: best
+/// score first, equal keys exactly the scores `f32::total_cmp` calls equal). Only the keys are
+/// sorted, not (key, image) pairs: the keys of the relevant images are sorted apart, and one
+/// walk over both gives each tie's size and relevant count.
+pub fn rank_metrics_with(
+    scores: &[f32],
+    relevant: &[bool],
+    scratch: &mut RankScratch,
+) -> Option<RankMetrics> {
+    rank_metrics_of_parts(&[scores], relevant, scratch)
+}
+
+/// [`rank_metrics_with`] of the scores `parts` concatenated (blocks of images, in order).
+pub(crate) fn rank_metrics_of_parts(
+    parts: &[&[f32]],
+    relevant: &[bool],
+    scratch: &mut RankScratch,
+) -> Option<RankMetrics> {
+    let RankScratch { all, hits, buf } = scratch;
+    all.clear();
+    hits.clear();
+    for (s, &rel) in parts.iter().flat_map(|p| p.iter()).zip(relevant) {
+        let key = descending_key(*s);
+        all.push(key);
+        if rel {
+            hits.push(key);
+        }
+    }
+    let r = hits.len();
     if r == 0 {
         return None;
     }
-    // One u64 per image, sorted as plain integers (several times faster than sorting pairs
-    // through a comparator): the high half orders scores best first as `f32::total_cmp` does,
-    // the low half is the image's index.
-    let mut order: Vec<u64> = scores
-        .iter()
-        .zip(0u32..)
-        .map(|(s, i)| (u64::from(descending_key(*s)) << 32) | u64::from(i))
-        .collect();
-    sort_by_high_half(&mut order);
-    let mut ties = Vec::new();
-    let mut start = 0;
-    while start < order.len() {
-        let key = order[start] >> 32;
-        let len = order[start..]
-            .iter()
-            .take_while(|o| *o >> 32 == key)
-            .count();
-        let hits = order[start..start + len]
-            .iter()
-            .filter(|&&o| relevant[(o & u64::from(u32::MAX)) as usize])
-            .count();
-        ties.push(Tie { len, hits });
+    radix_sort(all, buf);
+    radix_sort(hits, buf);
+    // The ties in rank order, streamed: once every relevant image and every cut is passed,
+    // the rest of the ranking changes no metric.
+    let last_cut = r.max(10);
+    let (mut start, mut next_hit) = (0, 0);
+    let ties = std::iter::from_fn(|| {
+        if start == all.len() || (next_hit == r && start >= last_cut) {
+            return None;
+        }
+        let key = all[start];
+        let len = all[start..].iter().take_while(|k| **k == key).count();
+        let tie_hits = hits[next_hit..].iter().take_while(|k| **k == key).count();
         start += len;
-    }
-    Some(metrics_of_ties(&ties, r))
+        next_hit += tie_hits;
+        Some(Tie {
+            len,
+            hits: tie_hits,
+        })
+    });
+    Some(metrics_of_ties(ties, r))
 }
 
-/// Bits per pass of [`sort_by_high_half`]'s radix sort.
-const RADIX_BITS: u32 = 8;
+/// Bits per pass of [`radix_sort`]: 11 + 11 + 10 cover a `u32` in three passes, and a pass's
+/// 2048 counters stay in the L1 cache.
+const RADIX_BITS: u32 = 11;
 
-/// Sorts `v` ascending by the high 32 bits, stably: a least-significant-digit radix sort
-/// (4 passes of [`RADIX_BITS`], a pass skipped when all share its digit), O(n) where a
-/// comparison sort of 150K images is O(n log n). Given `v` in ascending order of its low
-/// halves, the result is `v` sorted as plain integers.
-fn sort_by_high_half(v: &mut Vec<u64>) {
+/// Sorts `v` ascending: a least-significant-digit radix sort (3 passes of at most
+/// [`RADIX_BITS`], all counted in one read, a pass skipped when all share its digit), O(n)
+/// where a comparison sort of 150K images is O(n log n). `buf` is scratch space.
+fn radix_sort(v: &mut Vec<u32>, buf: &mut Vec<u32>) {
+    const PASSES: usize = 32usize.div_ceil(RADIX_BITS as usize);
     let buckets = 1usize << RADIX_BITS;
-    let mask = (buckets - 1) as u64;
-    let mut buf = vec![0u64; v.len()];
-    for shift in (32..64).step_by(RADIX_BITS as usize) {
-        let mut starts = vec![0usize; buckets];
-        for x in v.iter() {
-            starts[((x >> shift) & mask) as usize] += 1;
+    let mask = (buckets - 1) as u32;
+    let shift = |pass: usize| pass as u32 * RADIX_BITS;
+    let mut counts = vec![[0usize; PASSES]; buckets];
+    for x in v.iter() {
+        for pass in 0..PASSES {
+            counts[((x >> shift(pass)) & mask) as usize][pass] += 1;
         }
-        if starts.contains(&v.len()) {
+    }
+    buf.clear();
+    buf.resize(v.len(), 0);
+    for pass in 0..PASSES {
+        if counts.iter().any(|c| c[pass] == v.len()) {
             continue;
         }
+        let mut starts = vec![0usize; buckets];
         let mut sum = 0;
-        for c in starts.iter_mut() {
-            let count = *c;
-            *c = sum;
-            sum += count;
+        for (start, c) in starts.iter_mut().zip(&counts) {
+            *start = sum;
+            sum += c[pass];
         }
         for x in v.iter() {
-            let b = ((x >> shift) & mask) as usize;
+            let b = ((x >> shift(pass)) & mask) as usize;
             buf[starts[b]] = *x;
             starts[b] += 1;
         }
-        std::mem::swap(v, &mut buf);
+        std::mem::swap(v, buf);
     }
 }
 
@@ -119,43 +162,37 @@ fn metrics_of_ranked(flags: &[bool], r: usize) -> RankMetrics {
             hits: usize::from(f),
         })
         .collect();
-    metrics_of_ties(&ties, r)
+    metrics_of_ties(ties, r)
 }
 
-/// Metrics of ties in rank order (`r` = relevant images in all).
-fn metrics_of_ties(ties: &[Tie], r: usize) -> RankMetrics {
+/// Metrics of ties in rank order (`r` = relevant images in all), in one pass. The ties may stop
+/// once all `r` relevant images and the first `max(r, 10)` images are passed.
+fn metrics_of_ties(ties: impl IntoIterator<Item = Tie>, r: usize) -> RankMetrics {
+    let cuts = [5, 10, r];
+    // Expected relevant images among the first k of each cut, over the orderings of each tie.
+    let mut expected = [0.0f64; 3];
     let mut ap = 0.0;
     let (mut seen, mut hits) = (0usize, 0usize);
     for t in ties {
+        for (e, &k) in expected.iter_mut().zip(&cuts) {
+            if seen < k {
+                let inside = (k - seen).min(t.len);
+                *e += t.hits as f64 * inside as f64 / t.len as f64;
+            }
+        }
         seen += t.len;
         hits += t.hits;
         if t.hits > 0 {
             ap += t.hits as f64 * hits as f64 / seen as f64;
         }
     }
-    let prec_at = |k: usize| expected_hits_at(ties, k) / k as f64;
     RankMetrics {
         relevant: r,
         ap: ap / r as f64,
-        p_at_5: prec_at(5),
-        p_at_10: prec_at(10),
-        r_precision: prec_at(r),
+        p_at_5: expected[0] / 5.0,
+        p_at_10: expected[1] / 10.0,
+        r_precision: expected[2] / r as f64,
     }
-}
-
-/// Expected relevant images among the first `k`, over the orderings of each tie.
-fn expected_hits_at(ties: &[Tie], k: usize) -> f64 {
-    let mut before = 0usize;
-    let mut hits = 0.0;
-    for t in ties {
-        if before >= k {
-            break;
-        }
-        let inside = (k - before).min(t.len);
-        hits += t.hits as f64 * inside as f64 / t.len as f64;
-        before += t.len;
-    }
-    hits
 }
 
 /// Exact E[AP] for a uniformly random permutation of `n` images, `r` of them relevant.
@@ -195,12 +232,10 @@ mod tests {
             (20_000, 1 << 20),
             (3000, u32::MAX),
         ] {
-            let mut v: Vec<u64> = (0..n as u64)
-                .map(|i| (u64::from(rng.gen_range(0..distinct)) << 32) | i)
-                .collect();
+            let mut v: Vec<u32> = (0..n).map(|_| rng.gen_range(0..distinct)).collect();
             let mut want = v.clone();
             want.sort_unstable();
-            sort_by_high_half(&mut v);
+            radix_sort(&mut v, &mut Vec::new());
             assert_eq!(v, want, "n={n}");
         }
     }

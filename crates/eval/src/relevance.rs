@@ -7,6 +7,19 @@ pub trait Relevance: Sync {
     /// Keys of the relevant images, in any order (keys outside the ranking are ignored). A
     /// query with no usable word has no relevant image.
     fn relevant_keys(&self, query: &str) -> Vec<&str>;
+
+    /// Every key this relevance knows, in the order of the ids of [`Relevance::relevant_ids`];
+    /// `None` (the default) when it answers by key only. With it, an evaluation maps keys to
+    /// ranking positions once, not once per relevant image per query.
+    fn known_keys(&self) -> Option<&[String]> {
+        None
+    }
+
+    /// The relevant images as ids into [`Relevance::known_keys`] (empty by default).
+    fn relevant_ids(&self, query: &str) -> Vec<u32> {
+        let _ = query;
+        Vec::new()
+    }
 }
 
 /// Turns a caption or a query into tokens (`webly_text::clean` in the pipeline).
@@ -35,6 +48,14 @@ impl WordIndex {
 
     /// Keys holding every word (intersection of the posting lists).
     fn all_of(&self, words: &[String]) -> Vec<&str> {
+        self.ids_of_all(words)
+            .into_iter()
+            .map(|id| self.keys[id as usize].as_str())
+            .collect()
+    }
+
+    /// Ids (positions in `keys`) of the keys holding every word.
+    fn ids_of_all(&self, words: &[String]) -> Vec<u32> {
         let mut lists: Vec<&[u32]> = Vec::with_capacity(words.len());
         for w in words {
             match self.postings.get(w) {
@@ -49,7 +70,7 @@ impl WordIndex {
         first
             .iter()
             .filter(|id| rest.iter().all(|l| l.binary_search(id).is_ok()))
-            .map(|&id| self.keys[id as usize].as_str())
+            .copied()
             .collect()
     }
 }
@@ -91,6 +112,14 @@ impl Relevance for CaptionRelevance {
     fn relevant_keys(&self, query: &str) -> Vec<&str> {
         self.index.all_of(&(self.clean)(query))
     }
+
+    fn known_keys(&self) -> Option<&[String]> {
+        Some(&self.index.keys)
+    }
+
+    fn relevant_ids(&self, query: &str) -> Vec<u32> {
+        self.index.ids_of_all(&(self.clean)(query))
+    }
 }
 
 /// Relevant when the image's true concepts (ground truth of generated data) contain every query
@@ -112,10 +141,23 @@ impl TruthRelevance {
     }
 }
 
+impl TruthRelevance {
+    fn words(query: &str) -> Vec<String> {
+        query.split_whitespace().map(str::to_lowercase).collect()
+    }
+}
+
 impl Relevance for TruthRelevance {
     fn relevant_keys(&self, query: &str) -> Vec<&str> {
-        let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
-        self.index.all_of(&words)
+        self.index.all_of(&Self::words(query))
+    }
+
+    fn known_keys(&self) -> Option<&[String]> {
+        Some(&self.index.keys)
+    }
+
+    fn relevant_ids(&self, query: &str) -> Vec<u32> {
+        self.index.ids_of_all(&Self::words(query))
     }
 }
 
