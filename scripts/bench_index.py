@@ -15,17 +15,42 @@ EFS = [10, 16, 24, 32, 48, 64, 96, 128, 200]
 K = 10
 
 
+def status_kib(field):
+    """A /proc/self/status field in KiB (0 where there is none: not Linux)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def reset_peak():
+    """Resets VmHWM to the current resident size, as the Rust example does."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
 def main(out, threads):
     data = np.load(f"{out}/data.npy")
     queries = np.load(f"{out}/queries.npy")
     truth = np.load(f"{out}/truth.npy")
     n, dim = data.shape
+    before = status_kib("VmRSS:")
+    reset_peak()
     index = hnswlib.Index(space="ip", dim=dim)
     index.init_index(max_elements=n, ef_construction=200, M=16, random_seed=42)
     start = time.perf_counter()
     index.add_items(data, np.arange(n), num_threads=threads)
     build_s = time.perf_counter() - start
-    print(f"hnswlib {hnswlib.__version__ if hasattr(hnswlib, '__version__') else ''}: {n} x {dim}, build {build_s:.2f} s on {threads} threads")
+    held_mib = (status_kib("VmRSS:") - before) / 1024
+    peak_mib = (status_kib("VmHWM:") - before) / 1024
+    print(f"hnswlib {hnswlib.__version__ if hasattr(hnswlib, '__version__') else ''}: {n} x {dim}, build {build_s:.2f} s on {threads} threads, memory {held_mib:.1f} MiB held, {peak_mib:.1f} MiB peak during the build")
     sweep = []
     for ef in EFS:
         index.set_ef(max(ef, K))
@@ -36,7 +61,7 @@ def main(out, threads):
         print(f"  ef={ef:<4} recall@10 {recall:.4}  {qps:>9.0f} q/s (1 thread)")
         sweep.append({"ef": ef, "recall": float(recall), "qps": qps})
     with open(f"{out}/hnswlib.json", "w") as f:
-        json.dump({"engine": "hnswlib", "n": n, "dim": dim, "build_s": build_s, "sweep": sweep}, f, indent=1)
+        json.dump({"engine": "hnswlib", "n": n, "dim": dim, "build_s": build_s, "held_mib": held_mib, "peak_mib": peak_mib, "sweep": sweep}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -19,15 +19,14 @@ w, h = (json.load(open(f"{out}/{name}.json")) for name in ("webly", "hnswlib"))
 def best(run, target):
     ok = [s for s in run["sweep"] if s["recall"] >= target]
     return max(ok, key=lambda s: s["qps"]) if ok else None
-print(f"build: webly {w['build_s']:.2f} s, hnswlib {h['build_s']:.2f} s -> hnswlib is {w['build_s'] / h['build_s']:.2f}x faster")
+print(f"build: webly {w['build_s']:.2f} s, hnswlib {h['build_s']:.2f} s -> webly {h['build_s'] / w['build_s']:.2f}x hnswlib's speed")
+print(f"memory held after the build: webly {w['held_mib']:.1f} MiB, hnswlib {h['held_mib']:.1f} MiB -> webly {w['held_mib'] / max(h['held_mib'], 1e-9):.2f}x")
+print(f"memory of the saved index opened by a fresh process (what a query server holds): webly {w['opened_mib']:.1f} MiB, against hnswlib's held after its build {h['held_mib']:.1f} MiB -> webly {w['opened_mib'] / max(h['held_mib'], 1e-9):.2f}x")
+print(f"memory peak during the build: webly {w['peak_mib']:.1f} MiB, hnswlib {h['peak_mib']:.1f} MiB -> webly {w['peak_mib'] / max(h['peak_mib'], 1e-9):.2f}x")
 for target in (0.95, 0.99):
     a, b = best(w, target), best(h, target)
     if a and b:
-        print(f"recall@10 >= {target}: webly {a['qps']:.0f} q/s (ef={a['ef']}), hnswlib {b['qps']:.0f} q/s (ef={b['ef']}) -> ratio hnswlib/webly {b['qps'] / a['qps']:.2f}")
-    ok = [s for s in w["sweep"] if s["hnsw_rs_recall"] >= target]
-    if ok and b:
-        r = max(ok, key=lambda s: s["hnsw_rs_qps"])
-        print(f"    (hnsw_rs's own search: {r['hnsw_rs_qps']:.0f} q/s (ef={r['ef']}) -> ratio hnswlib/hnsw_rs {b['qps'] / r['hnsw_rs_qps']:.2f})")
+        print(f"recall@10 >= {target}: webly {a['qps']:.0f} q/s (ef={a['ef']}), hnswlib {b['qps']:.0f} q/s (ef={b['ef']}) -> webly {a['qps'] / b['qps']:.2f}x hnswlib")
     else:
         print(f"recall@10 >= {target}: not reached by {'webly' if not a else 'hnswlib'}")
 PYEOF

@@ -1,5 +1,11 @@
-//! HNSW build time and single-thread q/s per `ef`, on clustered low-rank vectors written as .npy
-//! so `scripts/bench_index.py` (hnswlib) runs on the very same data and ground truth.
+//! HNSW build time, memory and single-thread q/s per `ef`, on clustered low-rank vectors written
+//! as .npy so `scripts/bench_index.py` (hnswlib) runs on the very same data and ground truth.
+//!
+//! Memory (Linux): resident bytes the index adds (after the build, over before it) and the peak
+//! during the build (the kernel's high-water mark, reset through `/proc/self/clear_refs` just
+//! before), the same measure as the hnswlib script's; and what the saved index costs once opened
+//! by a fresh process (`bench_index --open DIR`, run by this example), which is what a query
+//! server holds.
 //!
 //! `cargo run --release -p webly-index --example bench_index -- OUT_DIR [N] [DIM] [QUERIES]`
 //! writes OUT_DIR/{data,queries,truth}.npy and OUT_DIR/webly.json.
@@ -12,7 +18,9 @@ use ndarray::Array2;
 use ndarray_npy::write_npy;
 use serde_json::json;
 use webly_index::synthetic::{clustered_split, SyntheticConfig};
-use webly_index::{DotClamped, Embeddings, Exact, Hnsw, HnswConfig, RecallConfig};
+use webly_index::{
+    DotClamped, Embeddings, Exact, Expect, Fingerprints, Hnsw, HnswConfig, RecallConfig,
+};
 
 /// The ef values swept (hnswlib's script sweeps the same).
 const EFS: [usize; 9] = [10, 16, 24, 32, 48, 64, 96, 128, 200];
@@ -20,6 +28,9 @@ const K: usize = 10;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--open") {
+        return open_and_report(PathBuf::from(args.get(1).ok_or("--open DIR")?), &args[2..]);
+    }
     let out = PathBuf::from(
         args.first()
             .ok_or("usage: bench_index OUT_DIR [N] [DIM] [QUERIES]")?,
@@ -65,30 +76,38 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         ..Default::default()
     };
+    let before = status_kib("VmRSS:");
+    reset_peak();
     let start = Instant::now();
-    let hnsw = Hnsw::build(&emb, &config)?;
+    let mut hnsw = Hnsw::build(&emb, &config)?;
     let build_s = start.elapsed().as_secs_f64();
+    let held_mib = (status_kib("VmRSS:") - before) as f64 / 1024.0;
+    let peak_mib = (status_kib("VmHWM:") - before) as f64 / 1024.0;
     println!(
-        "webly-index: {n} x {dim}, M={} efc={}, build {build_s:.2} s on {} threads",
+        "webly-index: {n} x {dim}, M={} efc={}, build {build_s:.2} s on {} threads, memory \
+         {held_mib:.1} MiB held, {peak_mib:.1} MiB peak during the build",
         config.m,
         config.ef_construction,
         rayon::current_num_threads()
     );
 
+    hnsw.save(&out.join("index"), &Fingerprints::default())?;
+    let opened = std::process::Command::new(std::env::current_exe()?)
+        .args([
+            "--open".as_ref(),
+            out.join("index").as_os_str(),
+            dim.to_string().as_ref(),
+        ])
+        .output()?;
+    let opened_mib: f64 = String::from_utf8_lossy(&opened.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("opened_mib="))
+        .and_then(|v| v.parse().ok())
+        .ok_or("the --open child printed no opened_mib")?;
+    println!("webly-index: the saved index opened by a fresh process holds {opened_mib:.1} MiB");
+
     let mut sweep = Vec::new();
     for ef in EFS {
-        let start = Instant::now();
-        let reference: Vec<Vec<usize>> = queries
-            .chunks(dim)
-            .map(|q| {
-                hnsw.search_ef_hnsw_rs(q, K, ef)
-                    .iter()
-                    .map(|h| h.index)
-                    .collect()
-            })
-            .collect();
-        let ref_qps = m as f64 / start.elapsed().as_secs_f64();
-        let ref_recall = recall_of(&reference, &truth, m);
         let start = Instant::now();
         let found: Vec<Vec<usize>> = queries
             .chunks(dim)
@@ -96,13 +115,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .collect();
         let qps = m as f64 / start.elapsed().as_secs_f64();
         let recall = recall_of(&found, &truth, m);
-        println!(
-            "  ef={ef:<4} flat: recall@10 {recall:.4} {qps:>8.0} q/s | hnsw_rs search: {ref_recall:.4} {ref_qps:>8.0} q/s (1 thread) -> flat {:.2}x",
-            qps / ref_qps
-        );
-        sweep.push(json!({ "ef": ef, "recall": recall, "qps": qps, "hnsw_rs_recall": ref_recall, "hnsw_rs_qps": ref_qps }));
+        println!("  ef={ef:<4} recall@10 {recall:.4} {qps:>8.0} q/s (1 thread)");
+        sweep.push(json!({ "ef": ef, "recall": recall, "qps": qps }));
     }
-    let report = json!({ "engine": "webly-index (hnsw_rs 0.3.5, DotClamped)", "n": n, "dim": dim, "queries": m, "build_s": build_s, "sweep": sweep });
+    let report = json!({ "engine": "webly-index (hnsw_rs 0.3.5 build, flat search, DotClamped)", "n": n, "dim": dim, "queries": m, "build_s": build_s, "held_mib": held_mib, "peak_mib": peak_mib, "opened_mib": opened_mib, "sweep": sweep });
     std::fs::write(out.join("webly.json"), serde_json::to_vec_pretty(&report)?)?;
     Ok(())
 }
@@ -124,6 +140,39 @@ fn kernel_ratio(emb: &Embeddings) {
     let (ours, a) = time(&|x, y| DotClamped.eval(x, y));
     let (theirs, b) = time(&|x, y| DistDot.eval(x, y).max(0.0));
     println!("distance kernel: DotClamped {ours:.3} s, anndists DistDot {theirs:.3} s -> DotClamped {:.2}x faster (sums {a:.1} / {b:.1})", theirs / ours);
+}
+
+/// `--open DIR DIM`: the resident bytes that opening the saved index adds, as `opened_mib=`.
+fn open_and_report(dir: PathBuf, rest: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let dim: usize = rest.first().ok_or("--open DIR DIM")?.parse()?;
+    let before = status_kib("VmRSS:");
+    let index = Hnsw::open(
+        &dir,
+        &Expect {
+            dim,
+            text_fingerprint: String::new(),
+        },
+    )?;
+    let held = (status_kib("VmRSS:") - before) as f64 / 1024.0;
+    println!("rows={}\nopened_mib={held:.1}", index.len());
+    Ok(())
+}
+
+/// A `/proc/self/status` field in KiB (0 where there is none: not Linux).
+fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(field))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Resets the resident high-water mark (`VmHWM`) to the current resident size (Linux >= 4.0).
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 fn recall_of(found: &[Vec<usize>], truth: &[i64], m: usize) -> f64 {

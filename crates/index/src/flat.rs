@@ -164,6 +164,143 @@ impl FlatGraph {
     }
 }
 
+/// First word of a graph file ("WHG1" little-endian): what the file is and its layout version.
+const GRAPH_MAGIC: u32 = u32::from_le_bytes(*b"WHG1");
+/// Entry word of a graph without nodes.
+const NO_ENTRY: u32 = u32::MAX;
+
+impl FlatGraph {
+    /// Graph nodes.
+    pub(crate) fn nodes(&self) -> usize {
+        self.offsets0.len().saturating_sub(1)
+    }
+
+    /// The vectors as little-endian f32 bytes, row after row (`nodes x dim x 4` bytes): the
+    /// layout of `numpy.fromfile(path, "<f4").reshape(nodes, dim)`.
+    pub(crate) fn vector_bytes(&self) -> Vec<u8> {
+        self.vectors.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    /// The links as little-endian u32 words: magic, nodes, dim, entry (`u32::MAX`: none),
+    /// upper layers L; `nodes + 1` layer-0 offsets; the layer-0 links; then per upper layer its
+    /// row count and, per row, `row, len, len links`.
+    pub(crate) fn graph_bytes(&self) -> Vec<u8> {
+        let mut words = vec![
+            GRAPH_MAGIC,
+            self.nodes() as u32,
+            self.dim as u32,
+            self.entry.unwrap_or(NO_ENTRY),
+            self.upper.len() as u32,
+        ];
+        words.extend(&self.offsets0);
+        words.extend(&self.links0);
+        for layer in &self.upper {
+            let mut rows: Vec<(&u32, &Vec<u32>)> = layer.iter().collect();
+            rows.sort_unstable_by_key(|(r, _)| **r);
+            words.push(rows.len() as u32);
+            for (row, links) in rows {
+                words.extend([*row, links.len() as u32]);
+                words.extend(links);
+            }
+        }
+        words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    /// Reads what [`FlatGraph::vector_bytes`] and [`FlatGraph::graph_bytes`] wrote, checking
+    /// every count and link against `nodes` and `dim`: a mismatch is the reason as `Err`.
+    pub(crate) fn from_bytes(
+        vectors: &[u8],
+        graph: &[u8],
+        nodes: usize,
+        dim: usize,
+    ) -> Result<Self, String> {
+        if vectors.len() != nodes * dim * 4 {
+            return Err(format!(
+                "vectors: {} bytes, {nodes} x {dim} f32 need {}",
+                vectors.len(),
+                nodes * dim * 4
+            ));
+        }
+        let vectors = vectors
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        if !graph.len().is_multiple_of(4) {
+            return Err(format!("graph: {} bytes, not whole u32 words", graph.len()));
+        }
+        let words: Vec<u32> = graph
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let mut at = 0;
+        let mut take = |len: usize, what: &str| -> Result<&[u32], String> {
+            let part = words
+                .get(at..at + len)
+                .ok_or_else(|| format!("graph: cut short in {what}"))?;
+            at += len;
+            Ok(part)
+        };
+        let head = take(5, "the header")?;
+        let (magic, n, d, entry, layers) = (head[0], head[1], head[2], head[3], head[4]);
+        if magic != GRAPH_MAGIC || n as usize != nodes || d as usize != dim {
+            return Err(format!(
+                "graph: header says {n} nodes of dim {d} (magic {magic:#x}), expected {nodes} \
+                 of dim {dim}"
+            ));
+        }
+        let link = |id: u32| -> Result<u32, String> {
+            match (id as usize) < nodes {
+                true => Ok(id),
+                false => Err(format!("graph: link to node {id} of {nodes}")),
+            }
+        };
+        let entry = match entry {
+            NO_ENTRY => None,
+            e => Some(link(e)?),
+        };
+        let offsets0 = take(nodes + 1, "the offsets")?.to_vec();
+        if offsets0.first() != Some(&0) || offsets0.windows(2).any(|w| w[0] > w[1]) {
+            return Err("graph: layer-0 offsets do not rise from 0".into());
+        }
+        let links0 = take(offsets0[nodes] as usize, "the layer-0 links")?
+            .iter()
+            .map(|&id| link(id))
+            .collect::<Result<Vec<u32>, String>>()?;
+        let mut upper = Vec::with_capacity(layers as usize);
+        for _ in 0..layers {
+            let rows = take(1, "an upper layer")?[0];
+            let mut layer = HashMap::with_capacity(rows as usize);
+            for _ in 0..rows {
+                let head = take(2, "an upper layer")?;
+                let (row, len) = (link(head[0])?, head[1] as usize);
+                let ids = take(len, "an upper layer")?
+                    .iter()
+                    .map(|&id| link(id))
+                    .collect::<Result<Vec<u32>, String>>()?;
+                layer.insert(row, ids);
+            }
+            upper.push(layer);
+        }
+        if at != words.len() {
+            return Err(format!(
+                "graph: {} words after the last layer",
+                words.len() - at
+            ));
+        }
+        if entry.is_none() && nodes > 0 {
+            return Err("graph: nodes but no entry point".into());
+        }
+        Ok(FlatGraph {
+            dim,
+            vectors,
+            offsets0,
+            links0,
+            upper,
+            entry,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::synthetic::{clustered_split, SyntheticConfig};
@@ -180,5 +317,34 @@ mod tests {
             assert_eq!(got, want);
         }
         assert!(hnsw.search_ef(&queries[..16], 0, 10).is_empty());
+    }
+
+    #[test]
+    fn bytes_round_trip_and_damage_is_refused() {
+        use super::FlatGraph;
+        let (emb, _) = clustered_split(300, 8, 8, &SyntheticConfig::default());
+        let hnsw = Hnsw::build(&emb, &HnswConfig::default()).unwrap();
+        let (v, g) = (hnsw.flat.vector_bytes(), hnsw.flat.graph_bytes());
+        let back = FlatGraph::from_bytes(&v, &g, 300, 8).unwrap();
+        assert_eq!(back.graph_bytes(), g);
+        assert_eq!(back.vector_bytes(), v);
+        assert!(FlatGraph::from_bytes(&v, &g, 300, 4).is_err());
+        assert!(FlatGraph::from_bytes(&v[4..], &g, 300, 8).is_err());
+        assert!(FlatGraph::from_bytes(&v, &g[..g.len() - 4], 300, 8).is_err());
+        let mut extra = g.clone();
+        extra.extend([0, 0, 0, 0]);
+        assert!(FlatGraph::from_bytes(&v, &extra, 300, 8).is_err());
+        // A link past the last node (the first layer-0 link, after 5 + 301 words).
+        let mut bad = g.clone();
+        bad[306 * 4..307 * 4].copy_from_slice(&300u32.to_le_bytes());
+        let e = FlatGraph::from_bytes(&v, &bad, 300, 8).unwrap_err();
+        assert!(e.contains("node 300"), "{e}");
+        let empty = FlatGraph {
+            dim: 8,
+            offsets0: vec![0],
+            ..FlatGraph::default()
+        };
+        let back = FlatGraph::from_bytes(&[], &empty.graph_bytes(), 0, 8).unwrap();
+        assert_eq!(back.nodes(), 0);
     }
 }

@@ -65,17 +65,12 @@ impl HnswConfig {
 
 /// An HNSW graph over unit vectors with row keys.
 ///
-/// hnsw_rs builds, dumps and reloads the graph; searches run on a flat copy of it (one more
-/// copy of the vectors in memory, `n x dim x 4` bytes) that visits the same nodes.
-///
-/// A reloaded index ([`Hnsw::open`]) owns a leaked `hnsw_rs::hnswio::HnswIo` loader: hnsw_rs
-/// returns a graph that borrows its loader (upstream issue #19), and leaking the loader (a few
-/// hundred bytes, no mmap) is the one sound way to return both without `unsafe`. Open indexes a
-/// bounded number of times per process.
+/// hnsw_rs builds the graph; it is then copied into a flat layout (see [`crate::flat`]) and
+/// dropped, so an index holds one copy of its vectors and links. [`Hnsw::save`] writes that
+/// layout as two plain files and [`Hnsw::open`] reads them back as they are, without
+/// rebuilding hnsw_rs's structures.
 pub struct Hnsw {
-    /// One graph node per distinct vector (see [`Hnsw::build`]).
-    pub(crate) graph: Graph<'static, f32, DotClamped>,
-    /// Searchable copy of `graph` (see [`crate::flat`]): costs one more copy of the vectors.
+    /// The graph, one node per distinct vector (see [`Hnsw::build`]), flat.
     pub(crate) flat: FlatGraph,
     pub(crate) keys: Vec<String>,
     /// Rows of each graph node, ascending (several when rows hold identical vectors).
@@ -112,8 +107,8 @@ impl Hnsw {
             .collect();
         graph.parallel_insert_slice(&items);
         let flat = FlatGraph::from_graph(&graph, node_rows.len(), emb.dim());
+        drop(graph);
         let mut index = Hnsw {
-            graph,
             flat,
             keys: emb.keys().to_vec(),
             node_rows,
@@ -122,7 +117,6 @@ impl Hnsw {
             recall: None,
             manifest: None,
         };
-        index.graph.set_searching_mode(true);
         index.recall = measure_recall(
             &ExactRef(emb),
             &index,
@@ -141,15 +135,6 @@ impl Hnsw {
     /// Search with an explicit `ef` (the benchmark's sweep), on the flat copy of the graph.
     pub fn search_ef(&self, q: &[f32], k: usize, ef: usize) -> Vec<Hit> {
         self.search_with(q, k, |q| self.flat.search(q, k, ef.max(k)))
-    }
-
-    /// The same search through hnsw_rs's own `Hnsw::search` (slower; kept as the reference the
-    /// flat search is tested and benchmarked against).
-    pub fn search_ef_hnsw_rs(&self, q: &[f32], k: usize, ef: usize) -> Vec<Hit> {
-        self.search_with(q, k, |q| {
-            let found = self.graph.search(q, k, ef.max(k));
-            found.iter().map(|n| (n.distance, n.d_id)).collect()
-        })
     }
 
     fn search_with(

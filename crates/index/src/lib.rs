@@ -2,11 +2,12 @@
 //!
 //! - [`Embeddings`]: a validated, re-normalised row-major `n x d` matrix with one key per row.
 //! - [`Exact`]: parallel brute force (the ground truth); [`Hnsw`]: an hnsw_rs graph built with
-//!   the clamped dot distance [`DotClamped`], searched on a flat copy (contiguous vectors, CSR
-//!   links, bitset of visits: 3-4x hnsw_rs's own search at equal recall). Both implement the
-//!   tiny [`Search`] trait.
-//! - [`Hnsw::save`] / [`Hnsw::open`]: a folder with the hnsw_rs dump, `keys.txt` and
-//!   `manifest.json`, written into a fresh temp folder and renamed into place.
+//!   the clamped dot distance [`DotClamped`], then kept and searched as a flat layout only
+//!   (contiguous vectors, CSR links, bitset of visits: 3-4x hnsw_rs's own search at equal
+//!   recall, one copy of the vectors). Both implement the tiny [`Search`] trait.
+//! - [`Hnsw::save`] / [`Hnsw::open`]: a folder with that layout as plain files
+//!   (`vectors.f32`, `graph.u32`), `keys.txt`, `nodes.txt` and `manifest.json`, written into a
+//!   fresh temp folder and renamed into place; opening reads the files as they are.
 //! - [`recall_at_k`]: recall of any [`Search`] against [`Exact`]; [`synthetic`] makes
 //!   clustered low-rank test vectors with a fixed seed.
 
@@ -27,7 +28,9 @@ pub use embeddings::Embeddings;
 pub use error::IndexError;
 pub use exact::Exact;
 pub use hnsw::{Hnsw, HnswConfig, HNSW_MAX_LAYER};
-pub use manifest::{Expect, Fingerprints, Manifest, KEYS_FILE, MANIFEST_FILE};
+pub use manifest::{
+    Expect, Fingerprints, Manifest, GRAPH_FILE, KEYS_FILE, MANIFEST_FILE, VECTORS_FILE,
+};
 pub use recall::{
     recall_at_k, sample_rows, RecallConfig, RecallReport, SyncSearch, DEFAULT_RECALL_FLOOR,
 };

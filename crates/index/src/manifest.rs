@@ -13,13 +13,18 @@ pub const KEYS_FILE: &str = "keys.txt";
 /// File with the graph node of each row, one number per line, in row order (rows with
 /// identical vectors share a node).
 pub const NODES_FILE: &str = "nodes.txt";
+/// File with the graph nodes' vectors: little-endian f32, `nodes x dim`, row after row.
+pub const VECTORS_FILE: &str = "vectors.f32";
+/// File with the graph's links: little-endian u32 words (layout: `FlatGraph::graph_bytes`).
+pub const GRAPH_FILE: &str = "graph.u32";
 /// Version of the folder layout; bumped on incompatible changes (2: identical vectors share a
-/// graph node, [`NODES_FILE`]; 3: the manifest records a checksum of every file).
-pub const FORMAT_VERSION: u32 = 3;
+/// graph node, [`NODES_FILE`]; 3: the manifest records a checksum of every file; 4: the graph
+/// as flat [`VECTORS_FILE`] and [`GRAPH_FILE`], not an hnsw_rs dump).
+pub const FORMAT_VERSION: u32 = 4;
 /// Distance recorded in the manifest.
 pub const DISTANCE: &str = "DotClamped: 1 - dot(a, b) clamped at 0, unit vectors";
 
-/// The description written beside the hnsw_rs dump.
+/// The description written beside the graph files.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     pub format_version: u32,
@@ -36,8 +41,10 @@ pub struct Manifest {
     pub text_fingerprint: String,
     /// Seconds since the Unix epoch.
     pub created_unix: u64,
-    /// hnsw_rs basename as returned by `file_dump`: files `<basename>.hnsw.{graph,data}`.
-    pub hnsw_basename: String,
+    /// Vectors file name ([`VECTORS_FILE`]), relative to the folder.
+    pub vectors_file: String,
+    /// Links file name ([`GRAPH_FILE`]), relative to the folder.
+    pub graph_file: String,
     /// Keys file name, relative to the folder.
     pub keys_file: String,
     /// Row-to-node file name, relative to the folder.
@@ -45,8 +52,8 @@ pub struct Manifest {
     /// Recall measured at build time, if any.
     pub recall: Option<RecallReport>,
     /// Content checksum of every other file of the folder (`webly_io::checksum`), by file
-    /// name: verified before any of them is read, so a damaged hnsw_rs dump never reaches
-    /// hnsw_rs. (Absent from older manifests, whose format version is then refused.)
+    /// name: verified before any of them is read. (Absent from older manifests, whose format
+    /// version is then refused.)
     #[serde(default)]
     pub checksums: BTreeMap<String, String>,
 }

@@ -4,14 +4,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hnsw_rs::api::AnnT;
-use hnsw_rs::hnswio::HnswIo;
-
-use crate::manifest::{DISTANCE, FORMAT_VERSION, KEYS_FILE, NODES_FILE};
-use crate::{DotClamped, Expect, Fingerprints, Hnsw, IndexError, Manifest, Result, MANIFEST_FILE};
-
-/// Basename asked of `file_dump` (it may answer another one: the manifest keeps its answer).
-const DUMP_BASENAME: &str = "hnsw";
+use crate::flat::FlatGraph;
+use crate::manifest::{DISTANCE, FORMAT_VERSION, GRAPH_FILE, KEYS_FILE, NODES_FILE, VECTORS_FILE};
+use crate::{Expect, Fingerprints, Hnsw, IndexError, Manifest, Result, MANIFEST_FILE};
 
 impl Hnsw {
     /// Writes the index into `dir`: a fresh temp folder beside it is filled (hnsw_rs dump,
@@ -32,13 +27,8 @@ impl Hnsw {
     }
 
     fn write_into(&self, tmp: &Path, fp: &Fingerprints) -> Result<Manifest> {
-        let basename = self
-            .graph
-            .file_dump(tmp, DUMP_BASENAME)
-            .map_err(|e| IndexError::Hnsw {
-                path: tmp.to_path_buf(),
-                message: e.to_string(),
-            })?;
+        write_file(&tmp.join(VECTORS_FILE), &self.flat.vector_bytes())?;
+        write_file(&tmp.join(GRAPH_FILE), &self.flat.graph_bytes())?;
         let mut keys = self.keys.join("\n");
         keys.push('\n');
         write_file(&tmp.join(KEYS_FILE), keys.as_bytes())?;
@@ -50,7 +40,7 @@ impl Hnsw {
         }
         let nodes: String = node_of.iter().map(|n| format!("{n}\n")).collect();
         write_file(&tmp.join(NODES_FILE), nodes.as_bytes())?;
-        let mut manifest = self.new_manifest(basename, fp);
+        let mut manifest = self.new_manifest(fp);
         let names = data_files(&manifest);
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         manifest.checksums =
@@ -63,7 +53,7 @@ impl Hnsw {
         Ok(manifest)
     }
 
-    fn new_manifest(&self, hnsw_basename: String, fp: &Fingerprints) -> Manifest {
+    fn new_manifest(&self, fp: &Fingerprints) -> Manifest {
         Manifest {
             format_version: FORMAT_VERSION,
             dim: self.dim,
@@ -76,7 +66,8 @@ impl Hnsw {
             created_unix: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
-            hnsw_basename,
+            vectors_file: VECTORS_FILE.to_string(),
+            graph_file: GRAPH_FILE.to_string(),
             keys_file: KEYS_FILE.to_string(),
             nodes_file: NODES_FILE.to_string(),
             recall: self.recall.clone(),
@@ -92,31 +83,15 @@ impl Hnsw {
         let manifest = verify(dir)?;
         check_expected(dir, &manifest, expected)?;
         let keys = read_keys(&dir.join(&manifest.keys_file), manifest.count)?;
-        let graph = load_graph(dir, &manifest.hnsw_basename)?;
-        let graph_dim = graph.get_point_indexation().get_data_dimension();
-        if manifest.count > 0 && graph_dim != manifest.dim {
-            return Err(corrupt(
-                dir,
-                format!(
-                    "graph holds {graph_dim}-d vectors, manifest says {}",
-                    manifest.dim
-                ),
-            ));
-        }
-        if graph.get_nb_point() != manifest.nodes {
-            return Err(corrupt(
-                dir,
-                format!(
-                    "graph holds {} points, manifest says {}",
-                    graph.get_nb_point(),
-                    manifest.nodes
-                ),
-            ));
-        }
+        let vectors_path = dir.join(&manifest.vectors_file);
+        let vectors = fs::read(&vectors_path).map_err(|e| IndexError::io(&vectors_path, e))?;
+        let graph_path = dir.join(&manifest.graph_file);
+        let graph = fs::read(&graph_path).map_err(|e| IndexError::io(&graph_path, e))?;
+        let flat = FlatGraph::from_bytes(&vectors, &graph, manifest.nodes, manifest.dim)
+            .map_err(|what| corrupt(dir, what))?;
+        drop((vectors, graph));
         let node_rows = read_nodes(&dir.join(&manifest.nodes_file), &manifest)?;
-        let flat = crate::flat::FlatGraph::from_graph(&graph, manifest.nodes, manifest.dim);
         Ok(Hnsw {
-            graph,
             flat,
             keys,
             node_rows,
@@ -131,8 +106,8 @@ impl Hnsw {
 /// The files of an index folder besides its manifest.
 fn data_files(m: &Manifest) -> Vec<String> {
     vec![
-        format!("{}.hnsw.graph", m.hnsw_basename),
-        format!("{}.hnsw.data", m.hnsw_basename),
+        m.vectors_file.clone(),
+        m.graph_file.clone(),
         m.keys_file.clone(),
         m.nodes_file.clone(),
     ]
@@ -242,22 +217,6 @@ fn read_nodes(path: &Path, m: &Manifest) -> Result<Vec<Vec<usize>>> {
         ));
     }
     Ok(node_rows)
-}
-
-fn load_graph(dir: &Path, basename: &str) -> Result<hnsw_rs::hnsw::Hnsw<'static, f32, DotClamped>> {
-    for ext in ["hnsw.graph", "hnsw.data"] {
-        let f = dir.join(format!("{basename}.{ext}"));
-        if !f.is_file() {
-            return Err(IndexError::io(&f, std::io::ErrorKind::NotFound.into()));
-        }
-    }
-    let loader: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(dir, basename)));
-    loader
-        .load_hnsw::<f32, DotClamped>()
-        .map_err(|e| IndexError::Hnsw {
-            path: dir.join(basename),
-            message: format!("{e:#}"),
-        })
 }
 
 fn corrupt(path: &Path, what: String) -> IndexError {

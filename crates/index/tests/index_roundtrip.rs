@@ -23,20 +23,6 @@ fn hnsw_recall_against_brute_force_with_fixed_seed() {
     let exact = Exact::new(emb);
     let recall = recall_at_k(&exact, &hnsw, &queries, 10);
     assert!(recall >= 0.95, "recall@10 {recall}");
-    // hnsw_rs's own search over the same graph: the flat search must find as much.
-    let reference: f64 = queries
-        .chunks(DIM)
-        .map(|q| {
-            let want: Vec<usize> = exact.search(q, 10).iter().map(|h| h.index).collect();
-            let got = hnsw.search_ef_hnsw_rs(q, 10, HnswConfig::default().ef_search);
-            got.iter().filter(|h| want.contains(&h.index)).count() as f64 / 10.0
-        })
-        .sum::<f64>()
-        / 200.0;
-    assert!(
-        reference >= 0.95 && recall >= reference - 0.01,
-        "flat {recall} vs hnsw_rs {reference}"
-    );
     let built = hnsw.recall().unwrap();
     assert!(
         built.recall >= 0.95 && built.k == 10 && built.queries == 200,
@@ -61,10 +47,7 @@ fn save_open_gives_same_answers_and_refuses_mismatches() {
         text_fingerprint: "glove-123".into(),
     };
     let reopened = Hnsw::open(&dir, &expect).unwrap();
-    assert_eq!(
-        reopened.manifest().unwrap().hnsw_basename,
-        saved.hnsw_basename
-    );
+    assert_eq!(reopened.manifest().unwrap().graph_file, saved.graph_file);
     assert_eq!(reopened.keys(), hnsw.keys());
     for q in queries.chunks(DIM).take(50) {
         let (a, b) = (hnsw.search(q, 10), reopened.search(q, 10));
@@ -137,8 +120,8 @@ fn damaged_index_files_are_refused_before_hnsw_rs_reads_them() {
         }),
     ];
     let files = [
-        format!("{}.hnsw.graph", m.hnsw_basename),
-        format!("{}.hnsw.data", m.hnsw_basename),
+        m.vectors_file.clone(),
+        m.graph_file.clone(),
         "keys.txt".to_string(),
         "nodes.txt".to_string(),
     ];
@@ -146,7 +129,7 @@ fn damaged_index_files_are_refused_before_hnsw_rs_reads_them() {
         let path = dir.join(file);
         let good = std::fs::read(&path).unwrap();
         for (name, edit) in edits {
-            if name == "lines shuffled" && file.contains("hnsw") {
+            if name == "lines shuffled" && !file.ends_with(".txt") {
                 continue;
             }
             let mut bad = good.clone();

@@ -65,16 +65,16 @@ fn damaged_artifacts_are_named_by_queries_and_rebuilt_by_run() {
     assert_eq!(answer.len(), 5);
 
     let model = cfg.run_dir.join("models/tiny");
-    let basename = &first.models[0].manifest.hnsw_basename;
+    let manifest = &first.models[0].manifest;
     // (file, the command a query names to repair it, which damage applies)
     let cases: Vec<(PathBuf, &str, bool)> = vec![
         (
-            model.join(format!("index/{basename}.hnsw.graph")),
+            model.join("index").join(&manifest.graph_file),
             "webly index",
             false,
         ),
         (
-            model.join(format!("index/{basename}.hnsw.data")),
+            model.join("index").join(&manifest.vectors_file),
             "webly index",
             false,
         ),
