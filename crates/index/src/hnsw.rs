@@ -10,8 +10,8 @@ use crate::recall::{measure_recall, RecallConfig, RecallReport};
 use crate::search::{keep_top_k, to_hits};
 use crate::{DotClamped, Embeddings, Hit, IndexError, Manifest, Result, Search};
 
-/// hnsw_rs's `file_dump` only works for graphs created with exactly this many layers (any other
-/// value fails and leaves truncated files); 16 layers of M=16 hold far more than 10^9 points.
+/// Layers of the hnsw_rs graph being built (hnsw_rs's own dump only works with exactly 16);
+/// 16 layers of M=16 hold far more than 10^9 points.
 pub const HNSW_MAX_LAYER: usize = 16;
 /// hnsw_rs stores link counts in a byte and exits the process above 256.
 const MAX_M: usize = 256;

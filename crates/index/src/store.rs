@@ -9,8 +9,9 @@ use crate::manifest::{DISTANCE, FORMAT_VERSION, GRAPH_FILE, KEYS_FILE, NODES_FIL
 use crate::{Expect, Fingerprints, Hnsw, IndexError, Manifest, Result, MANIFEST_FILE};
 
 impl Hnsw {
-    /// Writes the index into `dir`: a fresh temp folder beside it is filled (hnsw_rs dump,
-    /// `keys.txt`, `manifest.json` last) and renamed into place, replacing any old `dir`.
+    /// Writes the index into `dir`: a fresh temp folder beside it is filled (`vectors.f32`,
+    /// `graph.u32`, `keys.txt`, `nodes.txt`, `manifest.json` last) and renamed into place,
+    /// replacing any old `dir`.
     pub fn save(&mut self, dir: &Path, fingerprints: &Fingerprints) -> Result<Manifest> {
         let tmp = sibling(dir, "tmp")?;
         fs::create_dir_all(&tmp).map_err(|e| IndexError::io(&tmp, e))?;
