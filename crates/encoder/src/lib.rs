@@ -31,7 +31,8 @@ mod model;
 mod nets;
 pub mod optim;
 mod prefetch;
-pub mod progress;
+/// Progress displays of long loops (webly-io's, shared by every crate).
+pub use webly_io::progress;
 mod schedule;
 mod train;
 

@@ -1,6 +1,6 @@
 //! metrics.csv rows and the training plot.
 use crate::error::EncoderError;
-use crate::files::{commit, temp_sibling, write_atomic, TempGuard};
+use crate::files::{write_atomic, write_by_path};
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -60,20 +60,11 @@ pub fn write_metrics(path: &Path, rows: &[MetricsRow]) -> Result<(), EncoderErro
 }
 
 const PLOT_SIZE: (u32, u32) = (1200, 480);
-const FONT: &str = "sans-serif";
 const FONT_SIZE: u32 = 20;
 const CAPTION_SIZE: u32 = 26;
 const MARGIN: u32 = 12;
 const X_LABEL_AREA: u32 = 55;
 const Y_LABEL_AREA: u32 = 90;
-
-fn register_font() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // DejaVu Sans is a valid TrueType font: registration cannot fail on it.
-        let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
-    });
-}
 
 fn plot_err(path: &Path) -> impl Fn(String) -> EncoderError + '_ {
     move |message| EncoderError::Plot {
@@ -84,12 +75,10 @@ fn plot_err(path: &Path) -> impl Fn(String) -> EncoderError + '_ {
 
 /// Draws training loss per step (left) and validation mAP per epoch (right) into a PNG.
 pub fn plot(path: &Path, rows: &[MetricsRow]) -> Result<(), EncoderError> {
-    register_font();
-    let tmp = temp_sibling(path);
-    let _guard = TempGuard(&tmp);
+    webly_io::plot_font();
     let e = plot_err(path);
-    {
-        let root = BitMapBackend::new(&tmp, PLOT_SIZE).into_drawing_area();
+    write_by_path(path, |tmp| {
+        let root = BitMapBackend::new(tmp, PLOT_SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
         let (left, right) = root.split_horizontally(PLOT_SIZE.0 / 2);
         let steps: Vec<(f64, f64)> = rows
@@ -104,9 +93,8 @@ pub fn plot(path: &Path, rows: &[MetricsRow]) -> Result<(), EncoderError> {
             .collect();
         panel(&left, "training loss", "step", "loss", &steps, &BLUE).map_err(&e)?;
         panel(&right, "validation mAP", "epoch", "mAP", &maps, &RED).map_err(&e)?;
-        root.present().map_err(|x| e(x.to_string()))?;
-    }
-    commit(&tmp, path)
+        root.present().map_err(|x| e(x.to_string()))
+    })
 }
 
 fn range(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
@@ -130,7 +118,7 @@ fn panel(
     let (x0, x1) = range(points.iter().map(|p| p.0));
     let (y0, y1) = range(points.iter().map(|p| p.1));
     let mut chart = ChartBuilder::on(area)
-        .caption(title, (FONT, CAPTION_SIZE))
+        .caption(title, (webly_io::PLOT_FONT, CAPTION_SIZE))
         .margin(MARGIN)
         .x_label_area_size(X_LABEL_AREA)
         .y_label_area_size(Y_LABEL_AREA)
@@ -142,7 +130,7 @@ fn panel(
         .y_desc(y_label)
         // Steps and epochs are whole numbers.
         .x_label_formatter(&|x| format!("{x:.0}"))
-        .label_style((FONT, FONT_SIZE))
+        .label_style((webly_io::PLOT_FONT, FONT_SIZE))
         .draw()
         .map_err(|x| x.to_string())?;
     chart

@@ -19,7 +19,7 @@ mod queries;
 mod relevance;
 mod report;
 
-pub use atomic::write_atomic;
+use atomic::write_atomic;
 pub use compare::{compare, Comparison, RunSummary};
 pub use error::EvalError;
 pub use evaluate::{cosine_scores, evaluate, mean_average_precision, EvalQuery};

@@ -19,7 +19,7 @@ mod glove_text;
 mod lines;
 mod load;
 mod npy;
-mod progress;
+use webly_io::progress;
 mod storage;
 mod vectors;
 mod vocab;

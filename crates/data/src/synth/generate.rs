@@ -9,7 +9,6 @@ use std::time::Instant;
 
 use image::codecs::jpeg::JpegEncoder;
 use image::RgbImage;
-use indicatif::ProgressBar;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -22,7 +21,7 @@ use super::sheet::contact_sheet;
 use crate::atomic::{write_atomic, write_atomic_unsynced};
 use crate::error::DataError;
 use crate::ground_truth::GROUND_TRUTH_FILE;
-use crate::layout::{progress_style, CAPTION_DIR, CITIES, IMAGE_DIR};
+use crate::layout::{CAPTION_DIR, CITIES, IMAGE_DIR};
 
 /// File name of the contact sheet, in `out`.
 pub const CONTACT_SHEET_FILE: &str = "contact_sheet.png";
@@ -200,8 +199,7 @@ pub fn generate(cfg: &SynthConfig) -> Result<SynthReport, DataError> {
     cfg.validate()?;
     prepare_out(cfg)?;
     let start = Instant::now();
-    let bar = ProgressBar::new(cfg.images as u64).with_style(progress_style());
-    bar.set_message("generating");
+    let bar = webly_io::progress::rate_bar(cfg.images as u64, "generating");
     let rows: Vec<(String, Vec<String>)> = (0..cfg.images)
         .into_par_iter()
         .map(|i| {
