@@ -1,9 +1,9 @@
 //! Where training batches come from: decoded images (a background loader thread) or the
 //! activation cache at the freeze boundary (gathered from memory-mapped shards).
 use crate::cache::FeatureSet;
-use crate::encoder::batch_tensor;
 use crate::error::EncoderError;
 use crate::prefetch::{derive_seed, Job, Loaded};
+use crate::tensors::batch_tensor;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::thread::JoinHandle;

@@ -21,6 +21,7 @@ mod batches;
 pub mod cache;
 mod config;
 mod device;
+mod embedding;
 mod encoder;
 mod error;
 mod files;
@@ -34,6 +35,7 @@ mod prefetch;
 /// Progress displays of long loops (webly-io's, shared by every crate).
 pub use webly_io::progress;
 mod schedule;
+mod tensors;
 mod train;
 
 pub use cache::{ExtractReport, FeatureCache, FeatureSet};
@@ -42,7 +44,8 @@ pub use config::{
     LossConfig, LossKind, Mining, ModelConfig, OptimizerKind, Padding, Schedule, TrainConfig,
 };
 pub use device::{resolve_device, set_threads};
-pub use encoder::{embed, Embeddings, Encoder, KeyedEmbeddings, SavedModel};
+pub use embedding::{Embeddings, KeyedEmbeddings};
+pub use encoder::{embed, Encoder, SavedModel};
 pub use error::EncoderError;
 pub use files::{BEST, LAST, METRICS, MODEL, PLOT, STATE};
 pub use metrics::{plot, read_metrics, MetricsRow};
