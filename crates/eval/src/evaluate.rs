@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use crate::metrics::{expected_random_ap, rank_metrics};
-use crate::report::{Excluded, Kind, QueryRow, Report};
+use crate::report::{Excluded, Report};
+use crate::row::{Kind, QueryRow};
 use crate::{EvalError, Relevance, Result};
 
 /// One query to evaluate: its text (judged by the relevance), its set (file stem) and vector.

@@ -18,9 +18,10 @@ mod plot;
 mod queries;
 mod relevance;
 mod report;
+mod row;
 
 use atomic::write_atomic;
-pub use compare::{compare, Comparison, RunSummary};
+pub use compare::{compare, Comparison, RunHeadline};
 pub use error::EvalError;
 pub use evaluate::{cosine_scores, evaluate, mean_average_precision, EvalQuery};
 pub use gallery::{write_gallery, GalleryHit, GalleryQuery};
@@ -29,7 +30,8 @@ pub use plot::{write_ap_chart, PlotConfig};
 pub use queries::QuerySet;
 pub use relevance::Cleaner;
 pub use relevance::{CaptionRelevance, Relevance, TruthRelevance};
-pub use report::{Excluded, Kind, QueryRow, Report, Summary, REPORT_JSON};
+pub use report::{Excluded, Report, Summary, REPORT_JSON};
+pub use row::{Kind, QueryRow};
 
 /// Result alias of this crate.
 pub type Result<T> = std::result::Result<T, EvalError>;

@@ -5,8 +5,8 @@ use std::path::Path;
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::report::Kind;
-use crate::{write_atomic, EvalError, QueryRow, Result};
+use crate::row::{Kind, QueryRow};
+use crate::{write_atomic, EvalError, Result};
 
 /// Size and look of the chart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

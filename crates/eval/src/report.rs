@@ -5,43 +5,11 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::row::{Kind, QueryRow};
 use crate::{write_ap_chart, write_atomic, EvalError, PlotConfig, Result};
 
 /// File name of the JSON report inside a run folder (read back by [`crate::compare`]).
 pub const REPORT_JSON: &str = "report.json";
-
-/// Single-word or multi-word query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Simple,
-    Complex,
-}
-
-impl Kind {
-    /// `Simple` for a one-word query, else `Complex`.
-    pub fn of(query: &str) -> Kind {
-        match query.split_whitespace().count() {
-            0 | 1 => Kind::Simple,
-            _ => Kind::Complex,
-        }
-    }
-}
-
-/// One query's metrics over the full ranking.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct QueryRow {
-    pub query: String,
-    pub set: String,
-    pub kind: Kind,
-    pub relevant: usize,
-    pub ap: f64,
-    pub p_at_5: f64,
-    pub p_at_10: f64,
-    pub r_precision: f64,
-    pub random_ap: f64,
-    pub random_p_at_5: f64,
-}
 
 /// A query left out of the means because no image is relevant to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

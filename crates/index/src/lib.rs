@@ -10,6 +10,7 @@
 //! - [`recall_at_k`]: recall of any [`Search`] against [`Exact`]; [`synthetic`] makes
 //!   clustered low-rank test vectors with a fixed seed.
 
+mod config;
 mod distance;
 mod embeddings;
 mod error;
@@ -22,11 +23,12 @@ mod search;
 mod store;
 pub mod synthetic;
 
+pub use config::HnswConfig;
 pub use distance::{dot, DotClamped};
 pub use embeddings::Embeddings;
 pub use error::IndexError;
 pub use exact::Exact;
-pub use hnsw::{Hnsw, HnswConfig, HNSW_MAX_LAYER};
+pub use hnsw::{Hnsw, HNSW_MAX_LAYER};
 pub use manifest::{Expect, Fingerprints, Manifest, KEYS_FILE, MANIFEST_FILE};
 pub use recall::{
     recall_at_k, sample_rows, RecallConfig, RecallReport, SyncSearch, DEFAULT_RECALL_FLOOR,

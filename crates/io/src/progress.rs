@@ -81,6 +81,16 @@ impl Progress {
     }
 }
 
+/// The smallest duration, in seconds, that rates and shares divide by: a loop that took no
+/// measurable time gives a large finite rate instead of infinity or NaN.
+pub const MIN_SECONDS: f64 = 1e-9;
+
+/// `count` per second over `seconds` (items per second, views per second), with `seconds`
+/// floored at [`MIN_SECONDS`].
+pub fn per_second(count: f64, seconds: f64) -> f64 {
+    count / seconds.max(MIN_SECONDS)
+}
+
 /// Seconds between two plain progress lines by default.
 pub const PLAIN_PROGRESS_PERIOD: Duration = Duration::from_secs(10);
 
