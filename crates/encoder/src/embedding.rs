@@ -10,9 +10,14 @@ use std::sync::Arc;
 use tch::Device;
 use webly_data::{Crop, LoaderConfig, Skipped};
 
-/// Embeddings of a list of images: row `k` of `matrix` is image `loaded[k]` of the input list.
+/// Images per forward pass when embedding (validation images, a split for the index): large
+/// enough to keep a CPU busy, small enough for any GPU at 224 px.
+pub const EMBED_BATCH: usize = 64;
+
+/// The embedding rows of a list of images, with which of them loaded: row `k` of `matrix` is
+/// image `loaded[k]` of the input list; the images that failed to load are in `skipped`.
 #[derive(Debug, Clone, Default)]
-pub struct Embeddings {
+pub struct ImageEmbeddings {
     /// `loaded.len() * dim` values, L2-normalised rows when the model normalises.
     pub matrix: Vec<f32>,
     pub dim: usize,
@@ -36,7 +41,7 @@ impl KeyedEmbeddings {
     ///
     /// # Errors
     /// When a loaded index has no key or the matrix does not hold `loaded.len()` rows.
-    pub fn new(e: Embeddings, keys: &[String]) -> Result<Self, EncoderError> {
+    pub fn new(e: ImageEmbeddings, keys: &[String]) -> Result<Self, EncoderError> {
         let keys = e
             .loaded
             .iter()
@@ -73,7 +78,7 @@ pub(crate) fn embed_with(
     images: &[PathBuf],
     loader: &LoaderConfig,
     batch: usize,
-) -> Result<Embeddings, EncoderError> {
+) -> Result<ImageEmbeddings, EncoderError> {
     let batch = batch.max(1);
     let jobs = (0..images.len())
         .step_by(batch)
@@ -86,7 +91,7 @@ pub(crate) fn embed_with(
         .collect();
     let threads = prefetch::loader_threads(0, device);
     let (rx, handle) = prefetch::spawn(Arc::new(images.to_vec()), loader.clone(), jobs, 2, threads);
-    let mut out = Embeddings {
+    let mut out = ImageEmbeddings {
         dim: usize::try_from(net.config().out_dim).unwrap_or(0),
         ..Default::default()
     };
@@ -117,9 +122,9 @@ pub(crate) fn embed_set(
     device: Device,
     set: &FeatureSet,
     batch: usize,
-) -> Result<Embeddings, EncoderError> {
+) -> Result<ImageEmbeddings, EncoderError> {
     let loaded = set.loaded();
-    let mut out = Embeddings {
+    let mut out = ImageEmbeddings {
         dim: usize::try_from(net.config().out_dim).unwrap_or(0),
         loaded: loaded.clone(),
         skipped: set.skipped().to_vec(),

@@ -2,7 +2,7 @@
 use crate::cache::FeatureCache;
 use crate::config::{CacheConfig, DeviceChoice, ModelConfig};
 use crate::device::resolve_device;
-use crate::embedding::{embed_set, embed_with, Embeddings};
+use crate::embedding::{embed_set, embed_with, ImageEmbeddings};
 use crate::error::{torch, EncoderError};
 use crate::files::{read_json, BEST, LAST, MODEL};
 use crate::model::{Network, OutputKind};
@@ -108,7 +108,7 @@ impl Encoder {
         images: &[PathBuf],
         batch: usize,
         progress: bool,
-    ) -> Result<Embeddings, EncoderError> {
+    ) -> Result<ImageEmbeddings, EncoderError> {
         let cache = match &self.saved.cache {
             Some(c) => FeatureCache::open(
                 &self.saved.model,
@@ -138,7 +138,7 @@ impl Encoder {
         images: &[PathBuf],
         loader: &LoaderConfig,
         batch: usize,
-    ) -> Result<Embeddings, EncoderError> {
+    ) -> Result<ImageEmbeddings, EncoderError> {
         embed_with(
             &self.net,
             self.saved.output,
@@ -156,6 +156,6 @@ pub fn embed(
     images: &[PathBuf],
     loader: &LoaderConfig,
     batch: usize,
-) -> Result<Embeddings, EncoderError> {
+) -> Result<ImageEmbeddings, EncoderError> {
     Encoder::load(model_dir)?.embed_paths(images, loader, batch)
 }

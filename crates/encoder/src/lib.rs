@@ -44,11 +44,11 @@ pub use config::{
     LossConfig, LossKind, Mining, ModelConfig, OptimizerKind, Padding, Schedule, TrainConfig,
 };
 pub use device::{resolve_device, set_threads};
-pub use embedding::{Embeddings, KeyedEmbeddings};
+pub use embedding::{ImageEmbeddings, KeyedEmbeddings, EMBED_BATCH};
 pub use encoder::{embed, Encoder, SavedModel};
 pub use error::EncoderError;
 pub use files::{BEST, LAST, METRICS, MODEL, PLOT, STATE};
-pub use metrics::{plot, read_metrics, MetricsRow};
+pub use metrics::{plot, read_metrics, MetricsRow, RowKind};
 pub use model::{Network, OutputKind};
 pub use nets::{EfficientNetLite0, InputNorm};
 pub use schedule::lr_at;

@@ -5,11 +5,38 @@ use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// One row of metrics.csv: `kind` is `step` (every `log_every` steps: values of that step) or
-/// `epoch` (means over the epoch, with the validation mAP).
+/// What a metrics.csv row sums up; written as `step` or `epoch` in the file's `kind` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RowKind {
+    /// Means over the window of `log_every` steps that ends at the row's step.
+    Step,
+    /// Means over the epoch, with the validation mAP.
+    Epoch,
+}
+
+impl RowKind {
+    /// The name in metrics.csv's `kind` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowKind::Step => "step",
+            RowKind::Epoch => "epoch",
+        }
+    }
+}
+
+/// A kind equals its metrics.csv name (`row.kind == "epoch"`).
+impl PartialEq<&str> for RowKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// One row of metrics.csv (see [`RowKind`] for what it sums up).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricsRow {
-    pub kind: String,
+    /// A step window's row or an epoch's.
+    pub kind: RowKind,
     pub epoch: usize,
     pub step: u64,
     pub loss: f64,
@@ -83,12 +110,12 @@ pub fn plot(path: &Path, rows: &[MetricsRow]) -> Result<(), EncoderError> {
         let (left, right) = root.split_horizontally(PLOT_SIZE.0 / 2);
         let steps: Vec<(f64, f64)> = rows
             .iter()
-            .filter(|r| r.kind == "step" && r.loss.is_finite())
+            .filter(|r| r.kind == RowKind::Step && r.loss.is_finite())
             .map(|r| (r.step as f64, r.loss))
             .collect();
         let maps: Vec<(f64, f64)> = rows
             .iter()
-            .filter(|r| r.kind == "epoch")
+            .filter(|r| r.kind == RowKind::Epoch)
             .filter_map(|r| r.val_map.map(|m| ((r.epoch + 1) as f64, m)))
             .collect();
         panel(&left, "training loss", "step", "loss", &steps, &BLUE).map_err(&e)?;
@@ -146,9 +173,9 @@ fn panel(
 mod tests {
     use super::*;
 
-    fn row(kind: &str, epoch: usize, step: u64, loss: f64, val: Option<f64>) -> MetricsRow {
+    fn row(kind: RowKind, epoch: usize, step: u64, loss: f64, val: Option<f64>) -> MetricsRow {
         MetricsRow {
-            kind: kind.into(),
+            kind,
             epoch,
             step,
             loss,
@@ -167,10 +194,10 @@ mod tests {
     fn csv_round_trip_and_plot() {
         let dir = tempfile::tempdir().expect("tempdir");
         let rows = vec![
-            row("step", 0, 1, 1.0, None),
-            row("step", 0, 2, 0.8, None),
-            row("epoch", 0, 2, 0.9, Some(0.3)),
-            row("epoch", 1, 4, 0.5, Some(0.4)),
+            row(RowKind::Step, 0, 1, 1.0, None),
+            row(RowKind::Step, 0, 2, 0.8, None),
+            row(RowKind::Epoch, 0, 2, 0.9, Some(0.3)),
+            row(RowKind::Epoch, 1, 4, 0.5, Some(0.4)),
         ];
         let p = dir.path().join("metrics.csv");
         write_metrics(&p, &rows).expect("write");

@@ -3,21 +3,18 @@
 use super::window::Window;
 use super::{Run, TrainHooks, TrainReport, STREAM_PERMUTATION};
 use crate::batches::{CachedBatches, ImageBatches, Ready};
-use crate::embedding::{embed_set, embed_with, KeyedEmbeddings};
+use crate::embedding::{embed_set, embed_with, KeyedEmbeddings, EMBED_BATCH};
 use crate::error::{io, EncoderError};
 use crate::files::{save_weights, BEST, METRICS, PLOT};
-use crate::metrics::{plot, write_metrics};
+use crate::metrics::{plot, write_metrics, RowKind};
 use crate::prefetch::{derive_seed, loader_threads, spawn, Job};
-use crate::progress::Progress;
+use crate::progress::{per_second, Progress, MIN_SECONDS};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::sync::Arc;
 use std::time::Instant;
 use webly_data::Crop;
-
-/// Batch size for embedding the validation images.
-const VAL_BATCH: usize = 64;
 
 impl Run<'_> {
     pub(super) fn fit(
@@ -83,8 +80,8 @@ impl Run<'_> {
             best_val_map: self.state.best_val_map,
             best_epoch: self.state.best_epoch,
             skipped_images: self.state.skipped_images,
-            images_per_s: total.images as f64 / total.time.max(1e-9),
-            data_wait: total.wait / total.time.max(1e-9),
+            images_per_s: per_second(total.images as f64, total.time),
+            data_wait: total.wait / total.time.max(MIN_SECONDS),
             resumed_from,
             device: format!("{:?}", self.device),
             skipped_batches: self.state.skipped_batches,
@@ -147,12 +144,12 @@ impl Run<'_> {
                     "epoch {} loss {:.4} {:.0} img/s",
                     self.state.epoch,
                     out.loss,
-                    out.images as f64 / time.max(1e-9)
+                    per_second(out.images as f64, time)
                 ),
             );
             if self.state.step.is_multiple_of(self.cfg.log_every) {
                 first_loss.get_or_insert(log_w.loss / log_w.steps.max(1) as f64);
-                let row = log_w.row("step", self.state.epoch, self.state.step, lr, None);
+                let row = log_w.row(RowKind::Step, self.state.epoch, self.state.step, lr, None);
                 self.rows.push(row);
                 log_w = Window::default();
             }
@@ -225,7 +222,7 @@ impl Run<'_> {
             // epoch that could not be scored only fills an empty slot.
             (None, _) => self.data.val_images.is_empty() || self.state.best_epoch.is_none(),
         };
-        let row = w.row("epoch", epoch, self.state.step, self.lr(), val_map);
+        let row = w.row(RowKind::Epoch, epoch, self.state.step, self.lr(), val_map);
         self.rows.push(row.clone());
         self.state.epoch = epoch + 1;
         self.state.batch = 0;
@@ -253,14 +250,14 @@ impl Run<'_> {
             return Ok(None);
         }
         let e = match &self.features {
-            Some(f) => embed_set(&self.net, self.output, self.device, &f.val, VAL_BATCH)?,
+            Some(f) => embed_set(&self.net, self.output, self.device, &f.val, EMBED_BATCH)?,
             None => embed_with(
                 &self.net,
                 self.output,
                 self.device,
                 &self.data.val_images,
                 &self.cfg.loader,
-                VAL_BATCH,
+                EMBED_BATCH,
             )?,
         };
         let rows = KeyedEmbeddings::new(e, &self.data.val_keys)?;

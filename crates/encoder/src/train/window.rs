@@ -1,7 +1,8 @@
 //! The metrics of a window of steps (a log window, an epoch, the whole run): sums of the step
 //! results, turned into a `metrics.csv` row of means.
-use crate::metrics::MetricsRow;
+use crate::metrics::{MetricsRow, RowKind};
 use crate::mining::TripletShares;
+use crate::progress::{per_second, MIN_SECONDS};
 
 /// Sums over a window of steps.
 #[derive(Debug, Clone, Default)]
@@ -30,7 +31,7 @@ impl Window {
 
     pub(super) fn row(
         &self,
-        kind: &str,
+        kind: RowKind,
         epoch: usize,
         step: u64,
         lr: f64,
@@ -38,7 +39,7 @@ impl Window {
     ) -> MetricsRow {
         let n = self.steps.max(1) as f64;
         MetricsRow {
-            kind: kind.into(),
+            kind,
             epoch,
             step,
             loss: self.loss / n,
@@ -48,8 +49,8 @@ impl Window {
             semi_hard: self.shares.semi_hard / n,
             hard: self.shares.hard / n,
             val_map,
-            images_per_s: self.images as f64 / self.time.max(1e-9),
-            data_wait: self.wait / self.time.max(1e-9),
+            images_per_s: per_second(self.images as f64, self.time),
+            data_wait: self.wait / self.time.max(MIN_SECONDS),
         }
     }
 }
