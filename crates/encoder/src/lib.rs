@@ -35,6 +35,7 @@ mod prefetch;
 /// Progress displays of long loops (webly-io's, shared by every crate).
 pub use webly_io::progress;
 mod schedule;
+mod seeds;
 mod tensors;
 mod train;
 

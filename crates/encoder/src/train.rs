@@ -5,11 +5,11 @@
 //! momentum buffers: [`crate::optim`]), the epoch / batch-in-epoch / global step, the best
 //! validation mAP so far and the metrics rows up to that step. The data order continues exactly:
 //! the epoch permutation, random crops and mining draws are derived from (seed, epoch, batch), so
-//! no random generator has a position to save. A checkpoint is one file, renamed into place
-//! whole: the weights, the optimiser state under `optimizer/` and the [`State`] as JSON bytes
-//! (`state.json` beside it is a copy for people), so a kill at any point leaves the previous
-//! checkpoint or the next one, never a mix, and a resumed run ends where an uninterrupted one
-//! ends (`tests/train_e2e.rs`).
+//! no random generator has a position to save (the streams and their seeds: `crate::seeds`). A
+//! checkpoint is one file, renamed into place whole: the weights, the optimiser state under
+//! `optimizer/` and the [`State`] as JSON bytes (`state.json` beside it is a copy for people),
+//! so a kill at any point leaves the previous checkpoint or the next one, never a mix, and a
+//! resumed run ends where an uninterrupted one ends (`tests/train_e2e.rs`).
 //!
 //! With frozen pretrained stages ([`crate::cache`]), the frozen part's output is extracted once
 //! into the run's activation cache and every epoch trains the rest from it.
@@ -47,9 +47,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tch::{nn, Device};
 
-/// Streams of derived seeds (so permutation, crops and mining never share one).
-const STREAM_PERMUTATION: u64 = 1;
-const STREAM_MINING: u64 = 2;
 /// The cache set names of the training and validation images.
 const TRAIN_SET: &str = "train";
 const VAL_SET: &str = "val";

@@ -1,14 +1,15 @@
 //! The training loop: epochs of batches in the seed's order, the metrics rows, validation and
 //! the best model at each epoch's end.
 use super::window::Window;
-use super::{Run, TrainHooks, TrainReport, STREAM_PERMUTATION};
+use super::{Run, TrainHooks, TrainReport};
 use crate::batches::{CachedBatches, ImageBatches, Ready};
 use crate::embedding::{embed_set, embed_with, KeyedEmbeddings, EMBED_BATCH};
 use crate::error::{io, EncoderError};
 use crate::files::{save_weights, BEST, METRICS, PLOT};
 use crate::metrics::{plot, write_metrics, RowKind};
-use crate::prefetch::{derive_seed, loader_threads, spawn, Job};
+use crate::prefetch::{loader_threads, spawn, Job};
 use crate::progress::{per_second, Progress, MIN_SECONDS};
+use crate::seeds::{stream_seed, Stream};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -95,7 +96,7 @@ impl Run<'_> {
         let epoch = self.state.epoch as u64;
         let mut order = self.usable.clone();
         let mut rng =
-            ChaCha8Rng::seed_from_u64(derive_seed(self.cfg.seed, STREAM_PERMUTATION, epoch));
+            ChaCha8Rng::seed_from_u64(stream_seed(self.cfg.seed, Stream::Permutation, epoch, 0));
         order.shuffle(&mut rng);
         let bs = self.cfg.batch_size;
         (self.state.batch..self.batches_per_epoch)
@@ -103,7 +104,7 @@ impl Run<'_> {
                 index: b,
                 items: order[b * bs..(b + 1) * bs].to_vec(),
                 crop: Crop::Random {
-                    seed: derive_seed(self.cfg.seed, epoch, b as u64),
+                    seed: stream_seed(self.cfg.seed, Stream::Crop, epoch, b as u64),
                 },
             })
             .collect()

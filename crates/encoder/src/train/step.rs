@@ -1,14 +1,14 @@
 //! One optimisation step: the forward pass, the negatives mined in the batch, the loss, the
 //! backward pass and the optimiser update.
 use super::window::StepOut;
-use super::{Run, STREAM_MINING};
+use super::Run;
 use crate::batches::Ready;
 use crate::config::LossKind;
 use crate::error::EncoderError;
 use crate::loss::{distance_matrix, TripletLoss};
 use crate::mining::{mine_pairs, pair_shares, MiningInput, TripletShares};
 use crate::model::OutputKind;
-use crate::prefetch::derive_seed;
+use crate::seeds::{stream_seed, Stream};
 use crate::tensors::to_vec;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -124,8 +124,9 @@ impl Run<'_> {
             txt_txt: &tt,
             margin: self.cfg.loss.margin as f32,
         };
-        let seed = derive_seed(
-            self.cfg.seed ^ STREAM_MINING,
+        let seed = stream_seed(
+            self.cfg.seed,
+            Stream::Mining,
             self.state.epoch as u64,
             batch as u64,
         );
