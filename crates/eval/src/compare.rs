@@ -16,6 +16,7 @@ const GROUPS: [&str; 3] = ["All", "Simple", "Complex"];
 pub struct RunHeadline {
     /// The run folder's name.
     pub run: String,
+    /// The run folder.
     pub path: PathBuf,
     /// mAP for All, Simple, Complex.
     pub map: [Option<f64>; 3],
@@ -26,6 +27,7 @@ pub struct RunHeadline {
 /// A table of runs (`Display` for the terminal, [`Comparison::to_markdown`] for files).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparison {
+    /// One headline per run, in the order the folders were given.
     pub runs: Vec<RunHeadline>,
 }
 

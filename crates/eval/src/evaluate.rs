@@ -12,8 +12,11 @@ use crate::{EvalError, Relevance, Result};
 /// One query to evaluate: its text (judged by the relevance), its set (file stem) and vector.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvalQuery {
+    /// The query as written (the relevance judges it word by word).
     pub text: String,
+    /// The query file stem it comes from (`simple`, `complex`).
     pub set: String,
+    /// Its embedding in the image space, `dim` values (any norm).
     pub vector: Vec<f32>,
 }
 

@@ -8,6 +8,7 @@
 //! - [`Report::write_run`]: `report.{md,csv,json}` and `ap.png` in a run folder, atomically;
 //!   [`compare`] puts several runs side by side; [`write_gallery`] writes an HTML page.
 
+#![deny(missing_docs)]
 mod atomic;
 mod compare;
 mod error;

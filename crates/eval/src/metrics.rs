@@ -9,7 +9,9 @@ pub struct RankMetrics {
     pub relevant: usize,
     /// Mean over relevant images of the precision at their rank.
     pub ap: f64,
+    /// Share of relevant images among the first 5.
     pub p_at_5: f64,
+    /// Share of relevant images among the first 10.
     pub p_at_10: f64,
     /// Precision at rank R.
     pub r_precision: f64,

@@ -12,11 +12,15 @@ use crate::{write_atomic, EvalError, Result};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PlotConfig {
+    /// Chart width in pixels.
     pub width: u32,
     /// Height per query bar; the chart adds `margin_height` for title and axis.
     pub row_height: u32,
+    /// Pixels added to the bars for the title and the axis.
     pub margin_height: u32,
+    /// Label size in pixels (the title is 2 px larger).
     pub font_size: u32,
+    /// The chart title.
     pub title: String,
 }
 

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    /// One word.
     Simple,
+    /// Two words or more.
     Complex,
 }
 
@@ -24,14 +26,24 @@ impl Kind {
 /// One query's metrics over the full ranking.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueryRow {
+    /// The query text.
     pub query: String,
+    /// The query file stem it comes from.
     pub set: String,
+    /// Simple (one word) or complex.
     pub kind: Kind,
+    /// Relevant images (R).
     pub relevant: usize,
+    /// Average precision over the full ranking.
     pub ap: f64,
+    /// Precision at 5.
     pub p_at_5: f64,
+    /// Precision at 10.
     pub p_at_10: f64,
+    /// Precision at rank R.
     pub r_precision: f64,
+    /// Expected AP of a random ranking of the same images.
     pub random_ap: f64,
+    /// Expected P@5 of a random ranking.
     pub random_p_at_5: f64,
 }

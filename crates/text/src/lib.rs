@@ -9,6 +9,7 @@
 //! - [`train_glove`]: the Stanford GloVe tools (vocab_count, cooccur, shuffle, glove) in Rust.
 //! - [`TextEmbedder`]: caption and query embeddings (mean or tf-idf weighted), `.npy`/`.ids` I/O.
 
+#![deny(missing_docs)]
 mod atomic;
 mod cache;
 mod clean;
