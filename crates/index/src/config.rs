@@ -40,7 +40,8 @@ impl HnswConfig {
     /// Checks the settings before anything is built (what [`crate::Hnsw::build`] checks first).
     ///
     /// # Errors
-    /// [`IndexError::Config`] unless 2 <= m <= [`MAX_M`], ef_construction > 0, ef_search > 0.
+    /// [`IndexError::Config`] unless 2 <= m <= 256 (hnsw_rs stores link counts in a byte),
+    /// ef_construction > 0 and ef_search > 0.
     pub fn validate(&self) -> Result<()> {
         self.check()
     }

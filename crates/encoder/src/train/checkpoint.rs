@@ -46,7 +46,7 @@ pub struct State {
 }
 
 /// Whether `out_dir` holds a checkpoint this webly can resume exactly (one written with the
-/// optimizer state: [`State::checkpoint_format`] at least [`CHECKPOINT_FORMAT`]). A caller that
+/// optimizer state: [`State::checkpoint_format`] at least `CHECKPOINT_FORMAT`). A caller that
 /// resumes on its own initiative (an interrupted `webly run`) starts over otherwise.
 pub fn can_resume(out_dir: &Path) -> bool {
     out_dir.join(LAST).is_file()
