@@ -20,8 +20,11 @@ pub const EMBED_BATCH: usize = 64;
 pub struct ImageEmbeddings {
     /// `loaded.len() * dim` values, L2-normalised rows when the model normalises.
     pub matrix: Vec<f32>,
+    /// Values per row (the model's `out_dim`).
     pub dim: usize,
+    /// Input positions of the rows, ascending.
     pub loaded: Vec<usize>,
+    /// The images that could not be loaded, with the reason.
     pub skipped: Vec<Skipped>,
 }
 
@@ -31,7 +34,9 @@ pub struct ImageEmbeddings {
 pub struct KeyedEmbeddings {
     /// `keys.len() * dim` values, row `k` belongs to `keys[k]`.
     pub matrix: Vec<f32>,
+    /// Values per row.
     pub dim: usize,
+    /// The image key of each row.
     pub keys: Vec<String>,
 }
 

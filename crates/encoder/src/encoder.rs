@@ -16,7 +16,9 @@ use webly_data::LoaderConfig;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SavedModel {
+    /// The network: architecture, widths, head, output dimension.
     pub model: ModelConfig,
+    /// How the raw output becomes an embedding (L2-normalised, or sigmoid-centred for the cross-entropy baseline).
     pub output: OutputKind,
     /// The loader the network was trained with (crop = input side for [`Encoder::embed_batch`]).
     pub loader: LoaderConfig,

@@ -37,16 +37,25 @@ impl PartialEq<&str> for RowKind {
 pub struct MetricsRow {
     /// A step window's row or an epoch's.
     pub kind: RowKind,
+    /// The epoch (0-based) the row belongs to.
     pub epoch: usize,
+    /// Global step at the end of the window or epoch.
     pub step: u64,
+    /// Mean loss per step.
     pub loss: f64,
+    /// Learning rate at the end of the window (the schedule's value).
     pub lr: f64,
     /// Share of samples with a non-zero loss.
     pub active: f64,
+    /// Share of mined triplets that are easy (negative farther than positive plus margin).
     pub easy: f64,
+    /// Share of semi-hard triplets (negative farther than the positive, within the margin).
     pub semi_hard: f64,
+    /// Share of hard triplets (negative nearer than the positive).
     pub hard: f64,
+    /// Validation mAP, on epoch rows with validation.
     pub val_map: Option<f64>,
+    /// Training images per second, compute and loader waits included.
     pub images_per_s: f64,
     /// Share of the step time spent waiting for the loader.
     pub data_wait: f64,

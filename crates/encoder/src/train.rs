@@ -54,10 +54,13 @@ const VAL_SET: &str = "val";
 /// Plain training data.
 #[derive(Debug, Clone, Default)]
 pub struct TrainData {
+    /// The training images, in dataset order.
     pub train_images: Vec<PathBuf>,
     /// `train_images.len() * dim` values: the L2-normalised caption embedding of each image.
     pub train_targets: Vec<f32>,
+    /// Dimension of the text space (the model's `out_dim`).
     pub dim: usize,
+    /// The validation images (may be empty: no validation).
     pub val_images: Vec<PathBuf>,
     /// One key per validation image (passed back to the validation hook for loaded images).
     pub val_keys: Vec<String>,
@@ -95,15 +98,21 @@ impl<F: FnMut(usize, &KeyedEmbeddings) -> Result<Option<f64>, String>> TrainHook
 /// What a run did.
 #[derive(Debug, Clone)]
 pub struct TrainReport {
+    /// The run folder.
     pub out_dir: PathBuf,
+    /// Whole epochs done (the last one included when it finished).
     pub epochs_done: usize,
+    /// Global optimisation steps done.
     pub steps: u64,
     /// Mean loss of the last epoch (or of the steps run when stopped by `max_steps`).
     pub final_loss: f64,
     /// Mean loss of the first logged window, for comparison.
     pub first_loss: f64,
+    /// Best validation mAP, `None` without validation.
     pub best_val_map: Option<f64>,
+    /// The epoch `best.safetensors` is from (0-based).
     pub best_epoch: Option<usize>,
+    /// Training images that could not be loaded (counted once per load attempt).
     pub skipped_images: usize,
     /// Training images per second (compute + data waits) over the run.
     pub images_per_s: f64,
@@ -111,6 +120,7 @@ pub struct TrainReport {
     pub data_wait: f64,
     /// Global step the run resumed from.
     pub resumed_from: Option<u64>,
+    /// The device trained on (`Cpu`, `Cuda(0)`).
     pub device: String,
     /// Batches skipped because no caption of the batch was a usable negative.
     pub skipped_batches: u64,

@@ -24,17 +24,24 @@ pub const CHECKPOINT_STATE: &str = "train_state/json";
 pub struct State {
     /// Epoch to continue in, and its next batch.
     pub epoch: usize,
+    /// The next batch in `epoch` (0 at an epoch's start).
     pub batch: usize,
     /// Global steps done.
     pub step: u64,
+    /// The run seed (every random draw derives from it: `crate::seeds`).
     pub seed: u64,
+    /// Best validation mAP so far, `None` without validation.
     pub best_val_map: Option<f64>,
+    /// The epoch of `best.safetensors` (0-based).
     pub best_epoch: Option<usize>,
+    /// Training images that could not be loaded so far.
     pub skipped_images: usize,
     /// Batches skipped because no caption of the batch was a usable negative.
     #[serde(default)]
     pub skipped_batches: u64,
+    /// A note for people reading `state.json`: where the optimiser state is.
     pub optimizer_note: String,
+    /// The full training configuration of the run.
     pub config: TrainConfig,
     /// Layout of the checkpoint (0: weights only, before the optimizer state was saved).
     #[serde(default)]
