@@ -17,7 +17,6 @@ mod resize;
 mod split;
 pub mod synth;
 
-pub use atomic::write_atomic;
 pub use error::DataError;
 pub use ground_truth::{GroundTruth, GROUND_TRUTH_FILE};
 pub use layout::{

@@ -1,16 +1,14 @@
 //! Where training batches come from: decoded images (a background loader thread) or the
 //! activation cache at the freeze boundary (gathered from memory-mapped shards).
 use crate::cache::FeatureSet;
-use crate::encoder::batch_tensor;
 use crate::error::EncoderError;
-use crate::prefetch::{derive_seed, Job, Loaded};
+use crate::prefetch::{Job, Loaded};
+use crate::seeds::{stream_seed, Stream};
+use crate::tensors::batch_tensor;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use tch::{Device, Tensor};
-
-/// Seed stream of the per-epoch view choice of cached images.
-const STREAM_VIEW_CHOICE: u64 = 4;
 
 /// A batch ready for the network.
 pub(crate) struct Ready {
@@ -96,7 +94,7 @@ impl Iterator for CachedBatches {
             .items
             .iter()
             .map(|&i| {
-                let draw = derive_seed(self.seed ^ STREAM_VIEW_CHOICE, self.epoch, i as u64);
+                let draw = stream_seed(self.seed, Stream::ViewChoice, self.epoch, i as u64);
                 (draw % views) as usize
             })
             .collect();

@@ -118,7 +118,7 @@ pub enum LossKind {
     Triplet,
     /// `d(a,p) + max(0, m - d(a,n))`: positives pulled to 0, negatives pushed past the margin.
     Pairwise,
-    /// Sigmoid cross-entropy to the caption embedding scaled to [0,1] per vector.
+    /// Sigmoid cross-entropy to the caption embedding scaled to \[0,1\] per vector.
     CrossEntropy,
     /// Mean squared error to the caption embedding.
     Mse,

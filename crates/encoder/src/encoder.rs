@@ -1,22 +1,24 @@
 //! A trained encoder on disk (`model.json` + weights) and image embedding.
-use crate::cache::{FeatureCache, FeatureSet};
+use crate::cache::FeatureCache;
 use crate::config::{CacheConfig, DeviceChoice, ModelConfig};
 use crate::device::resolve_device;
+use crate::embedding::{embed_set, embed_with, ImageEmbeddings};
 use crate::error::{torch, EncoderError};
 use crate::files::{read_json, BEST, LAST, MODEL};
 use crate::model::{Network, OutputKind};
-use crate::prefetch::{self, Job};
+use crate::tensors::{batch_tensor, to_vec};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use tch::{nn, Device, Kind, Tensor};
-use webly_data::{Crop, LoaderConfig, Skipped};
+use tch::nn;
+use webly_data::LoaderConfig;
 
 /// `model.json`: everything needed to rebuild the network without outside configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SavedModel {
+    /// The network: architecture, widths, head, output dimension.
     pub model: ModelConfig,
+    /// How the raw output becomes an embedding (L2-normalised, or sigmoid-centred for the cross-entropy baseline).
     pub output: OutputKind,
     /// The loader the network was trained with (crop = input side for [`Encoder::embed_batch`]).
     pub loader: LoaderConfig,
@@ -24,158 +26,6 @@ pub struct SavedModel {
     /// of images goes through the same cache.
     #[serde(default)]
     pub cache: Option<CacheConfig>,
-}
-
-/// Embeddings of a list of images: row `k` of `matrix` is image `loaded[k]` of the input list.
-#[derive(Debug, Clone, Default)]
-pub struct Embeddings {
-    /// `loaded.len() * dim` values, L2-normalised rows when the model normalises.
-    pub matrix: Vec<f32>,
-    pub dim: usize,
-    pub loaded: Vec<usize>,
-    pub skipped: Vec<Skipped>,
-}
-
-/// Embedding rows with the key of each row: the keys are aligned with the rows once, where
-/// the rows are made, and travel with them.
-#[derive(Debug, Clone, Default)]
-pub struct KeyedEmbeddings {
-    /// `keys.len() * dim` values, row `k` belongs to `keys[k]`.
-    pub matrix: Vec<f32>,
-    pub dim: usize,
-    pub keys: Vec<String>,
-}
-
-impl KeyedEmbeddings {
-    /// The rows of `e` with their keys: row `k` is input image `e.loaded[k]`, whose key is
-    /// `keys[e.loaded[k]]`.
-    ///
-    /// # Errors
-    /// When a loaded index has no key or the matrix does not hold `loaded.len()` rows.
-    pub fn new(e: Embeddings, keys: &[String]) -> Result<Self, EncoderError> {
-        let keys = e
-            .loaded
-            .iter()
-            .map(|&i| keys.get(i).cloned())
-            .collect::<Option<Vec<String>>>()
-            .ok_or_else(|| {
-                EncoderError::Data(format!(
-                    "{} keys for embeddings of {} input images",
-                    keys.len(),
-                    e.loaded.iter().max().map_or(0, |m| m + 1)
-                ))
-            })?;
-        if e.matrix.len() != keys.len() * e.dim {
-            return Err(EncoderError::Data(format!(
-                "{} values for {} rows of dimension {}",
-                e.matrix.len(),
-                keys.len(),
-                e.dim
-            )));
-        }
-        Ok(Self {
-            matrix: e.matrix,
-            dim: e.dim,
-            keys,
-        })
-    }
-}
-
-/// Copies a `[n, d]` float tensor to a Vec.
-pub(crate) fn to_vec(t: &Tensor) -> Result<Vec<f32>, EncoderError> {
-    let flat = t
-        .to_kind(Kind::Float)
-        .to_device(Device::Cpu)
-        .contiguous()
-        .view([-1]);
-    Vec::<f32>::try_from(&flat).map_err(torch("copying a tensor to host memory"))
-}
-
-/// A `[n, 3, side, side]` tensor from a CHW batch.
-pub(crate) fn batch_tensor(
-    data: &[f32],
-    side: i64,
-    device: Device,
-) -> Result<Tensor, EncoderError> {
-    let per = 3 * side * side;
-    let len =
-        i64::try_from(data.len()).map_err(|_| EncoderError::Data("batch too large".into()))?;
-    if per == 0 || len % per != 0 {
-        return Err(EncoderError::Data(format!(
-            "a batch of {len} floats is not a whole number of 3x{side}x{side} images"
-        )));
-    }
-    Ok(Tensor::from_slice(data)
-        .view([len / per, 3, side, side])
-        .to_device(device))
-}
-
-/// Embeds `images` with `net` (no grad, eval mode), loading them in the background.
-pub(crate) fn embed_with(
-    net: &Network,
-    output: OutputKind,
-    device: Device,
-    images: &[PathBuf],
-    loader: &LoaderConfig,
-    batch: usize,
-) -> Result<Embeddings, EncoderError> {
-    let batch = batch.max(1);
-    let jobs = (0..images.len())
-        .step_by(batch)
-        .enumerate()
-        .map(|(index, start)| Job {
-            index,
-            items: (start..(start + batch).min(images.len())).collect(),
-            crop: Crop::Center,
-        })
-        .collect();
-    let threads = prefetch::loader_threads(0, device);
-    let (rx, handle) = prefetch::spawn(Arc::new(images.to_vec()), loader.clone(), jobs, 2, threads);
-    let mut out = Embeddings {
-        dim: usize::try_from(net.config().out_dim).unwrap_or(0),
-        ..Default::default()
-    };
-    let mut bar = crate::progress::Progress::new(true, "embed", images.len() as u64, 0);
-    for b in rx {
-        bar.inc(
-            (b.items.len() + b.skipped.len()) as u64,
-            "images embedded".into(),
-        );
-        out.skipped.extend(b.skipped);
-        if b.items.is_empty() {
-            continue;
-        }
-        let x = batch_tensor(&b.data, i64::from(loader.crop), device)?;
-        let e = tch::no_grad(|| net.embedding(&net.forward_raw(&x, false), output));
-        out.matrix.extend(to_vec(&e)?);
-        out.loaded.extend(b.items);
-    }
-    let _ = handle.join();
-    bar.finish();
-    Ok(out)
-}
-
-/// Embeds the images of a cached set (view 0, the centre crop) with `net`'s learnable part.
-pub(crate) fn embed_set(
-    net: &Network,
-    output: OutputKind,
-    device: Device,
-    set: &FeatureSet,
-    batch: usize,
-) -> Result<Embeddings, EncoderError> {
-    let loaded = set.loaded();
-    let mut out = Embeddings {
-        dim: usize::try_from(net.config().out_dim).unwrap_or(0),
-        loaded: loaded.clone(),
-        skipped: set.skipped().to_vec(),
-        ..Default::default()
-    };
-    for rows in loaded.chunks(batch.max(1)) {
-        let x = set.batch(rows, &vec![0; rows.len()], device)?;
-        let e = tch::no_grad(|| net.embedding(&net.forward_from_boundary(&x, false), output));
-        out.matrix.extend(to_vec(&e)?);
-    }
-    Ok(out)
 }
 
 /// A trained encoder loaded from a run folder.
@@ -260,7 +110,7 @@ impl Encoder {
         images: &[PathBuf],
         batch: usize,
         progress: bool,
-    ) -> Result<Embeddings, EncoderError> {
+    ) -> Result<ImageEmbeddings, EncoderError> {
         let cache = match &self.saved.cache {
             Some(c) => FeatureCache::open(
                 &self.saved.model,
@@ -290,7 +140,7 @@ impl Encoder {
         images: &[PathBuf],
         loader: &LoaderConfig,
         batch: usize,
-    ) -> Result<Embeddings, EncoderError> {
+    ) -> Result<ImageEmbeddings, EncoderError> {
         embed_with(
             &self.net,
             self.saved.output,
@@ -308,6 +158,6 @@ pub fn embed(
     images: &[PathBuf],
     loader: &LoaderConfig,
     batch: usize,
-) -> Result<Embeddings, EncoderError> {
+) -> Result<ImageEmbeddings, EncoderError> {
     Encoder::load(model_dir)?.embed_paths(images, loader, batch)
 }

@@ -1,10 +1,12 @@
-//! Atomic writes and the run folder's files. Bytes go through `webly_io::write_atomic`; files
-//! that a library writes by path (tch weights, plotters PNGs) go to a temporary sibling with
-//! webly-io's prefix and the same extension (tch picks the format from it), are synced, renamed.
+//! The run folder's file names and this crate's atomic writes. Bytes go through
+//! `webly_io::write_atomic`; files that a library writes by path (tch weights, plotters PNGs)
+//! through `webly_io::write_atomic_path` (a temporary sibling that keeps the extension, which
+//! tch picks the format from; synced, renamed, the folder synced).
 use crate::error::{io, torch, EncoderError};
 use serde::{de::DeserializeOwned, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tch::nn::VarStore;
+use webly_io::AtomicError;
 
 /// The weights of the latest checkpoint.
 pub const LAST: &str = "last.safetensors";
@@ -19,40 +21,16 @@ pub const METRICS: &str = "metrics.csv";
 /// Loss and validation mAP plot.
 pub const PLOT: &str = "training.png";
 
-/// A hidden temporary sibling of `path` that keeps its extension (tch picks the weights format
-/// from the extension).
-pub(crate) fn temp_sibling(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".tmp-{}-{name}", std::process::id()))
-}
-
-/// Removes a temporary file when dropped, unless [`commit`] took it: whatever a writer fails on
-/// (full disk, a plotting error), no temporary file is left behind.
-pub(crate) struct TempGuard<'a>(pub &'a Path);
-
-impl Drop for TempGuard<'_> {
-    fn drop(&mut self) {
-        // After a successful commit the file is gone: NotFound is the normal case.
-        let _ = std::fs::remove_file(self.0);
-    }
-}
-
-/// Syncs `tmp` and renames it onto `path`; on any failure `tmp` is removed, so a full disk
-/// leaves no temporary file behind.
-pub(crate) fn commit(tmp: &Path, path: &Path) -> Result<(), EncoderError> {
-    let done = std::fs::File::open(tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(io("sync", tmp))
-        .and_then(|()| {
-            std::fs::rename(tmp, path).map_err(io("rename a temporary file onto", path))
-        });
-    if done.is_err() {
-        let _ = std::fs::remove_file(tmp);
-    }
-    done
+/// Writes `path` atomically through `write`, which writes the temporary path it is given (see
+/// `webly_io::write_atomic_path`); I/O failures around it name `path`.
+pub(crate) fn write_by_path(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<(), EncoderError>,
+) -> Result<(), EncoderError> {
+    webly_io::write_atomic_path(path, write).map_err(|e| match e {
+        AtomicError::Write(e) => e,
+        AtomicError::Io(e) => io("write (temporary file, sync, rename)", path)(e),
+    })
 }
 
 /// Writes bytes atomically (webly-io: temp file, sync, rename; the temp file removed on failure).
@@ -82,32 +60,23 @@ pub(crate) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, EncoderEr
 
 /// Saves all variables (BatchNorm statistics included) atomically.
 pub(crate) fn save_weights(vs: &VarStore, path: &Path) -> Result<(), EncoderError> {
-    let tmp = temp_sibling(path);
-    let _guard = TempGuard(&tmp);
-    vs.save(&tmp)
-        .map_err(torch(format!("writing weights {}", tmp.display())))?;
-    commit(&tmp, path)
+    write_by_path(path, |tmp| {
+        vs.save(tmp)
+            .map_err(torch(format!("writing weights {}", tmp.display())))
+    })
 }
 
 /// Saves named tensors (CPU) as safetensors atomically.
 pub(crate) fn save_named(named: &[(String, tch::Tensor)], path: &Path) -> Result<(), EncoderError> {
-    let tmp = temp_sibling(path);
-    let _guard = TempGuard(&tmp);
-    tch::Tensor::write_safetensors(named, &tmp)
-        .map_err(torch(format!("writing {}", tmp.display())))?;
-    commit(&tmp, path)
+    write_by_path(path, |tmp| {
+        tch::Tensor::write_safetensors(named, tmp)
+            .map_err(torch(format!("writing {}", tmp.display())))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn temp_keeps_extension_and_folder() {
-        let t = temp_sibling(Path::new("/a/b/last.safetensors"));
-        assert_eq!(t.parent(), Some(Path::new("/a/b")));
-        assert!(t.to_string_lossy().ends_with("-last.safetensors"));
-    }
 
     #[test]
     fn a_failed_weights_write_leaves_no_temporary_file() {

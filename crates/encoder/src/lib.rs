@@ -21,6 +21,7 @@ mod batches;
 pub mod cache;
 mod config;
 mod device;
+mod embedding;
 mod encoder;
 mod error;
 mod files;
@@ -31,8 +32,11 @@ mod model;
 mod nets;
 pub mod optim;
 mod prefetch;
-pub mod progress;
+/// Progress displays of long loops (webly-io's, shared by every crate).
+pub use webly_io::progress;
 mod schedule;
+mod seeds;
+mod tensors;
 mod train;
 
 pub use cache::{ExtractReport, FeatureCache, FeatureSet};
@@ -41,10 +45,11 @@ pub use config::{
     LossConfig, LossKind, Mining, ModelConfig, OptimizerKind, Padding, Schedule, TrainConfig,
 };
 pub use device::{resolve_device, set_threads};
-pub use encoder::{embed, Embeddings, Encoder, KeyedEmbeddings, SavedModel};
+pub use embedding::{ImageEmbeddings, KeyedEmbeddings, EMBED_BATCH};
+pub use encoder::{embed, Encoder, SavedModel};
 pub use error::EncoderError;
 pub use files::{BEST, LAST, METRICS, MODEL, PLOT, STATE};
-pub use metrics::{plot, read_metrics, MetricsRow};
+pub use metrics::{plot, read_metrics, MetricsRow, RowKind};
 pub use model::{Network, OutputKind};
 pub use nets::{EfficientNetLite0, InputNorm};
 pub use schedule::lr_at;

@@ -20,7 +20,7 @@ pub enum OutputKind {
     #[default]
     Direct,
     /// Cross-entropy models: `sigmoid(raw)` minus its own mean over dimensions (this undoes the
-    /// per-vector [0,1] scaling of the targets up to a scale), then L2-normalised.
+    /// per-vector \[0,1\] scaling of the targets up to a scale), then L2-normalised.
     SigmoidCentred,
 }
 

@@ -72,15 +72,8 @@ pub(crate) fn spawn(
     (rx, handle)
 }
 
-/// A well-mixed 64-bit seed from a base seed and a position (splitmix64 finaliser).
-pub(crate) fn derive_seed(seed: u64, a: u64, b: u64) -> u64 {
-    let mut z = seed
-        .wrapping_add(a.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-        .wrapping_add(b.wrapping_mul(0xD1B5_4A32_D192_ED03));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+/// The seed mix, for the activation cache (whose views are not a training stream).
+pub(crate) use crate::seeds::derive_seed;
 
 #[cfg(test)]
 mod tests {

@@ -10,11 +10,13 @@ use crate::{EvalError, Report, Result, REPORT_JSON};
 /// The groups compared, in column order.
 const GROUPS: [&str; 3] = ["All", "Simple", "Complex"];
 
-/// One run's headline numbers; `None` where the run has no such group.
+/// One run's headline numbers (mAP and P@5 per query group) for the comparison table; `None`
+/// where the run has no such group.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RunSummary {
+pub struct RunHeadline {
     /// The run folder's name.
     pub run: String,
+    /// The run folder.
     pub path: PathBuf,
     /// mAP for All, Simple, Complex.
     pub map: [Option<f64>; 3],
@@ -25,7 +27,8 @@ pub struct RunSummary {
 /// A table of runs (`Display` for the terminal, [`Comparison::to_markdown`] for files).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparison {
-    pub runs: Vec<RunSummary>,
+    /// One headline per run, in the order the folders were given.
+    pub runs: Vec<RunHeadline>,
 }
 
 /// Reads `<run>/report.json` for each run folder.
@@ -34,7 +37,7 @@ pub fn compare(runs: &[&Path]) -> Result<Comparison> {
     Ok(Comparison { runs })
 }
 
-fn read_run(dir: &Path) -> Result<RunSummary> {
+fn read_run(dir: &Path) -> Result<RunHeadline> {
     let path = dir.join(REPORT_JSON);
     let bytes = std::fs::read(&path).map_err(|e| EvalError::io(&path, e))?;
     let report: Report = serde_json::from_slice(&bytes).map_err(|e| EvalError::Json {
@@ -42,7 +45,7 @@ fn read_run(dir: &Path) -> Result<RunSummary> {
         source: e,
     })?;
     let pick = |f: fn(&crate::Summary) -> f64| GROUPS.map(|g| report.summary(g).map(f));
-    Ok(RunSummary {
+    Ok(RunHeadline {
         run: run_name(dir),
         path: dir.to_path_buf(),
         map: pick(|s| s.map),

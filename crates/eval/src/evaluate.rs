@@ -5,14 +5,18 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use crate::metrics::{expected_random_ap, rank_metrics, rank_metrics_of_parts, RankScratch};
-use crate::report::{Excluded, Kind, QueryRow, Report};
+use crate::report::{Excluded, Report};
+use crate::row::{Kind, QueryRow};
 use crate::{EvalError, Relevance, Result};
 
 /// One query to evaluate: its text (judged by the relevance), its set (file stem) and vector.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvalQuery {
+    /// The query as written (the relevance judges it word by word).
     pub text: String,
+    /// The query file stem it comes from (`simple`, `complex`).
     pub set: String,
+    /// Its embedding in the image space, `dim` values (any norm).
     pub vector: Vec<f32>,
 }
 

@@ -16,9 +16,13 @@ const THUMB_QUALITY: u8 = 80;
 /// One retrieved image.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GalleryHit {
+    /// The image key (`city/id`).
     pub key: String,
+    /// Cosine similarity to the query.
     pub score: f32,
+    /// The image file, thumbnailed into the page.
     pub image_path: PathBuf,
+    /// Its caption, shown under it.
     pub caption: String,
     /// Shown as a green / red frame when known.
     pub relevant: Option<bool>,
@@ -27,7 +31,9 @@ pub struct GalleryHit {
 /// A query and its hits, best first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GalleryQuery {
+    /// The query text.
     pub query: String,
+    /// The retrieved images, best first.
     pub hits: Vec<GalleryHit>,
 }
 

@@ -8,6 +8,7 @@
 //! - [`Report::write_run`]: `report.{md,csv,json}` and `ap.png` in a run folder, atomically;
 //!   [`compare`] puts several runs side by side; [`write_gallery`] writes an HTML page.
 
+#![deny(missing_docs)]
 mod atomic;
 mod compare;
 mod error;
@@ -18,9 +19,10 @@ mod plot;
 mod queries;
 mod relevance;
 mod report;
+mod row;
 
-pub use atomic::write_atomic;
-pub use compare::{compare, Comparison, RunSummary};
+use atomic::write_atomic;
+pub use compare::{compare, Comparison, RunHeadline};
 pub use error::EvalError;
 pub use evaluate::{cosine_scores, evaluate, mean_average_precision, EvalQuery};
 pub use gallery::{write_gallery, GalleryHit, GalleryQuery};
@@ -29,7 +31,8 @@ pub use plot::{write_ap_chart, PlotConfig};
 pub use queries::QuerySet;
 pub use relevance::Cleaner;
 pub use relevance::{CaptionRelevance, Relevance, TruthRelevance};
-pub use report::{Excluded, Kind, QueryRow, Report, Summary, REPORT_JSON};
+pub use report::{Excluded, Report, Summary, REPORT_JSON};
+pub use row::{Kind, QueryRow};
 
 /// Result alias of this crate.
 pub type Result<T> = std::result::Result<T, EvalError>;

@@ -9,7 +9,9 @@ pub struct RankMetrics {
     pub relevant: usize,
     /// Mean over relevant images of the precision at their rank.
     pub ap: f64,
+    /// Share of relevant images among the first 5.
     pub p_at_5: f64,
+    /// Share of relevant images among the first 10.
     pub p_at_10: f64,
     /// Precision at rank R.
     pub r_precision: f64,
@@ -195,13 +197,13 @@ fn metrics_of_ties(ties: impl IntoIterator<Item = Tie>, r: usize) -> RankMetrics
     }
 }
 
-/// Exact E[AP] for a uniformly random permutation of `n` images, `r` of them relevant.
+/// Exact E\[AP\] for a uniformly random permutation of `n` images, `r` of them relevant.
 ///
 /// AP = (1/R) Σ_j Σ_l [rank_l <= rank_j] / rank_j over relevant j, l. The R diagonal terms
 /// give E[1/rank] = H_N/N each; each of the R(R-1) ordered pairs l != j gives
 /// (1/N) Σ_m (m-1)/((N-1) m) = (N - H_N)/(N(N-1)). Hence
-/// E[AP] = H_N/N + ((R-1)/(N-1)) (1 - H_N/N): 1 when R = N, H_N/N when R = 1.
-/// (E[P@k] and E[R-precision] are simply R/N.)
+/// E\[AP\] = H_N/N + ((R-1)/(N-1)) (1 - H_N/N): 1 when R = N, H_N/N when R = 1.
+/// (E\[P@k\] and E\[R-precision\] are simply R/N.)
 pub fn expected_random_ap(r: usize, n: usize) -> f64 {
     if r == 0 || n == 0 {
         return 0.0;

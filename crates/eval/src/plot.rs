@@ -1,27 +1,26 @@
 //! PNG bar chart of per-query AP, with the random-ranking AP marked.
 
 use std::path::Path;
-use std::sync::Once;
 
 use plotters::prelude::*;
-use plotters::style::{register_font, FontStyle};
 use serde::{Deserialize, Serialize};
 
-use crate::report::Kind;
-use crate::{write_atomic, EvalError, QueryRow, Result};
-
-/// Font family name the embedded DejaVu Sans is registered under.
-const FONT: &str = "sans-serif";
+use crate::row::{Kind, QueryRow};
+use crate::{write_atomic, EvalError, Result};
 
 /// Size and look of the chart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PlotConfig {
+    /// Chart width in pixels.
     pub width: u32,
     /// Height per query bar; the chart adds `margin_height` for title and axis.
     pub row_height: u32,
+    /// Pixels added to the bars for the title and the axis.
     pub margin_height: u32,
+    /// Label size in pixels (the title is 2 px larger).
     pub font_size: u32,
+    /// The chart title.
     pub title: String,
 }
 
@@ -37,17 +36,9 @@ impl Default for PlotConfig {
     }
 }
 
-fn register_dejavu() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // The bytes are a valid TTF shipped by the `dejavu` crate; a failure only loses text.
-        let _ = register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
-    });
-}
-
 /// Draws one horizontal bar per query (AP on 0..1) and writes the PNG atomically.
 pub fn write_ap_chart(path: &Path, rows: &[QueryRow], cfg: &PlotConfig) -> Result<()> {
-    register_dejavu();
+    webly_io::plot_font();
     let (w, h) = (
         cfg.width,
         cfg.margin_height + cfg.row_height * rows.len().max(1) as u32,
@@ -81,7 +72,7 @@ fn draw(
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let n = rows.len().max(1) as i32;
     let mut chart = ChartBuilder::on(&root)
-        .caption(&cfg.title, (FONT, cfg.font_size + 2))
+        .caption(&cfg.title, (webly_io::PLOT_FONT, cfg.font_size + 2))
         .margin(10)
         .x_label_area_size(40)
         .y_label_area_size(cfg.width / 5)
@@ -100,7 +91,7 @@ fn draw(
         .y_labels(rows.len().max(1))
         .y_label_formatter(&label)
         .x_desc("average precision")
-        .label_style((FONT, cfg.font_size))
+        .label_style((webly_io::PLOT_FONT, cfg.font_size))
         .draw()
         .map_err(|e| e.to_string())?;
     chart

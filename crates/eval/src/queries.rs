@@ -11,6 +11,7 @@ use crate::{EvalError, Result};
 pub struct QuerySet {
     /// The file stem (`simple` for `eval/queries/simple.txt`).
     pub name: String,
+    /// The queries, one per non-empty line, in file order.
     pub queries: Vec<String>,
 }
 

@@ -5,48 +5,18 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::row::{Kind, QueryRow};
 use crate::{write_ap_chart, write_atomic, EvalError, PlotConfig, Result};
 
 /// File name of the JSON report inside a run folder (read back by [`crate::compare`]).
 pub const REPORT_JSON: &str = "report.json";
 
-/// Single-word or multi-word query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Simple,
-    Complex,
-}
-
-impl Kind {
-    /// `Simple` for a one-word query, else `Complex`.
-    pub fn of(query: &str) -> Kind {
-        match query.split_whitespace().count() {
-            0 | 1 => Kind::Simple,
-            _ => Kind::Complex,
-        }
-    }
-}
-
-/// One query's metrics over the full ranking.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct QueryRow {
-    pub query: String,
-    pub set: String,
-    pub kind: Kind,
-    pub relevant: usize,
-    pub ap: f64,
-    pub p_at_5: f64,
-    pub p_at_10: f64,
-    pub r_precision: f64,
-    pub random_ap: f64,
-    pub random_p_at_5: f64,
-}
-
 /// A query left out of the means because no image is relevant to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Excluded {
+    /// The query text.
     pub query: String,
+    /// The query file stem it comes from.
     pub set: String,
 }
 
@@ -55,21 +25,32 @@ pub struct Excluded {
 pub struct Summary {
     /// `All`, `Simple`, `Complex` or `set:<name>`.
     pub group: String,
+    /// Queries in the group (excluded ones left out).
     pub queries: usize,
+    /// Mean average precision over the group.
     pub map: f64,
+    /// Mean precision at 5.
     pub p_at_5: f64,
+    /// Mean precision at 10.
     pub p_at_10: f64,
+    /// Mean R-precision.
     pub r_precision: f64,
+    /// Expected mAP of a random ranking of the same images (the floor to compare with).
     pub random_map: f64,
+    /// Expected P@5 of a random ranking.
     pub random_p_at_5: f64,
 }
 
 /// Everything [`crate::evaluate`] found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
+    /// Images ranked for each query.
     pub images: usize,
+    /// One row per evaluated query, in query order.
     pub rows: Vec<QueryRow>,
+    /// Queries left out because no image is relevant to them.
     pub excluded: Vec<Excluded>,
+    /// Means per group: All, Simple, Complex, then each query set.
     pub summaries: Vec<Summary>,
 }
 

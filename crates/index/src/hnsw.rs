@@ -1,68 +1,18 @@
 //! The HNSW index: hnsw_rs with the clamped dot distance, parallel insertion.
 
 use hnsw_rs::hnsw::Hnsw as Graph;
-use serde::{Deserialize, Serialize};
 
+use crate::config::HnswConfig;
 use crate::embeddings::normalised_query;
 use crate::exact::ExactRef;
 use crate::flat::FlatGraph;
-use crate::recall::{measure_recall, RecallConfig, RecallReport};
+use crate::recall::{measure_recall, RecallReport};
 use crate::search::{keep_top_k, to_hits};
-use crate::{DotClamped, Embeddings, Hit, IndexError, Manifest, Result, Search};
+use crate::{DotClamped, Embeddings, Hit, Manifest, Result, Search};
 
 /// Layers of the hnsw_rs graph being built (hnsw_rs's own dump only works with exactly 16);
 /// 16 layers of M=16 hold far more than 10^9 points.
 pub const HNSW_MAX_LAYER: usize = 16;
-/// hnsw_rs stores link counts in a byte and exits the process above 256.
-const MAX_M: usize = 256;
-
-/// HNSW parameters, with the paper's / hnswlib's defaults.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct HnswConfig {
-    /// Links per node and layer (`M`; hnsw_rs keeps 2M on layer 0). Paper default 16.
-    pub m: usize,
-    /// Candidate list size while inserting. hnswlib / paper default 200.
-    pub ef_construction: usize,
-    /// Candidate list size while searching (raised to k when smaller). 128 gives recall@10
-    /// around 0.99 on clustered data; text queries sit off the image distribution, so sweep
-    /// 200-500 on real queries before lowering it.
-    pub ef_search: usize,
-    /// Recall@k against brute force measured right after the build.
-    pub recall: RecallConfig,
-}
-
-impl Default for HnswConfig {
-    fn default() -> Self {
-        HnswConfig {
-            m: 16,
-            ef_construction: 200,
-            ef_search: 128,
-            recall: RecallConfig::default(),
-        }
-    }
-}
-
-impl HnswConfig {
-    /// Checks the settings before anything is built (what [`Hnsw::build`] checks first).
-    ///
-    /// # Errors
-    /// [`IndexError::Config`] unless 2 <= m <= [`MAX_M`], ef_construction > 0, ef_search > 0.
-    pub fn validate(&self) -> Result<()> {
-        self.check()
-    }
-
-    fn check(&self) -> Result<()> {
-        let ok = (2..=MAX_M).contains(&self.m) && self.ef_construction > 0 && self.ef_search > 0;
-        match ok {
-            true => Ok(()),
-            false => Err(IndexError::Config(format!(
-                "need 2 <= m <= {MAX_M}, ef_construction > 0 and ef_search > 0, got {self:?}"
-            ))),
-        }
-    }
-}
-
 /// An HNSW graph over unit vectors with row keys.
 ///
 /// hnsw_rs builds the graph; it is then copied into a flat layout (see [`crate::flat`]) and
@@ -242,6 +192,7 @@ impl std::fmt::Debug for Hnsw {
 mod tests {
     use super::*;
     use crate::synthetic::{clustered, SyntheticConfig};
+    use crate::IndexError;
 
     #[test]
     fn config_fills_defaults_and_rejects_unknown_fields() {

@@ -11,6 +11,7 @@
 //! - [`recall_at_k`]: recall of any [`Search`] against [`Exact`]; [`synthetic`] makes
 //!   clustered low-rank test vectors with a fixed seed.
 
+mod config;
 mod distance;
 mod embeddings;
 mod error;
@@ -23,11 +24,12 @@ mod search;
 mod store;
 pub mod synthetic;
 
+pub use config::HnswConfig;
 pub use distance::{dot, DotClamped};
 pub use embeddings::Embeddings;
 pub use error::IndexError;
 pub use exact::Exact;
-pub use hnsw::{Hnsw, HnswConfig, HNSW_MAX_LAYER};
+pub use hnsw::{Hnsw, HNSW_MAX_LAYER};
 pub use manifest::{
     Expect, Fingerprints, Manifest, GRAPH_FILE, KEYS_FILE, MANIFEST_FILE, VECTORS_FILE,
 };

@@ -1,7 +1,7 @@
 //! Saving an [`Hnsw`] to a folder (atomically) and opening it again.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::flat::FlatGraph;
@@ -13,16 +13,11 @@ impl Hnsw {
     /// `graph.u32`, `keys.txt`, `nodes.txt`, `manifest.json` last) and renamed into place,
     /// replacing any old `dir`.
     pub fn save(&mut self, dir: &Path, fingerprints: &Fingerprints) -> Result<Manifest> {
-        let tmp = sibling(dir, "tmp")?;
-        fs::create_dir_all(&tmp).map_err(|e| IndexError::io(&tmp, e))?;
-        let written = self.write_into(&tmp, fingerprints).and_then(|m| {
-            replace_dir(&tmp, dir)?;
-            Ok(m)
-        });
-        if written.is_err() {
-            let _ = fs::remove_dir_all(&tmp);
-        }
-        let manifest = written?;
+        let manifest = webly_io::write_dir_atomic(dir, |tmp| self.write_into(tmp, fingerprints))
+            .map_err(|e| match e {
+                webly_io::AtomicError::Write(e) => e,
+                webly_io::AtomicError::Io(e) => IndexError::io(dir, e),
+            })?;
         self.manifest = Some(manifest.clone());
         Ok(manifest)
     }
@@ -225,40 +220,6 @@ fn corrupt(path: &Path, what: String) -> IndexError {
         path: path.to_path_buf(),
         what,
     }
-}
-
-/// A fresh, unused path beside `dir`: `.<name>.<tag>-<pid>-<nanos>`.
-fn sibling(dir: &Path, tag: &str) -> Result<PathBuf> {
-    let name = dir
-        .file_name()
-        .ok_or_else(|| corrupt(dir, "index path has no folder name".into()))?;
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let unique = format!(
-        ".{}.{tag}-{}-{nanos}",
-        name.to_string_lossy(),
-        std::process::id()
-    );
-    Ok(parent.join(unique))
-}
-
-/// Renames `tmp` to `dir`; an existing `dir` is first moved aside, then removed.
-fn replace_dir(tmp: &Path, dir: &Path) -> Result<()> {
-    if !dir.exists() {
-        return fs::rename(tmp, dir).map_err(|e| IndexError::io(dir, e));
-    }
-    let old = sibling(dir, "old")?;
-    fs::rename(dir, &old).map_err(|e| IndexError::io(dir, e))?;
-    if let Err(e) = fs::rename(tmp, dir) {
-        let _ = fs::rename(&old, dir);
-        return Err(IndexError::io(dir, e));
-    }
-    fs::remove_dir_all(&old).map_err(|e| IndexError::io(&old, e))
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -49,7 +49,9 @@ pub fn checksums(dir: &Path, names: &[&str]) -> std::io::Result<BTreeMap<String,
 /// A file that does not hold what its manifest recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Damage {
+    /// The damaged file (its folder joined with the manifest's name).
     pub path: PathBuf,
+    /// What is wrong: missing, unreadable, or the recorded and actual checksums.
     pub what: String,
 }
 

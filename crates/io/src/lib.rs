@@ -7,24 +7,39 @@
 //! stamps record for every file they vouch for (verified with [`verify`] before use), and the
 //! run folder's advisory [`FolderLock`] (one writer, or any number of readers).
 //!
-//! Errors are plain `std::io::Error`s; each library maps them into its own error type with the
-//! path it was writing.
+//! Writers that take a path instead of bytes (tch weights, plotters PNGs, hnsw_rs dumps) use
+//! [`write_atomic_path`] (a temporary sibling that keeps the extension) and
+//! [`write_dir_atomic`] (a temporary sibling folder).
+//!
+//! It also holds the two small helpers every crate's long loops and plots share: [`progress`]
+//! (indicatif bars and plain periodic lines) and, with the `plot` feature, [`plot_font`].
+//!
+//! Errors are plain `std::io::Error`s (or [`AtomicError`] where the caller's writer has its own
+//! error); each library maps them into its own error type with the path it was writing.
+#![deny(missing_docs)]
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
 mod checksum;
 mod lock;
+#[cfg(feature = "plot")]
+mod plot;
+pub mod progress;
 
 pub use checksum::{checksum, checksums, verify, Damage, CHECKSUM_KIND};
 pub use lock::{is_temporary, FolderLock, LockKind, LOCK_FILE};
+#[cfg(feature = "plot")]
+pub use plot::{plot_font, PLOT_FONT};
 
 /// Prefix of the temporary files (hidden, and recognisable if a crash leaves one behind).
 pub const TEMP_PREFIX: &str = ".webly-tmp-";
 
 /// Mode asked for new files before the umask applies (what `File::create` asks).
-#[cfg(unix)]
 const CREATE_MODE: u32 = 0o666;
+
+/// Mode asked for new folders before the umask applies (what `create_dir` asks).
+const CREATE_DIR_MODE: u32 = 0o777;
 
 /// Writes `path` atomically: `body` fills a temporary file in the same folder (created if
 /// missing), which replaces `path` only if `body` succeeds.
@@ -47,26 +62,127 @@ pub fn write_atomic_unsynced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write(path, |w| w.write_all(bytes), false)
 }
 
+/// Why an atomic write by path failed: the caller's writer (`Write`), or the temporary file,
+/// sync or rename around it (`Io`).
+#[derive(Debug)]
+pub enum AtomicError<E> {
+    /// The caller's writer failed; the temporary file was removed and `path` is untouched.
+    Write(E),
+    /// Creating the temporary file or folder, syncing it or renaming it into place failed.
+    Io(std::io::Error),
+}
+
+impl<E: std::fmt::Display> std::fmt::Display for AtomicError<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AtomicError::Write(e) => e.fmt(f),
+            AtomicError::Io(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for AtomicError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AtomicError::Write(e) => Some(e),
+            AtomicError::Io(e) => Some(e),
+        }
+    }
+}
+
+impl<E> From<std::io::Error> for AtomicError<E> {
+    fn from(e: std::io::Error) -> Self {
+        AtomicError::Io(e)
+    }
+}
+
+/// Writes `path` atomically through a library that writes by path (tch's `VarStore::save`,
+/// plotters' `BitMapBackend`): `write` gets a hidden temporary sibling,
+/// `.webly-tmp-<random>-<file name>`, which keeps `path`'s extension (tch and plotters pick the
+/// format from it). On success the file is synced, renamed onto `path` and the folder synced;
+/// on any failure the temporary file is removed and `path` is untouched. The folder is created
+/// if missing.
+///
+/// # Errors
+/// [`AtomicError::Write`] with `write`'s error; [`AtomicError::Io`] for the temporary file, the
+/// sync or the rename.
+pub fn write_atomic_path<T, E, F>(path: &Path, write: F) -> Result<T, AtomicError<E>>
+where
+    F: FnOnce(&Path) -> Result<T, E>,
+{
+    let dir = parent_of(path);
+    std::fs::create_dir_all(dir)?;
+    // Dropped without `persist` (a failed writer, sync or rename): the file is deleted.
+    let tmp = temp_builder(&suffix_of(path), CREATE_MODE)
+        .tempfile_in(dir)?
+        .into_temp_path();
+    let value = write(&tmp).map_err(AtomicError::Write)?;
+    // The writer may have replaced the file the builder created: sync what the path names now.
+    File::open(&tmp)?.sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)?;
+    Ok(value)
+}
+
+/// Writes the folder `dir` atomically: `fill` gets a fresh, empty, hidden temporary folder
+/// beside `dir` (`.webly-tmp-<random>-<name>`), whose files are synced and which then replaces
+/// `dir` (an existing `dir` is first moved aside, then removed; if the second rename fails the
+/// old folder is put back). On any failure the temporary folder is removed. Readers see the old
+/// folder or the whole new one, except for the instant between the two renames, when `dir` is
+/// missing (POSIX has no atomic exchange of two folders).
+///
+/// # Errors
+/// [`AtomicError::Write`] with `fill`'s error; [`AtomicError::Io`] for the folders, the syncs
+/// and the renames.
+pub fn write_dir_atomic<T, E, F>(dir: &Path, fill: F) -> Result<T, AtomicError<E>>
+where
+    F: FnOnce(&Path) -> Result<T, E>,
+{
+    let parent = parent_of(dir);
+    std::fs::create_dir_all(parent)?;
+    let suffix = suffix_of(dir);
+    // Removed with its content when dropped, unless kept below.
+    let tmp = temp_builder(&suffix, CREATE_DIR_MODE).tempdir_in(parent)?;
+    let value = fill(tmp.path()).map_err(AtomicError::Write)?;
+    for entry in std::fs::read_dir(tmp.path())? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            File::open(entry.path())?.sync_all()?;
+        }
+    }
+    sync_dir(tmp.path())?;
+    if dir.exists() {
+        let old = temp_builder(&format!("{suffix}.old"), CREATE_DIR_MODE)
+            .tempdir_in(parent)?
+            .keep();
+        // `old` is an empty folder: renaming a folder onto an empty one replaces it.
+        if let Err(e) = std::fs::rename(dir, &old) {
+            let _ = std::fs::remove_dir(&old);
+            return Err(e.into());
+        }
+        if let Err(e) = std::fs::rename(tmp.path(), dir) {
+            let _ = std::fs::rename(&old, dir);
+            return Err(e.into());
+        }
+        let _ = tmp.keep();
+        sync_dir(parent)?;
+        std::fs::remove_dir_all(&old)?;
+    } else {
+        std::fs::rename(tmp.path(), dir)?;
+        let _ = tmp.keep();
+        sync_dir(parent)?;
+    }
+    Ok(value)
+}
+
 fn write<F>(path: &Path, body: F, sync: bool) -> std::io::Result<()>
 where
     F: FnOnce(&mut BufWriter<&File>) -> std::io::Result<()>,
 {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let dir = parent_of(path);
     std::fs::create_dir_all(dir)?;
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(TEMP_PREFIX);
-    #[cfg(unix)]
-    {
-        // tempfile creates 0600 files; ask for 0666 like `File::create`, so the process umask
-        // decides the final mode of the output.
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(CREATE_MODE));
-    }
     // Dropped without `persist` (a failed body, flush, sync or rename): the file is deleted.
-    let tmp = builder.tempfile_in(dir)?;
+    let tmp = temp_builder("", CREATE_MODE).tempfile_in(dir)?;
     {
         let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file());
         body(&mut w)?;
@@ -76,6 +192,53 @@ where
         tmp.as_file().sync_all()?;
     }
     tmp.persist(path).map_err(|e| e.error)?;
+    if sync {
+        sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+/// The folder holding `path` (`.` for a bare file name).
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// `-<file name>`: the temporary name ends like the destination, extension included.
+fn suffix_of(path: &Path) -> String {
+    path.file_name()
+        .map(|n| format!("-{}", n.to_string_lossy()))
+        .unwrap_or_default()
+}
+
+/// A tempfile builder for webly's hidden temporary names, asking `mode` (before the umask;
+/// [`CREATE_MODE`] for files, [`CREATE_DIR_MODE`] for folders).
+fn temp_builder(suffix: &str, mode: u32) -> tempfile::Builder<'_, '_> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TEMP_PREFIX).suffix(suffix);
+    #[cfg(unix)]
+    {
+        // tempfile creates 0600 files and 0700 folders; ask for what `File::create` and
+        // `create_dir` ask, so the process umask decides the final mode of the output.
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(mode));
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    builder
+}
+
+/// Syncs a folder's entries (the rename that just happened in it) to disk. A no-op where
+/// folders cannot be opened (Windows).
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
     Ok(())
 }
 
@@ -111,6 +274,67 @@ mod tests {
         let expected = std::fs::metadata(&q).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, expected, "{mode:o} vs {expected:o}");
         assert_ne!(mode, 0o600, "the umask of tests is never 0177");
+    }
+
+    #[test]
+    fn path_writer_keeps_the_extension_and_replaces_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/last.safetensors");
+        let seen = write_atomic_path(&p, |tmp| {
+            std::fs::write(tmp, b"weights")?;
+            Ok::<_, std::io::Error>(tmp.to_path_buf())
+        })
+        .unwrap();
+        assert_eq!(seen.parent(), p.parent());
+        let name = seen.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with(TEMP_PREFIX), "{name}");
+        assert!(name.ends_with("-last.safetensors"), "{name}");
+        assert_eq!(std::fs::read(&p).unwrap(), b"weights");
+        assert_eq!(std::fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn failed_path_writer_or_rename_keeps_the_old_file_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("plot.png");
+        write_atomic(&p, b"old").unwrap();
+        let err = write_atomic_path(&p, |tmp| {
+            std::fs::write(tmp, b"partial").unwrap();
+            Err::<(), _>("plotting failed")
+        });
+        assert!(matches!(err, Err(AtomicError::Write("plotting failed"))));
+        assert_eq!(std::fs::read(&p).unwrap(), b"old");
+        // The rename fails: the destination is a folder holding a file.
+        let q = dir.path().join("busy.png");
+        std::fs::create_dir(&q).unwrap();
+        std::fs::write(q.join("keep"), b"x").unwrap();
+        let err = write_atomic_path(&q, |tmp| std::fs::write(tmp, b"new"));
+        assert!(matches!(err, Err(AtomicError::Io(_))));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn folder_writer_replaces_whole_folders_and_cleans_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("index");
+        write_dir_atomic(&d, |tmp| std::fs::write(tmp.join("a"), b"1")).unwrap();
+        write_dir_atomic(&d, |tmp| std::fs::write(tmp.join("b"), b"2")).unwrap();
+        let names: Vec<String> = std::fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["b"], "the old folder's files are gone");
+        let err = write_dir_atomic(&d, |tmp| {
+            std::fs::write(tmp.join("c"), b"3").unwrap();
+            Err::<(), _>("dump failed")
+        });
+        assert!(matches!(err, Err(AtomicError::Write("dump failed"))));
+        assert!(d.join("b").is_file(), "a failed fill keeps the old folder");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp left"
+        );
     }
 
     #[test]

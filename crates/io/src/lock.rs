@@ -14,7 +14,9 @@ pub const LOCK_FILE: &str = ".webly.lock";
 /// Whether a holder writes the folder (alone) or reads it (alongside other readers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockKind {
+    /// A reader: any number may hold the folder together, while no writer does.
     Shared,
+    /// The one writer: no reader or other writer holds the folder meanwhile.
     Exclusive,
 }
 

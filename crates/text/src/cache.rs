@@ -27,7 +27,7 @@ use rayon::prelude::*;
 
 use crate::atomic::write_atomic;
 use crate::error::Result;
-use crate::load::{CacheStatus, Format, LoadReport};
+use crate::format::{CacheStatus, Format, LoadReport};
 use crate::storage::{MmapMatrix, Storage};
 use crate::vectors::WordVectors;
 use crate::vocab::Vocab;

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use crate::atomic::write_atomic;
 use crate::error::Result;
+use crate::format::{Format, LoadOptions, LoadReport};
 use crate::lines::{parse_lines, LineSource};
-use crate::load::{Format, LoadOptions, LoadReport};
 use crate::vectors::WordVectors;
 
 /// Reads GloVe text from `reader`; `name` is used in error messages.
@@ -25,7 +25,7 @@ pub fn read_glove_text<R: BufRead>(
     };
     let parsed = parse_lines(reader, &src)?;
     parsed.check_encoding(name, opts.non_utf8)?;
-    WordVectors::from_parsed(parsed, Format::GloveText, name)
+    parsed.into_vectors(Format::GloveText, name)
 }
 
 /// Writes `vectors` as GloVe text (shortest round-tripping decimal for each value).
@@ -44,7 +44,12 @@ pub fn write_glove_text_to<W: Write>(vectors: &WordVectors, w: &mut W) -> std::i
     Ok(())
 }
 
-/// Writes `vectors` as GloVe text at `path` (atomically).
-pub(crate) fn write_glove_text_file(vectors: &WordVectors, path: &Path) -> Result<()> {
-    write_atomic(path, |w| write_glove_text_to(vectors, w))
+impl WordVectors {
+    /// Writes GloVe text format at `path`, atomically (temporary file, sync, rename).
+    ///
+    /// # Errors
+    /// [`crate::TextError::Io`] naming `path` when it cannot be written.
+    pub fn write_glove_text(&self, path: &Path) -> Result<()> {
+        write_atomic(path, |w| write_glove_text_to(self, w))
+    }
 }

@@ -9,17 +9,19 @@
 //! - [`train_glove`]: the Stanford GloVe tools (vocab_count, cooccur, shuffle, glove) in Rust.
 //! - [`TextEmbedder`]: caption and query embeddings (mean or tf-idf weighted), `.npy`/`.ids` I/O.
 
+#![deny(missing_docs)]
 mod atomic;
 mod cache;
 mod clean;
 mod embed;
 mod error;
+mod format;
 mod glove;
 mod glove_text;
 mod lines;
 mod load;
 mod npy;
-mod progress;
+use webly_io::progress;
 mod storage;
 mod vectors;
 mod vocab;
@@ -33,10 +35,11 @@ pub use clean::{
 };
 pub use embed::{ids_path, CaptionEmbeddings, Idf, QueryEmbedding, TextEmbedder, Weighting};
 pub use error::{Result, TextError};
+pub use format::{CacheStatus, Format, LoadOptions, LoadReport, NonUtf8};
 pub use glove::{train_glove, Cooc, GloveConfig, TrainStats};
 pub use glove_text::{read_glove_text, write_glove_text_to};
 pub use lines::MAX_DUPLICATE_EXAMPLES;
-pub use load::{detect_format, read_any, CacheStatus, Format, LoadOptions, LoadReport, NonUtf8};
+pub use load::{detect_format, read_any};
 pub use npy::{read_ids, read_matrix, write_ids, write_matrix};
 pub use storage::Storage;
 pub use vectors::WordVectors;

@@ -9,7 +9,10 @@ use std::io::{BufRead, Read};
 use rayon::prelude::*;
 
 use crate::error::{Result, TextError};
-use crate::load::NonUtf8;
+use crate::format::{CacheStatus, Format, LoadReport, NonUtf8};
+use crate::storage::Storage;
+use crate::vectors::WordVectors;
+use crate::vocab::Vocab;
 
 /// How many duplicate words a load report lists by name (all are counted).
 pub const MAX_DUPLICATE_EXAMPLES: usize = 20;
@@ -38,6 +41,38 @@ pub(crate) struct Parsed {
 }
 
 impl Parsed {
+    /// The vectors of a parse and the report of a load of `format` (no cache, no gzip yet).
+    ///
+    /// # Errors
+    /// [`TextError::Format`] naming `name` when the file held no vectors.
+    pub(crate) fn into_vectors(
+        self,
+        format: Format,
+        name: &str,
+    ) -> Result<(WordVectors, LoadReport)> {
+        let p = self;
+        if p.words.is_empty() {
+            return Err(TextError::format(name, "no vectors in the file"));
+        }
+        let report = LoadReport {
+            format,
+            gzip: false,
+            words: p.words.len(),
+            dim: p.dim,
+            duplicates: p.duplicates,
+            duplicate_examples: p.duplicate_examples,
+            non_utf8_words: p.non_utf8,
+            cache: CacheStatus::Off,
+            seconds: 0.0,
+        };
+        let vocab = Vocab::from_parts(p.words, p.index);
+        let storage = Storage::Dense {
+            data: p.data,
+            dim: p.dim,
+        };
+        Ok((WordVectors::from_vocab_storage(vocab, storage), report))
+    }
+
     pub(crate) fn new(dim: usize) -> Self {
         Parsed {
             dim,

@@ -1,15 +1,13 @@
-//! `WordVectors`: a vocabulary plus its vector storage, with lookup and cosine neighbours.
+//! `WordVectors`: a vocabulary plus its vector storage, with lookup and cosine neighbours. It
+//! knows no file format: each format module reads and writes it.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-use std::path::Path;
 use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
 use crate::error::{Result, TextError};
-use crate::lines::Parsed;
-use crate::load::{CacheStatus, Format, LoadReport};
 use crate::storage::Storage;
 use crate::vocab::Vocab;
 
@@ -48,29 +46,6 @@ impl WordVectors {
             storage,
             norms: OnceLock::new(),
         }
-    }
-
-    pub(crate) fn from_parsed(p: Parsed, format: Format, name: &str) -> Result<(Self, LoadReport)> {
-        if p.words.is_empty() {
-            return Err(TextError::format(name, "no vectors in the file"));
-        }
-        let report = LoadReport {
-            format,
-            gzip: false,
-            words: p.words.len(),
-            dim: p.dim,
-            duplicates: p.duplicates,
-            duplicate_examples: p.duplicate_examples,
-            non_utf8_words: p.non_utf8,
-            cache: CacheStatus::Off,
-            seconds: 0.0,
-        };
-        let vocab = Vocab::from_parts(p.words, p.index);
-        let storage = Storage::Dense {
-            data: p.data,
-            dim: p.dim,
-        };
-        Ok((Self::from_vocab_storage(vocab, storage), report))
     }
 
     /// Vector dimension.
@@ -187,18 +162,6 @@ impl WordVectors {
     pub fn nearest_to_word(&self, word: &str, k: usize) -> Option<Vec<(String, f32)>> {
         let v = self.get(word)?;
         Some(self.nearest(v, k, &[word]))
-    }
-
-    /// Writes GloVe text format at `path`, atomically.
-    pub fn write_glove_text(&self, path: &Path) -> Result<()> {
-        crate::glove_text::write_glove_text_file(self, path)
-    }
-
-    /// Writes word2vec binary format at `path`, atomically.
-    pub fn write_word2vec_binary(&self, path: &Path) -> Result<()> {
-        crate::atomic::write_atomic(path, |w| {
-            crate::word2vec_binary::write_word2vec_binary_to(self, w)
-        })
     }
 }
 

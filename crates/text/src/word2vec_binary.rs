@@ -4,8 +4,8 @@
 use std::io::{BufRead, Write};
 
 use crate::error::{Result, TextError};
+use crate::format::{Format, LoadOptions, LoadReport};
 use crate::lines::Parsed;
-use crate::load::{Format, LoadOptions, LoadReport};
 use crate::vectors::WordVectors;
 use crate::word2vec_text::{check_count, check_expected, read_header};
 
@@ -44,7 +44,7 @@ pub fn read_word2vec_binary<R: BufRead>(
     }
     check_count(name, n, rec)?;
     parsed.check_encoding(name, opts.non_utf8)?;
-    WordVectors::from_parsed(parsed, Format::Word2VecBinary, name)
+    parsed.into_vectors(Format::Word2VecBinary, name)
 }
 
 /// One binary record's word bytes and values.
@@ -120,4 +120,14 @@ pub fn write_word2vec_binary_to<W: Write>(vectors: &WordVectors, w: &mut W) -> s
         w.write_all(b"\n")?;
     }
     Ok(())
+}
+
+impl WordVectors {
+    /// Writes word2vec binary format at `path`, atomically (temporary file, sync, rename).
+    ///
+    /// # Errors
+    /// [`TextError::Io`] naming `path` when it cannot be written.
+    pub fn write_word2vec_binary(&self, path: &std::path::Path) -> Result<()> {
+        crate::atomic::write_atomic(path, |w| write_word2vec_binary_to(self, w))
+    }
 }

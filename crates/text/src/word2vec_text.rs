@@ -3,8 +3,8 @@
 use std::io::BufRead;
 
 use crate::error::{Result, TextError};
+use crate::format::{Format, LoadOptions, LoadReport};
 use crate::lines::{parse_lines, LineSource};
-use crate::load::{Format, LoadOptions, LoadReport};
 use crate::vectors::WordVectors;
 
 /// Parses a `count dim` header line.
@@ -48,7 +48,7 @@ pub fn read_word2vec_text<R: BufRead>(
     let found = parsed.words.len() + parsed.duplicates;
     check_count(name, n, found)?;
     parsed.check_encoding(name, opts.non_utf8)?;
-    WordVectors::from_parsed(parsed, Format::Word2VecText, name)
+    parsed.into_vectors(Format::Word2VecText, name)
 }
 
 /// The one policy of both word2vec formats for a header count that does not match the records:

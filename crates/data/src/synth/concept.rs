@@ -3,7 +3,7 @@
 use rand::seq::SliceRandom;
 use rand::Rng;
 
-/// Every concept the generator can draw, in [`Concept::ALL`] order. The first 23 are the words
+/// Every concept the generator can draw, in `Concept::ALL` order. The first 23 are the words
 /// of the reference queries.
 pub const CONCEPTS: &[&str] = &[
     "car",

@@ -8,8 +8,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use image::codecs::jpeg::JpegEncoder;
-use image::RgbImage;
-use indicatif::ProgressBar;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -18,11 +16,12 @@ use serde::{Deserialize, Serialize};
 use super::caption::{write_caption, CaptionConfig};
 use super::concept::{sample_scene, Concept, QUERY_PAIRS};
 use super::render::render;
+use super::sample::Sample;
 use super::sheet::contact_sheet;
 use crate::atomic::{write_atomic, write_atomic_unsynced};
 use crate::error::DataError;
 use crate::ground_truth::GROUND_TRUTH_FILE;
-use crate::layout::{progress_style, CAPTION_DIR, CITIES, IMAGE_DIR};
+use crate::layout::{CAPTION_DIR, CITIES, IMAGE_DIR};
 
 /// File name of the contact sheet, in `out`.
 pub const CONTACT_SHEET_FILE: &str = "contact_sheet.png";
@@ -120,17 +119,6 @@ impl SynthConfig {
     }
 }
 
-/// One generated image with its caption and true concepts.
-#[derive(Clone, Debug)]
-pub struct Sample {
-    pub city: String,
-    pub id: String,
-    pub image: RgbImage,
-    pub caption: String,
-    /// Concept names actually drawn, in [`super::CONCEPTS`] order.
-    pub concepts: Vec<String>,
-}
-
 /// What [`generate`] wrote.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SynthReport {
@@ -200,8 +188,7 @@ pub fn generate(cfg: &SynthConfig) -> Result<SynthReport, DataError> {
     cfg.validate()?;
     prepare_out(cfg)?;
     let start = Instant::now();
-    let bar = ProgressBar::new(cfg.images as u64).with_style(progress_style());
-    bar.set_message("generating");
+    let bar = webly_io::progress::rate_bar(cfg.images as u64, "generating");
     let rows: Vec<(String, Vec<String>)> = (0..cfg.images)
         .into_par_iter()
         .map(|i| {
@@ -218,7 +205,7 @@ pub fn generate(cfg: &SynthConfig) -> Result<SynthReport, DataError> {
         out: cfg.out.clone(),
         images: cfg.images,
         seconds,
-        images_per_sec: cfg.images as f64 / seconds.max(1e-9),
+        images_per_sec: webly_io::progress::per_second(cfg.images as f64, seconds),
         concept_counts: concept_counts(&rows),
         pair_counts: pair_counts(&rows),
         contact_sheet: sheet,

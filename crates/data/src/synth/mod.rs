@@ -7,9 +7,11 @@ mod draw;
 mod generate;
 mod palette;
 mod render;
+mod sample;
 mod sheet;
 
 pub use caption::CaptionConfig;
 pub use concept::{CONCEPTS, QUERY_PAIRS};
-pub use generate::{generate, render_sample, Sample, SynthConfig, SynthReport, CONTACT_SHEET_FILE};
+pub use generate::{generate, render_sample, SynthConfig, SynthReport, CONTACT_SHEET_FILE};
+pub use sample::Sample;
 pub use sheet::contact_sheet;

@@ -7,7 +7,7 @@ use image::imageops::{overlay, resize, FilterType};
 use image::{ImageFormat, Rgb, RgbImage};
 use imageproc::drawing::draw_text_mut;
 
-use super::generate::Sample;
+use super::sample::Sample;
 
 /// Thumbnail side in pixels.
 const THUMB: u32 = 160;

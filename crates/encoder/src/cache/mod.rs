@@ -29,12 +29,12 @@ pub use set::FeatureSet;
 pub use shard::Signature;
 
 use crate::config::{Arch, CacheConfig, CacheDtype, ComputeKind, Freeze, ModelConfig, Padding};
-use crate::encoder::batch_tensor;
 use crate::error::{io, torch, EncoderError};
 use crate::files::write_json;
 use crate::model::Network;
 use crate::prefetch::{self, derive_seed, Job};
 use crate::progress::Progress;
+use crate::tensors::batch_tensor;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

@@ -1,9 +1,17 @@
-//! Progress for long loops when nobody watches a terminal: plain periodic lines on stderr (CI
-//! logs, `nohup`, pipes), where an indicatif bar draws nothing at all.
+//! Progress displays shared by every crate's long loops, so each style is written once:
 //!
-//! Use: `if !stderr_is_terminal() { plain.tick(step, &message) }` beside the bar; [`PlainProgress::tick`]
-//! prints at most one line per period, [`PlainProgress::finish`] always prints.
-use indicatif::{ProgressBar, ProgressStyle};
+//! - [`Progress`]: training, extraction, embedding. An indicatif bar on a terminal, plain
+//!   periodic lines when nobody watches one (CI logs, `nohup`, pipes, where an indicatif bar
+//!   draws nothing at all), nothing when hidden.
+//! - [`bytes_bar`] and [`count_bar`]: plain indicatif bars over bytes read or items done, drawn
+//!   on stderr or hidden.
+//! - [`rate_bar`]: a bar with elapsed time and items per second (generating or reading a
+//!   dataset), always drawn on stderr.
+//!
+//! Use [`PlainProgress`] directly as `if !stderr_is_terminal() { plain.tick(step, &message) }`
+//! beside a bar; [`PlainProgress::tick`] prints at most one line per period,
+//! [`PlainProgress::finish`] always prints.
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
@@ -71,6 +79,16 @@ impl Progress {
             p.finish(self.pos, &self.message);
         }
     }
+}
+
+/// The smallest duration, in seconds, that rates and shares divide by: a loop that took no
+/// measurable time gives a large finite rate instead of infinity or NaN.
+pub const MIN_SECONDS: f64 = 1e-9;
+
+/// `count` per second over `seconds` (items per second, views per second), with `seconds`
+/// floored at [`MIN_SECONDS`].
+pub fn per_second(count: f64, seconds: f64) -> f64 {
+    count / seconds.max(MIN_SECONDS)
 }
 
 /// Seconds between two plain progress lines by default.
@@ -155,6 +173,49 @@ fn human(secs: f64) -> String {
     } else {
         format!("{:.1} h", secs / 3600.0)
     }
+}
+
+fn target(show: bool) -> ProgressDrawTarget {
+    if show {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    }
+}
+
+/// A bar over `len` bytes, labelled `msg`, with throughput and time left; hidden unless `show`.
+pub fn bytes_bar(len: u64, show: bool, msg: &'static str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(len), target(show));
+    if let Ok(style) = ProgressStyle::with_template(
+        "{msg} {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_message(msg);
+    bar
+}
+
+/// A bar over `len` items, prefixed `msg`, with time left; hidden unless `show`.
+pub fn count_bar(len: u64, show: bool, msg: &'static str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(len), target(show));
+    if let Ok(style) = ProgressStyle::with_template("{prefix} {bar:30} {pos}/{len} {msg} ({eta})") {
+        bar.set_style(style);
+    }
+    bar.set_prefix(msg);
+    bar
+}
+
+/// A bar over `len` items labelled `msg`, with elapsed time and items per second, on stderr.
+pub fn rate_bar(len: u64, msg: &'static str) -> ProgressBar {
+    let bar = ProgressBar::new(len).with_style(rate_style());
+    bar.set_message(msg);
+    bar
+}
+
+/// The style of [`rate_bar`]: `{msg} {bar:40} {pos}/{len} [{elapsed_precise}, {per_sec}]`.
+pub fn rate_style() -> ProgressStyle {
+    ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} [{elapsed_precise}, {per_sec}]")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
 }
 
 #[cfg(test)]

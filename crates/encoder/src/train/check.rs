@@ -1,0 +1,70 @@
+//! The checks of a training's settings and data, made before it touches any file.
+use super::TrainData;
+use crate::config::TrainConfig;
+use crate::error::EncoderError;
+
+/// Checks the settings of a training that do not depend on its data, so that a caller can
+/// refuse a bad config before it touches any file (a finished model's stamp included).
+///
+/// # Errors
+/// [`EncoderError::Config`] naming the setting: batch_size below 2, a zero epochs, lr,
+/// max_steps, checkpoint_every or log_every, or a bad loader setting.
+pub fn check_settings(cfg: &TrainConfig) -> Result<(), EncoderError> {
+    if cfg.batch_size < 2 {
+        return Err(EncoderError::Config(format!(
+            "batch_size {} must be at least 2 (an anchor needs a negative in its batch)",
+            cfg.batch_size
+        )));
+    }
+    if cfg.epochs == 0
+        || cfg.lr.is_nan()
+        || cfg.lr <= 0.0
+        || cfg.checkpoint_every == 0
+        || cfg.log_every == 0
+        || cfg.max_steps == Some(0)
+    {
+        return Err(EncoderError::Config(
+            "epochs, lr, max_steps, checkpoint_every and log_every must be positive".into(),
+        ));
+    }
+    cfg.loader
+        .validate()
+        .map_err(|e| EncoderError::Config(e.to_string()))
+}
+
+/// Checks a training's settings ([`check_settings`]) and its data against each other.
+///
+/// # Errors
+/// As [`check_settings`]; [`EncoderError::Data`] when targets, dimensions or validation keys
+/// disagree; [`EncoderError::Config`] when there are fewer training images than batch_size.
+pub fn check(cfg: &TrainConfig, data: &TrainData) -> Result<(), EncoderError> {
+    check_settings(cfg)?;
+    let n = data.train_images.len();
+    if data.dim == 0 || data.train_targets.len() != n * data.dim {
+        return Err(EncoderError::Data(format!(
+            "{} targets for {n} images of dimension {}",
+            data.train_targets.len(),
+            data.dim
+        )));
+    }
+    if i64::try_from(data.dim).ok() != Some(cfg.model.out_dim) {
+        return Err(EncoderError::Config(format!(
+            "model.out_dim {} differs from the text dimension {}",
+            cfg.model.out_dim, data.dim
+        )));
+    }
+    if data.val_keys.len() != data.val_images.len() {
+        return Err(EncoderError::Data(format!(
+            "{} validation keys for {} validation images",
+            data.val_keys.len(),
+            data.val_images.len()
+        )));
+    }
+    if n < cfg.batch_size {
+        return Err(EncoderError::Config(format!(
+            "batch_size {} needs 2 <= batch_size <= number of training images ({n})",
+            cfg.batch_size
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Module-level import cycles of each workspace crate.
+
+For every crate under crates/, each .rs file under src/ is a module (`a/b.rs` and `a/b/mod.rs`
+are `a::b`; `lib.rs`/`main.rs` is the root). An edge A -> B is drawn when A's text (tests
+included, `#[cfg(test)]` blocks excluded) names a path `crate::x::y...` or `super::...` or
+`self::...` that resolves to module B (the longest prefix that is a module file), B not an
+ancestor or descendant of A (a parent declares its children; children may use the parent's
+re-exports, which are not a cycle of concern). Cycles are the strongly connected components with
+more than one module. Usage: python3 scripts/module_cycles.py [crate ...]; exit 1 when any cycle.
+"""
+import os
+import re
+import sys
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "crates")
+PATH_RE = re.compile(r"\b(crate|super|self)((?:::[A-Za-z_][A-Za-z0-9_]*)+)")
+GROUP_RE = re.compile(r"\b(crate|super|self)((?:::[A-Za-z_][A-Za-z0-9_]*)*)::\{([^;]*?)\};", re.S)
+
+
+def modules(src):
+    mods = {}
+    for dirpath, _, files in os.walk(src):
+        for f in files:
+            if not f.endswith(".rs"):
+                continue
+            rel = os.path.relpath(os.path.join(dirpath, f), src)[:-3].split(os.sep)
+            if rel[-1] == "mod" or (len(rel) == 1 and rel[0] in ("lib", "main")):
+                rel = rel[:-1]
+            mods[tuple(rel)] = os.path.join(dirpath, f)
+    return mods
+
+
+def strip_tests(text):
+    # Drop `#[cfg(test)] mod tests { ... }` blocks by brace matching.
+    out, i = [], 0
+    for m in re.finditer(r"#\[cfg\(test\)\]\s*mod\s+\w+\s*\{", text):
+        if m.start() < i:
+            continue
+        out.append(text[i:m.start()])
+        depth, j = 1, m.end()
+        while j < len(text) and depth:
+            depth += {"{": 1, "}": -1}.get(text[j], 0)
+            j += 1
+        i = j
+    out.append(text[i:])
+    text = "".join(out)
+    return re.sub(r"//[^\n]*", "", text)
+
+
+def reexports(mods, text):
+    """Names the crate root re-exports (`pub use a::b::{X, Y}` / `use a::X`): name -> module."""
+    names = {}
+    for m in re.finditer(r"(?:pub(?:\([^)]*\))?\s+)?use\s+(?:crate::)?([A-Za-z_][\w:]*?)(?:::\{([^;]*?)\}|::(\w+)(?:\s+as\s+(\w+))?)\s*;", text, re.S):
+        prefix = tuple(m.group(1).split("::"))
+        if prefix not in mods:
+            continue
+        items = m.group(2).split(",") if m.group(2) else [m.group(4) or m.group(3)]
+        for item in items:
+            item = item.strip()
+            if not item:
+                continue
+            name = item.split(" as ")[-1].strip()
+            names[name] = prefix
+    return names
+
+
+def resolve(mods, here, kind, parts, root_names=None):
+    if kind == "crate":
+        base = ()
+    elif kind == "self":
+        base = here
+    else:
+        base = here[:-1]
+        while parts and parts[0] == "super":
+            base, parts = base[:-1], parts[1:]
+    full = base + tuple(p for p in parts if p != "super")
+    for k in range(len(full), -1, -1):
+        if full[:k] in mods:
+            if k == 0 and full and root_names and full[0] in root_names:
+                # An item the root re-exports: the edge goes to the module defining it.
+                return root_names[full[0]]
+            return full[:k]
+    return ()
+
+
+def edges_of(mods, here, text, root_names):
+    paths = []
+    for m in GROUP_RE.finditer(text):
+        prefix = [p for p in m.group(2).split("::") if p]
+        for item in re.split(r",", m.group(3)):
+            item = item.strip().split(" as ")[0].strip()
+            first = re.split(r"::|\{", item)[0].strip()
+            if first and first not in ("self", "*"):
+                paths.append((m.group(1), prefix + [first]))
+            else:
+                paths.append((m.group(1), prefix))
+    for m in PATH_RE.finditer(text):
+        paths.append((m.group(1), [p for p in m.group(2).split("::") if p]))
+    out = set()
+    for kind, parts in paths:
+        target = resolve(mods, here, kind, parts, root_names)
+        related = target[: len(here)] == here or here[: len(target)] == target
+        if not related:
+            out.add(target)
+    return out
+
+
+def sccs(graph):
+    index, low, stack, on, res, n = {}, {}, [], set(), [], [0]
+
+    def visit(v):
+        index[v] = low[v] = n[0]
+        n[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            res.append(comp)
+
+    sys.setrecursionlimit(10000)
+    for v in list(graph):
+        if v not in index:
+            visit(v)
+    return res
+
+
+def main():
+    crates = sys.argv[1:] or sorted(os.listdir(ROOT))
+    found = False
+    for c in crates:
+        for src in ("src", ""):
+            d = os.path.join(ROOT, c, src)
+            if src == "" and os.path.exists(os.path.join(d, "main.rs")):
+                break
+        src = os.path.join(ROOT, c, "src")
+        if not os.path.isdir(src):
+            src = os.path.join(ROOT, c)
+        mods = modules(src)
+        if c == "core":
+            mods = {k: v for k, v in mods.items() if not k or k[0] not in ("tests",)}
+        with open(mods[()], encoding="utf-8") as f:
+            root_names = reexports(mods, strip_tests(f.read()))
+        graph = {}
+        for here, path in mods.items():
+            with open(path, encoding="utf-8") as f:
+                graph[here] = edges_of(mods, here, strip_tests(f.read()), root_names)
+        for comp in sccs(graph):
+            if len(comp) > 1:
+                found = True
+                names = sorted("::".join(m) or "<root>" for m in comp)
+                print(f"{c}: cycle among {', '.join(names)}")
+                for m in sorted(comp):
+                    for t in sorted(graph[m] & set(comp)):
+                        print(f"    {'::'.join(m) or '<root>'} -> {'::'.join(t) or '<root>'}")
+    if not found:
+        print("no module-level import cycle")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
