@@ -174,7 +174,7 @@ pub fn load_image(
         path: path.to_path_buf(),
         message,
     };
-    let bytes = std::fs::read(path).map_err(|e| DataError::read(path, e))?;
+    let bytes = crate::source::read_image_bytes(path)?;
     decode_transform(&bytes, cfg, crop, position).map_err(image_error)
 }
 
