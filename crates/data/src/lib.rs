@@ -32,7 +32,7 @@ pub use loader::{
     LoaderConfig, Skipped,
 };
 pub use source::{
-    hash_split, image_container, read_image_bytes, DatasetFormat, DatasetSource, Folder,
+    hash_split, image_container, key_hash, read_image_bytes, DatasetFormat, DatasetSource, Folder,
     Img2datasetFiles, Webdataset, SOURCE_IMAGE_EXTENSIONS,
 };
 pub use split::{read_split_file, reference_counts, Split};

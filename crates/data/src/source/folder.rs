@@ -83,6 +83,11 @@ fn walk(dir: &Path, prefix: &str, out: &mut Listing) -> Result<(), DataError> {
         if name.starts_with('.') {
             continue;
         }
+        if name.contains(['\n', '\r']) {
+            // Keys are written one per line (`.ids` files): a line break cannot be one.
+            out.ignored += 1;
+            continue;
+        }
         if path.is_dir() {
             walk(&path, &format!("{prefix}{name}/"), out)?;
             continue;

@@ -90,7 +90,7 @@ pub trait DatasetSource: Sync {
 /// `000000001` / `000000002`, nearly equal). Deterministic across machines, shard orders and
 /// dataset sizes; the fractions hold in expectation (binomial spread).
 pub fn hash_split(key: &str, test_fraction: f64, val_fraction: f64) -> Split {
-    let u = fmix64(fnv1a64(key.as_bytes())) as f64 / 2f64.powi(64);
+    let u = key_hash(key) as f64 / 2f64.powi(64);
     if u < test_fraction {
         Split::Test
     } else if u < test_fraction + val_fraction {
@@ -98,6 +98,12 @@ pub fn hash_split(key: &str, test_fraction: f64, val_fraction: f64) -> Split {
     } else {
         Split::Train
     }
+}
+
+/// The 64-bit hash of a key that the split rule and work shards use:
+/// `fmix64(fnv1a64(key as UTF-8))` (see [`hash_split`]).
+pub fn key_hash(key: &str) -> u64 {
+    fmix64(fnv1a64(key.as_bytes()))
 }
 
 /// FNV-1a, 64-bit.

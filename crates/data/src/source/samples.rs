@@ -35,8 +35,12 @@ pub(crate) enum Member {
 
 /// The webdataset key and kind of a member name: the key is the name up to the first `.` of
 /// its last component (webdataset's rule: `a/b.c.jpg` has key `a/b` and extension `c.jpg`), the
-/// kind comes from the extension after the last `.`. `None` for hidden or extension-less names.
+/// kind comes from the extension after the last `.`. `None` for hidden or extension-less names,
+/// and for names with a line break (keys are stored one per line).
 pub(crate) fn split_name(name: &str) -> Option<(String, Member)> {
+    if name.contains(['\n', '\r']) {
+        return None;
+    }
     let (dir, base) = match name.rsplit_once('/') {
         Some((d, b)) => (Some(d), b),
         None => (None, name),
@@ -131,6 +135,7 @@ mod tests {
         assert_eq!(k("london/12.txt"), Some(("london/12".into(), false)));
         assert_eq!(k(".hidden.jpg"), None);
         assert_eq!(k("README"), None);
+        assert_eq!(k("two\nlines.jpg"), None);
         assert!(matches!(
             split_name("1.json").map(|x| x.1),
             Some(Member::Metadata)
