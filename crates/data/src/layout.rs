@@ -99,7 +99,8 @@ pub struct Item {
 /// What [`Dataset::open`] found.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayoutReport {
-    /// City folders found (images or captions).
+    /// City folders found (images or captions); for the other formats, the distinct folder
+    /// parts of the keys (`london` of `london/123`).
     pub cities: usize,
     pub images: usize,
     pub captions: usize,
@@ -141,10 +142,13 @@ pub struct LayoutReport {
 
 impl fmt::Display for LayoutReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.cities > 0 {
+            write!(f, "{} cities, ", self.cities)?;
+        }
         writeln!(
             f,
-            "{} cities, {} images, {} captions, {} pairs: train {} / val {} / test {}",
-            self.cities, self.images, self.captions, self.pairs, self.train, self.val, self.test
+            "{} images, {} captions, {} pairs: train {} / val {} / test {}",
+            self.images, self.captions, self.pairs, self.train, self.val, self.test
         )?;
         writeln!(
             f,

@@ -115,7 +115,8 @@ pub fn embed_shard(
         .collect();
     let stem = shard_stem(split, spec);
     let npy = out_dir.join(format!("{stem}.npy"));
-    let (rows, skipped) = eval_stage::embed_items(&paths.dir, &items, &split.to_string(), &npy)?;
+    // The shard's own activation-cache set: tasks side by side never write one cache file.
+    let (rows, skipped) = eval_stage::embed_items(&paths.dir, &items, &stem, &npy)?;
     let dim = read_matrix(&npy)?.2;
     let fp = model_stage::fingerprints(&ctx, &stamp)?;
     let manifest = ShardManifest {

@@ -208,6 +208,12 @@ pub(crate) fn finish(
         });
     }
     report.split_file_unknown_keys = listed.map_or(0, |l| l.len());
+    let groups: std::collections::BTreeSet<&str> = items
+        .iter()
+        .map(|i| i.city.as_str())
+        .filter(|c| !c.is_empty())
+        .collect();
+    report.cities = groups.len();
     Ok(Dataset {
         root: cfg.root.clone(),
         items,
