@@ -99,10 +99,11 @@ fn walk(dir: &Path, prefix: &str, out: &mut Listing) -> Result<(), DataError> {
         let key = format!("{prefix}{stem}");
         let ext = ext.to_ascii_lowercase();
         if SOURCE_IMAGE_EXTENSIONS.contains(&ext.as_str()) {
-            if out.images.contains_key(&key) {
-                out.duplicate_images += 1;
-            } else {
-                out.images.insert(key, path);
+            match out.images.entry(key) {
+                std::collections::btree_map::Entry::Occupied(_) => out.duplicate_images += 1,
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(path);
+                }
             }
         } else if ext == TXT {
             out.captions.insert(key, path);

@@ -4,10 +4,9 @@
 //! shard file, the byte offset of the member's data in it and its length (both read once from
 //! the tar headers when the shard is indexed), then the member's own name for messages. Such a
 //! path travels through every stage as an ordinary `PathBuf` (feature caches, skip reports), and
-//! [`read_image_bytes`] reads it with one seek, without unpacking the shard.
+//! [`read_image_bytes`] reads it with one positioned read, without unpacking the shard.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::error::DataError;
@@ -42,7 +41,7 @@ pub fn image_container(path: &Path) -> PathBuf {
 }
 
 /// The encoded bytes of the image at `path` (a file, or a tar member path as produced by the
-/// `webdataset` source: one seek and one read of exactly its length).
+/// `webdataset` source: one open and one positioned read of exactly its length).
 ///
 /// # Errors
 /// [`DataError::Read`] naming `path` when the file cannot be read, or when a member lies past
@@ -51,21 +50,34 @@ pub fn read_image_bytes(path: &Path) -> Result<Vec<u8>, DataError> {
     let Some((shard, offset, len)) = parse_member(path) else {
         return std::fs::read(path).map_err(|e| DataError::read(path, e));
     };
+    // One open and one positioned read of exactly the member (no stat, no end-of-file probe).
     let read = || -> std::io::Result<Vec<u8>> {
-        let mut file = File::open(&shard)?;
-        let size = file.metadata()?.len();
-        if offset.checked_add(len).is_none_or(|end| end > size) {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                format!("the member's {len} bytes at offset {offset} lie past the shard's end ({size} bytes)"),
-            ));
-        }
-        file.seek(SeekFrom::Start(offset))?;
-        let mut bytes = Vec::with_capacity(len as usize);
-        file.take(len).read_to_end(&mut bytes)?;
+        let file = File::open(&shard)?;
+        let too_big = || std::io::Error::other(format!("a member of {len} bytes"));
+        let mut bytes = vec![0u8; usize::try_from(len).map_err(|_| too_big())?];
+        read_exact_at(&file, &mut bytes, offset).map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => std::io::Error::new(
+                e.kind(),
+                format!("the member's {len} bytes at offset {offset} lie past the shard's end"),
+            ),
+            _ => e,
+        })?;
         Ok(bytes)
     };
     read().map_err(|e| DataError::read(path, e))
+}
+
+/// `pread` where there is one (a single system call), seek and read elsewhere.
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_exact_at(mut file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(offset))?;
+    file.read_exact(buf)
 }
 
 #[cfg(test)]
@@ -96,7 +108,7 @@ mod tests {
     }
 
     #[test]
-    fn a_member_is_read_by_seek_and_one_past_the_end_is_an_error() {
+    fn a_member_is_read_in_place_and_one_past_the_end_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let shard = dir.path().join("s.tar");
         std::fs::write(&shard, b"0123456789").unwrap();

@@ -4,7 +4,7 @@
 //!   reference rule.
 //! - `folder`: a plain folder of images (any depth) with optional same-name `.txt` captions.
 //! - `webdataset`: img2dataset's tar shards (`00000.tar` holding `000000001.jpg`, `.txt`,
-//!   `.json`), indexed by streaming the tar headers; images are read in place by seek.
+//!   `.json`), indexed by streaming the tar headers; images are read in place (one positioned read each).
 //! - `img2dataset_files`: img2dataset's "files" layout (`00000/000000001.jpg`, `.txt`, `.json`).
 //!
 //! The last two use img2dataset's metadata where present: the `.json` beside each sample and
