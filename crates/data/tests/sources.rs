@@ -344,3 +344,24 @@ fn split_files_name_any_key_for_the_other_sources() {
     let e = Dataset::open(&cfg).unwrap_err().to_string();
     assert!(e.contains(":1:"), "{e}");
 }
+
+#[test]
+fn committed_broken_shards_are_read_up_to_the_break() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/shards");
+    let ds = Dataset::open(&config(&root, DatasetFormat::Webdataset)).unwrap();
+    let r = &ds.report;
+    let keys: Vec<&str> = ds.items.iter().map(|i| i.key.as_str()).collect();
+    assert_eq!(keys, ["000000001", "000000002", "000000010"], "{r}");
+    assert_eq!((r.shards, r.broken_shards), (2, 1));
+    assert_eq!((r.images_without_caption, r.captions_without_image), (1, 2));
+    assert_eq!(ds.items[0].caption, "a #snow day");
+    let paths: Vec<PathBuf> = ds.items.iter().map(|i| i.image.clone()).collect();
+    let cfg = LoaderConfig {
+        resize: 8,
+        crop: 8,
+        ..LoaderConfig::default()
+    };
+    let batch = load_batch(&paths, &cfg, Crop::Center);
+    assert_eq!(batch.loaded, [0, 2]);
+    assert!(batch.skipped[0].path.ends_with("000000002.jpg"));
+}
