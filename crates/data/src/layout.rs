@@ -62,8 +62,8 @@ pub struct DatasetConfig {
     /// Captions longer than this many bytes are cut (on a char boundary). Default 8192
     /// (Instagram allows 2,200 characters).
     pub max_caption_bytes: usize,
-    /// When set, the keys of images without captions and captions without images are written
-    /// here (lines `image_without_caption<TAB>city/id` / `caption_without_image<TAB>city/id`).
+    /// When set (`instacities` only), the keys of images without captions and captions without
+    /// images are written here (lines `image_without_caption<TAB>city/id` / `caption_without_image<TAB>city/id`).
     pub unmatched_report: Option<PathBuf>,
 }
 

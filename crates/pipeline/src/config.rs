@@ -270,7 +270,10 @@ mod tests {
     #[test]
     fn dataset_formats_parse_and_a_bad_one_names_the_file() {
         let cfg = parse("[data.dataset]\nformat = 'webdataset'\nroot = 'shards'\n").unwrap();
-        assert_eq!(cfg.data.dataset.format, webly_data::DatasetFormat::Webdataset);
+        assert_eq!(
+            cfg.data.dataset.format,
+            webly_data::DatasetFormat::Webdataset
+        );
         assert_eq!(
             RunConfig::default().data.dataset.format,
             webly_data::DatasetFormat::Instacities
