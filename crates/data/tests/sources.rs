@@ -20,6 +20,15 @@ fn fixture(name: &str) -> Vec<u8> {
     fs::read(p.join(name)).unwrap()
 }
 
+/// 8 x 8 crops: enough to tell a decoded image from a skipped one.
+fn tiny_loader() -> LoaderConfig {
+    LoaderConfig {
+        resize: 8,
+        crop: 8,
+        ..LoaderConfig::default()
+    }
+}
+
 fn config(root: &Path, format: DatasetFormat) -> DatasetConfig {
     DatasetConfig {
         format,
@@ -155,11 +164,7 @@ fn tar_shards_are_indexed_in_place_and_bad_members_counted() {
     );
     // The loader decodes members like files, and skips the corrupt one naming its member.
     let paths: Vec<PathBuf> = ds.items.iter().map(|i| i.image.clone()).collect();
-    let cfg = LoaderConfig {
-        resize: 8,
-        crop: 8,
-        ..LoaderConfig::default()
-    };
+    let cfg = tiny_loader();
     let batch = load_batch(&paths, &cfg, Crop::Center);
     assert_eq!(batch.loaded.len(), paths.len() - 1);
     assert_eq!(batch.skipped.len(), 1);
@@ -356,11 +361,7 @@ fn committed_broken_shards_are_read_up_to_the_break() {
     assert_eq!((r.images_without_caption, r.captions_without_image), (1, 2));
     assert_eq!(ds.items[0].caption, "a #snow day");
     let paths: Vec<PathBuf> = ds.items.iter().map(|i| i.image.clone()).collect();
-    let cfg = LoaderConfig {
-        resize: 8,
-        crop: 8,
-        ..LoaderConfig::default()
-    };
+    let cfg = tiny_loader();
     let batch = load_batch(&paths, &cfg, Crop::Center);
     assert_eq!(batch.loaded, [0, 2]);
     assert!(batch.skipped[0].path.ends_with("000000002.jpg"));

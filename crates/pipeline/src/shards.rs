@@ -97,9 +97,7 @@ pub fn embed_shard(
     spec: ShardSpec,
     out_dir: &Path,
 ) -> Result<PathBuf> {
-    let split: Split = split
-        .parse()
-        .map_err(|_| PipelineError::Invalid(format!("split {split:?}: use train, val or test")))?;
+    let split = crate::commands::parse_split(split)?;
     let model = cfg.model(model)?;
     // A reader of the run folder: every shard task of a finished run at once, side by side.
     let ctx = Context::open_reader(cfg)?;
