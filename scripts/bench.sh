@@ -13,6 +13,8 @@ section "text: GloVe 6B 50d parse and cached reload vs gensim"
 bash scripts/bench_text.sh || status=1
 section "data: decode + resize + crop vs Pillow"
 bash scripts/bench_data.sh "$images" || status=1
+section "data: the same images as tar shards (webdataset) vs loose files"
+bash scripts/bench_sources.sh "$images" || status=1
 section "index: hnsw_rs (webly) vs hnswlib"
 bash scripts/bench_index.sh || status=1
 section "eval: exact evaluation of 24 queries over 150K x 300 vs numpy matmul"

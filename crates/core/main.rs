@@ -34,6 +34,12 @@ enum Command {
     Embed(EmbedArgs),
     /// Build the HNSW index of a model's test embeddings and report its recall.
     Index(ModelArgs),
+    /// Combine the outputs of `embed --shard I/N` tasks (checks one model, one text space, every
+    /// shard once, no key missing or repeated).
+    Merge(MergeArgs),
+    /// Write a split's embeddings, keys, captions and image paths as parquet (vector databases'
+    /// bulk-import input).
+    Export(ExportArgs),
     /// Evaluate a model (mAP, P@k, R-precision), or compare finished runs.
     Eval(EvalArgs),
     /// Search the test images by words (or by an image).
@@ -148,9 +154,40 @@ struct EmbedArgs {
     /// train, val or test.
     #[arg(long, default_value = "test")]
     split: String,
-    /// Output .npy (the .ids file goes beside it); default: the model's embed folder.
+    /// Output .npy (the .ids file goes beside it); default: the model's embed folder. With
+    /// --shard: the folder that receives the shard's .npy, .ids and .json manifest.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Embed only work shard I of N (`I/N`): the images whose key hash is I modulo N.
+    #[arg(long)]
+    shard: Option<pipeline::ShardSpec>,
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Merged output .npy (the .ids file goes beside it).
+    #[arg(long)]
+    out: PathBuf,
+    /// Shard manifests (.json), or folders holding them.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// train, val or test.
+    #[arg(long, default_value = "test")]
+    split: String,
+    /// Output parquet file.
+    #[arg(long)]
+    out: PathBuf,
+    /// Embedding float type: f32 or f16.
+    #[arg(long, default_value = "f32")]
+    dtype: pipeline::ExportDtype,
 }
 
 #[derive(Args)]
@@ -276,10 +313,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 pipeline::train(&cfg, a.model.model.as_deref(), &overrides)?
             );
         }
+        Command::Embed(a) if a.shard.is_some() => {
+            let cfg = load(&a.model.config)?;
+            let (Some(spec), Some(out)) = (a.shard, a.out.as_deref()) else {
+                anyhow::bail!("--shard needs --out FOLDER");
+            };
+            let m = pipeline::embed_shard(&cfg, a.model.model.as_deref(), &a.split, spec, out)?;
+            println!("wrote {}", m.display());
+        }
+        Command::Merge(a) => println!(
+            "{}",
+            pipeline::merge_checked(&load(&a.config)?, &a.inputs, &a.out)?
+        ),
         Command::Embed(a) => {
             let cfg = load(&a.model.config)?;
             let path = pipeline::embed(&cfg, a.model.model.as_deref(), &a.split, a.out.as_deref())?;
             println!("wrote {}", path.display());
+        }
+        Command::Export(a) => {
+            let cfg = load(&a.model.config)?;
+            let model = a.model.model.as_deref();
+            let done = pipeline::export(&cfg, model, &a.split, &a.out, a.dtype)?;
+            println!("{done}");
         }
         Command::Index(a) => println!(
             "{}",

@@ -22,11 +22,19 @@ pub(crate) struct CaptionText {
 /// (`non_utf8`), line breaks become spaces, and text longer than `max_bytes` is cut on a char
 /// boundary (`truncated`); an empty or all-whitespace caption is flagged `empty`.
 pub(crate) fn read_caption(path: &Path, max_bytes: usize) -> Result<CaptionText, DataError> {
+    Ok(decode_caption(
+        read_caption_bytes(path, max_bytes)?,
+        max_bytes,
+    ))
+}
+
+/// The first `max_bytes + 1` bytes of a caption file (what [`decode_caption`] takes).
+pub(crate) fn read_caption_bytes(path: &Path, max_bytes: usize) -> Result<Vec<u8>, DataError> {
     let mut bytes = Vec::new();
     File::open(path)
         .and_then(|f| f.take(max_bytes as u64 + 1).read_to_end(&mut bytes))
         .map_err(|e| DataError::read(path, e))?;
-    Ok(decode_caption(bytes, max_bytes))
+    Ok(bytes)
 }
 
 /// The pure part of [`read_caption`]: `bytes` holds at most `max_bytes + 1` bytes of the file.

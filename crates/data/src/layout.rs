@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::atomic::write_atomic;
 use crate::caption::{read_caption, CaptionText};
 use crate::error::DataError;
+use crate::source::{DatasetFormat, DatasetSource};
 use crate::split::{check_fractions, read_split_file, reference_counts, reference_split, Split};
 
 /// The ten cities of InstaCities1M. A dataset may hold other city folders too.
@@ -41,26 +42,35 @@ pub const CAPTION_EXTENSION: &str = "txt";
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatasetConfig {
-    /// Dataset root holding `img_resized_1M/` and `captions_resized_1M/`. Default `data/instacities`.
+    /// How the dataset is stored (see [`DatasetFormat`]). Default `instacities`; left out of
+    /// the serialised form while it is the default, so fingerprints made before it still match.
+    #[serde(skip_serializing_if = "DatasetFormat::is_default")]
+    pub format: DatasetFormat,
+    /// Dataset root: for `instacities` the folder holding `img_resized_1M/` and
+    /// `captions_resized_1M/`; for the other formats the folder of images, tar shards or shard
+    /// folders. Default `data/instacities`.
     pub root: PathBuf,
-    /// Explicit split file (lines `split<TAB>city/id`) overriding the reference rule; items it
-    /// does not list are left out (and counted). Default: none.
+    /// Explicit split file (lines `split<TAB>key`; for `instacities` keys are `city/id`)
+    /// overriding the split rule; items it does not list are left out (and counted). Default:
+    /// none.
     pub split_file: Option<PathBuf>,
-    /// Fraction of each city, first in listing order, that is test. Default 0.15.
+    /// Fraction that is test: for `instacities` the first of each city in listing order, for the
+    /// other formats by the key-hash rule ([`crate::hash_split`]). Default 0.15.
     pub test_fraction: f64,
-    /// Fraction of each city, after the test part, that is val. Default 0.05.
+    /// Fraction that is val (after the test part). Default 0.05.
     pub val_fraction: f64,
     /// Captions longer than this many bytes are cut (on a char boundary). Default 8192
     /// (Instagram allows 2,200 characters).
     pub max_caption_bytes: usize,
-    /// When set, the keys of images without captions and captions without images are written
-    /// here (lines `image_without_caption<TAB>city/id` / `caption_without_image<TAB>city/id`).
+    /// When set (`instacities` only), the keys of images without captions and captions without
+    /// images are written here (lines `image_without_caption<TAB>city/id` / `caption_without_image<TAB>city/id`).
     pub unmatched_report: Option<PathBuf>,
 }
 
 impl Default for DatasetConfig {
     fn default() -> Self {
         DatasetConfig {
+            format: DatasetFormat::default(),
             root: PathBuf::from("data/instacities"),
             split_file: None,
             test_fraction: 0.15,
@@ -89,7 +99,8 @@ pub struct Item {
 /// What [`Dataset::open`] found.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayoutReport {
-    /// City folders found (images or captions).
+    /// City folders found (images or captions); for the other formats, the distinct folder
+    /// parts of the keys (`london` of `london/123`).
     pub cities: usize,
     pub images: usize,
     pub captions: usize,
@@ -109,14 +120,35 @@ pub struct LayoutReport {
     pub not_in_split_file: usize,
     /// Keys of the split file that match no pair.
     pub split_file_unknown_keys: usize,
+    /// Tar shards or shard folders read (`webdataset`, `img2dataset_files`).
+    #[serde(default)]
+    pub shards: usize,
+    /// Shards cut short or damaged: the samples before the break are kept.
+    #[serde(default)]
+    pub broken_shards: usize,
+    /// Images left out because an earlier image (or shard) had the same key.
+    #[serde(default)]
+    pub duplicate_keys: usize,
+    /// Samples whose img2dataset `status` is not `success`.
+    #[serde(default)]
+    pub failed_status: usize,
+    /// `.json` metadata members that are not a JSON object (ignored).
+    #[serde(default)]
+    pub bad_metadata: usize,
+    /// Images without a caption kept in the test split to be searchable (`folder`).
+    #[serde(default)]
+    pub uncaptioned_indexed: usize,
 }
 
 impl fmt::Display for LayoutReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.cities > 0 {
+            write!(f, "{} cities, ", self.cities)?;
+        }
         writeln!(
             f,
-            "{} cities, {} images, {} captions, {} pairs: train {} / val {} / test {}",
-            self.cities, self.images, self.captions, self.pairs, self.train, self.val, self.test
+            "{} images, {} captions, {} pairs: train {} / val {} / test {}",
+            self.images, self.captions, self.pairs, self.train, self.val, self.test
         )?;
         writeln!(
             f,
@@ -131,7 +163,26 @@ impl fmt::Display for LayoutReport {
             self.truncated_captions,
             self.not_in_split_file,
             self.split_file_unknown_keys
-        )
+        )?;
+        if self.shards > 0 || self.duplicate_keys + self.failed_status + self.bad_metadata > 0 {
+            write!(
+                f,
+                "\nshards: {} read, {} broken; {} repeated keys, {} failed status, {} bad metadata",
+                self.shards,
+                self.broken_shards,
+                self.duplicate_keys,
+                self.failed_status,
+                self.bad_metadata
+            )?;
+        }
+        if self.uncaptioned_indexed > 0 {
+            write!(
+                f,
+                "\n{} images without caption kept in the test split (searchable, not trained on)",
+                self.uncaptioned_indexed
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -164,14 +215,30 @@ struct Pair {
 }
 
 impl Dataset {
-    /// Lists the layout under `cfg.root`, pairs images with captions by city and id, reads the
-    /// captions in parallel and assigns splits.
+    /// Opens the dataset of `cfg` with the source of its `format` (see [`crate::DatasetSource`]).
+    ///
+    /// For `instacities`: lists the layout under `cfg.root`, pairs images with captions by city
+    /// and id, reads the captions in parallel and assigns splits.
     ///
     /// Reference rule (no split file): per city, pairs sorted by id **string** order (byte order
     /// of the file name, not numeric order; the reference used the file listing order), the
     /// first `test_fraction` are test, the next `val_fraction` val, the rest train (see
     /// [`crate::reference_counts`]). Unmatched files and damaged captions are counted, never fatal.
     pub fn open(cfg: &DatasetConfig) -> Result<Dataset, DataError> {
+        cfg.format.source().open(cfg)
+    }
+
+    /// The items of one split, in the dataset's stable order.
+    pub fn split(&self, split: Split) -> Vec<&Item> {
+        self.items.iter().filter(|i| i.split == split).collect()
+    }
+}
+
+/// The InstaCities1M layout as a [`DatasetSource`] (`format = "instacities"`).
+pub struct InstaCities;
+
+impl DatasetSource for InstaCities {
+    fn open(&self, cfg: &DatasetConfig) -> Result<Dataset, DataError> {
         check_fractions(cfg.test_fraction, cfg.val_fraction)?;
         if cfg.max_caption_bytes == 0 {
             return Err(DataError::Config(
@@ -198,11 +265,6 @@ impl Dataset {
             items,
             report,
         })
-    }
-
-    /// The items of one split, in the dataset's stable order.
-    pub fn split(&self, split: Split) -> Vec<&Item> {
-        self.items.iter().filter(|i| i.split == split).collect()
     }
 }
 

@@ -216,7 +216,7 @@ fn load_image_into(
     position: usize,
     out: &mut [f32],
 ) -> Result<(), DataError> {
-    let bytes = std::fs::read(path).map_err(|e| DataError::read(path, e))?;
+    let bytes = crate::source::read_image_bytes(path)?;
     decode_transform(&bytes, cfg, crop, position, out).map_err(|message| DataError::Image {
         path: path.to_path_buf(),
         message,

@@ -91,6 +91,27 @@ pub(crate) fn reference_split(position: usize, n_test: usize, n_val: usize) -> S
 /// skipped. A malformed line, an unknown split, or a key listed twice is an error naming the
 /// file and line.
 pub fn read_split_file(path: &Path) -> Result<HashMap<String, Split>, DataError> {
+    read_split_lines(path, parse_split_line)
+}
+
+/// A split file of the other sources: lines `split<TAB>key`, any key without a tab.
+pub(crate) fn read_split_keys(path: &Path) -> Result<HashMap<String, Split>, DataError> {
+    read_split_lines(path, |line| {
+        let (split, key) = line
+            .split_once('\t')
+            .ok_or_else(|| format!("expected `split<TAB>key`, got {line:?}"))?;
+        let key = key.trim();
+        if key.is_empty() || key.contains('\t') {
+            return Err(format!("expected one key after the split, got {key:?}"));
+        }
+        Ok((split.trim().parse()?, key))
+    })
+}
+
+fn read_split_lines(
+    path: &Path,
+    parse: impl Fn(&str) -> Result<(Split, &str), String>,
+) -> Result<HashMap<String, Split>, DataError> {
     let text = std::fs::read_to_string(path).map_err(|e| DataError::read(path, e))?;
     let mut map = HashMap::new();
     for (i, raw) in text.lines().enumerate() {
@@ -98,7 +119,7 @@ pub fn read_split_file(path: &Path) -> Result<HashMap<String, Split>, DataError>
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
-        let (split, key) = parse_split_line(line).map_err(|m| DataError::line(path, i + 1, m))?;
+        let (split, key) = parse(line).map_err(|m| DataError::line(path, i + 1, m))?;
         if map.insert(key.to_string(), split).is_some() {
             return Err(DataError::line(path, i + 1, format!("{key} listed twice")));
         }

@@ -88,7 +88,7 @@ fn card(rank: usize, h: &GalleryHit) -> String {
 /// `data:image/jpeg;base64,...` of the image shrunk to fit `THUMB_SIDE`, or `None`. Decoded by
 /// webly's one decoding path (orientation as a viewer shows it, WebP, bounded sizes).
 fn thumbnail_data_uri(path: &Path) -> Option<String> {
-    let bytes = std::fs::read(path).ok()?;
+    let bytes = webly_data::read_image_bytes(path).ok()?;
     let limits = webly_data::DecodeLimits::default();
     let full = image::DynamicImage::ImageRgb8(webly_data::decode_image(&bytes, &limits).ok()?);
     let thumb = full.thumbnail(THUMB_SIDE, THUMB_SIDE).to_rgb8();

@@ -13,6 +13,7 @@ use crate::config::RunConfig;
 use crate::context::Context;
 use crate::error::{PipelineError, Result};
 use crate::eval_stage::{self, Evaluation, ModelPaths};
+use crate::export::{write_parquet, ExportDtype, ExportRows};
 use crate::model_stage;
 use crate::searcher::{gallery_query, Found, SearchMode, Searcher, Tag, TAG_MIN_COUNT};
 use crate::text_stage::SPLITS;
@@ -75,6 +76,13 @@ pub fn train(cfg: &RunConfig, model: Option<&str>, overrides: &TrainOverrides) -
     Ok(model_stage::train_outcome(&ctx, model, overrides, &queries)?.to_string())
 }
 
+/// A split named on the command line (`train`, `val` or `test`).
+pub(crate) fn parse_split(split: &str) -> Result<Split> {
+    split
+        .parse()
+        .map_err(|_| PipelineError::Invalid(format!("split {split:?}: use train, val or test")))
+}
+
 /// `webly embed`: a split's image embeddings as `.npy` + `.ids`.
 pub fn embed(
     cfg: &RunConfig,
@@ -82,9 +90,7 @@ pub fn embed(
     split: &str,
     out: Option<&Path>,
 ) -> Result<PathBuf> {
-    let split: Split = split
-        .parse()
-        .map_err(|_| PipelineError::Invalid(format!("split {split:?}: use train, val or test")))?;
+    let split = parse_split(split)?;
     let model = cfg.model(model)?;
     let ctx = Context::open(cfg)?;
     let paths = ModelPaths::new(model_dir(cfg, &model.name));
@@ -123,6 +129,81 @@ pub fn index(cfg: &RunConfig, model: Option<&str>) -> Result<String> {
         m.count,
         m.dim,
         paths.index().display()
+    ))
+}
+
+/// Folder (inside the model's) where `webly export` embeds splits other than test.
+const EXPORT_EMBED_DIR: &str = "export";
+
+/// `webly export`: a split's image embeddings with their keys, captions and image paths as a
+/// parquet file (see [`crate::export`] for the columns and metadata). The test split reuses
+/// the embed stage's output; other splits are embedded into the model's `export/` folder.
+pub fn export(
+    cfg: &RunConfig,
+    model: Option<&str>,
+    split: &str,
+    out: &Path,
+    dtype: ExportDtype,
+) -> Result<String> {
+    let split = parse_split(split)?;
+    let model = cfg.model(model)?;
+    let ctx = Context::open(cfg)?;
+    let paths = ModelPaths::new(model_dir(cfg, &model.name));
+    let stamp = trained_stamp(&paths)?;
+    check_space(&ctx, &paths.dir)?;
+    let emb_path = if split == Split::Test {
+        model_stage::ensure_embedded(&ctx, &paths, &stamp)?
+    } else {
+        let path = paths
+            .dir
+            .join(EXPORT_EMBED_DIR)
+            .join(format!("{split}.npy"));
+        eval_stage::embed_split(&paths.dir, &ctx.data.dataset, split, &path)?;
+        path
+    };
+    let emb = eval_stage::read_embeddings(&emb_path)?;
+    let items: std::collections::HashMap<&str, &webly_data::Item> = ctx
+        .data
+        .dataset
+        .items
+        .iter()
+        .map(|i| (i.key.as_str(), i))
+        .collect();
+    let item = |k: &String| {
+        items.get(k.as_str()).copied().ok_or_else(|| {
+            PipelineError::Invalid(format!(
+                "{}: key {k} is not in the dataset (embed again)",
+                emb_path.display()
+            ))
+        })
+    };
+    let found: Vec<&webly_data::Item> = emb.keys().iter().map(item).collect::<Result<_>>()?;
+    let rows = ExportRows {
+        keys: emb.keys(),
+        embeddings: emb.as_slice(),
+        dim: emb.dim(),
+        captions: found.iter().map(|i| i.caption.as_str()).collect(),
+        image_paths: found
+            .iter()
+            .map(|i| i.image.display().to_string())
+            .collect(),
+    };
+    let fp = model_stage::fingerprints(&ctx, &stamp)?;
+    let metadata = [
+        ("webly.model", model.name.clone()),
+        ("webly.model_fingerprint", fp.model),
+        ("webly.text_fingerprint", fp.text),
+        ("webly.dim", emb.dim().to_string()),
+        ("webly.dtype", dtype.to_string()),
+        ("webly.split", split.to_string()),
+    ]
+    .map(|(k, v)| (k.to_string(), v));
+    write_parquet(out, &rows, dtype, &metadata)?;
+    Ok(format!(
+        "exported {} {split} embeddings of dimension {} ({dtype}) to {}",
+        emb.len(),
+        emb.dim(),
+        out.display()
     ))
 }
 

@@ -268,6 +268,29 @@ mod tests {
     }
 
     #[test]
+    fn dataset_formats_parse_and_a_bad_one_names_the_file() {
+        let cfg = parse("[data.dataset]\nformat = 'webdataset'\nroot = 'shards'\n").unwrap();
+        assert_eq!(
+            cfg.data.dataset.format,
+            webly_data::DatasetFormat::Webdataset
+        );
+        assert_eq!(
+            RunConfig::default().data.dataset.format,
+            webly_data::DatasetFormat::Instacities
+        );
+        let e = parse("[data.dataset]\nformat = 'tarballs'\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("run.toml") && e.contains("tarballs"), "{e}");
+        // The default format is not serialised: fingerprints of earlier runs still match.
+        let json = serde_json::to_string(&RunConfig::default().data.dataset).unwrap();
+        assert!(!json.contains("format"), "{json}");
+        assert!(serde_json::to_string(&cfg.data.dataset)
+            .unwrap()
+            .contains(r#""format":"webdataset""#));
+    }
+
+    #[test]
     fn model_lookup_names_known_models() {
         let cfg = parse("[[models]]\nname = 'triplet'\n[[models]]\nname = 'ce'\n").unwrap();
         assert_eq!(cfg.model(None).unwrap().name, "triplet");

@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use webly_data::synth::{self, SynthConfig};
-use webly_data::{Dataset, GROUND_TRUTH_FILE};
+use webly_data::{image_container, Dataset, GROUND_TRUTH_FILE};
 
 use crate::config::RunConfig;
 use crate::error::Result;
@@ -45,7 +45,15 @@ fn contents(cfg: &RunConfig, dataset: &Dataset) -> Result<(String, String)> {
         h.update([b'\n']);
     }
     let captions = hex::encode(h.finalize())[..16].to_string();
-    let mut files: Vec<PathBuf> = dataset.items.iter().map(|i| i.image.clone()).collect();
+    // The files that hold the images: each image file, or each tar shard once (its members
+    // change only with it).
+    let mut seen = std::collections::HashSet::new();
+    let mut files: Vec<PathBuf> = dataset
+        .items
+        .iter()
+        .map(|i| image_container(&i.image))
+        .filter(|f| seen.insert(f.clone()))
+        .collect();
     files.push(dataset.root.join(GROUND_TRUTH_FILE));
     files.extend(cfg.data.dataset.split_file.clone());
     let table = cfg.run_dir.join(SIGNATURES_FILE);

@@ -80,10 +80,21 @@ impl ModelPaths {
 
 /// Embeds a split's images with the trained model into `out` (`.npy` + `.ids`).
 pub fn embed_split(model_dir: &Path, dataset: &Dataset, split: Split, out: &Path) -> Result<usize> {
-    let encoder = Encoder::load(model_dir)?;
     let items = dataset.split(split);
+    Ok(embed_items(model_dir, &items, &split.to_string(), out)?.0)
+}
+
+/// Embeds `items` (named `split` in messages) into `out` (`.npy` + `.ids`, in the items' order):
+/// the rows written and the keys of the images that could not be read.
+pub fn embed_items(
+    model_dir: &Path,
+    items: &[&Item],
+    split: &str,
+    out: &Path,
+) -> Result<(usize, Vec<String>)> {
+    let encoder = Encoder::load(model_dir)?;
     let paths: Vec<PathBuf> = items.iter().map(|i| i.image.clone()).collect();
-    let emb = encoder.embed_set(&split.to_string(), &paths, EMBED_BATCH, true)?;
+    let emb = encoder.embed_set(split, &paths, EMBED_BATCH, true)?;
     for s in &emb.skipped {
         eprintln!("[embed] skipped {}: {}", s.path.display(), s.reason);
     }
@@ -107,7 +118,10 @@ pub fn embed_split(model_dir: &Path, dataset: &Dataset, split: Split, out: &Path
     }
     write_matrix(out, keys.len(), emb.dim, &emb.matrix)?;
     write_ids(&out.with_extension("ids"), &keys)?;
-    Ok(keys.len())
+    let mut skipped: Vec<String> = items.iter().map(|i| i.key.clone()).collect();
+    let loaded: std::collections::HashSet<&String> = keys.iter().collect();
+    skipped.retain(|k| !loaded.contains(k));
+    Ok((keys.len(), skipped))
 }
 
 /// Reads embeddings written by [`embed_split`].

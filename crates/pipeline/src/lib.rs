@@ -23,28 +23,32 @@ mod context;
 mod data_stage;
 mod error;
 mod eval_stage;
+pub mod export;
 mod features_stage;
 mod fsio;
 mod model_stage;
 mod queries;
 mod run;
 mod searcher;
+pub mod shards;
 mod stamp;
 mod text_stage;
 mod train_stage;
 
 pub use commands::{
-    compare, embed, evaluate, index, query, synth, tag, text_convert, text_embed, text_neighbors,
-    text_train, train, QueryAnswer, QueryInput, SynthOverrides, TagAnswer,
+    compare, embed, evaluate, export, index, query, synth, tag, text_convert, text_embed,
+    text_neighbors, text_train, train, QueryAnswer, QueryInput, SynthOverrides, TagAnswer,
 };
 pub use config::{DataSection, EvalSection, ModelRun, RunConfig, TextSection, WeightingKind};
 pub use error::{PipelineError, Result};
 pub use eval_stage::Evaluation;
+pub use export::ExportDtype;
 pub use model_stage::{ModelResult, StageTimes};
 pub use run::{comparison, run, RunSummary};
 pub use searcher::{
     check_key_form, gallery_query, resolve_key, Found, IndexFacts, KeyError, SearchMode, Searcher,
     Tag, TextResults, MAX_KEY_BYTES, TAG_MIN_COUNT,
 };
+pub use shards::{embed_shard, merge, merge_checked, MergeReport, ShardManifest, ShardSpec};
 pub use train_stage::TrainOverrides;
 pub use webly_eval::Comparison;

@@ -245,7 +245,7 @@ const THUMB_QUALITY: u8 = 85;
 
 fn thumbnail(s: &AppState, key: &str) -> Result<Vec<u8>, ApiError> {
     let path = resolve_key(&s.searcher, key).map_err(key_error)?;
-    let bytes = std::fs::read(&path)
+    let bytes = webly_data::read_image_bytes(&path)
         .map_err(|e| ApiError::internal(format!("reading the image of {key}: {e}")))?;
     let img = image::load_from_memory(&bytes)
         .map_err(|e| ApiError::internal(format!("decoding the image of {key}: {e}")))?;

@@ -25,9 +25,9 @@ pub struct Signature {
 
 impl Signature {
     /// The signature of `path`, or `None` when it cannot be read (the image is then reported as
-    /// skipped at extraction).
+    /// skipped at extraction). For a tar member, the signature of its shard.
     pub fn of(path: &Path) -> Option<Self> {
-        let meta = std::fs::metadata(path).ok()?;
+        let meta = std::fs::metadata(webly_data::image_container(path)).ok()?;
         let mtime_ns = meta
             .modified()
             .ok()

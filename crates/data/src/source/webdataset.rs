@@ -1,0 +1,237 @@
+//! img2dataset output: webdataset tar shards, and the "files" layout.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use super::metadata::{read_parquet_meta, Meta};
+use super::samples::{into_records, split_name, Member, Sample, ShardSamples};
+use super::{check_config, finish, member_path, DatasetSource, Record};
+use crate::error::DataError;
+use crate::layout::{Dataset, DatasetConfig, LayoutReport};
+
+/// Extension of a webdataset shard.
+const TAR: &str = "tar";
+/// Extension of img2dataset's per-shard metadata.
+const PARQUET: &str = "parquet";
+/// Most bytes of a `.json` member that are read (img2dataset's are well under 4 KiB).
+const MAX_JSON_BYTES: u64 = 1 << 20;
+
+/// `*.tar` shards in the dataset root (not in sub-folders), read in parallel, one stream per
+/// shard: only the tar headers and the small `.txt` / `.json` members are read; images are
+/// indexed by their offset and length and read in place later ([`super::read_image_bytes`]).
+/// A shard cut short (or with a damaged header) keeps the samples before the break, is
+/// counted in `broken_shards` and named on stderr.
+pub struct Webdataset;
+
+/// img2dataset's "files" layout: one sub-folder of the root per shard (`00000/`), holding
+/// `<key>.jpg`, `<key>.txt`, `<key>.json`, and `00000.parquet` beside it. Shards are listed in
+/// parallel.
+pub struct Img2datasetFiles;
+
+impl DatasetSource for Webdataset {
+    fn open(&self, cfg: &DatasetConfig) -> Result<Dataset, DataError> {
+        check_config(cfg)?;
+        let shards = list(&cfg.root, |p| {
+            p.is_file() && p.extension().is_some_and(|e| e == TAR)
+        })?;
+        if shards.is_empty() {
+            return Err(DataError::Layout {
+                path: cfg.root.clone(),
+                message: "no .tar shards here (format = \"webdataset\")".into(),
+            });
+        }
+        open_shards(cfg, &shards, |p| scan_tar(p, cfg.max_caption_bytes))
+    }
+}
+
+impl DatasetSource for Img2datasetFiles {
+    fn open(&self, cfg: &DatasetConfig) -> Result<Dataset, DataError> {
+        check_config(cfg)?;
+        let shards = list(&cfg.root, Path::is_dir)?;
+        if shards.is_empty() {
+            return Err(DataError::Layout {
+                path: cfg.root.clone(),
+                message: "no shard folders here (format = \"img2dataset_files\")".into(),
+            });
+        }
+        open_shards(cfg, &shards, |p| scan_folder(p, cfg.max_caption_bytes))
+    }
+}
+
+/// The entries of `root` that `keep` accepts, sorted by name (hidden ones left out).
+fn list(root: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>, DataError> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(root).map_err(|e| DataError::read(root, e))? {
+        let path = entry.map_err(|e| DataError::read(root, e))?.path();
+        let hidden = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if !hidden && keep(&path) {
+            out.push(path);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Scans every shard in parallel, reads its parquet metadata, and splits the records.
+fn open_shards(
+    cfg: &DatasetConfig,
+    shards: &[PathBuf],
+    scan: impl Fn(&Path) -> Result<ShardSamples, DataError> + Sync,
+) -> Result<Dataset, DataError> {
+    let scanned: Vec<(ShardSamples, BTreeMap<String, Meta>)> = shards
+        .par_iter()
+        .map(|shard| {
+            let samples = scan(shard)?;
+            if let Some(why) = &samples.broken {
+                eprintln!(
+                    "[data] {}: {why}; the {} samples before it are kept",
+                    shard.display(),
+                    samples.samples.len()
+                );
+            }
+            let meta = read_parquet_meta(&shard.with_extension(PARQUET))?;
+            Ok((samples, meta))
+        })
+        .collect::<Result<_, DataError>>()?;
+    let mut report = LayoutReport::default();
+    let mut records: Vec<Record> = Vec::new();
+    for (samples, meta) in scanned {
+        records.extend(into_records(
+            samples,
+            &meta,
+            cfg.max_caption_bytes,
+            &mut report,
+        ));
+    }
+    finish(cfg, records, report)
+}
+
+/// Indexes one tar shard by streaming its headers (seeking over image data).
+fn scan_tar(shard: &Path, max_caption_bytes: usize) -> Result<ShardSamples, DataError> {
+    let file = File::open(shard).map_err(|e| DataError::read(shard, e))?;
+    let size = file
+        .metadata()
+        .map_err(|e| DataError::read(shard, e))?
+        .len();
+    let mut archive = tar::Archive::new(BufReader::new(file));
+    let mut out = ShardSamples::default();
+    let entries = match archive.entries_with_seek() {
+        Ok(e) => e,
+        Err(e) => {
+            out.broken = Some(format!("not a readable tar: {e}"));
+            return Ok(out);
+        }
+    };
+    for entry in entries {
+        let mut entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                out.broken = Some(format!("damaged or truncated tar: {e}"));
+                break;
+            }
+        };
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let name = match entry.path() {
+            Ok(p) => p.to_string_lossy().into_owned(),
+            Err(_) => {
+                out.ignored += 1;
+                continue;
+            }
+        };
+        let Some((key, kind)) = split_name(&name) else {
+            out.ignored += 1;
+            continue;
+        };
+        let (offset, len) = (entry.raw_file_position(), entry.size());
+        if offset.checked_add(len).is_none_or(|end| end > size) {
+            out.broken = Some(format!(
+                "truncated tar: member {name} needs {len} bytes at offset {offset}, the file has {size}"
+            ));
+            break;
+        }
+        let sample = out.samples.entry(key).or_default();
+        let read_small = |entry: &mut dyn Read, limit: u64| -> Result<Vec<u8>, String> {
+            let mut bytes = Vec::new();
+            entry
+                .take(limit)
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("damaged tar: member {name}: {e}"))?;
+            Ok(bytes)
+        };
+        match kind {
+            Member::Image if sample.image.is_none() => {
+                sample.image = Some(member_path(shard, offset, len, &name));
+            }
+            Member::Caption if sample.txt.is_none() => {
+                match read_small(&mut entry, max_caption_bytes as u64 + 1) {
+                    Ok(b) => sample.txt = Some(b),
+                    Err(why) => {
+                        out.broken = Some(why);
+                        break;
+                    }
+                }
+            }
+            Member::Metadata if sample.meta.is_none() => {
+                match read_small(&mut entry, MAX_JSON_BYTES) {
+                    Ok(b) => {
+                        sample.meta = Meta::from_json(&b);
+                        out.bad_metadata += usize::from(sample.meta.is_none());
+                    }
+                    Err(why) => {
+                        out.broken = Some(why);
+                        break;
+                    }
+                }
+            }
+            _ => out.ignored += 1,
+        }
+    }
+    // A sample whose key only ever had ignored members is not a sample.
+    out.samples
+        .retain(|_, s| s.image.is_some() || s.txt.is_some() || s.meta.is_some());
+    Ok(out)
+}
+
+/// Lists one shard folder of the files layout (one `read_dir`, no recursion).
+fn scan_folder(dir: &Path, max_caption_bytes: usize) -> Result<ShardSamples, DataError> {
+    let mut out = ShardSamples::default();
+    for entry in fs::read_dir(dir).map_err(|e| DataError::read(dir, e))? {
+        let path = entry.map_err(|e| DataError::read(dir, e))?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            out.ignored += 1;
+            continue;
+        };
+        let Some((key, kind)) = split_name(name).filter(|_| path.is_file()) else {
+            out.ignored += 1;
+            continue;
+        };
+        let sample: &mut Sample = out.samples.entry(key).or_default();
+        match kind {
+            Member::Image if sample.image.is_none() => sample.image = Some(path),
+            Member::Caption if sample.txt.is_none() => {
+                let c = crate::caption::read_caption_bytes(&path, max_caption_bytes)?;
+                sample.txt = Some(c);
+            }
+            Member::Metadata if sample.meta.is_none() => {
+                let mut bytes = Vec::new();
+                File::open(&path)
+                    .and_then(|f| f.take(MAX_JSON_BYTES).read_to_end(&mut bytes))
+                    .map_err(|e| DataError::read(&path, e))?;
+                sample.meta = Meta::from_json(&bytes);
+                out.bad_metadata += usize::from(sample.meta.is_none());
+            }
+            _ => out.ignored += 1,
+        }
+    }
+    out.samples
+        .retain(|_, s| s.image.is_some() || s.txt.is_some() || s.meta.is_some());
+    Ok(out)
+}

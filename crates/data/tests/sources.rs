@@ -1,0 +1,368 @@
+//! Dataset sources other than InstaCities: img2dataset tar shards (whole, truncated, with bad
+//! members), its files layout with parquet metadata, and a plain photo folder.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parquet::data_type::{ByteArray, ByteArrayType};
+use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::parser::parse_message_type;
+use webly_data::{
+    hash_split, image_container, load_batch, read_image_bytes, Crop, Dataset, DatasetConfig,
+    DatasetFormat, LoaderConfig, Split,
+};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/images");
+    fs::read(p.join(name)).unwrap()
+}
+
+/// 8 x 8 crops: enough to tell a decoded image from a skipped one.
+fn tiny_loader() -> LoaderConfig {
+    LoaderConfig {
+        resize: 8,
+        crop: 8,
+        ..LoaderConfig::default()
+    }
+}
+
+fn config(root: &Path, format: DatasetFormat) -> DatasetConfig {
+    DatasetConfig {
+        format,
+        root: root.to_path_buf(),
+        max_caption_bytes: 64,
+        ..DatasetConfig::default()
+    }
+}
+
+/// Writes a tar of `members` (name, bytes) the way img2dataset does (plain ustar, in order).
+fn write_tar(path: &Path, members: &[(&str, Vec<u8>)]) {
+    let mut b = tar::Builder::new(fs::File::create(path).unwrap());
+    for (name, bytes) in members {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, name, bytes.as_slice()).unwrap();
+    }
+    b.into_inner().unwrap();
+}
+
+fn json(caption: Option<&str>, status: &str) -> Vec<u8> {
+    serde_json::json!({"url": "http://example.invalid/x.jpg", "caption": caption,
+        "status": status, "width": 16, "height": 16})
+    .to_string()
+    .into_bytes()
+}
+
+fn by_key(ds: &Dataset) -> BTreeMap<&str, &webly_data::Item> {
+    ds.items.iter().map(|i| (i.key.as_str(), i)).collect()
+}
+
+#[test]
+fn tar_shards_are_indexed_in_place_and_bad_members_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let ok = fixture("ok.jpg");
+    write_tar(
+        &root.join("00000.tar"),
+        &[
+            ("000000001.jpg", ok.clone()),
+            ("000000001.txt", b"a red #sunset".to_vec()),
+            ("000000001.json", json(Some("a red #sunset"), "success")),
+            // A corrupt image: indexed, then skipped by the loader.
+            ("000000002.jpg", fixture("corrupt.jpg")),
+            ("000000002.txt", b"broken picture".to_vec()),
+            // An image without any caption: skipped and counted.
+            ("000000003.jpg", ok.clone()),
+            // A caption without an image.
+            ("000000004.txt", b"lonely caption".to_vec()),
+            // The caption only in the metadata.
+            ("000000005.png", fixture("ok.png")),
+            ("000000005.json", json(Some("from the json"), "success")),
+            // A failed download that left members behind.
+            ("000000006.jpg", ok.clone()),
+            ("000000006.txt", b"x".to_vec()),
+            ("000000006.json", json(None, "failed_to_download")),
+            // Not UTF-8: repaired and counted.
+            ("000000007.jpg", ok.clone()),
+            ("000000007.txt", b"caf\xe9 #paris".to_vec()),
+            ("000000007.cls", b"3".to_vec()),
+            ("000000008.jpg", ok.clone()),
+            ("000000008.txt", b"bad metadata".to_vec()),
+            ("000000008.json", b"{not json".to_vec()),
+        ],
+    );
+    // The second shard is cut inside its third image: the two samples before it are kept.
+    let second = root.join("00001.tar");
+    write_tar(
+        &second,
+        &[
+            ("000000010.jpg", ok.clone()),
+            ("000000010.txt", b"ten".to_vec()),
+            ("000000011.jpg", ok.clone()),
+            ("000000011.txt", b"eleven".to_vec()),
+            ("000000012.txt", b"twelve".to_vec()),
+            ("000000012.jpg", ok.clone()),
+        ],
+    );
+    let full = fs::read(&second).unwrap();
+    let cut = full.len() - 1024 - 512 - ok.len() / 2;
+    fs::write(&second, &full[..cut]).unwrap();
+    // A third shard repeats a key of the first (the first shard's sample is kept).
+    write_tar(
+        &root.join("00002.tar"),
+        &[
+            ("000000001.jpg", fixture("ok.png")),
+            ("000000001.txt", b"repeated key".to_vec()),
+        ],
+    );
+    // Not a shard: ignored.
+    fs::write(root.join("notes.md"), "x").unwrap();
+
+    let ds = Dataset::open(&config(root, DatasetFormat::Webdataset)).unwrap();
+    let r = &ds.report;
+    eprintln!("{r}");
+    assert_eq!((r.shards, r.broken_shards, r.duplicate_keys), (3, 1, 1));
+    assert_eq!((r.failed_status, r.bad_metadata), (1, 1));
+    assert_eq!((r.images_without_caption, r.captions_without_image), (1, 2));
+    assert_eq!((r.non_utf8_captions, r.ignored_files), (1, 1));
+    let items = by_key(&ds);
+    let keys: Vec<&str> = items.keys().copied().collect();
+    assert_eq!(
+        keys,
+        [
+            "000000001",
+            "000000002",
+            "000000005",
+            "000000007",
+            "000000008",
+            "000000010",
+            "000000011"
+        ]
+    );
+    assert_eq!(items["000000001"].caption, "a red #sunset");
+    assert_eq!(items["000000005"].caption, "from the json");
+    assert_eq!(items["000000007"].caption, "caf\u{FFFD} #paris");
+    for item in &ds.items {
+        assert_eq!(
+            item.split,
+            hash_split(&item.key, 0.15, 0.05),
+            "{}",
+            item.key
+        );
+    }
+    // Members are read in place, byte for byte, and the shard is their container.
+    let first = &items["000000001"].image;
+    assert_eq!(read_image_bytes(first).unwrap(), ok);
+    assert_eq!(image_container(first), root.join("00000.tar"));
+    assert_eq!(
+        read_image_bytes(&items["000000005"].image).unwrap(),
+        fixture("ok.png")
+    );
+    // The loader decodes members like files, and skips the corrupt one naming its member.
+    let paths: Vec<PathBuf> = ds.items.iter().map(|i| i.image.clone()).collect();
+    let cfg = tiny_loader();
+    let batch = load_batch(&paths, &cfg, Crop::Center);
+    assert_eq!(batch.loaded.len(), paths.len() - 1);
+    assert_eq!(batch.skipped.len(), 1);
+    let skipped = batch.skipped[0].path.display().to_string();
+    assert!(
+        skipped.starts_with(&root.join("00000.tar#").display().to_string())
+            && skipped.ends_with("/000000002.jpg"),
+        "{skipped}"
+    );
+    let file = root.join("ok.jpg");
+    fs::write(&file, &ok).unwrap();
+    let from_file = load_batch(&[file], &cfg, Crop::Center);
+    assert_eq!(from_file.data[..], batch.data[..cfg.image_len()]);
+}
+
+#[test]
+fn a_shard_that_is_not_a_tar_or_is_empty_is_counted_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("00000.tar"), vec![0x41u8; 700]).unwrap();
+    fs::write(dir.path().join("00001.tar"), b"").unwrap();
+    write_tar(
+        &dir.path().join("00002.tar"),
+        &[
+            ("a.jpg", fixture("ok.jpg")),
+            ("a.txt", b"the one good sample".to_vec()),
+        ],
+    );
+    let ds = Dataset::open(&config(dir.path(), DatasetFormat::Webdataset)).unwrap();
+    assert_eq!(ds.items.len(), 1);
+    assert_eq!(ds.report.shards, 3);
+    assert_eq!(ds.report.broken_shards, 1, "{}", ds.report);
+    let none = tempfile::tempdir().unwrap();
+    let e = Dataset::open(&config(none.path(), DatasetFormat::Webdataset)).unwrap_err();
+    assert!(e.to_string().contains("no .tar shards"), "{e}");
+}
+
+/// Writes img2dataset's per-shard parquet: `key`, `caption` (optional), `status`.
+fn write_parquet(path: &Path, rows: &[(&str, Option<&str>, &str)]) {
+    let schema = Arc::new(
+        parse_message_type(
+            "message schema { required binary key (STRING); optional binary caption (STRING);
+             required binary status (STRING); }",
+        )
+        .unwrap(),
+    );
+    let props = Arc::new(WriterProperties::builder().build());
+    let mut w = SerializedFileWriter::new(fs::File::create(path).unwrap(), schema, props).unwrap();
+    let mut rg = w.next_row_group().unwrap();
+    let bytes = |s: &str| ByteArray::from(s.as_bytes().to_vec());
+    let keys: Vec<ByteArray> = rows.iter().map(|r| bytes(r.0)).collect();
+    let captions: Vec<ByteArray> = rows.iter().filter_map(|r| r.1.map(bytes)).collect();
+    let defined: Vec<i16> = rows.iter().map(|r| i16::from(r.1.is_some())).collect();
+    let status: Vec<ByteArray> = rows.iter().map(|r| bytes(r.2)).collect();
+    for (values, levels) in [
+        (keys, None),
+        (captions, Some(defined.as_slice())),
+        (status, None),
+    ] {
+        let mut col = rg.next_column().unwrap().unwrap();
+        col.typed::<ByteArrayType>()
+            .write_batch(&values, levels, None)
+            .unwrap();
+        col.close().unwrap();
+    }
+    rg.close().unwrap();
+    w.close().unwrap();
+}
+
+#[test]
+fn files_layout_reads_shard_folders_and_their_parquet_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let shard = dir.path().join("00000");
+    fs::create_dir(&shard).unwrap();
+    let ok = fixture("ok.jpg");
+    fs::write(shard.join("000000001.jpg"), &ok).unwrap();
+    fs::write(shard.join("000000001.txt"), "own caption").unwrap();
+    fs::write(shard.join("000000002.jpg"), &ok).unwrap();
+    fs::write(shard.join("000000003.jpg"), &ok).unwrap();
+    fs::write(shard.join("000000004.jpg"), &ok).unwrap();
+    write_parquet(
+        &dir.path().join("00000.parquet"),
+        &[
+            ("000000001", Some("parquet caption"), "success"),
+            ("000000002", Some("caption from parquet"), "success"),
+            ("000000003", Some("resize failed"), "failed_to_resize"),
+            ("000000004", None, "success"),
+            ("000000009", None, "failed_to_download"),
+        ],
+    );
+    let ds = Dataset::open(&config(dir.path(), DatasetFormat::Img2datasetFiles)).unwrap();
+    let items = by_key(&ds);
+    assert_eq!(
+        items.keys().copied().collect::<Vec<_>>(),
+        ["000000001", "000000002"]
+    );
+    assert_eq!(items["000000001"].caption, "own caption");
+    assert_eq!(items["000000002"].caption, "caption from parquet");
+    assert_eq!(items["000000002"].image, shard.join("000000002.jpg"));
+    let r = &ds.report;
+    assert_eq!(
+        (r.shards, r.failed_status, r.images_without_caption),
+        (1, 1, 1)
+    );
+    // A parquet file that is not parquet is an error naming it.
+    fs::write(dir.path().join("00000.parquet"), "PAR1 no").unwrap();
+    let e = Dataset::open(&config(dir.path(), DatasetFormat::Img2datasetFiles)).unwrap_err();
+    assert!(e.to_string().contains("00000.parquet"), "{e}");
+}
+
+#[test]
+fn a_photo_folder_is_indexed_whole_and_trained_on_its_captions() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::create_dir_all(root.join("2024/trip")).unwrap();
+    fs::create_dir_all(root.join(".thumbnails")).unwrap();
+    let ok = fixture("ok.jpg");
+    for i in 0..30 {
+        fs::write(root.join(format!("2024/trip/IMG_{i:04}.JPG")), &ok).unwrap();
+        if i % 3 != 0 {
+            fs::write(
+                root.join(format!("2024/trip/IMG_{i:04}.txt")),
+                format!("beach day {i}"),
+            )
+            .unwrap();
+        }
+    }
+    fs::write(root.join("cat.png"), fixture("ok.png")).unwrap();
+    fs::write(root.join("cat.txt"), "my #cat").unwrap();
+    fs::write(root.join("cat.jpg"), &ok).unwrap(); // same key as cat.png
+    fs::write(root.join("orphan.txt"), "no image").unwrap();
+    fs::write(root.join("notes.pdf"), "x").unwrap();
+    fs::write(root.join(".thumbnails/x.jpg"), &ok).unwrap();
+    let ds = Dataset::open(&config(root, DatasetFormat::Folder)).unwrap();
+    let r = &ds.report;
+    assert_eq!(ds.items.len(), 31, "{r}");
+    assert_eq!((r.images, r.pairs, r.uncaptioned_indexed), (31, 21, 10));
+    assert_eq!((r.captions_without_image, r.duplicate_keys), (1, 1));
+    assert_eq!(r.ignored_files, 1);
+    let items = by_key(&ds);
+    assert_eq!(items["cat"].caption, "my #cat");
+    assert!(items["cat"].image.ends_with("cat.jpg"));
+    let uncaptioned = &items["2024/trip/IMG_0003"];
+    assert_eq!(
+        (uncaptioned.split, uncaptioned.caption.as_str()),
+        (Split::Test, "")
+    );
+    let captioned = &items["2024/trip/IMG_0004"];
+    assert_eq!(captioned.caption, "beach day 4");
+    assert_eq!(
+        captioned.split,
+        hash_split("2024/trip/IMG_0004", 0.15, 0.05)
+    );
+    assert!(ds.split(Split::Train).iter().all(|i| !i.caption.is_empty()));
+    assert!(!ds.split(Split::Train).is_empty());
+}
+
+#[test]
+fn split_files_name_any_key_for_the_other_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = fixture("ok.jpg");
+    for k in ["a", "b", "c"] {
+        fs::write(dir.path().join(format!("{k}.jpg")), &ok).unwrap();
+        fs::write(dir.path().join(format!("{k}.txt")), k).unwrap();
+    }
+    let split = tempfile::NamedTempFile::new().unwrap();
+    fs::write(split.path(), "test\ta\ntrain\tb\nval\tzzz\n").unwrap();
+    let cfg = DatasetConfig {
+        split_file: Some(split.path().to_path_buf()),
+        ..config(dir.path(), DatasetFormat::Folder)
+    };
+    let ds = Dataset::open(&cfg).unwrap();
+    let splits: Vec<(&str, Split)> = ds.items.iter().map(|i| (i.key.as_str(), i.split)).collect();
+    assert_eq!(splits, [("a", Split::Test), ("b", Split::Train)]);
+    assert_eq!(
+        (
+            ds.report.not_in_split_file,
+            ds.report.split_file_unknown_keys
+        ),
+        (1, 1)
+    );
+    fs::write(split.path(), "test a\n").unwrap();
+    let e = Dataset::open(&cfg).unwrap_err().to_string();
+    assert!(e.contains(":1:"), "{e}");
+}
+
+#[test]
+fn committed_broken_shards_are_read_up_to_the_break() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/shards");
+    let ds = Dataset::open(&config(&root, DatasetFormat::Webdataset)).unwrap();
+    let r = &ds.report;
+    let keys: Vec<&str> = ds.items.iter().map(|i| i.key.as_str()).collect();
+    assert_eq!(keys, ["000000001", "000000002", "000000010"], "{r}");
+    assert_eq!((r.shards, r.broken_shards), (2, 1));
+    assert_eq!((r.images_without_caption, r.captions_without_image), (1, 2));
+    assert_eq!(ds.items[0].caption, "a #snow day");
+    let paths: Vec<PathBuf> = ds.items.iter().map(|i| i.image.clone()).collect();
+    let cfg = tiny_loader();
+    let batch = load_batch(&paths, &cfg, Crop::Center);
+    assert_eq!(batch.loaded, [0, 2]);
+    assert!(batch.skipped[0].path.ends_with("000000002.jpg"));
+}

@@ -1,0 +1,432 @@
+//! Sharded work for a cluster: `webly embed --shard I/N` embeds the images whose key falls in
+//! work shard `I` of `N` and writes one output per shard with a manifest; `webly merge` combines
+//! the shard outputs after checking that they come from one model and one text space and that no
+//! key is missing or repeated. webly ships no scheduler: each shard is one task of GNU
+//! parallel, a Slurm job array or a Kubernetes indexed Job (see the README).
+//!
+//! An image's work shard is `webly_data::key_hash(key) % N`: deterministic, independent of the
+//! storage shards and of the machine, so every task computes its own part of the same split.
+use std::collections::{BTreeSet, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use webly_data::{key_hash, Item, Split};
+use webly_text::{read_ids, read_matrix, write_ids, write_matrix};
+
+use crate::config::RunConfig;
+use crate::context::Context;
+use crate::error::{PipelineError, Result};
+use crate::eval_stage::{self, ModelPaths};
+use crate::fsio::write_atomic;
+use crate::model_stage;
+use crate::train_stage::model_dir;
+
+/// The `kind` of an image-embedding shard manifest.
+pub const EMBED_SHARD_KIND: &str = "webly-embed-shard";
+
+/// Work shard `index` of `count` (`--shard I/N`, `0 <= I < N`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardSpec {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl ShardSpec {
+    /// Whether the item of `key` belongs to this shard: `key_hash(key) % count == index`.
+    pub fn holds(&self, key: &str) -> bool {
+        key_hash(key) % self.count as u64 == self.index as u64
+    }
+}
+
+impl fmt::Display for ShardSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl FromStr for ShardSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        let bad = || format!("shard {s:?}: expected I/N with 0 <= I < N (e.g. 0/4)");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count): (usize, usize) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if index >= count {
+            return Err(bad());
+        }
+        Ok(ShardSpec { index, count })
+    }
+}
+
+/// What one shard task wrote: `<stem>.npy`, `<stem>.ids` and this, `<stem>.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardManifest {
+    /// [`EMBED_SHARD_KIND`].
+    pub kind: String,
+    pub split: Split,
+    pub shard: ShardSpec,
+    /// The model's name in the run config, and the fingerprints that must agree across shards:
+    /// the model (weights and loader) and the text space it embeds into.
+    pub model: String,
+    pub model_fingerprint: String,
+    pub text_fingerprint: String,
+    pub dim: usize,
+    /// Rows of the `.npy` (keys of the `.ids`).
+    pub rows: usize,
+    /// Keys of this shard whose images could not be read (no row).
+    pub skipped: Vec<String>,
+}
+
+/// The file stem of shard `spec` of `split`: `<split>-shard-<I>-of-<N>`.
+pub fn shard_stem(split: Split, spec: ShardSpec) -> String {
+    format!("{split}-shard-{:05}-of-{:05}", spec.index, spec.count)
+}
+
+/// `webly embed --shard I/N`: embeds the images of `split` in work shard `spec` into
+/// `out_dir/<split>-shard-I-of-N.{npy,ids,json}`; returns the manifest's path.
+pub fn embed_shard(
+    cfg: &RunConfig,
+    model: Option<&str>,
+    split: &str,
+    spec: ShardSpec,
+    out_dir: &Path,
+) -> Result<PathBuf> {
+    let split = crate::commands::parse_split(split)?;
+    let model = cfg.model(model)?;
+    // A reader of the run folder: every shard task of a finished run at once, side by side.
+    let ctx = Context::open_reader(cfg)?;
+    let paths = ModelPaths::new(model_dir(cfg, &model.name));
+    let stamp = crate::train_stage::verified_training(&paths.dir)?;
+    crate::commands::check_space(&ctx, &paths.dir)?;
+    let items: Vec<&Item> = ctx
+        .data
+        .dataset
+        .split(split)
+        .into_iter()
+        .filter(|i| spec.holds(&i.key))
+        .collect();
+    let stem = shard_stem(split, spec);
+    let npy = out_dir.join(format!("{stem}.npy"));
+    // The shard's own activation-cache set: tasks side by side never write one cache file.
+    let (rows, skipped) = eval_stage::embed_items(&paths.dir, &items, &stem, &npy)?;
+    let dim = read_matrix(&npy)?.2;
+    let fp = model_stage::fingerprints(&ctx, &stamp)?;
+    let manifest = ShardManifest {
+        kind: EMBED_SHARD_KIND.into(),
+        split,
+        shard: spec,
+        model: model.name.clone(),
+        model_fingerprint: fp.model,
+        text_fingerprint: fp.text,
+        dim,
+        rows,
+        skipped,
+    };
+    let path = out_dir.join(format!("{stem}.json"));
+    let json = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| PipelineError::Invalid(format!("{}: {e}", path.display())))?;
+    write_atomic(&path, &json)?;
+    Ok(path)
+}
+
+/// What [`merge`] combined.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeReport {
+    pub shards: usize,
+    pub rows: usize,
+    pub skipped: usize,
+    pub out: PathBuf,
+}
+
+impl fmt::Display for MergeReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "merged {} shards: {} embeddings ({} unreadable images skipped) into {}",
+            self.shards,
+            self.rows,
+            self.skipped,
+            self.out.display()
+        )
+    }
+}
+
+/// `webly merge`: reads the shard manifests (`.json` files, or folders holding them), checks that
+/// they are one split of one model and one text space, that shards `0..N` are each there once,
+/// that no key is repeated and that every key of the split is there when `expected` (the
+/// split's keys) is given, and writes `out` (`.npy` + `.ids`) with the rows in key order (the
+/// dataset's order).
+///
+/// # Errors
+/// [`PipelineError::Invalid`] naming the manifest that disagrees, the missing shard or the
+/// missing or repeated key.
+pub fn merge(inputs: &[PathBuf], expected: Option<&[String]>, out: &Path) -> Result<MergeReport> {
+    let manifests = manifest_files(inputs)?;
+    let mut loaded: Vec<(PathBuf, ShardManifest)> = Vec::new();
+    for path in manifests {
+        let bytes = std::fs::read(&path).map_err(PipelineError::io("reading", &path))?;
+        let m: ShardManifest = serde_json::from_slice(&bytes).map_err(|e| {
+            PipelineError::Invalid(format!("{}: not a shard manifest: {e}", path.display()))
+        })?;
+        if m.kind != EMBED_SHARD_KIND {
+            return Err(PipelineError::Invalid(format!(
+                "{}: kind {:?}, expected {EMBED_SHARD_KIND:?}",
+                path.display(),
+                m.kind
+            )));
+        }
+        loaded.push((path, m));
+    }
+    let Some((first_path, first)) = loaded.first().cloned() else {
+        return Err(PipelineError::Invalid(
+            "merge: no shard manifests given".into(),
+        ));
+    };
+    let mut seen = BTreeSet::new();
+    for (path, m) in &loaded {
+        let differs = |what: &str, a: &dyn fmt::Debug, b: &dyn fmt::Debug| {
+            PipelineError::Invalid(format!(
+                "{} has {what} {a:?} but {} has {b:?}: shards of one split of one model and \
+                 text space only",
+                path.display(),
+                first_path.display()
+            ))
+        };
+        if m.split != first.split {
+            return Err(differs("split", &m.split, &first.split));
+        }
+        if m.shard.count != first.shard.count {
+            return Err(differs("shard count", &m.shard.count, &first.shard.count));
+        }
+        if m.model_fingerprint != first.model_fingerprint {
+            return Err(differs(
+                "model",
+                &m.model_fingerprint,
+                &first.model_fingerprint,
+            ));
+        }
+        if m.text_fingerprint != first.text_fingerprint {
+            return Err(differs(
+                "text space",
+                &m.text_fingerprint,
+                &first.text_fingerprint,
+            ));
+        }
+        if m.dim != first.dim {
+            return Err(differs("dimension", &m.dim, &first.dim));
+        }
+        if !seen.insert(m.shard.index) {
+            return Err(PipelineError::Invalid(format!(
+                "{}: shard {} is given twice",
+                path.display(),
+                m.shard
+            )));
+        }
+    }
+    if let Some(missing) = (0..first.shard.count).find(|i| !seen.contains(i)) {
+        return Err(PipelineError::Invalid(format!(
+            "shard {missing}/{} is missing (given: {seen:?})",
+            first.shard.count
+        )));
+    }
+    let mut rows: Vec<(String, Vec<f32>)> = Vec::new();
+    let mut skipped: Vec<String> = Vec::new();
+    let mut keys_seen: HashSet<String> = HashSet::new();
+    for (path, m) in &loaded {
+        let npy = path.with_extension("npy");
+        let (data, n, dim) = read_matrix(&npy)?;
+        let keys = read_ids(&npy.with_extension("ids"))?;
+        if n != m.rows || keys.len() != n || dim != m.dim {
+            return Err(PipelineError::Invalid(format!(
+                "{}: {n} rows of dimension {dim} and {} keys, the manifest says {} of {}",
+                npy.display(),
+                keys.len(),
+                m.rows,
+                m.dim
+            )));
+        }
+        for key in keys.iter().chain(&m.skipped) {
+            if !m.shard.holds(key) {
+                return Err(PipelineError::Invalid(format!(
+                    "{}: key {key} does not belong to shard {}",
+                    path.display(),
+                    m.shard
+                )));
+            }
+            if !keys_seen.insert(key.clone()) {
+                return Err(PipelineError::Invalid(format!(
+                    "{}: key {key} is repeated",
+                    path.display()
+                )));
+            }
+        }
+        skipped.extend(m.skipped.iter().cloned());
+        for (k, row) in keys.into_iter().zip(data.chunks_exact(dim.max(1))) {
+            rows.push((k, row.to_vec()));
+        }
+    }
+    if let Some(expected) = expected {
+        if let Some(k) = expected.iter().find(|k| !keys_seen.contains(*k)) {
+            return Err(PipelineError::Invalid(format!(
+                "key {k} of the {} split is in no shard ({} of its {} keys are)",
+                first.split,
+                keys_seen.len(),
+                expected.len()
+            )));
+        }
+        if keys_seen.len() != expected.len() {
+            return Err(PipelineError::Invalid(format!(
+                "the shards hold {} keys, the {} split has {}",
+                keys_seen.len(),
+                first.split,
+                expected.len()
+            )));
+        }
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let keys: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    let data: Vec<f32> = rows.iter().flat_map(|r| r.1.iter().copied()).collect();
+    write_matrix(out, keys.len(), first.dim, &data)?;
+    write_ids(&out.with_extension("ids"), &keys)?;
+    Ok(MergeReport {
+        shards: loaded.len(),
+        rows: keys.len(),
+        skipped: skipped.len(),
+        out: out.to_path_buf(),
+    })
+}
+
+/// `webly merge --config`: as [`merge`], with the split's keys from the run's dataset checked.
+pub fn merge_checked(cfg: &RunConfig, inputs: &[PathBuf], out: &Path) -> Result<MergeReport> {
+    let manifests = manifest_files(inputs)?;
+    let first = manifests
+        .first()
+        .ok_or_else(|| PipelineError::Invalid("merge: no shard manifests given".into()))?;
+    let bytes = std::fs::read(first).map_err(PipelineError::io("reading", first))?;
+    let m: ShardManifest = serde_json::from_slice(&bytes)
+        .map_err(|e| PipelineError::Invalid(format!("{}: {e}", first.display())))?;
+    let dataset = webly_data::Dataset::open(&cfg.data.dataset)?;
+    let keys: Vec<String> = dataset
+        .split(m.split)
+        .iter()
+        .map(|i| i.key.clone())
+        .collect();
+    merge(inputs, Some(&keys), out)
+}
+
+/// The manifests named by `inputs`: `.json` files as given, and every `*-shard-*.json` in the
+/// folders given, sorted.
+fn manifest_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in inputs {
+        if p.is_dir() {
+            let mut found = Vec::new();
+            for entry in std::fs::read_dir(p).map_err(PipelineError::io("reading", p))? {
+                let path = entry.map_err(PipelineError::io("reading", p))?.path();
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                if name.is_some_and(|n| n.contains("-shard-") && n.ends_with(".json")) {
+                    found.push(path);
+                }
+            }
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_specs_parse_and_partition_keys() {
+        assert_eq!(
+            "1/4".parse::<ShardSpec>().unwrap(),
+            ShardSpec { index: 1, count: 4 }
+        );
+        for bad in ["4/4", "1", "a/4", "1/0", "-1/4"] {
+            assert!(bad.parse::<ShardSpec>().is_err(), "{bad}");
+        }
+        let keys: Vec<String> = (0..1000).map(|i| format!("city/{i}")).collect();
+        let mut sizes = [0usize; 4];
+        for k in &keys {
+            let holders: Vec<usize> = (0..4)
+                .filter(|&i| ShardSpec { index: i, count: 4 }.holds(k))
+                .collect();
+            assert_eq!(holders.len(), 1, "{k}");
+            sizes[holders[0]] += 1;
+        }
+        assert!(sizes.iter().all(|&s| s > 200), "{sizes:?}");
+    }
+
+    fn write_shard(dir: &Path, spec: ShardSpec, keys: &[&str], model: &str) -> PathBuf {
+        let stem = shard_stem(Split::Test, spec);
+        let npy = dir.join(format!("{stem}.npy"));
+        let data: Vec<f32> = keys.iter().flat_map(|k| [k.len() as f32, 1.0]).collect();
+        write_matrix(&npy, keys.len(), 2, &data).unwrap();
+        let ids: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        write_ids(&npy.with_extension("ids"), &ids).unwrap();
+        let m = ShardManifest {
+            kind: EMBED_SHARD_KIND.into(),
+            split: Split::Test,
+            shard: spec,
+            model: "triplet".into(),
+            model_fingerprint: model.into(),
+            text_fingerprint: "t".into(),
+            dim: 2,
+            rows: keys.len(),
+            skipped: Vec::new(),
+        };
+        let path = dir.join(format!("{stem}.json"));
+        std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+        path
+    }
+
+    #[test]
+    fn merge_refuses_other_models_missing_shards_and_missing_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+        let part = |i: usize| -> Vec<&str> {
+            let s = ShardSpec { index: i, count: 2 };
+            keys.iter()
+                .filter(|k| s.holds(k))
+                .map(String::as_str)
+                .collect()
+        };
+        let a = write_shard(dir.path(), ShardSpec { index: 0, count: 2 }, &part(0), "m");
+        let out = dir.path().join("merged.npy");
+        let e = merge(std::slice::from_ref(&a), None, &out).unwrap_err();
+        assert!(e.to_string().contains("shard 1/2 is missing"), "{e}");
+        let other = tempfile::tempdir().unwrap();
+        let b = write_shard(
+            other.path(),
+            ShardSpec { index: 1, count: 2 },
+            &part(1),
+            "m2",
+        );
+        let e = merge(&[a.clone(), b], None, &out).unwrap_err();
+        assert!(e.to_string().contains("has model"), "{e}");
+        let b = write_shard(dir.path(), ShardSpec { index: 1, count: 2 }, &part(1), "m");
+        let r = merge(&[dir.path().to_path_buf()], Some(&keys), &out).unwrap();
+        assert_eq!((r.shards, r.rows), (2, 40));
+        let merged = read_ids(&out.with_extension("ids")).unwrap();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(merged, sorted);
+        let mut more = keys.clone();
+        more.push("k999".into());
+        let e = merge(&[a.clone(), b.clone()], Some(&more), &out).unwrap_err();
+        assert!(e.to_string().contains("key k999"), "{e}");
+        let e = merge(&[a.clone(), a, b], None, &out).unwrap_err();
+        assert!(e.to_string().contains("given twice"), "{e}");
+    }
+}
