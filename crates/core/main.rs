@@ -133,9 +133,9 @@ struct TrainArgs {
     /// Stop after this many optimiser steps (a quick try).
     #[arg(long)]
     max_steps: Option<u64>,
-    /// cpu, cuda or auto.
+    /// cpu, cuda (or gpu) or auto.
     #[arg(long)]
-    device: Option<String>,
+    device: Option<pipeline::DeviceChoice>,
     /// CPU threads for libtorch (default: its own choice).
     #[arg(long)]
     threads: Option<usize>,
@@ -153,7 +153,7 @@ struct EmbedArgs {
     model: ModelArgs,
     /// train, val or test.
     #[arg(long, default_value = "test")]
-    split: String,
+    split: pipeline::Split,
     /// Output .npy (the .ids file goes beside it); default: the model's embed folder. With
     /// --shard: the folder that receives the shard's .npy, .ids and .json manifest.
     #[arg(long)]
@@ -181,7 +181,7 @@ struct ExportArgs {
     model: ModelArgs,
     /// train, val or test.
     #[arg(long, default_value = "test")]
-    split: String,
+    split: pipeline::Split,
     /// Output parquet file.
     #[arg(long)]
     out: PathBuf,
@@ -318,7 +318,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let (Some(spec), Some(out)) = (a.shard, a.out.as_deref()) else {
                 anyhow::bail!("--shard needs --out FOLDER");
             };
-            let m = pipeline::embed_shard(&cfg, a.model.model.as_deref(), &a.split, spec, out)?;
+            let m = pipeline::embed_shard(&cfg, a.model.model.as_deref(), a.split, spec, out)?;
             println!("wrote {}", m.display());
         }
         Command::Merge(a) => println!(
@@ -327,13 +327,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         ),
         Command::Embed(a) => {
             let cfg = load(&a.model.config)?;
-            let path = pipeline::embed(&cfg, a.model.model.as_deref(), &a.split, a.out.as_deref())?;
+            let path = pipeline::embed(&cfg, a.model.model.as_deref(), a.split, a.out.as_deref())?;
             println!("wrote {}", path.display());
         }
         Command::Export(a) => {
             let cfg = load(&a.model.config)?;
             let model = a.model.model.as_deref();
-            let done = pipeline::export(&cfg, model, &a.split, &a.out, a.dtype)?;
+            let done = pipeline::export(&cfg, model, a.split, &a.out, a.dtype)?;
             println!("{done}");
         }
         Command::Index(a) => println!(

@@ -26,6 +26,43 @@ fn help_lists_every_command() {
 }
 
 #[test]
+fn a_bad_split_or_device_is_refused_before_any_work() {
+    // The config does not exist: parsing the flags must fail first, naming the value.
+    for (args, bad) in [
+        (&["embed", "--split", "tset"][..], "tset"),
+        (
+            &["export", "--split", "all", "--out", "x.parquet"][..],
+            "all",
+        ),
+        (&["train", "--device", "tpu"][..], "tpu"),
+    ] {
+        let mut full = args.to_vec();
+        full.extend(["--config", "no-such-config.toml"]);
+        let (ok, _, err) = webly(&full);
+        assert!(!ok, "{args:?}");
+        assert!(
+            err.contains(bad) && err.contains("expected"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !err.contains("no-such-config"),
+            "{args:?} read the config: {err}"
+        );
+    }
+    let (ok, _, err) = webly(&[
+        "train",
+        "--device",
+        "gpu",
+        "--config",
+        "no-such-config.toml",
+    ]);
+    assert!(
+        !ok && err.contains("no-such-config"),
+        "gpu is a device: {err}"
+    );
+}
+
+#[test]
 fn missing_and_broken_configs_name_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.toml");

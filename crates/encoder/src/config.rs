@@ -312,6 +312,22 @@ pub enum DeviceChoice {
     Cuda,
 }
 
+impl std::str::FromStr for DeviceChoice {
+    type Err = String;
+
+    /// `auto`, `cpu`, or `cuda` (also `gpu`), as the command line gives them.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(DeviceChoice::Auto),
+            "cpu" => Ok(DeviceChoice::Cpu),
+            "cuda" | "gpu" => Ok(DeviceChoice::Cuda),
+            other => Err(format!(
+                "unknown device {other:?} (expected cpu, cuda or auto)"
+            )),
+        }
+    }
+}
+
 /// One training run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

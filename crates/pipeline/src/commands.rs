@@ -76,21 +76,13 @@ pub fn train(cfg: &RunConfig, model: Option<&str>, overrides: &TrainOverrides) -
     Ok(model_stage::train_outcome(&ctx, model, overrides, &queries)?.to_string())
 }
 
-/// A split named on the command line (`train`, `val` or `test`).
-pub(crate) fn parse_split(split: &str) -> Result<Split> {
-    split
-        .parse()
-        .map_err(|_| PipelineError::Invalid(format!("split {split:?}: use train, val or test")))
-}
-
 /// `webly embed`: a split's image embeddings as `.npy` + `.ids`.
 pub fn embed(
     cfg: &RunConfig,
     model: Option<&str>,
-    split: &str,
+    split: Split,
     out: Option<&Path>,
 ) -> Result<PathBuf> {
-    let split = parse_split(split)?;
     let model = cfg.model(model)?;
     let ctx = Context::open(cfg)?;
     let paths = ModelPaths::new(model_dir(cfg, &model.name));
@@ -141,11 +133,10 @@ const EXPORT_EMBED_DIR: &str = "export";
 pub fn export(
     cfg: &RunConfig,
     model: Option<&str>,
-    split: &str,
+    split: Split,
     out: &Path,
     dtype: ExportDtype,
 ) -> Result<String> {
-    let split = parse_split(split)?;
     let model = cfg.model(model)?;
     let ctx = Context::open(cfg)?;
     let paths = ModelPaths::new(model_dir(cfg, &model.name));

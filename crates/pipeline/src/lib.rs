@@ -51,4 +51,6 @@ pub use searcher::{
 };
 pub use shards::{embed_shard, merge, merge_checked, MergeReport, ShardManifest, ShardSpec};
 pub use train_stage::TrainOverrides;
+pub use webly_data::Split;
+pub use webly_encoder::DeviceChoice;
 pub use webly_eval::Comparison;

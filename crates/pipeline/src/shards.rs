@@ -93,11 +93,10 @@ pub fn shard_stem(split: Split, spec: ShardSpec) -> String {
 pub fn embed_shard(
     cfg: &RunConfig,
     model: Option<&str>,
-    split: &str,
+    split: Split,
     spec: ShardSpec,
     out_dir: &Path,
 ) -> Result<PathBuf> {
-    let split = crate::commands::parse_split(split)?;
     let model = cfg.model(model)?;
     // A reader of the run folder: every shard task of a finished run at once, side by side.
     let ctx = Context::open_reader(cfg)?;

@@ -19,8 +19,7 @@ pub struct TrainOverrides {
     pub lr: Option<f64>,
     pub batch_size: Option<usize>,
     pub max_steps: Option<u64>,
-    /// `cpu`, `cuda` or `auto`.
-    pub device: Option<String>,
+    pub device: Option<DeviceChoice>,
     pub threads: Option<usize>,
     pub seed: Option<u64>,
     pub resume: bool,
@@ -46,22 +45,11 @@ impl TrainOverrides {
         if let Some(v) = self.seed {
             cfg.seed = v;
         }
-        if let Some(d) = &self.device {
-            cfg.device = parse_device(d)?;
+        if let Some(d) = self.device {
+            cfg.device = d;
         }
         cfg.resume |= self.resume;
         Ok(())
-    }
-}
-
-fn parse_device(name: &str) -> Result<DeviceChoice> {
-    match name {
-        "auto" => Ok(DeviceChoice::Auto),
-        "cpu" => Ok(DeviceChoice::Cpu),
-        "cuda" | "gpu" => Ok(DeviceChoice::Cuda),
-        other => Err(PipelineError::Invalid(format!(
-            "--device {other:?}: use cpu, cuda or auto"
-        ))),
     }
 }
 

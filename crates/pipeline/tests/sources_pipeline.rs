@@ -157,7 +157,14 @@ fn run_works_on_tar_shards_and_on_a_photo_folder_alike() {
     // Export: one parquet row per test embedding, in the embed stage's order, with the tar
     // member paths that read the images back.
     let out = tmp.path().join("test.parquet");
-    let said = export(&tar_cfg, None, "test", &out, ExportDtype::F16).expect("export");
+    let said = export(
+        &tar_cfg,
+        None,
+        webly_pipeline::Split::Test,
+        &out,
+        ExportDtype::F16,
+    )
+    .expect("export");
     eprintln!("{said}");
     let ids = fs::read_to_string(tar_cfg.run_dir.join("models/triplet/embed/test.ids")).unwrap();
     let reader = SerializedFileReader::new(fs::File::open(&out).unwrap()).unwrap();
@@ -184,7 +191,8 @@ fn run_works_on_tar_shards_and_on_a_photo_folder_alike() {
             let (cfg, dir) = (&tar_cfg, &shard_dir);
             s.spawn(move || {
                 let spec = ShardSpec { index: i, count: 4 };
-                embed_shard(cfg, None, "test", spec, dir).expect("embed a shard")
+                embed_shard(cfg, None, webly_pipeline::Split::Test, spec, dir)
+                    .expect("embed a shard")
             });
         }
     });
