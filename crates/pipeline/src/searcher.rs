@@ -11,7 +11,7 @@ use webly_data::{load_batch, Crop, GroundTruth, ImageLimits, LoaderConfig, Split
 use webly_encoder::Encoder;
 use webly_eval::{GalleryHit, GalleryQuery};
 use webly_index::{Exact, Hit, Hnsw, Manifest, Search};
-use webly_text::{clean, TextEmbedder};
+use webly_text::TextEmbedder;
 
 use crate::config::RunConfig;
 use crate::context::Context;
@@ -140,7 +140,11 @@ impl Searcher {
         let hnsw = open_index(&ctx, &paths)?;
         let encoder = Encoder::load(&paths.dir)?;
         let loader = encoder.saved().loader.clone();
-        let vocabulary = caption_vocabulary(&ctx, TAG_MIN_COUNT);
+        let train = ctx.data.dataset.split(Split::Train);
+        let vocabulary = webly_text::caption_vocabulary(
+            train.iter().map(|item| item.caption.as_str()),
+            TAG_MIN_COUNT,
+        );
         let truth = GroundTruth::load(&ctx.data.dataset.root)?;
         let text_space = match (&cfg.text.glove, &cfg.text.vectors) {
             (Some(_), _) => "glove trained on the training captions".to_string(),
@@ -411,23 +415,6 @@ impl std::fmt::Display for KeyError {
             KeyError::OutsideStore => write!(f, "the key's file lies outside the image store"),
         }
     }
-}
-
-/// The cleaned words of the training captions that occur at least `min_count` times.
-fn caption_vocabulary(ctx: &Context, min_count: usize) -> Vec<String> {
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for item in ctx.data.dataset.split(Split::Train) {
-        for w in clean(&item.caption) {
-            *counts.entry(w).or_default() += 1;
-        }
-    }
-    let mut words: Vec<String> = counts
-        .into_iter()
-        .filter(|(_, c)| *c >= min_count)
-        .map(|(w, _)| w)
-        .collect();
-    words.sort_unstable();
-    words
 }
 
 #[cfg(test)]

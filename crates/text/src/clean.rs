@@ -302,6 +302,27 @@ fn flush(current: &mut String, tokens: &mut Vec<String>) {
     }
 }
 
+/// The cleaned words ([`clean`]) of `captions` that occur at least `min_count` times in all,
+/// sorted: the vocabulary a caption set supports (the words `webly tag` may answer).
+pub fn caption_vocabulary<'a>(
+    captions: impl IntoIterator<Item = &'a str>,
+    min_count: usize,
+) -> Vec<String> {
+    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for caption in captions {
+        for w in clean(caption) {
+            *counts.entry(w).or_default() += 1;
+        }
+    }
+    let mut words: Vec<String> = counts
+        .into_iter()
+        .filter(|(_, c)| *c >= min_count)
+        .map(|(w, _)| w)
+        .collect();
+    words.sort_unstable();
+    words
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -360,5 +381,16 @@ mod tests {
     #[test]
     fn stopword_list_is_nltk_sized() {
         assert_eq!(STOPWORDS.len(), 179);
+    }
+
+    #[test]
+    fn caption_vocabulary_counts_cleaned_words_across_captions() {
+        let captions = ["Snow in #London", "london SNOW day", "a day at the beach"];
+        assert_eq!(
+            caption_vocabulary(captions, 2),
+            vec!["day".to_string(), "london".to_string(), "snow".to_string()]
+        );
+        assert!(caption_vocabulary(captions, 3).is_empty());
+        assert!(caption_vocabulary(captions, 1).contains(&"beach".to_string()));
     }
 }
