@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use webly_data::synth::{self, SynthConfig, SynthReport};
 use webly_data::{GroundTruth, Split};
-use webly_encoder::SavedModel;
 use webly_eval::{compare as compare_runs, Comparison};
 use webly_text::{LoadOptions, NonUtf8, WordVectors};
 
@@ -102,7 +101,7 @@ pub fn index(cfg: &RunConfig, model: Option<&str>) -> Result<String> {
     let ctx = Context::open(cfg)?;
     let paths = ModelPaths::new(model_dir(cfg, &model.name));
     let stamp = trained_stamp(&paths)?;
-    check_space(&ctx, &paths.dir)?;
+    ctx.check_space(&paths.dir)?;
     let emb_path = model_stage::ensure_embedded(&ctx, &paths, &stamp)?;
     let emb = eval_stage::read_embeddings(&emb_path)?;
     let fp = model_stage::fingerprints(&ctx, &stamp)?;
@@ -141,7 +140,7 @@ pub fn export(
     let ctx = Context::open(cfg)?;
     let paths = ModelPaths::new(model_dir(cfg, &model.name));
     let stamp = trained_stamp(&paths)?;
-    check_space(&ctx, &paths.dir)?;
+    ctx.check_space(&paths.dir)?;
     let emb_path = if split == Split::Test {
         model_stage::ensure_embedded(&ctx, &paths, &stamp)?
     } else {
@@ -209,7 +208,7 @@ pub fn evaluate(cfg: &RunConfig, model: Option<&str>) -> Result<Evaluation> {
     let ctx = Context::open(cfg)?;
     let paths = ModelPaths::new(model_dir(cfg, &model.name));
     let stamp = trained_stamp(&paths)?;
-    check_space(&ctx, &paths.dir)?;
+    ctx.check_space(&paths.dir)?;
     let queries = ctx.queries()?;
     let emb = eval_stage::read_embeddings(&model_stage::ensure_embedded(&ctx, &paths, &stamp)?)?;
     let title = format!("webly {}", model.name);
@@ -380,45 +379,6 @@ pub fn query(
     Ok(QueryAnswer {
         html: html.map(Path::to_path_buf),
         ..answer
-    })
-}
-
-/// The dimension a trained model embeds images in, from its `model.json` (no weights loaded).
-fn model_dim(model_dir: &Path) -> Result<usize> {
-    let path = model_dir.join(webly_encoder::MODEL);
-    let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => PipelineError::Missing {
-            what: "a trained model",
-            path: path.clone(),
-            hint: "webly train".into(),
-        },
-        _ => PipelineError::io("reading", &path)(e),
-    })?;
-    let saved: SavedModel = serde_json::from_slice(&bytes)
-        .map_err(|e| PipelineError::Invalid(format!("{}: {e}", path.display())))?;
-    usize::try_from(saved.model.out_dim)
-        .map_err(|_| PipelineError::Invalid(format!("{}: negative out_dim", path.display())))
-}
-
-/// The one check, on every path that puts the run's word space and a trained model together,
-/// that both have the same dimension ([`PipelineError::SpaceDim`]).
-pub(crate) fn check_space(ctx: &Context, model_dir: &Path) -> Result<()> {
-    let model_dim = model_dim(model_dir)?;
-    let space_dim = ctx.text.embedder.dim();
-    if space_dim == model_dim {
-        return Ok(());
-    }
-    let cfg = &ctx.cfg.text;
-    let space = match (&cfg.glove, &cfg.vectors) {
-        (Some(_), _) => "GloVe trained on the captions".to_string(),
-        (None, Some(p)) => p.display().to_string(),
-        (None, None) => "none".to_string(),
-    };
-    Err(PipelineError::SpaceDim {
-        space,
-        space_dim,
-        model: model_dir.to_path_buf(),
-        model_dim,
     })
 }
 

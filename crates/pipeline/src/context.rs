@@ -5,6 +5,7 @@ use crate::config::RunConfig;
 use crate::data_stage::{self, DataStage};
 use std::path::Path;
 
+use webly_encoder::SavedModel;
 use webly_io::{FolderLock, LockKind};
 
 use crate::error::{PipelineError, Result};
@@ -84,4 +85,45 @@ pub fn lock_run(run_dir: &Path, kind: LockKind) -> Result<FolderLock> {
             LockKind::Shared => "read it",
         },
     })
+}
+
+impl Context<'_> {
+    /// The one check, on every path that puts the run's word space and a trained model together,
+    /// that both have the same dimension ([`PipelineError::SpaceDim`]).
+    pub(crate) fn check_space(&self, model_dir: &Path) -> Result<()> {
+        let model_dim = model_dim(model_dir)?;
+        let space_dim = self.text.embedder.dim();
+        if space_dim == model_dim {
+            return Ok(());
+        }
+        let cfg = &self.cfg.text;
+        let space = match (&cfg.glove, &cfg.vectors) {
+            (Some(_), _) => "GloVe trained on the captions".to_string(),
+            (None, Some(p)) => p.display().to_string(),
+            (None, None) => "none".to_string(),
+        };
+        Err(PipelineError::SpaceDim {
+            space,
+            space_dim,
+            model: model_dir.to_path_buf(),
+            model_dim,
+        })
+    }
+}
+
+/// The dimension a trained model embeds images in, from its `model.json` (no weights loaded).
+fn model_dim(model_dir: &Path) -> Result<usize> {
+    let path = model_dir.join(webly_encoder::MODEL);
+    let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => PipelineError::Missing {
+            what: "a trained model",
+            path: path.clone(),
+            hint: "webly train".into(),
+        },
+        _ => PipelineError::io("reading", &path)(e),
+    })?;
+    let saved: SavedModel = serde_json::from_slice(&bytes)
+        .map_err(|e| PipelineError::Invalid(format!("{}: {e}", path.display())))?;
+    usize::try_from(saved.model.out_dim)
+        .map_err(|_| PipelineError::Invalid(format!("{}: negative out_dim", path.display())))
 }

@@ -119,7 +119,7 @@ impl Searcher {
         let ctx = Context::open_reader(cfg)?;
         let paths = ModelPaths::new(model_dir(cfg, &model.name));
         crate::train_stage::verified_training(&paths.dir)?;
-        crate::commands::check_space(&ctx, &paths.dir)?;
+        ctx.check_space(&paths.dir)?;
         let emb_path = paths.embeddings(Split::Test);
         if let Some(dir) = emb_path.parent() {
             crate::stamp::verified(

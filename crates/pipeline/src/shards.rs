@@ -102,7 +102,7 @@ pub fn embed_shard(
     let ctx = Context::open_reader(cfg)?;
     let paths = ModelPaths::new(model_dir(cfg, &model.name));
     let stamp = crate::train_stage::verified_training(&paths.dir)?;
-    crate::commands::check_space(&ctx, &paths.dir)?;
+    ctx.check_space(&paths.dir)?;
     let items: Vec<&Item> = ctx
         .data
         .dataset
