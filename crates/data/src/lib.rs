@@ -11,6 +11,7 @@
 
 mod atomic;
 mod caption;
+mod dataset;
 mod error;
 mod ground_truth;
 mod layout;
@@ -20,18 +21,16 @@ mod source;
 mod split;
 pub mod synth;
 
+pub use dataset::{Dataset, DatasetConfig, DatasetFormat, Item, LayoutReport};
 pub use error::DataError;
 pub use ground_truth::{GroundTruth, GROUND_TRUTH_FILE};
-pub use layout::{
-    Dataset, DatasetConfig, InstaCities, Item, LayoutReport, CAPTION_DIR, CAPTION_EXTENSION,
-    CITIES, IMAGE_DIR, IMAGE_EXTENSIONS,
-};
+pub use layout::{CAPTION_DIR, CAPTION_EXTENSION, CITIES, IMAGE_DIR, IMAGE_EXTENSIONS};
 pub use loader::{
     decode_image, load_batch, load_image, load_image_bytes, Batch, Crop, DecodeLimits, ImageLimits,
     LoaderConfig, Skipped, PIXELS_VERSION,
 };
 pub use source::{
-    hash_split, image_container, key_hash, read_image_bytes, DatasetFormat, DatasetSource, Folder,
-    Img2datasetFiles, Webdataset, SOURCE_IMAGE_EXTENSIONS,
+    hash_split, image_container, key_hash, read_image_bytes, DatasetSource, Folder,
+    Img2datasetFiles, InstaCities, Webdataset, SOURCE_IMAGE_EXTENSIONS,
 };
 pub use split::{read_split_file, reference_counts, Split};

@@ -8,8 +8,8 @@ use rayon::prelude::*;
 
 use super::{check_config, finish, DatasetSource, Record, SOURCE_IMAGE_EXTENSIONS};
 use crate::caption::read_caption;
+use crate::dataset::{Dataset, DatasetConfig, LayoutReport};
 use crate::error::DataError;
-use crate::layout::{Dataset, DatasetConfig, LayoutReport};
 
 /// Caption extension beside an image.
 const TXT: &str = "txt";

@@ -18,55 +18,33 @@
 
 mod folder;
 mod image_ref;
+mod instacities;
 mod metadata;
 mod samples;
 mod webdataset;
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
-
 use crate::caption::CaptionText;
+use crate::dataset::{Dataset, DatasetConfig, DatasetFormat, Item, LayoutReport};
 use crate::error::DataError;
-use crate::layout::{Dataset, DatasetConfig, Item, LayoutReport};
 use crate::split::{check_fractions, read_split_keys, Split};
 
 pub use folder::Folder;
 pub(crate) use image_ref::member_path;
 pub use image_ref::{image_container, read_image_bytes};
+pub use instacities::InstaCities;
 pub use webdataset::{Img2datasetFiles, Webdataset};
 
 /// Image file extensions (lowercase) that the `folder`, `webdataset` and `img2dataset_files`
 /// sources take as images; decoding sniffs the real format from the content.
 pub const SOURCE_IMAGE_EXTENSIONS: [&str; 4] = ["jpg", "jpeg", "png", "webp"];
 
-/// How a dataset is stored (`[data.dataset] format` in a run config).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DatasetFormat {
-    /// InstaCities1M's layout; the reference split rule.
-    #[default]
-    Instacities,
-    /// A folder of images with optional same-name `.txt` captions. Images without a caption are
-    /// kept in the test split (embedded and searchable), never trained on.
-    Folder,
-    /// img2dataset's webdataset output: `*.tar` shards in the root folder.
-    Webdataset,
-    /// img2dataset's "files" output: one sub-folder of samples per shard.
-    Img2datasetFiles,
-}
-
 impl DatasetFormat {
-    /// True for the default (then left out of the serialised config, so fingerprints of runs
-    /// made before formats existed still match).
-    pub fn is_default(&self) -> bool {
-        *self == DatasetFormat::default()
-    }
-
     /// The source that reads this format.
     pub fn source(self) -> &'static dyn DatasetSource {
         match self {
-            DatasetFormat::Instacities => &crate::layout::InstaCities,
+            DatasetFormat::Instacities => &instacities::InstaCities,
             DatasetFormat::Folder => &folder::Folder,
             DatasetFormat::Webdataset => &webdataset::Webdataset,
             DatasetFormat::Img2datasetFiles => &webdataset::Img2datasetFiles,
@@ -80,6 +58,21 @@ impl DatasetFormat {
 pub trait DatasetSource: Sync {
     /// Opens the dataset at `cfg.root`: items in a stable order (by key), each with a split.
     fn open(&self, cfg: &DatasetConfig) -> Result<Dataset, DataError>;
+}
+
+impl Dataset {
+    /// Opens the dataset of `cfg` with the source of its `format` (see [`crate::DatasetSource`]).
+    ///
+    /// For `instacities`: lists the layout under `cfg.root`, pairs images with captions by city
+    /// and id, reads the captions in parallel and assigns splits.
+    ///
+    /// Reference rule (no split file): per city, pairs sorted by id **string** order (byte order
+    /// of the file name, not numeric order; the reference used the file listing order), the
+    /// first `test_fraction` are test, the next `val_fraction` val, the rest train (see
+    /// [`crate::reference_counts`]). Unmatched files and damaged captions are counted, never fatal.
+    pub fn open(cfg: &DatasetConfig) -> Result<Dataset, DataError> {
+        cfg.format.source().open(cfg)
+    }
 }
 
 /// The split of `key` under the key-hash rule used by every source but `instacities`:

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use super::metadata::Meta;
 use super::{Record, SOURCE_IMAGE_EXTENSIONS};
 use crate::caption::decode_caption;
-use crate::layout::LayoutReport;
+use crate::dataset::LayoutReport;
 
 /// The caption extension of a sample.
 const TXT: &str = "txt";

@@ -10,8 +10,8 @@ use rayon::prelude::*;
 use super::metadata::{read_parquet_meta, Meta};
 use super::samples::{into_records, split_name, Member, Sample, ShardSamples};
 use super::{check_config, finish, member_path, DatasetSource, Record};
+use crate::dataset::{Dataset, DatasetConfig, LayoutReport};
 use crate::error::DataError;
-use crate::layout::{Dataset, DatasetConfig, LayoutReport};
 
 /// Extension of a webdataset shard.
 const TAR: &str = "tar";

@@ -1,0 +1,197 @@
+//! What every dataset source produces: the items (image, caption, split), the report of what
+//! was found and skipped, and the configuration that says where a dataset lives, how it is
+//! stored and how it is split. This module imports no other module of the crate but `split`.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::split::Split;
+
+/// How a dataset is stored (`[data.dataset] format` in a run config).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatasetFormat {
+    /// InstaCities1M's layout; the reference split rule.
+    #[default]
+    Instacities,
+    /// A folder of images with optional same-name `.txt` captions. Images without a caption are
+    /// kept in the test split (embedded and searchable), never trained on.
+    Folder,
+    /// img2dataset's webdataset output: `*.tar` shards in the root folder.
+    Webdataset,
+    /// img2dataset's "files" output: one sub-folder of samples per shard.
+    Img2datasetFiles,
+}
+
+impl DatasetFormat {
+    /// True for the default (then left out of the serialised config, so fingerprints of runs
+    /// made before formats existed still match).
+    pub fn is_default(&self) -> bool {
+        *self == DatasetFormat::default()
+    }
+}
+
+/// Where a dataset lives and how it is split.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatasetConfig {
+    /// How the dataset is stored (see [`DatasetFormat`]). Default `instacities`; left out of
+    /// the serialised form while it is the default, so fingerprints made before it still match.
+    #[serde(skip_serializing_if = "DatasetFormat::is_default")]
+    pub format: DatasetFormat,
+    /// Dataset root: for `instacities` the folder holding `img_resized_1M/` and
+    /// `captions_resized_1M/`; for the other formats the folder of images, tar shards or shard
+    /// folders. Default `data/instacities`.
+    pub root: PathBuf,
+    /// Explicit split file (lines `split<TAB>key`; for `instacities` keys are `city/id`)
+    /// overriding the split rule; items it does not list are left out (and counted). Default:
+    /// none.
+    pub split_file: Option<PathBuf>,
+    /// Fraction that is test: for `instacities` the first of each city in listing order, for the
+    /// other formats by the key-hash rule ([`crate::hash_split`]). Default 0.15.
+    pub test_fraction: f64,
+    /// Fraction that is val (after the test part). Default 0.05.
+    pub val_fraction: f64,
+    /// Captions longer than this many bytes are cut (on a char boundary). Default 8192
+    /// (Instagram allows 2,200 characters).
+    pub max_caption_bytes: usize,
+    /// When set (`instacities` only), the keys of images without captions and captions without
+    /// images are written here (lines `image_without_caption<TAB>city/id` / `caption_without_image<TAB>city/id`).
+    pub unmatched_report: Option<PathBuf>,
+}
+
+impl Default for DatasetConfig {
+    fn default() -> Self {
+        DatasetConfig {
+            format: DatasetFormat::default(),
+            root: PathBuf::from("data/instacities"),
+            split_file: None,
+            test_fraction: 0.15,
+            val_fraction: 0.05,
+            max_caption_bytes: 8192,
+            unmatched_report: None,
+        }
+    }
+}
+
+/// One image with its caption.
+#[derive(Clone, Debug)]
+pub struct Item {
+    /// `city/id`.
+    pub key: String,
+    pub city: String,
+    /// The numeric id as a string (up to 19 digits; never parsed).
+    pub id: String,
+    /// Path of the image file.
+    pub image: PathBuf,
+    /// Raw caption text, lossily decoded, on one line.
+    pub caption: String,
+    pub split: Split,
+}
+
+/// What [`Dataset::open`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayoutReport {
+    /// City folders found (images or captions); for the other formats, the distinct folder
+    /// parts of the keys (`london` of `london/123`).
+    pub cities: usize,
+    pub images: usize,
+    pub captions: usize,
+    /// Images with a caption (each becomes an item unless a split file leaves it out).
+    pub pairs: usize,
+    pub images_without_caption: usize,
+    pub captions_without_image: usize,
+    /// Files in the city folders that are neither images nor captions.
+    pub ignored_files: usize,
+    pub empty_captions: usize,
+    pub non_utf8_captions: usize,
+    pub truncated_captions: usize,
+    pub train: usize,
+    pub val: usize,
+    pub test: usize,
+    /// Pairs that the split file does not list (left out of the dataset).
+    pub not_in_split_file: usize,
+    /// Keys of the split file that match no pair.
+    pub split_file_unknown_keys: usize,
+    /// Tar shards or shard folders read (`webdataset`, `img2dataset_files`).
+    #[serde(default)]
+    pub shards: usize,
+    /// Shards cut short or damaged: the samples before the break are kept.
+    #[serde(default)]
+    pub broken_shards: usize,
+    /// Images left out because an earlier image (or shard) had the same key.
+    #[serde(default)]
+    pub duplicate_keys: usize,
+    /// Samples whose img2dataset `status` is not `success`.
+    #[serde(default)]
+    pub failed_status: usize,
+    /// `.json` metadata members that are not a JSON object (ignored).
+    #[serde(default)]
+    pub bad_metadata: usize,
+    /// Images without a caption kept in the test split to be searchable (`folder`).
+    #[serde(default)]
+    pub uncaptioned_indexed: usize,
+}
+
+impl fmt::Display for LayoutReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.cities > 0 {
+            write!(f, "{} cities, ", self.cities)?;
+        }
+        writeln!(
+            f,
+            "{} images, {} captions, {} pairs: train {} / val {} / test {}",
+            self.images, self.captions, self.pairs, self.train, self.val, self.test
+        )?;
+        writeln!(
+            f,
+            "unmatched: {} images without caption, {} captions without image, {} other files",
+            self.images_without_caption, self.captions_without_image, self.ignored_files
+        )?;
+        write!(
+            f,
+            "captions: {} empty, {} not UTF-8, {} truncated; split file: {} pairs not listed, {} unknown keys",
+            self.empty_captions,
+            self.non_utf8_captions,
+            self.truncated_captions,
+            self.not_in_split_file,
+            self.split_file_unknown_keys
+        )?;
+        if self.shards > 0 || self.duplicate_keys + self.failed_status + self.bad_metadata > 0 {
+            write!(
+                f,
+                "\nshards: {} read, {} broken; {} repeated keys, {} failed status, {} bad metadata",
+                self.shards,
+                self.broken_shards,
+                self.duplicate_keys,
+                self.failed_status,
+                self.bad_metadata
+            )?;
+        }
+        if self.uncaptioned_indexed > 0 {
+            write!(
+                f,
+                "\n{} images without caption kept in the test split (searchable, not trained on)",
+                self.uncaptioned_indexed
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// An opened dataset: items in a stable order (cities by name, then ids in string order).
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    pub root: PathBuf,
+    pub items: Vec<Item>,
+    pub report: LayoutReport,
+}
+
+impl Dataset {
+    /// The items of one split, in the dataset's stable order.
+    pub fn split(&self, split: Split) -> Vec<&Item> {
+        self.items.iter().filter(|i| i.split == split).collect()
+    }
+}
