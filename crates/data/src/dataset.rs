@@ -79,8 +79,9 @@ impl Default for DatasetConfig {
 /// One image with its caption.
 #[derive(Clone, Debug)]
 pub struct Item {
-    /// `city/id`.
+    /// `city/id` (for the other formats: the sample's key, `shard/key`).
     pub key: String,
+    /// The city folder (for the other formats: the key's folder part).
     pub city: String,
     /// The numeric id as a string (up to 19 digits; never parsed).
     pub id: String,
@@ -88,6 +89,7 @@ pub struct Item {
     pub image: PathBuf,
     /// Raw caption text, lossily decoded, on one line.
     pub caption: String,
+    /// The split it was assigned.
     pub split: Split,
 }
 
@@ -97,19 +99,29 @@ pub struct LayoutReport {
     /// City folders found (images or captions); for the other formats, the distinct folder
     /// parts of the keys (`london` of `london/123`).
     pub cities: usize,
+    /// Image files found.
     pub images: usize,
+    /// Caption files (or metadata captions) found.
     pub captions: usize,
     /// Images with a caption (each becomes an item unless a split file leaves it out).
     pub pairs: usize,
+    /// Images without a caption (not items, except in the `folder` format's test split).
     pub images_without_caption: usize,
+    /// Captions without an image (never items).
     pub captions_without_image: usize,
     /// Files in the city folders that are neither images nor captions.
     pub ignored_files: usize,
+    /// Captions with no text (kept, empty).
     pub empty_captions: usize,
+    /// Captions that are not UTF-8 (kept, lossily decoded).
     pub non_utf8_captions: usize,
+    /// Captions cut at `max_caption_bytes`.
     pub truncated_captions: usize,
+    /// Items in the train split.
     pub train: usize,
+    /// Items in the val split.
     pub val: usize,
+    /// Items in the test split.
     pub test: usize,
     /// Pairs that the split file does not list (left out of the dataset).
     pub not_in_split_file: usize,
@@ -184,8 +196,11 @@ impl fmt::Display for LayoutReport {
 /// An opened dataset: items in a stable order (cities by name, then ids in string order).
 #[derive(Clone, Debug)]
 pub struct Dataset {
+    /// The dataset root it was opened from.
     pub root: PathBuf,
+    /// Every item, in the stable order.
     pub items: Vec<Item>,
+    /// What was found and skipped.
     pub report: LayoutReport,
 }
 

@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! InstaCities1M layout, splits, parallel image loading, and the InstaCities-style generator.
 //!
 //! - [`Dataset::open`] reads `img_resized_1M/cities_instagram/<city>/<id>.jpg` and

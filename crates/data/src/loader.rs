@@ -123,13 +123,18 @@ pub enum Crop {
     Center,
     /// Random crop plus horizontal mirror with probability 0.5 (training). Deterministic per
     /// `(seed, position in the batch)`, whatever the thread order.
-    Random { seed: u64 },
+    Random {
+        /// The batch's seed (each position draws its own stream from it).
+        seed: u64,
+    },
 }
 
 /// A file that could not be loaded, and why.
 #[derive(Clone, Debug)]
 pub struct Skipped {
+    /// The file (or tar member path).
     pub path: PathBuf,
+    /// Why it was skipped (the decoder's reason or the limit it is over).
     pub reason: String,
 }
 
@@ -140,6 +145,7 @@ pub struct Batch {
     pub data: Vec<f32>,
     /// Input positions that loaded, ascending; image `k` of `data` is `paths[loaded[k]]`.
     pub loaded: Vec<usize>,
+    /// The inputs that did not load, with their reasons.
     pub skipped: Vec<Skipped>,
 }
 

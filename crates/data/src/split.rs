@@ -13,8 +13,11 @@ use crate::error::DataError;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Split {
+    /// The images and captions the model learns from.
     Train,
+    /// Held out for choosing the best epoch (validation mAP).
     Val,
+    /// Held out for the evaluation and the index.
     Test,
 }
 

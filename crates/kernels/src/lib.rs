@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! webly's vector kernels, shared by the text space, the index and the evaluation (none of
 //! which links tch): one dot product for the whole workspace, and queries-against-rows scoring
 //! as a matrix product.
@@ -17,9 +18,13 @@ pub enum KernelError {
          of {out} do not fit dimension {dim}"
     )]
     Shape {
+        /// Floats given for the queries (`m x dim` expected).
         queries: usize,
+        /// Floats given for the rows (`n x dim` expected).
         rows: usize,
+        /// The vector dimension.
         dim: usize,
+        /// Floats of the output (`m x n` expected).
         out: usize,
     },
     /// A size the matrix product's strides cannot hold.

@@ -122,14 +122,19 @@ impl SynthConfig {
 /// What [`generate`] wrote.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SynthReport {
+    /// The dataset root written.
     pub out: PathBuf,
+    /// Images written.
     pub images: usize,
+    /// Wall time of the generation, in seconds.
     pub seconds: f64,
+    /// `images / seconds`.
     pub images_per_sec: f64,
     /// Images showing each concept.
     pub concept_counts: BTreeMap<String, usize>,
     /// Images showing both words of each two-word query ("yellow car").
     pub pair_counts: BTreeMap<String, usize>,
+    /// The contact sheet written beside the dataset, if asked.
     pub contact_sheet: Option<PathBuf>,
 }
 
