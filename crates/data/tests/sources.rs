@@ -201,6 +201,24 @@ fn a_shard_that_is_not_a_tar_or_is_empty_is_counted_not_fatal() {
     assert!(e.to_string().contains("no .tar shards"), "{e}");
 }
 
+#[test]
+fn compressed_shards_are_named_and_counted_not_silently_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tar(
+        &dir.path().join("00000.tar"),
+        &[("a.jpg", fixture("ok.jpg")), ("a.txt", b"plain".to_vec())],
+    );
+    fs::write(dir.path().join("00001.tar.gz"), b"\x1f\x8b gzip bytes").unwrap();
+    let ds = Dataset::open(&config(dir.path(), DatasetFormat::Webdataset)).unwrap();
+    assert_eq!((ds.items.len(), ds.report.shards), (1, 1));
+    assert_eq!(ds.report.ignored_files, 1, "{}", ds.report);
+    let only = tempfile::tempdir().unwrap();
+    fs::write(only.path().join("00000.tgz"), b"\x1f\x8b").unwrap();
+    let e = Dataset::open(&config(only.path(), DatasetFormat::Webdataset)).unwrap_err();
+    let e = e.to_string();
+    assert!(e.contains("compressed") && e.contains("00000.tgz"), "{e}");
+}
+
 /// Writes img2dataset's per-shard parquet: `key`, `caption` (optional), `status`.
 fn write_parquet(path: &Path, rows: &[(&str, Option<&str>, &str)]) {
     let schema = Arc::new(

@@ -32,19 +32,64 @@ pub struct Webdataset;
 /// parallel.
 pub struct Img2datasetFiles;
 
+/// Name endings of compressed tar shards, which are not read (img2dataset writes plain `.tar`;
+/// a compressed shard cannot be read in place by offset).
+const COMPRESSED_TAR: [&str; 5] = [".tar.gz", ".tgz", ".tar.zst", ".tar.bz2", ".tar.xz"];
+
 impl DatasetSource for Webdataset {
     fn open(&self, cfg: &DatasetConfig) -> Result<Dataset, DataError> {
         check_config(cfg)?;
         let shards = list(&cfg.root, |p| {
             p.is_file() && p.extension().is_some_and(|e| e == TAR)
         })?;
+        let compressed = list(&cfg.root, |p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().to_lowercase());
+            p.is_file() && name.is_some_and(|n| COMPRESSED_TAR.iter().any(|c| n.ends_with(c)))
+        })?;
+        let advice = |n: usize, first: &Path| {
+            format!(
+                "{n} compressed shard(s) are not read (webly reads plain .tar shards in place, \
+                 as img2dataset writes them; decompress them, e.g. gunzip): first {}",
+                first.display()
+            )
+        };
         if shards.is_empty() {
+            let mut message = "no .tar shards here (format = \"webdataset\")".to_string();
+            if let Some(first) = compressed.first() {
+                message = format!("{message}; {}", advice(compressed.len(), first));
+            }
             return Err(DataError::Layout {
                 path: cfg.root.clone(),
-                message: "no .tar shards here (format = \"webdataset\")".into(),
+                message,
             });
         }
-        open_shards(cfg, &shards, |p| scan_tar(p, cfg.max_caption_bytes))
+        let mut dataset = open_shards(cfg, &shards, |p| scan_tar(p, cfg.max_caption_bytes))?;
+        if let Some(first) = compressed.first() {
+            eprintln!("[data] warning: {}", advice(compressed.len(), first));
+            dataset.report.ignored_files += compressed.len();
+        }
+        Ok(dataset)
+    }
+}
+
+/// Longest part of a tar reader's message that is quoted: a file that is not a tar makes the
+/// reader quote its bytes.
+const MAX_TAR_MESSAGE: usize = 160;
+
+/// A tar reader's error as a printable message: control and non-ASCII bytes escaped, cut at
+/// [`MAX_TAR_MESSAGE`] characters.
+fn printable(e: &std::io::Error) -> String {
+    let text: String = e
+        .to_string()
+        .chars()
+        .flat_map(|c| match c.is_ascii_graphic() || c == ' ' {
+            true => vec![c],
+            false => c.escape_default().collect(),
+        })
+        .collect();
+    match text.char_indices().nth(MAX_TAR_MESSAGE) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text,
     }
 }
 
@@ -124,7 +169,7 @@ fn scan_tar(shard: &Path, max_caption_bytes: usize) -> Result<ShardSamples, Data
     let entries = match archive.entries_with_seek() {
         Ok(e) => e,
         Err(e) => {
-            out.broken = Some(format!("not a readable tar: {e}"));
+            out.broken = Some(format!("not a readable tar: {}", printable(&e)));
             return Ok(out);
         }
     };
@@ -132,7 +177,11 @@ fn scan_tar(shard: &Path, max_caption_bytes: usize) -> Result<ShardSamples, Data
         let mut entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                out.broken = Some(format!("damaged or truncated tar: {e}"));
+                let what = match out.samples.is_empty() && out.ignored == 0 {
+                    true => "not a tar file (its first header does not read as one)",
+                    false => "damaged or truncated tar",
+                };
+                out.broken = Some(format!("{what}: {}", printable(&e)));
                 break;
             }
         };
@@ -234,4 +283,25 @@ fn scan_folder(dir: &Path, max_caption_bytes: usize) -> Result<ShardSamples, Dat
     out.samples
         .retain(|_, s| s.image.is_some() || s.txt.is_some() || s.meta.is_some());
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tar_errors_are_quoted_printably_and_briefly() {
+        let raw: String = (0u8..=255).map(char::from).cycle().take(900).collect();
+        let e = std::io::Error::other(format!("bad header: {raw}"));
+        let m = printable(&e);
+        assert!(m.starts_with("bad header: "), "{m}");
+        assert!(m.chars().all(|c| c.is_ascii_graphic() || c == ' '), "{m}");
+        assert!(
+            m.ends_with("...") && m.len() < 4 * MAX_TAR_MESSAGE,
+            "{}",
+            m.len()
+        );
+        let short = std::io::Error::other("cut short");
+        assert_eq!(printable(&short), "cut short");
+    }
 }
