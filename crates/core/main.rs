@@ -227,7 +227,7 @@ struct QueryArgs {
 
 #[derive(Args)]
 struct TagArgs {
-    /// The image (JPEG or PNG).
+    /// The image (JPEG, PNG or WebP, sniffed from its content).
     image: PathBuf,
     #[command(flatten)]
     model: ModelArgs,

@@ -301,7 +301,7 @@ pub fn load_image_bytes(
         .with_guessed_format()
         .map_err(|e| bad(e.to_string()))?
         .into_dimensions()
-        .map_err(|e| bad(format!("not a readable JPEG or PNG: {e}")))?;
+        .map_err(|e| bad(format!("not a readable JPEG, PNG or WebP: {e}")))?;
     let max_pixels = limits.max_pixels.min(cfg.limits.max_pixels);
     if u64::from(w) * u64::from(h) > max_pixels {
         return Err(bad(format!(

@@ -223,7 +223,7 @@ impl Searcher {
         self.embed_pixels(&batch.data)
     }
 
-    /// The embedding of an encoded JPEG or PNG (an upload), within `limits`.
+    /// The embedding of an encoded JPEG, PNG or WebP (an upload), within `limits`.
     pub fn embed_bytes(&self, bytes: &[u8], limits: &ImageLimits) -> Result<Vec<f32>> {
         let pixels = webly_data::load_image_bytes(bytes, &self.loader, Crop::Center, limits)
             .map_err(|e| PipelineError::Invalid(format!("cannot read the image: {e}")))?;
