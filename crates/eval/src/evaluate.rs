@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use crate::metrics::{expected_random_ap, rank_metrics, rank_metrics_of_parts, RankScratch};
+use crate::metrics::{expected_random_ap, rank_metrics_of_parts, RankScratch};
 use crate::report::{Excluded, Report};
 use crate::row::{Kind, QueryRow};
 use crate::{EvalError, Relevance, Result};
@@ -45,9 +45,9 @@ pub fn evaluate(
         .enumerate()
         .map_init(
             || (RankScratch::default(), Vec::new()),
-            |(scratch, flags), (j, q)| {
-                positions.flags(&q.text, flags);
-                (q, row_for(&blocks.query(j), flags, q, scratch))
+            |(scratch, relevant), (j, q)| {
+                positions.of(&q.text, relevant);
+                (q, row_for(&blocks.query(j), n, relevant, q, scratch))
             },
         )
         .collect();
@@ -113,46 +113,43 @@ impl<'a> RelevantPositions<'a> {
         }
     }
 
-    /// Sets `flags` to one flag per ranked image: is it relevant to `query`.
-    fn flags(&self, query: &str, flags: &mut Vec<bool>) {
-        flags.clear();
-        flags.resize(self.n, false);
-        let mut set = |p: usize| {
-            if let Some(f) = flags.get_mut(p) {
-                *f = true;
-            }
-        };
+    /// Sets `out` to the ranking positions of the images relevant to `query` (any order,
+    /// possibly repeated).
+    fn of(&self, query: &str, out: &mut Vec<u32>) {
+        out.clear();
         match &self.how {
-            Lookup::Identity => self
-                .relevance
-                .relevant_ids(query)
-                .into_iter()
-                .for_each(|id| set(id as usize)),
-            Lookup::Ids(map) => self
-                .relevance
-                .relevant_ids(query)
-                .into_iter()
-                .filter_map(|id| map.get(id as usize))
-                .filter(|&&p| p != u32::MAX)
-                .for_each(|&p| set(p as usize)),
-            Lookup::Keys(positions) => self
-                .relevance
-                .relevant_keys(query)
-                .into_iter()
-                .filter_map(|k| positions.get(k))
-                .for_each(|&p| set(p)),
+            Lookup::Identity => out.extend(
+                self.relevance
+                    .relevant_ids(query)
+                    .into_iter()
+                    .filter(|&id| (id as usize) < self.n),
+            ),
+            Lookup::Ids(map) => out.extend(
+                self.relevance
+                    .relevant_ids(query)
+                    .into_iter()
+                    .filter_map(|id| map.get(id as usize).copied())
+                    .filter(|&p| p != u32::MAX),
+            ),
+            Lookup::Keys(positions) => out.extend(
+                self.relevance
+                    .relevant_keys(query)
+                    .into_iter()
+                    .filter_map(|k| positions.get(k))
+                    .map(|&p| p as u32),
+            ),
         }
     }
 }
 
 fn row_for(
     scores: &[&[f32]],
-    flags: &[bool],
+    n: usize,
+    relevant: &[u32],
     q: &EvalQuery,
     scratch: &mut RankScratch,
 ) -> Option<QueryRow> {
-    let m = rank_metrics_of_parts(scores, flags, scratch)?;
-    let n = flags.len();
+    let m = rank_metrics_of_parts(scores, relevant, scratch)?;
     Some(QueryRow {
         query: q.text.clone(),
         set: q.set.clone(),
@@ -184,11 +181,8 @@ pub fn mean_average_precision(
         .par_chunks(n.max(1))
         .zip(relevant)
         .filter_map(|(scores, rel)| {
-            let mut flags = vec![false; n];
-            rel.iter()
-                .filter(|&&i| i < n)
-                .for_each(|&i| flags[i] = true);
-            rank_metrics(scores, &flags).map(|m| m.ap)
+            let positions: Vec<u32> = rel.iter().filter_map(|&i| u32::try_from(i).ok()).collect();
+            rank_metrics_of_parts(&[scores], &positions, &mut RankScratch::default()).map(|m| m.ap)
         })
         .collect();
     Ok((!aps.is_empty()).then(|| aps.iter().sum::<f64>() / aps.len() as f64))
@@ -350,7 +344,7 @@ fn score_blocks(images: &[f32], d: usize, keys: &[String], queries: &[f32]) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::TruthRelevance;
+    use crate::{rank_metrics, TruthRelevance};
 
     fn keys(n: usize) -> Vec<String> {
         (0..n).map(|i| format!("k{i}")).collect()

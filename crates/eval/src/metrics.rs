@@ -37,66 +37,133 @@ pub fn rank_metrics(scores: &[f32], relevant: &[bool]) -> Option<RankMetrics> {
 /// 150K images allocates (and page-faults) nothing after the first query.
 #[derive(Debug, Default)]
 pub struct RankScratch {
+    /// Ranking positions of the relevant images, ascending, distinct.
+    positions: Vec<u32>,
+    /// Every image's key ([`descending_key`]), then sorted.
     all: Vec<u32>,
+    /// The relevant images' keys, sorted.
     hits: Vec<u32>,
     buf: Vec<u32>,
 }
 
 /// [`rank_metrics`] with caller-owned buffers (one [`RankScratch`] per thread).
-///
-/// The ranking is the ascending order of one `u32` key per image ([`descending_key`]: best
-/// score first, equal keys exactly the scores `f32::total_cmp` calls equal). Only the keys are
-/// sorted, not (key, image) pairs: the keys of the relevant images are sorted apart, and one
-/// walk over both gives each tie's size and relevant count.
 pub fn rank_metrics_with(
     scores: &[f32],
     relevant: &[bool],
     scratch: &mut RankScratch,
 ) -> Option<RankMetrics> {
-    rank_metrics_of_parts(&[scores], relevant, scratch)
+    let positions: Vec<u32> = (0u32..)
+        .zip(relevant)
+        .filter(|(_, &rel)| rel)
+        .map(|(p, _)| p)
+        .collect();
+    rank_metrics_of_parts(&[scores], &positions, scratch)
 }
 
-/// [`rank_metrics_with`] of the scores `parts` concatenated (blocks of images, in order).
+/// [`rank_metrics_with`] of the scores `parts` concatenated (blocks of images, in order), the
+/// relevant images given by their positions in that concatenation (any order; repeats and
+/// positions past the end are ignored).
+///
+/// The ranking is the ascending order of one `u32` key per image ([`descending_key`]: best
+/// score first, equal keys exactly the scores `f32::total_cmp` calls equal). Only the keys are
+/// sorted, not (key, image) pairs, and the relevant images' keys apart. Every metric needs only
+/// the relevant ties: where each starts in the ranking and how long it is, two binary searches
+/// of the sorted keys per distinct relevant score. A cut (5, 10, R) that falls between relevant
+/// ties falls among images that are not relevant, which add no hit however they tie. The sums
+/// run in rank order, so the values are those of a walk over every tie, bit for bit.
 pub(crate) fn rank_metrics_of_parts(
     parts: &[&[f32]],
-    relevant: &[bool],
+    relevant: &[u32],
     scratch: &mut RankScratch,
 ) -> Option<RankMetrics> {
-    let RankScratch { all, hits, buf } = scratch;
-    all.clear();
-    hits.clear();
-    for (s, &rel) in parts.iter().flat_map(|p| p.iter()).zip(relevant) {
-        let key = descending_key(*s);
-        all.push(key);
-        if rel {
-            hits.push(key);
-        }
-    }
-    let r = hits.len();
+    let RankScratch {
+        positions,
+        all,
+        hits,
+        buf,
+    } = scratch;
+    let n: usize = parts.iter().map(|p| p.len()).sum();
+    positions.clear();
+    positions.extend(relevant.iter().copied().filter(|&p| (p as usize) < n));
+    radix_sort(positions, buf);
+    positions.dedup();
+    let r = positions.len();
     if r == 0 {
         return None;
     }
+    all.clear();
+    all.resize(n, 0);
+    let mut at = 0;
+    for part in parts {
+        all[at..at + part.len()]
+            .iter_mut()
+            .zip(part.iter())
+            .for_each(|(key, s)| *key = descending_key(*s));
+        at += part.len();
+    }
+    hits.clear();
+    hits.extend(positions.iter().map(|&p| all[p as usize]));
     radix_sort(all, buf);
     radix_sort(hits, buf);
-    // The ties in rank order, streamed: once every relevant image and every cut is passed,
-    // the rest of the ranking changes no metric.
-    let last_cut = r.max(10);
-    let (mut start, mut next_hit) = (0, 0);
+    // The relevant ties in rank order: equal keys of `hits`, found in `all` by galloping on from
+    // the previous one.
+    let mut next_hit = 0;
+    let mut passed = 0;
     let ties = std::iter::from_fn(|| {
-        if start == all.len() || (next_hit == r && start >= last_cut) {
-            return None;
-        }
-        let key = all[start];
-        let len = all[start..].iter().take_while(|k| **k == key).count();
+        let &key = hits.get(next_hit)?;
         let tie_hits = hits[next_hit..].iter().take_while(|k| **k == key).count();
-        start += len;
         next_hit += tie_hits;
-        Some(Tie {
-            len,
+        let start = passed + gallop(&all[passed..], |k| k < key);
+        let end = start + gallop(&all[start..], |k| k == key);
+        let tie = RelevantTie {
+            before: start - passed,
+            len: end - start,
             hits: tie_hits,
-        })
+        };
+        passed = end;
+        Some(tie)
     });
-    Some(metrics_of_ties(ties, r))
+    Some(metrics_of_relevant_ties(ties, r))
+}
+
+/// A run of equally scored images holding relevant ones, in rank order: the images ranked after
+/// the previous such run and before it (`before`), its size, and its relevant images.
+#[derive(Debug, Clone, Copy)]
+struct RelevantTie {
+    before: usize,
+    len: usize,
+    hits: usize,
+}
+
+/// Metrics from the relevant ties in rank order (`r` relevant images in all), in one pass; see
+/// [`metrics_of_ties`] for the rules.
+fn metrics_of_relevant_ties(ties: impl IntoIterator<Item = RelevantTie>, r: usize) -> RankMetrics {
+    metrics_of_ties(
+        ties.into_iter().flat_map(|t| {
+            let gap = (t.before > 0).then_some(Tie {
+                len: t.before,
+                hits: 0,
+            });
+            gap.into_iter().chain(std::iter::once(Tie {
+                len: t.len,
+                hits: t.hits,
+            }))
+        }),
+        r,
+    )
+}
+
+/// The length of the prefix of `v` where `pred` holds (`pred` true then false along `v`), found
+/// by galloping (exponential then binary search): O(log d) for a prefix of length `d`, so a walk
+/// over the sorted keys costs little whether the relevant ties are near or far apart.
+fn gallop(v: &[u32], pred: impl Fn(u32) -> bool) -> usize {
+    let mut bound = 1;
+    while bound <= v.len() && pred(v[bound - 1]) {
+        bound *= 2;
+    }
+    let lo = bound / 2;
+    let hi = bound.min(v.len() + 1) - 1;
+    lo + v[lo..hi].partition_point(|&k| pred(k))
 }
 
 /// Bits per pass of [`radix_sort`]: 11 + 11 + 10 cover a `u32` in three passes, and a pass's
@@ -148,6 +215,8 @@ fn descending_key(s: f32) -> u32 {
 }
 
 /// A run of equally scored images in rank order: how many, and how many of them are relevant.
+/// A run without relevant images may also span several scores: how it splits into ties
+/// changes no metric.
 #[derive(Debug, Clone, Copy)]
 struct Tie {
     len: usize,
@@ -239,6 +308,71 @@ mod tests {
             want.sort_unstable();
             radix_sort(&mut v, &mut Vec::new());
             assert_eq!(v, want, "n={n}");
+        }
+    }
+
+    /// The metrics of a ranking sorted by comparison: every tie in rank order.
+    fn metrics_by_sorting(scores: &[f32], relevant: &[bool]) -> Option<RankMetrics> {
+        let mut order: Vec<usize> = (0..scores.len()).collect();
+        order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+        let r = relevant.iter().filter(|&&f| f).count();
+        let mut ties: Vec<Tie> = Vec::new();
+        let mut last: Option<f32> = None;
+        for i in order {
+            let hit = usize::from(relevant[i]);
+            match (last, ties.last_mut()) {
+                (Some(l), Some(t)) if l.total_cmp(&scores[i]).is_eq() => {
+                    t.len += 1;
+                    t.hits += hit;
+                }
+                _ => ties.push(Tie { len: 1, hits: hit }),
+            }
+            last = Some(scores[i]);
+        }
+        (r > 0).then(|| metrics_of_ties(ties, r))
+    }
+
+    #[test]
+    fn counting_bins_equals_sorting_the_ranking_bit_for_bit() {
+        use rand::Rng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        // Few distinct scores (long ties), many, and a mix with signed zeros and infinities.
+        let palettes: [&dyn Fn(&mut rand_chacha::ChaCha8Rng) -> f32; 3] = [
+            &|g| g.gen_range(0..4) as f32 * 0.25,
+            &|g| g.gen_range(-1.0..1.0),
+            &|g| [0.0, -0.0, 0.5, f32::INFINITY, -3.0, 1e-40][g.gen_range(0..6)],
+        ];
+        for case in 0..600 {
+            let n = rng.gen_range(1..400);
+            let draw = palettes[case % 3];
+            let scores: Vec<f32> = (0..n).map(|_| draw(&mut rng)).collect();
+            let share = [0.01, 0.2, 0.9][case / 3 % 3];
+            let relevant: Vec<bool> = (0..n).map(|_| rng.gen_bool(share)).collect();
+            let want = metrics_by_sorting(&scores, &relevant);
+            assert_eq!(rank_metrics(&scores, &relevant), want, "case {case}");
+            // The same scores in blocks, the relevant positions repeated and out of range.
+            let cut = rng.gen_range(0..=n);
+            let mut positions: Vec<u32> = (0u32..)
+                .zip(&relevant)
+                .filter(|p| *p.1)
+                .map(|p| p.0)
+                .collect();
+            positions.extend(positions.clone());
+            positions.push(n as u32 + 3);
+            positions.reverse();
+            let parts = [&scores[..cut], &scores[cut..]];
+            let got = rank_metrics_of_parts(&parts, &positions, &mut RankScratch::default());
+            assert_eq!(got, want, "case {case} in parts at {cut}");
+        }
+    }
+
+    #[test]
+    fn gallop_finds_the_prefix_length() {
+        for n in 0..70u32 {
+            let v: Vec<u32> = (0..n).collect();
+            for cut in 0..=n {
+                assert_eq!(gallop(&v, |k| k < cut), cut as usize, "n={n} cut={cut}");
+            }
         }
     }
 
