@@ -30,6 +30,9 @@ enum Command {
     Text(TextCommand),
     /// Train one model of the run config.
     Train(TrainArgs),
+    /// Fill a model's feature cache (frozen backbone activations of its training, validation and
+    /// test images) without training: all of it, or one task's part with --shard I/N.
+    Extract(ExtractArgs),
     /// Embed a split's images with a trained model (.npy + .ids).
     Embed(EmbedArgs),
     /// Build the HNSW index of a model's test embeddings and report its recall.
@@ -100,8 +103,8 @@ enum TextCommand {
     },
     /// Train GloVe on the training captions as the run config's [text.glove] says.
     Train(ConfigArg),
-    /// Embed the captions of every split (the run's text stage).
-    Embed(ConfigArg),
+    /// Embed the captions of every split (the run's text stage), or one work shard of them.
+    Embed(TextEmbedArgs),
     /// Nearest words to a word (or to a comma-separated vector) by cosine.
     Neighbors {
         /// A word (cleaned like query words: `Snow` is `snow`) or comma-separated values.
@@ -159,6 +162,30 @@ struct EmbedArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Embed only work shard I of N (`I/N`): the images whose key hash is I modulo N.
+    #[arg(long)]
+    shard: Option<pipeline::ShardSpec>,
+}
+
+#[derive(Args)]
+struct TextEmbedArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Embed only work shard I of N (`I/N`): the captions whose key hash is I modulo N, into
+    /// --out as captions-<split>-shard-I-of-N.{npy,ids,json}; `webly merge` combines a split's.
+    #[arg(long, requires = "out")]
+    shard: Option<pipeline::ShardSpec>,
+    /// The folder that receives the shard's files (with --shard).
+    #[arg(long, requires = "shard")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ExtractArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Extract only work shard I of N (`I/N`): cache shard s of each set when s modulo N is I.
+    /// N tasks (GNU parallel, a Slurm array, a Kubernetes indexed Job) sharing the run folder
+    /// fill the whole cache.
     #[arg(long)]
     shard: Option<pipeline::ShardSpec>,
 }
@@ -321,6 +348,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let m = pipeline::embed_shard(&cfg, a.model.model.as_deref(), a.split, spec, out)?;
             println!("wrote {}", m.display());
         }
+        Command::Extract(a) => {
+            let cfg = load(&a.model.config)?;
+            println!(
+                "{}",
+                pipeline::extract(&cfg, a.model.model.as_deref(), a.shard)?
+            );
+        }
         Command::Merge(a) => println!(
             "{}",
             pipeline::merge_checked(&load(&a.config)?, &a.inputs, &a.out)?
@@ -400,7 +434,16 @@ fn text(command: TextCommand) -> anyhow::Result<()> {
             )
         }
         TextCommand::Train(c) => println!("{}", pipeline::text_train(&load(&c)?)?),
-        TextCommand::Embed(c) => println!("{}", pipeline::text_embed(&load(&c)?)?),
+        TextCommand::Embed(TextEmbedArgs {
+            config,
+            shard: Some(spec),
+            out: Some(out),
+        }) => {
+            for m in pipeline::embed_captions_shard(&load(&config)?, spec, &out)? {
+                println!("wrote {}", m.display());
+            }
+        }
+        TextCommand::Embed(a) => println!("{}", pipeline::text_embed(&load(&a.config)?)?),
         TextCommand::Neighbors {
             query,
             vectors,

@@ -19,7 +19,8 @@ fn help_lists_every_command() {
     let (ok, stdout, _) = webly(&["--help"]);
     assert!(ok);
     for cmd in [
-        "run", "synth", "text", "train", "embed", "index", "eval", "query", "tag", "serve",
+        "run", "synth", "text", "train", "extract", "embed", "index", "merge", "export", "eval",
+        "query", "tag", "serve",
     ] {
         assert!(stdout.contains(cmd), "{cmd} missing from --help:\n{stdout}");
     }
@@ -35,6 +36,7 @@ fn a_bad_split_or_device_is_refused_before_any_work() {
             "all",
         ),
         (&["train", "--device", "tpu"][..], "tpu"),
+        (&["extract", "--shard", "2/2"][..], "2/2"),
     ] {
         let mut full = args.to_vec();
         full.extend(["--config", "no-such-config.toml"]);

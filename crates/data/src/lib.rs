@@ -21,6 +21,7 @@ mod resize;
 mod source;
 mod split;
 pub mod synth;
+mod work_shard;
 
 pub use dataset::{Dataset, DatasetConfig, DatasetFormat, Item, LayoutReport};
 pub use error::DataError;
@@ -35,3 +36,4 @@ pub use source::{
     Img2datasetFiles, InstaCities, Webdataset, SOURCE_IMAGE_EXTENSIONS,
 };
 pub use split::{read_split_file, reference_counts, Split};
+pub use work_shard::ShardSpec;

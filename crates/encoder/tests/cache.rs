@@ -270,3 +270,64 @@ fn cached_training_resumes_exactly() {
         assert!(diff < 1e-6, "{na}: {diff}");
     }
 }
+
+// `webly extract --shard I/N`: two tasks side by side, each with its own cache handle, write
+// their cache shards into one set folder; the whole set is then there (nothing extracted again)
+// and holds what one extraction of everything holds.
+#[test]
+fn parts_side_by_side_fill_the_whole_cache() {
+    use webly_data::ShardSpec;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let set = generate(&dir.path().join("train"), 100, 29);
+    let cfg = cached_config(dir.path(), Freeze::Backbone, CacheDtype::F32);
+    let mut alone = cfg.clone();
+    alone.cache.dir = Some(dir.path().join("features-alone"));
+    let (whole, _) = open(&alone)
+        .ensure("train", &set.images, 3, false)
+        .expect("one extraction");
+
+    let reports: Vec<_> = std::thread::scope(|s| {
+        let tasks: Vec<_> = (0..2)
+            .map(|index| {
+                let (cfg, images) = (&cfg, &set.images);
+                s.spawn(move || {
+                    open(cfg)
+                        .ensure_part("train", images, 3, ShardSpec { index, count: 2 }, false)
+                        .expect("extract a part")
+                })
+            })
+            .collect();
+        tasks.into_iter().map(|t| t.join().expect("task")).collect()
+    });
+    // Shards of 40, 40 and 20 images: task 0 takes shards 0 and 2 (60 images), task 1 shard 1.
+    let done: Vec<_> = reports
+        .iter()
+        .map(|r| (r.shards, r.extracted_shards, r.images))
+        .collect();
+    assert_eq!(done, [(2, 2, 60), (1, 1, 40)]);
+    let again = open(&cfg)
+        .ensure_part(
+            "train",
+            &set.images,
+            3,
+            ShardSpec { index: 1, count: 2 },
+            false,
+        )
+        .expect("a part again");
+    assert_eq!((again.extracted_shards, again.decoded_views), (0, 0));
+
+    let (merged, r) = open(&cfg)
+        .ensure("train", &set.images, 3, false)
+        .expect("the whole set");
+    assert_eq!((r.extracted_shards, r.decoded_views), (0, 0));
+    let rows: Vec<usize> = (0..100).collect();
+    let views: Vec<usize> = (0..100).map(|i| i % 3).collect();
+    let a = merged
+        .batch(&rows, &views, Device::Cpu)
+        .expect("read parts");
+    let b = whole.batch(&rows, &views, Device::Cpu).expect("read whole");
+    assert!(
+        a.equal(&b),
+        "the parts' activations differ from one extraction's"
+    );
+}

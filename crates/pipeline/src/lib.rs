@@ -43,13 +43,16 @@ pub use config::{DataSection, EvalSection, ModelRun, RunConfig, TextSection, Wei
 pub use error::{PipelineError, Result};
 pub use eval_stage::Evaluation;
 pub use export::ExportDtype;
+pub use features_stage::{extract, ExtractSummary};
 pub use model_stage::{ModelResult, StageTimes};
 pub use run::{comparison, run, RunSummary};
 pub use searcher::{
     check_key_form, gallery_query, resolve_key, Found, IndexFacts, KeyError, SearchMode, Searcher,
     Tag, TextResults, MAX_KEY_BYTES, TAG_MIN_COUNT,
 };
-pub use shards::{embed_shard, merge, merge_checked, MergeReport, ShardManifest, ShardSpec};
+pub use shards::{
+    embed_captions_shard, embed_shard, merge, merge_checked, MergeReport, ShardManifest, ShardSpec,
+};
 pub use train_stage::TrainOverrides;
 pub use webly_data::Split;
 pub use webly_encoder::DeviceChoice;

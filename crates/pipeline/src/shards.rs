@@ -9,10 +9,10 @@
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use webly_data::{key_hash, Item, Split};
+pub use webly_data::ShardSpec;
+use webly_data::{Item, Split};
 use webly_text::{read_ids, read_matrix, write_ids, write_matrix};
 
 use crate::config::RunConfig;
@@ -25,43 +25,8 @@ use crate::train_stage::model_dir;
 
 /// The `kind` of an image-embedding shard manifest.
 pub const EMBED_SHARD_KIND: &str = "webly-embed-shard";
-
-/// Work shard `index` of `count` (`--shard I/N`, `0 <= I < N`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShardSpec {
-    pub index: usize,
-    pub count: usize,
-}
-
-impl ShardSpec {
-    /// Whether the item of `key` belongs to this shard: `key_hash(key) % count == index`.
-    pub fn holds(&self, key: &str) -> bool {
-        key_hash(key) % self.count as u64 == self.index as u64
-    }
-}
-
-impl fmt::Display for ShardSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
-}
-
-impl FromStr for ShardSpec {
-    type Err = String;
-
-    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        let bad = || format!("shard {s:?}: expected I/N with 0 <= I < N (e.g. 0/4)");
-        let (i, n) = s.split_once('/').ok_or_else(bad)?;
-        let (index, count): (usize, usize) = (
-            i.trim().parse().map_err(|_| bad())?,
-            n.trim().parse().map_err(|_| bad())?,
-        );
-        if index >= count {
-            return Err(bad());
-        }
-        Ok(ShardSpec { index, count })
-    }
-}
+/// The `kind` of a caption-embedding shard manifest (`webly text embed --shard`).
+pub const CAPTION_SHARD_KIND: &str = "webly-caption-shard";
 
 /// What one shard task wrote: `<stem>.npy`, `<stem>.ids` and this, `<stem>.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -72,14 +37,18 @@ pub struct ShardManifest {
     pub split: Split,
     pub shard: ShardSpec,
     /// The model's name in the run config, and the fingerprints that must agree across shards:
-    /// the model (weights and loader) and the text space it embeds into.
+    /// the model (weights and loader) and the text space it embeds into. Caption shards have
+    /// no model (empty).
+    #[serde(default)]
     pub model: String,
+    #[serde(default)]
     pub model_fingerprint: String,
     pub text_fingerprint: String,
     pub dim: usize,
     /// Rows of the `.npy` (keys of the `.ids`).
     pub rows: usize,
-    /// Keys of this shard whose images could not be read (no row).
+    /// Keys of this shard left without a row: images that could not be read, captions without
+    /// a known word.
     pub skipped: Vec<String>,
 }
 
@@ -134,9 +103,62 @@ pub fn embed_shard(
     Ok(path)
 }
 
+/// `webly text embed --shard I/N`: embeds the captions of every split whose key is in work
+/// shard `spec` into `out_dir/captions-<split>-shard-I-of-N.{npy,ids,json}` (the `.npy` and
+/// `.ids` formats of the text stage's `captions_<split>` files), without embedding the other
+/// captions; returns the manifests' paths. `webly merge` combines one split's shards.
+///
+/// # Errors
+/// [`PipelineError::Missing`] when the run trains GloVe and its text stage has not trained it
+/// yet (shard tasks never train); the data stage's and the writers' errors.
+pub fn embed_captions_shard(
+    cfg: &RunConfig,
+    spec: ShardSpec,
+    out_dir: &Path,
+) -> Result<Vec<PathBuf>> {
+    let _lock = crate::context::lock_run(&cfg.run_dir, webly_io::LockKind::Shared)?;
+    let data = crate::data_stage::prepare(cfg)?;
+    let space = crate::text_stage::embedder_only(cfg, &data.dataset, &data.stamp)?;
+    std::fs::create_dir_all(out_dir).map_err(PipelineError::io("creating", out_dir))?;
+    let mut written = Vec::new();
+    for split in crate::text_stage::SPLITS {
+        let pairs: Vec<(String, String)> = data
+            .dataset
+            .split(split)
+            .iter()
+            .filter(|i| spec.holds(&i.key))
+            .map(|i| (i.key.clone(), i.caption.clone()))
+            .collect();
+        let emb = space.embedder.embed_captions(pairs);
+        let stem = format!("captions-{}", shard_stem(split, spec));
+        let npy = out_dir.join(format!("{stem}.npy"));
+        write_matrix(&npy, emb.keys.len(), emb.dim, &emb.matrix)?;
+        write_ids(&npy.with_extension("ids"), &emb.keys)?;
+        let manifest = ShardManifest {
+            kind: CAPTION_SHARD_KIND.into(),
+            split,
+            shard: spec,
+            model: String::new(),
+            model_fingerprint: String::new(),
+            text_fingerprint: space.stamp.clone(),
+            dim: emb.dim,
+            rows: emb.keys.len(),
+            skipped: emb.skipped.clone(),
+        };
+        let path = out_dir.join(format!("{stem}.json"));
+        let json = serde_json::to_vec_pretty(&manifest)
+            .map_err(|e| PipelineError::Invalid(format!("{}: {e}", path.display())))?;
+        write_atomic(&path, &json)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
 /// What [`merge`] combined.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MergeReport {
+    /// The shards' kind ([`EMBED_SHARD_KIND`] or [`CAPTION_SHARD_KIND`]).
+    pub kind: String,
     pub shards: usize,
     pub rows: usize,
     pub skipped: usize,
@@ -145,9 +167,13 @@ pub struct MergeReport {
 
 impl fmt::Display for MergeReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (what, left_out) = match self.kind.as_str() {
+            CAPTION_SHARD_KIND => ("caption embeddings", "captions without a known word"),
+            _ => ("image embeddings", "unreadable images"),
+        };
         write!(
             f,
-            "merged {} shards: {} embeddings ({} unreadable images skipped) into {}",
+            "merged {} shards: {} {what} ({} {left_out} left out) into {}",
             self.shards,
             self.rows,
             self.skipped,
@@ -173,9 +199,9 @@ pub fn merge(inputs: &[PathBuf], expected: Option<&[String]>, out: &Path) -> Res
         let m: ShardManifest = serde_json::from_slice(&bytes).map_err(|e| {
             PipelineError::Invalid(format!("{}: not a shard manifest: {e}", path.display()))
         })?;
-        if m.kind != EMBED_SHARD_KIND {
+        if m.kind != EMBED_SHARD_KIND && m.kind != CAPTION_SHARD_KIND {
             return Err(PipelineError::Invalid(format!(
-                "{}: kind {:?}, expected {EMBED_SHARD_KIND:?}",
+                "{}: kind {:?}, expected {EMBED_SHARD_KIND:?} or {CAPTION_SHARD_KIND:?}",
                 path.display(),
                 m.kind
             )));
@@ -197,6 +223,9 @@ pub fn merge(inputs: &[PathBuf], expected: Option<&[String]>, out: &Path) -> Res
                 first_path.display()
             ))
         };
+        if m.kind != first.kind {
+            return Err(differs("kind", &m.kind, &first.kind));
+        }
         if m.split != first.split {
             return Err(differs("split", &m.split, &first.split));
         }
@@ -294,6 +323,7 @@ pub fn merge(inputs: &[PathBuf], expected: Option<&[String]>, out: &Path) -> Res
     write_matrix(out, keys.len(), first.dim, &data)?;
     write_ids(&out.with_extension("ids"), &keys)?;
     Ok(MergeReport {
+        kind: first.kind.clone(),
         shards: loaded.len(),
         rows: keys.len(),
         skipped: skipped.len(),
@@ -345,27 +375,6 @@ fn manifest_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shard_specs_parse_and_partition_keys() {
-        assert_eq!(
-            "1/4".parse::<ShardSpec>().unwrap(),
-            ShardSpec { index: 1, count: 4 }
-        );
-        for bad in ["4/4", "1", "a/4", "1/0", "-1/4"] {
-            assert!(bad.parse::<ShardSpec>().is_err(), "{bad}");
-        }
-        let keys: Vec<String> = (0..1000).map(|i| format!("city/{i}")).collect();
-        let mut sizes = [0usize; 4];
-        for k in &keys {
-            let holders: Vec<usize> = (0..4)
-                .filter(|&i| ShardSpec { index: i, count: 4 }.holds(k))
-                .collect();
-            assert_eq!(holders.len(), 1, "{k}");
-            sizes[holders[0]] += 1;
-        }
-        assert!(sizes.iter().all(|&s| s > 200), "{sizes:?}");
-    }
 
     fn write_shard(dir: &Path, spec: ShardSpec, keys: &[&str], model: &str) -> PathBuf {
         let stem = shard_stem(Split::Test, spec);

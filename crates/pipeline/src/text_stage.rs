@@ -61,7 +61,45 @@ impl TextSpace {
 
 /// Builds (or reuses) the text space of a run.
 pub fn prepare(cfg: &RunConfig, dataset: &Dataset, data_stamp: &str) -> Result<TextSpace> {
-    let dir = TextSpace::dir_of(cfg);
+    let (space, fresh) = space(cfg, dataset, data_stamp, false)?;
+    if fresh {
+        eprintln!(
+            "[text] reusing caption embeddings in {}",
+            space.dir.display()
+        );
+    } else {
+        let outputs = output_files(cfg);
+        let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
+        stamp::clear(&space.dir)?;
+        embed_splits(&space, dataset)?;
+        stamp::write(&space.dir, &space.stamp, &outputs)?;
+    }
+    Ok(space)
+}
+
+/// The text space of a run without embedding any caption (`webly text embed --shard`): the
+/// word vectors (GloVe trained on the captions only when the stage already trained them:
+/// shard tasks never train), the weighting, and the stage's fingerprint.
+///
+/// # Errors
+/// [`PipelineError::Missing`] when the run trains GloVe and the stage has not run yet.
+pub fn embedder_only(cfg: &RunConfig, dataset: &Dataset, data_stamp: &str) -> Result<TextSpace> {
+    if cfg.text.glove.is_some() {
+        let dir = TextSpace::dir_of(cfg);
+        let fresh = stamp::is_fresh(&dir, &inputs(cfg, data_stamp)?, &[TRAINED_GLOVE]);
+        if !fresh {
+            return Err(PipelineError::Missing {
+                what: "GloVe vectors trained on this run's captions",
+                path: dir.join(TRAINED_GLOVE),
+                hint: "webly text train".into(),
+            });
+        }
+    }
+    Ok(space(cfg, dataset, data_stamp, true)?.0)
+}
+
+/// The fingerprint of the text stage's inputs: its config, the data, the vectors file's content.
+fn inputs(cfg: &RunConfig, data_stamp: &str) -> Result<String> {
     // The vectors file's content too: one replaced in place under the same name is seen.
     let vectors_file = match (&cfg.text.glove, &cfg.text.vectors) {
         (None, Some(p)) => vec![p.clone()],
@@ -69,7 +107,20 @@ pub fn prepare(cfg: &RunConfig, dataset: &Dataset, data_stamp: &str) -> Result<T
     };
     let table = cfg.run_dir.join(VECTOR_SIGNATURES_FILE);
     let vectors_sig = stamp::content_signature(&vectors_file, &table)?;
-    let inputs = stamp::fingerprint(&(&cfg.text, data_stamp, vectors_sig))?;
+    stamp::fingerprint(&(&cfg.text, data_stamp, vectors_sig))
+}
+
+/// The embedder and stamp of the text stage, and whether its caption embeddings are fresh.
+/// `glove_checked`: GloVe trained on the captions is known to be there for these inputs (never
+/// trained again).
+fn space(
+    cfg: &RunConfig,
+    dataset: &Dataset,
+    data_stamp: &str,
+    glove_checked: bool,
+) -> Result<(TextSpace, bool)> {
+    let dir = TextSpace::dir_of(cfg);
+    let inputs = inputs(cfg, data_stamp)?;
     let outputs = output_files(cfg);
     let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
     let fresh = stamp::is_fresh(&dir, &inputs, &outputs);
@@ -78,7 +129,7 @@ pub fn prepare(cfg: &RunConfig, dataset: &Dataset, data_stamp: &str) -> Result<T
         .iter()
         .map(|item| clean(&item.caption))
         .collect();
-    let vectors = word_vectors(cfg, &dir, &train_tokens, fresh)?;
+    let vectors = word_vectors(cfg, &dir, &train_tokens, fresh || glove_checked)?;
     let weighting = match cfg.text.weighting {
         WeightingKind::Mean => Weighting::Mean,
         WeightingKind::TfIdf => Weighting::TfIdf(Idf::fit(&train_tokens)),
@@ -87,19 +138,9 @@ pub fn prepare(cfg: &RunConfig, dataset: &Dataset, data_stamp: &str) -> Result<T
     let space = TextSpace {
         embedder,
         dir,
-        stamp: inputs.clone(),
+        stamp: inputs,
     };
-    if fresh {
-        eprintln!(
-            "[text] reusing caption embeddings in {}",
-            space.dir.display()
-        );
-    } else {
-        stamp::clear(&space.dir)?;
-        embed_splits(&space, dataset)?;
-        stamp::write(&space.dir, &inputs, &outputs)?;
-    }
-    Ok(space)
+    Ok((space, fresh))
 }
 
 /// The files of the text stage (names in its folder): each split's caption embeddings, and

@@ -9,7 +9,10 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
 use webly_data::synth::{self, SynthConfig};
 use webly_data::{Dataset, DatasetConfig, DatasetFormat, GROUND_TRUTH_FILE};
-use webly_pipeline::{embed_shard, export, merge_checked, run, ExportDtype, RunConfig, ShardSpec};
+use webly_pipeline::{
+    embed_captions_shard, embed_shard, export, merge_checked, run, ExportDtype, RunConfig,
+    ShardSpec,
+};
 
 /// A `.npy` matrix (f32, C order) and the keys of its `.ids`.
 fn read_npy(path: &Path) -> (Vec<f32>, Vec<String>) {
@@ -209,6 +212,48 @@ fn run_works_on_tar_shards_and_on_a_photo_folder_alike() {
             .map(|(x, y)| (x - y).abs())
             .fold(0f32, f32::max);
     assert!(worst < 1e-5, "merged shards differ from one run by {worst}");
+
+    // Caption embedding in three work shards, merged per split, equals the text stage's files.
+    let caption_dir = tmp.path().join("caption-shards");
+    std::thread::scope(|s| {
+        for i in 0..3 {
+            let (cfg, dir) = (&tar_cfg, &caption_dir);
+            s.spawn(move || {
+                let spec = ShardSpec { index: i, count: 3 };
+                embed_captions_shard(cfg, spec, dir).expect("embed a caption shard")
+            });
+        }
+    });
+    for split in ["train", "val", "test"] {
+        let inputs: Vec<PathBuf> = (0..3)
+            .map(|i| caption_dir.join(format!("captions-{split}-shard-{i:05}-of-00003.json")))
+            .collect();
+        let merged = tmp.path().join(format!("captions_{split}.npy"));
+        let report = merge_checked(&tar_cfg, &inputs, &merged).expect("merge caption shards");
+        assert_eq!(report.shards, 3);
+        let stage = read_npy(&tar_cfg.run_dir.join(format!("text/captions_{split}.npy")));
+        let shards = read_npy(&merged);
+        let mut order: Vec<usize> = (0..stage.1.len()).collect();
+        order.sort_by_key(|&i| stage.1[i].clone());
+        let sorted_keys: Vec<String> = order.iter().map(|&i| stage.1[i].clone()).collect();
+        assert_eq!(shards.1, sorted_keys, "{split} keys");
+        let dim = stage.0.len() / stage.1.len().max(1);
+        for (row, &i) in order.iter().enumerate() {
+            assert_eq!(
+                shards.0[row * dim..(row + 1) * dim],
+                stage.0[i * dim..(i + 1) * dim],
+                "{split} row of {}",
+                stage.1[i]
+            );
+        }
+    }
+    // Caption shards and image shards are not one output.
+    let mixed = [
+        caption_dir.join("captions-test-shard-00000-of-00003.json"),
+        shard_dir.clone(),
+    ];
+    let e = merge_checked(&tar_cfg, &mixed, &tmp.path().join("mixed.npy")).unwrap_err();
+    assert!(e.to_string().contains("kind"), "{e}");
 
     // A rerun reuses every stage: the shards' signatures are stable.
     let again = run(&tar_cfg).expect("rerun");

@@ -45,7 +45,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 use tch::{nn, Device, Kind, Tensor};
-use webly_data::{Crop, LoaderConfig};
+use webly_data::{Crop, LoaderConfig, ShardSpec};
 
 /// Version of the on-disk layout (part of the fingerprint).
 const FORMAT_VERSION: u32 = 2;
@@ -264,21 +264,88 @@ impl FeatureCache {
         views: usize,
         progress: bool,
     ) -> Result<(FeatureSet, ExtractReport), EncoderError> {
+        let (dir, indexes, mut report) = self.fill(set, images, views, progress, None)?;
+        let indexes: Vec<ShardIndex> = indexes.into_iter().flatten().collect();
+        let set_files =
+            FeatureSet::open(&dir, indexes, self.cfg.shard_images, views, &self.manifest)?;
+        report.skipped = set_files.skipped().len();
+        report.skipped_files = set_files.skipped().to_vec();
+        Ok((set_files, report))
+    }
+
+    /// One task's part of [`FeatureCache::ensure`] (`webly extract --shard I/N`): makes sure the
+    /// cache shards `s` of the set with `part.takes(s)` are there (shard `s` holds images
+    /// `s * shard_images..`), extracting the missing or stale ones, and leaves the others alone.
+    /// Tasks side by side write distinct shard files into one set folder, each committed by its
+    /// own rename, so when every part is done the whole set is, and [`FeatureCache::ensure`]
+    /// extracts nothing. The report counts this part's shards, images and skipped images.
+    pub fn ensure_part(
+        &self,
+        set: &str,
+        images: &[PathBuf],
+        views: usize,
+        part: ShardSpec,
+        progress: bool,
+    ) -> Result<ExtractReport, EncoderError> {
+        let (_, indexes, mut report) = self.fill(set, images, views, progress, Some(part))?;
+        let mine: Vec<&ShardIndex> = indexes.iter().flatten().collect();
+        report.shards = mine.len();
+        report.images = mine.iter().map(|i| i.images.len()).sum();
+        report.bytes = (report.images * report.views * self.manifest.bytes_per_view) as u64;
+        for index in mine {
+            for (r, path) in index.images.iter().enumerate() {
+                if !index.ok[r] {
+                    report.skipped_files.push(webly_data::Skipped {
+                        path: path.clone(),
+                        reason: index.reasons.get(&r).cloned().unwrap_or_default(),
+                    });
+                }
+            }
+        }
+        report.skipped = report.skipped_files.len();
+        Ok(report)
+    }
+
+    /// Extracts the stale shards of a set (of `part` only, when given); returns the set folder,
+    /// every shard's index (`None` for shards outside `part`) and a report without the skipped
+    /// images.
+    #[allow(clippy::type_complexity)]
+    fn fill(
+        &self,
+        set: &str,
+        images: &[PathBuf],
+        views: usize,
+        progress: bool,
+        part: Option<ShardSpec>,
+    ) -> Result<(PathBuf, Vec<Option<ShardIndex>>, ExtractReport), EncoderError> {
         let t0 = Instant::now();
         let views = views.max(1);
         let dir = self.root.join(format!("{set}-v{views}"));
         std::fs::create_dir_all(&dir).map_err(io("create the cache folder", &dir))?;
-        let signatures: Vec<Option<Signature>> =
-            images.par_iter().map(|p| Signature::of(p)).collect();
         let per = self.cfg.shard_images;
         let ranges: Vec<std::ops::Range<usize>> = (0..images.len())
             .step_by(per)
             .map(|s| s..(s + per).min(images.len()))
             .collect();
+        let wanted = |s: usize| part.is_none_or(|p| p.takes(s));
+        let signatures: Vec<Option<Signature>> = images
+            .par_iter()
+            .enumerate()
+            .map(|(i, p)| {
+                if wanted(i / per) {
+                    Signature::of(p)
+                } else {
+                    None
+                }
+            })
+            .collect();
         let mut indexes: Vec<Option<ShardIndex>> = ranges
             .iter()
             .enumerate()
             .map(|(s, r)| {
+                if !wanted(s) {
+                    return None;
+                }
                 shard::valid_index(
                     &dir,
                     s,
@@ -291,7 +358,7 @@ impl FeatureCache {
             })
             .collect();
         let stale: Vec<usize> = (0..ranges.len())
-            .filter(|&s| indexes[s].is_none())
+            .filter(|&s| wanted(s) && indexes[s].is_none())
             .collect();
         let decoded_views = if stale.is_empty() {
             0
@@ -307,8 +374,6 @@ impl FeatureCache {
                 &mut indexes,
             )?
         };
-        let indexes: Vec<ShardIndex> = indexes.into_iter().flatten().collect();
-        let set_files = FeatureSet::open(&dir, indexes, per, views, &self.manifest)?;
         let report = ExtractReport {
             set: set.to_string(),
             images: images.len(),
@@ -316,12 +381,12 @@ impl FeatureCache {
             shards: ranges.len(),
             extracted_shards: stale.len(),
             decoded_views,
-            skipped: set_files.skipped().len(),
-            skipped_files: set_files.skipped().to_vec(),
+            skipped: 0,
+            skipped_files: Vec::new(),
             seconds: t0.elapsed().as_secs_f64(),
             bytes: (images.len() * views * self.manifest.bytes_per_view) as u64,
         };
-        Ok((set_files, report))
+        Ok((dir, indexes, report))
     }
 
     /// Extracts the `stale` shards; returns the views decoded.
