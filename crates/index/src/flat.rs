@@ -7,12 +7,13 @@ use std::collections::{BinaryHeap, HashMap};
 
 use hnsw_rs::hnsw::Hnsw as Graph;
 
+use crate::build::prefetch;
 use crate::distance::dot;
 use crate::DotClamped;
 
 /// A row id with its distance (`1 - dot`), ordered by distance then id.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Cand(f32, u32);
+pub(crate) struct Cand(pub(crate) f32, pub(crate) u32);
 
 impl Eq for Cand {}
 impl PartialOrd for Cand {
@@ -26,34 +27,89 @@ impl Ord for Cand {
     }
 }
 
-/// The searchable layout of one graph.
+/// Words of one cache line: records start on line boundaries.
+const LINE_WORDS: usize = 16;
+
+/// The searchable layout of one graph: per node, one record of `stride` u32 words holding its
+/// vector (`dim` f32, first, so it starts on a cache line), its layer-0 link count and up to
+/// `room` links, padded to whole 64-byte lines; hnswlib's layout, so expanding a node reads its
+/// links from the block its vector came from. Upper layers (few nodes) are maps by node.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FlatGraph {
     dim: usize,
-    /// Row-major vectors by row id.
-    vectors: Vec<f32>,
-    /// Layer-0 links of row `i`: `links0[offsets0[i]..offsets0[i + 1]]`.
-    offsets0: Vec<u32>,
-    links0: Vec<u32>,
+    nodes: usize,
+    /// Layer-0 links a record has room for (the largest degree).
+    room: usize,
+    /// Words per record.
+    stride: usize,
+    /// Word where record 0 starts (64-byte aligned in `data`).
+    base: usize,
+    data: Vec<u32>,
     /// Links on layers 1.. (few rows live there), `upper[layer - 1][row]`.
-    upper: Vec<HashMap<u32, Vec<u32>>>,
-    entry: Option<u32>,
+    pub(crate) upper: Vec<HashMap<u32, Vec<u32>>>,
+    /// The node the search starts from (on the top layer); `None` for an empty graph.
+    pub(crate) entry: Option<u32>,
 }
 
 impl FlatGraph {
+    /// A graph of `nodes` rows of `dim` floats, each with room for `room` layer-0 links and none
+    /// set yet, no upper layers and no entry point; `fill(node, out)` writes node's vector.
+    pub(crate) fn with_vectors(
+        nodes: usize,
+        dim: usize,
+        room: usize,
+        mut fill: impl FnMut(usize, &mut [f32]),
+    ) -> Self {
+        let stride = (dim + 1 + room).div_ceil(LINE_WORDS) * LINE_WORDS;
+        let mut data: Vec<u32> = Vec::with_capacity(nodes * stride + LINE_WORDS);
+        let base = data
+            .as_ptr()
+            .align_offset(LINE_WORDS * 4)
+            .min(LINE_WORDS - 1);
+        advise_huge_pages(&data);
+        data.resize(base + nodes * stride, 0);
+        let mut graph = FlatGraph {
+            dim,
+            nodes,
+            room,
+            stride,
+            base,
+            data,
+            upper: Vec::new(),
+            entry: None,
+        };
+        for node in 0..nodes {
+            let at = graph.base + node * stride;
+            fill(
+                node,
+                bytemuck::cast_slice_mut(&mut graph.data[at..at + dim]),
+            );
+        }
+        graph
+    }
+
+    /// Sets `node`'s layer-0 links (at most the record's room; the rest are dropped).
+    pub(crate) fn set_links0(&mut self, node: usize, links: &[u32]) {
+        let links = &links[..links.len().min(self.room)];
+        let at = self.base + node * self.stride + self.dim;
+        self.data[at] = links.len() as u32;
+        self.data[at + 1..at + 1 + links.len()].copy_from_slice(links);
+    }
+
     /// Copies vectors and links out of an hnsw_rs graph whose data ids are rows `0..n`.
     pub(crate) fn from_graph(graph: &Graph<'_, f32, DotClamped>, n: usize, dim: usize) -> Self {
         let top = graph.get_max_level_observed() as usize;
-        let mut vectors = vec![0.0f32; n * dim];
         let mut lists0: Vec<Vec<u32>> = vec![Vec::new(); n];
         let mut upper: Vec<HashMap<u32, Vec<u32>>> = vec![HashMap::new(); top];
         let mut entry = None;
-        for point in graph.get_point_indexation() {
+        let mut rows: Vec<Option<usize>> = vec![None; n];
+        let points: Vec<_> = graph.get_point_indexation().into_iter().collect();
+        for (at, point) in points.iter().enumerate() {
             let row = point.get_origin_id();
             if row >= n || point.get_v().len() != dim {
                 continue;
             }
-            vectors[row * dim..(row + 1) * dim].copy_from_slice(point.get_v());
+            rows[row] = Some(at);
             for (layer, nbs) in point.get_neighborhood_id().iter().enumerate() {
                 let ids: Vec<u32> = nbs.iter().map(|nb| nb.get_origin_id() as u32).collect();
                 match layer {
@@ -68,30 +124,43 @@ impl FlatGraph {
                 entry = Some(row as u32);
             }
         }
-        let mut offsets0 = Vec::with_capacity(n + 1);
-        offsets0.push(0u32);
-        for l in &lists0 {
-            offsets0.push(offsets0[offsets0.len() - 1] + l.len() as u32);
+        let room = lists0.iter().map(Vec::len).max().unwrap_or(0);
+        let mut flat = FlatGraph::with_vectors(n, dim, room, |row, out| {
+            if let Some(at) = rows[row] {
+                out.copy_from_slice(points[at].get_v());
+            }
+        });
+        for (row, list) in lists0.iter().enumerate() {
+            flat.set_links0(row, list);
         }
-        let links0 = lists0.concat();
-        FlatGraph {
-            dim,
-            vectors,
-            offsets0,
-            links0,
-            upper,
-            entry,
-        }
+        flat.upper = upper;
+        flat.entry = entry;
+        flat
     }
 
+    /// Layer-0 links a node has room for.
+    pub(crate) fn room(&self) -> usize {
+        self.room
+    }
+
+    /// Row `row`'s vector.
+    #[inline]
+    pub(crate) fn vector(&self, row: u32) -> &[f32] {
+        let at = self.base + row as usize * self.stride;
+        bytemuck::cast_slice(&self.data[at..at + self.dim])
+    }
+
+    #[inline]
     fn dist(&self, q: &[f32], row: u32) -> f32 {
-        let r = row as usize * self.dim;
-        1.0 - dot(q, &self.vectors[r..r + self.dim])
+        1.0 - dot(q, self.vector(row))
     }
 
-    fn links0(&self, row: u32) -> &[u32] {
-        let r = row as usize;
-        &self.links0[self.offsets0[r] as usize..self.offsets0[r + 1] as usize]
+    /// Row `row`'s layer-0 links.
+    #[inline]
+    pub(crate) fn links0(&self, row: u32) -> &[u32] {
+        let at = self.base + row as usize * self.stride + self.dim;
+        let len = (self.data[at] as usize).min(self.room);
+        &self.data[at + 1..at + 1 + len]
     }
 
     /// Up to `k` nearest rows as `(distance, row)`, best first (`ef` >= `k` candidates).
@@ -103,9 +172,14 @@ impl FlatGraph {
         for layer in self.upper.iter().rev() {
             (ep, d_ep) = self.greedy(q, layer, ep, d_ep);
         }
-        let mut found = self.beam0(q, Cand(d_ep, ep), ef.max(k)).into_sorted_vec();
-        found.truncate(k);
-        found.into_iter().map(|c| (c.0, c.1 as usize)).collect()
+        SPACE.with(|space| {
+            let mut space = space.borrow_mut();
+            self.beam0(q, Cand(d_ep, ep), ef.max(k), &mut space);
+            let mut found: Vec<Cand> = space.best.drain().collect();
+            found.sort_unstable();
+            found.truncate(k);
+            found.into_iter().map(|c| (c.0, c.1 as usize)).collect()
+        })
     }
 
     /// Greedy descent on an upper layer.
@@ -130,26 +204,54 @@ impl FlatGraph {
         }
     }
 
-    /// Best-first beam search on layer 0 keeping the `ef` nearest rows seen.
-    fn beam0(&self, q: &[f32], start: Cand, ef: usize) -> BinaryHeap<Cand> {
-        let mut visited = vec![0u64; self.offsets0.len().div_ceil(64)];
-        let mut mark = |r: u32| {
-            let (w, b) = (r as usize / 64, 1u64 << (r % 64));
-            let fresh = visited[w] & b == 0;
-            visited[w] |= b;
-            fresh
-        };
-        mark(start.1);
-        let mut candidates = BinaryHeap::from([Reverse(start)]);
-        let mut best = BinaryHeap::from([start]);
+    /// Starts loading row `row`'s vector into cache, line by line (see [`prefetch`]).
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, row: u32) {
+        let v = self.vector(row);
+        for line in (0..v.len()).step_by(LINE_WORDS) {
+            prefetch(v[line..].as_ptr().cast());
+        }
+    }
+
+    /// Starts loading the head of row `row`'s layer-0 links into cache.
+    #[inline(always)]
+    fn prefetch_links0(&self, row: u32) {
+        let at = self.base + row as usize * self.stride + self.dim;
+        prefetch(self.data[at..].as_ptr().cast());
+    }
+
+    /// Best-first beam search on layer 0 (Algorithm 2 of the HNSW paper) keeping the `ef`
+    /// nearest rows seen in `space.best`. The unvisited neighbours of an expanded row are marked
+    /// and prefetched first, then scored, so their loads overlap.
+    fn beam0(&self, q: &[f32], start: Cand, ef: usize, space: &mut SearchSpace) {
+        let epoch = space.start(self.nodes());
+        let SearchSpace {
+            visited,
+            candidates,
+            best,
+            batch,
+            ..
+        } = space;
+        visited[start.1 as usize] = epoch;
+        candidates.push(Reverse(start));
+        best.push(start);
         while let Some(Reverse(c)) = candidates.pop() {
             if best.len() >= ef && best.peek().is_some_and(|w| c.0 > w.0) {
                 break;
             }
+            if let Some(Reverse(next)) = candidates.peek() {
+                self.prefetch_links0(next.1);
+            }
+            batch.clear();
             for &nb in self.links0(c.1) {
-                if !mark(nb) {
-                    continue;
+                let seen = &mut visited[nb as usize];
+                if *seen != epoch {
+                    *seen = epoch;
+                    self.prefetch(nb);
+                    batch.push(nb);
                 }
+            }
+            for &nb in batch.iter() {
                 let d = self.dist(q, nb);
                 if best.len() < ef || best.peek().is_some_and(|w| d < w.0) {
                     candidates.push(Reverse(Cand(d, nb)));
@@ -160,8 +262,60 @@ impl FlatGraph {
                 }
             }
         }
-        best
     }
+}
+
+/// One thread's reusable search state: no allocation and no clearing per query.
+#[derive(Default)]
+struct SearchSpace {
+    /// `visited[row] == epoch` marks a row seen by the current search.
+    visited: Vec<u32>,
+    epoch: u32,
+    candidates: BinaryHeap<Reverse<Cand>>,
+    best: BinaryHeap<Cand>,
+    batch: Vec<u32>,
+}
+
+impl SearchSpace {
+    /// Readies the space for a search over `nodes` rows and returns its epoch.
+    fn start(&mut self, nodes: usize) -> u32 {
+        if self.visited.len() < nodes {
+            self.visited.resize(nodes, 0);
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.visited.fill(0);
+            self.epoch = 1;
+        }
+        self.candidates.clear();
+        self.best.clear();
+        self.epoch
+    }
+}
+
+thread_local! {
+    /// The search state of this thread, shared by every graph it searches.
+    static SPACE: std::cell::RefCell<SearchSpace> = std::cell::RefCell::new(SearchSpace::default());
+}
+
+/// Asks Linux to back `data`'s allocation with 2 MiB pages (transparent huge pages in `madvise`
+/// mode) before it is touched: a search reads records at random, and with 4 KiB pages most of
+/// those reads also miss the TLB. A hint: without it (or elsewhere) nothing changes but speed.
+fn advise_huge_pages(data: &Vec<u32>) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let start = data.as_ptr() as usize;
+        let end = start + data.capacity() * 4;
+        let (from, to) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
+        if to > from {
+            // SAFETY: [from, to) lies inside the vector's own allocation; MADV_HUGEPAGE changes
+            // how the kernel backs those pages, never their contents.
+            unsafe { libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_HUGEPAGE) };
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = data;
 }
 
 /// First word of a graph file ("WHG1" little-endian): what the file is and its layout version.
@@ -172,13 +326,15 @@ const NO_ENTRY: u32 = u32::MAX;
 impl FlatGraph {
     /// Graph nodes.
     pub(crate) fn nodes(&self) -> usize {
-        self.offsets0.len().saturating_sub(1)
+        self.nodes
     }
 
     /// The vectors as little-endian f32 bytes, row after row (`nodes x dim x 4` bytes): the
     /// layout of `numpy.fromfile(path, "<f4").reshape(nodes, dim)`.
     pub(crate) fn vector_bytes(&self) -> Vec<u8> {
-        self.vectors.iter().flat_map(|v| v.to_le_bytes()).collect()
+        (0..self.nodes as u32)
+            .flat_map(|row| self.vector(row).iter().flat_map(|v| v.to_le_bytes()))
+            .collect()
     }
 
     /// The links as little-endian u32 words: magic, nodes, dim, entry (`u32::MAX`: none),
@@ -192,8 +348,15 @@ impl FlatGraph {
             self.entry.unwrap_or(NO_ENTRY),
             self.upper.len() as u32,
         ];
-        words.extend(&self.offsets0);
-        words.extend(&self.links0);
+        let mut end = 0u32;
+        words.push(end);
+        for row in 0..self.nodes as u32 {
+            end += self.links0(row).len() as u32;
+            words.push(end);
+        }
+        for row in 0..self.nodes as u32 {
+            words.extend(self.links0(row));
+        }
         for layer in &self.upper {
             let mut rows: Vec<(&u32, &Vec<u32>)> = layer.iter().collect();
             rows.sort_unstable_by_key(|(r, _)| **r);
@@ -221,10 +384,6 @@ impl FlatGraph {
                 nodes * dim * 4
             ));
         }
-        let vectors = vectors
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
         if !graph.len().is_multiple_of(4) {
             return Err(format!("graph: {} bytes, not whole u32 words", graph.len()));
         }
@@ -290,14 +449,20 @@ impl FlatGraph {
         if entry.is_none() && nodes > 0 {
             return Err("graph: nodes but no entry point".into());
         }
-        Ok(FlatGraph {
-            dim,
-            vectors,
-            offsets0,
-            links0,
-            upper,
-            entry,
-        })
+        let room = offsets0.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+        let mut flat = FlatGraph::with_vectors(nodes, dim, room as usize, |row, out| {
+            let bytes = &vectors[row * dim * 4..(row + 1) * dim * 4];
+            for (v, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+                *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            }
+        });
+        for row in 0..nodes {
+            let (a, b) = (offsets0[row] as usize, offsets0[row + 1] as usize);
+            flat.set_links0(row, &links0[a..b]);
+        }
+        flat.upper = upper;
+        flat.entry = entry;
+        Ok(flat)
     }
 }
 
@@ -339,11 +504,7 @@ mod tests {
         bad[306 * 4..307 * 4].copy_from_slice(&300u32.to_le_bytes());
         let e = FlatGraph::from_bytes(&v, &bad, 300, 8).unwrap_err();
         assert!(e.contains("node 300"), "{e}");
-        let empty = FlatGraph {
-            dim: 8,
-            offsets0: vec![0],
-            ..FlatGraph::default()
-        };
+        let empty = FlatGraph::with_vectors(0, 8, 0, |_, _| {});
         let back = FlatGraph::from_bytes(&[], &empty.graph_bytes(), 0, 8).unwrap();
         assert_eq!(back.nodes(), 0);
     }

@@ -11,6 +11,7 @@
 //! - [`recall_at_k`]: recall of any [`Search`] against [`Exact`]; [`synthetic`] makes
 //!   clustered low-rank test vectors with a fixed seed.
 
+mod build;
 mod config;
 mod distance;
 mod embeddings;
@@ -24,7 +25,7 @@ mod search;
 mod store;
 pub mod synthetic;
 
-pub use config::HnswConfig;
+pub use config::{Builder, HnswConfig, DEFAULT_HNSW_SEED};
 pub use distance::{dot, DotClamped};
 pub use embeddings::Embeddings;
 pub use error::IndexError;
