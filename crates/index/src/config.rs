@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use crate::recall::RecallConfig;
 use crate::{IndexError, Result};
 
-/// hnsw_rs stores link counts in a byte and exits the process above 256.
+/// Largest `m`: hnsw_rs stores link counts in a byte and exits the process above 256 (kept for
+/// both builders, so a config valid for one is valid for the other).
 const MAX_M: usize = 256;
 
 /// Which code builds the HNSW graph. Both write the same flat layout, so search, saving and
@@ -28,7 +29,8 @@ pub enum Builder {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HnswConfig {
-    /// Links per node and layer (`M`; hnsw_rs keeps 2M on layer 0). Paper default 16.
+    /// Links per node and layer (`M`; both builders keep 2M on layer 0, the paper's `Mmax0`).
+    /// Paper default 16.
     pub m: usize,
     /// Candidate list size while inserting. hnswlib / paper default 200.
     pub ef_construction: usize,

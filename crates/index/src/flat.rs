@@ -1,6 +1,8 @@
-//! A flat copy of the hnsw_rs graph for searching: contiguous vectors, CSR links on layer 0,
-//! a bitset of visited rows. hnsw_rs keeps every link as its own `Arc` behind a lock and tracks
-//! visits in a hashed set; searching this layout visits the same graph at a fraction of the cost.
+//! The searchable layout of a graph, whoever built it: per node one record holding its vector
+//! and its layer-0 links (hnswlib's layout), upper layers as maps, and a best-first search with
+//! a per-thread epoch-stamped visited list and prefetching. hnsw_rs keeps every link as its own
+//! `Arc` behind a lock and tracks visits in a hashed set; searching this layout visits the same
+//! graph at a fraction of the cost. Saved as `vectors.f32` and `graph.u32` (CSR links).
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};

@@ -1,4 +1,4 @@
-//! The HNSW index: hnsw_rs with the clamped dot distance, parallel insertion.
+//! The HNSW index: built in parallel by webly's builder (`build.rs`) or hnsw_rs, searched flat.
 
 use hnsw_rs::hnsw::Hnsw as Graph;
 
@@ -11,15 +11,15 @@ use crate::recall::{measure_recall, RecallReport};
 use crate::search::{keep_top_k, to_hits};
 use crate::{DotClamped, Embeddings, Hit, Manifest, Result, Search};
 
-/// Layers of the hnsw_rs graph being built (hnsw_rs's own dump only works with exactly 16);
-/// 16 layers of M=16 hold far more than 10^9 points.
+/// Layers of a graph being built, by either builder (hnsw_rs's own dump only works with exactly
+/// 16); 16 layers of M=16 hold far more than 10^9 points.
 pub const HNSW_MAX_LAYER: usize = 16;
 /// An HNSW graph over unit vectors with row keys.
 ///
-/// hnsw_rs builds the graph; it is then copied into a flat layout (see [`crate::flat`]) and
-/// dropped, so an index holds one copy of its vectors and links. [`Hnsw::save`] writes that
-/// layout as two plain files and [`Hnsw::open`] reads them back as they are, without
-/// rebuilding hnsw_rs's structures.
+/// webly's builder writes the graph straight into the flat layout (`flat.rs`); hnsw_rs's graph
+/// is copied into it and dropped ([`crate::Builder`]). Either way an index holds one copy of
+/// its vectors and links. [`Hnsw::save`] writes that layout as two plain files and
+/// [`Hnsw::open`] reads them back as they are.
 pub struct Hnsw {
     /// The graph, one node per distinct vector (see [`Hnsw::build`]), flat.
     pub(crate) flat: FlatGraph,
@@ -33,8 +33,14 @@ pub struct Hnsw {
 }
 
 impl Hnsw {
-    /// Builds the graph with parallel insertion, then measures recall against brute force on
-    /// `config.recall.queries` rows sampled with a fixed seed (skipped when 0).
+    /// Builds the graph with parallel insertion on the current rayon pool (the builder of
+    /// `config.builder`), then measures recall against brute force on `config.recall.queries`
+    /// rows sampled with a fixed seed (skipped when 0). Built on one thread by webly's builder,
+    /// the graph depends only on the vectors and `config`; parallel builds are not
+    /// bit-reproducible (as with hnswlib).
+    ///
+    /// # Errors
+    /// [`crate::IndexError::Config`] for parameters out of range ([`HnswConfig::validate`]).
     ///
     /// Rows with bit-identical (normalised) vectors share one graph node that carries all their
     /// keys: web data holds reposts and placeholder pictures, and hundreds of copies of one point
