@@ -394,14 +394,17 @@ impl<'a> Builder<'a> {
             if let Some(Reverse(next)) = ws.candidates.peek() {
                 self.links.prefetch(next.1, layer);
             }
-            ws.batch.clear();
+            // Branch-free, as the flat search: the count moves past unseen neighbours only.
+            ws.batch.resize(ws.scratch.len(), 0);
+            let mut fresh = 0;
             for &nb in &ws.scratch {
-                let seen = &mut ws.visited[nb as usize];
-                if *seen != epoch {
-                    *seen = epoch;
-                    self.flat.prefetch(nb);
-                    ws.batch.push(nb);
-                }
+                let seen = std::mem::replace(&mut ws.visited[nb as usize], epoch);
+                ws.batch[fresh] = nb;
+                fresh += usize::from(seen != epoch);
+            }
+            ws.batch.truncate(fresh);
+            for &nb in &ws.batch {
+                self.flat.prefetch(nb);
             }
             for &nb in &ws.batch {
                 let d = self.dist(q, nb);

@@ -190,10 +190,11 @@ impl FlatGraph {
         SPACE.with(|space| {
             let mut space = space.borrow_mut();
             self.beam0(q, Cand(d_ep, ep), ef.max(k), &mut space);
-            let mut found: Vec<Cand> = space.best.drain().collect();
-            found.sort_unstable();
-            found.truncate(k);
-            found.into_iter().map(|c| (c.0, c.1 as usize)).collect()
+            let SearchSpace { best, sorted, .. } = &mut *space;
+            sorted.clear();
+            sorted.extend(best.drain());
+            sorted.sort_unstable();
+            sorted.iter().take(k).map(|c| (c.0, c.1 as usize)).collect()
         })
     }
 
@@ -257,14 +258,19 @@ impl FlatGraph {
             if let Some(Reverse(next)) = candidates.peek() {
                 self.prefetch_links0(next.1);
             }
-            batch.clear();
-            for &nb in self.links0(c.1) {
-                let seen = &mut visited[nb as usize];
-                if *seen != epoch {
-                    *seen = epoch;
-                    self.prefetch(nb);
-                    batch.push(nb);
-                }
+            // Branch-free: every neighbour is written, the count only moves past unseen ones
+            // (whether a neighbour was seen is a coin toss the branch predictor loses).
+            let links = self.links0(c.1);
+            batch.resize(links.len(), 0);
+            let mut fresh = 0;
+            for &nb in links {
+                let seen = std::mem::replace(&mut visited[nb as usize], epoch);
+                batch[fresh] = nb;
+                fresh += usize::from(seen != epoch);
+            }
+            batch.truncate(fresh);
+            for &nb in batch.iter() {
+                self.prefetch(nb);
             }
             for &nb in batch.iter() {
                 let d = self.dist(q, nb);
@@ -289,6 +295,8 @@ struct SearchSpace {
     candidates: BinaryHeap<Reverse<Cand>>,
     best: BinaryHeap<Cand>,
     batch: Vec<u32>,
+    /// `best`, nearest first, at the end of a search.
+    sorted: Vec<Cand>,
 }
 
 impl SearchSpace {
