@@ -4,8 +4,8 @@
 //! `Arc` behind a lock and tracks visits in a hashed set; searching this layout visits the same
 //! graph at a fraction of the cost. Saved as `vectors.f32` and `graph.u32` (CSR links).
 
-use std::cmp::{Ordering, Reverse};
-use std::collections::{BinaryHeap, HashMap};
+use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use hnsw_rs::hnsw::Hnsw as Graph;
 
@@ -190,11 +190,8 @@ impl FlatGraph {
         SPACE.with(|space| {
             let mut space = space.borrow_mut();
             self.beam0(q, Cand(d_ep, ep), ef.max(k), &mut space);
-            let SearchSpace { best, sorted, .. } = &mut *space;
-            sorted.clear();
-            sorted.extend(best.drain());
-            sorted.sort_unstable();
-            sorted.iter().take(k).map(|c| (c.0, c.1 as usize)).collect()
+            let found = space.pool.iter().take(k);
+            found.map(|(c, _)| (c.0, c.1 as usize)).collect()
         })
     }
 
@@ -236,27 +233,31 @@ impl FlatGraph {
         prefetch(self.data[at..].as_ptr().cast());
     }
 
-    /// Best-first beam search on layer 0 (Algorithm 2 of the HNSW paper) keeping the `ef`
-    /// nearest rows seen in `space.best`. The unvisited neighbours of an expanded row are marked
-    /// and prefetched first, then scored, so their loads overlap.
+    /// Best-first beam search on layer 0 (Algorithm 2 of the HNSW paper) leaving the `ef`
+    /// nearest rows seen in `space.pool`, nearest first. The unvisited neighbours of an expanded
+    /// row are marked and prefetched first, then scored, so their loads overlap.
+    ///
+    /// The paper's two heaps (candidates C, found W) are one sorted pool of at most `ef` rows
+    /// with an expanded flag each: expanding the nearest unexpanded row of the pool until none is
+    /// left visits what the heaps visit (a candidate the heaps would pop after W dropped it is
+    /// farther than W's worst, which stops them), and for an `ef` of tens an insertion into a
+    /// short sorted array costs less than two heap operations.
     fn beam0(&self, q: &[f32], start: Cand, ef: usize, space: &mut SearchSpace) {
         let epoch = space.start(self.nodes());
         let SearchSpace {
             visited,
-            candidates,
-            best,
+            pool,
             batch,
             ..
         } = space;
         visited[start.1 as usize] = epoch;
-        candidates.push(Reverse(start));
-        best.push(start);
-        while let Some(Reverse(c)) = candidates.pop() {
-            if best.len() >= ef && best.peek().is_some_and(|w| c.0 > w.0) {
-                break;
-            }
-            if let Some(Reverse(next)) = candidates.peek() {
-                self.prefetch_links0(next.1);
+        pool.push((start, false));
+        let mut next = 0;
+        while next < pool.len() {
+            pool[next].1 = true;
+            let c = pool[next].0;
+            if let Some(&(after, _)) = pool.get(next + 1) {
+                self.prefetch_links0(after.1);
             }
             // Branch-free: every neighbour is written, the count only moves past unseen ones
             // (whether a neighbour was seen is a coin toss the branch predictor loses).
@@ -272,15 +273,23 @@ impl FlatGraph {
             for &nb in batch.iter() {
                 self.prefetch(nb);
             }
+            // The first unexpanded row after this expansion: the next one, or an insertion.
+            let mut first = next + 1;
             for &nb in batch.iter() {
-                let d = self.dist(q, nb);
-                if best.len() < ef || best.peek().is_some_and(|w| d < w.0) {
-                    candidates.push(Reverse(Cand(d, nb)));
-                    best.push(Cand(d, nb));
-                    if best.len() > ef {
-                        best.pop();
-                    }
+                let cand = Cand(self.dist(q, nb), nb);
+                if pool.len() >= ef && pool.last().is_some_and(|w| cand >= w.0) {
+                    continue;
                 }
+                let at = pool.partition_point(|p| p.0 < cand);
+                if pool.len() >= ef {
+                    pool.pop();
+                }
+                pool.insert(at, (cand, false));
+                first = first.min(at);
+            }
+            next = first;
+            while next < pool.len() && pool[next].1 {
+                next += 1;
             }
         }
     }
@@ -292,11 +301,9 @@ struct SearchSpace {
     /// `visited[row] == epoch` marks a row seen by the current search.
     visited: Vec<u32>,
     epoch: u32,
-    candidates: BinaryHeap<Reverse<Cand>>,
-    best: BinaryHeap<Cand>,
+    /// The `ef` nearest rows seen, nearest first, each with whether it was expanded.
+    pool: Vec<(Cand, bool)>,
     batch: Vec<u32>,
-    /// `best`, nearest first, at the end of a search.
-    sorted: Vec<Cand>,
 }
 
 impl SearchSpace {
@@ -310,8 +317,7 @@ impl SearchSpace {
             self.visited.fill(0);
             self.epoch = 1;
         }
-        self.candidates.clear();
-        self.best.clear();
+        self.pool.clear();
         self.epoch
     }
 }
@@ -491,6 +497,7 @@ impl FlatGraph {
 
 #[cfg(test)]
 mod tests {
+    use super::Cand;
     use crate::synthetic::{clustered_split, SyntheticConfig};
     use crate::{Exact, Hnsw, HnswConfig, Search};
 
@@ -505,6 +512,52 @@ mod tests {
             assert_eq!(got, want);
         }
         assert!(hnsw.search_ef(&queries[..16], 0, 10).is_empty());
+    }
+
+    /// The paper's Algorithm 2 with its two heaps, as the reference for the pool.
+    fn two_heaps(g: &super::FlatGraph, q: &[f32], start: Cand, ef: usize) -> Vec<Cand> {
+        use std::cmp::Reverse;
+        use std::collections::{BinaryHeap, HashSet};
+        let mut seen = HashSet::from([start.1]);
+        let mut candidates = BinaryHeap::from([Reverse(start)]);
+        let mut found = BinaryHeap::from([start]);
+        while let Some(Reverse(c)) = candidates.pop() {
+            if found.len() >= ef && found.peek().is_some_and(|w| c > *w) {
+                break;
+            }
+            for &nb in g.links0(c.1) {
+                if seen.insert(nb) {
+                    let cand = Cand(g.dist(q, nb), nb);
+                    if found.len() < ef || found.peek().is_some_and(|w| cand < *w) {
+                        candidates.push(Reverse(cand));
+                        found.push(cand);
+                        if found.len() > ef {
+                            found.pop();
+                        }
+                    }
+                }
+            }
+        }
+        found.into_sorted_vec()
+    }
+
+    #[test]
+    fn the_pool_finds_what_the_papers_two_heaps_find() {
+        let (emb, queries) = clustered_split(2_000, 50, 16, &SyntheticConfig::default());
+        let hnsw = Hnsw::build(&emb, &HnswConfig::default()).unwrap();
+        let g = &hnsw.flat;
+        for q in queries.chunks(16) {
+            let start = Cand(g.dist(q, 0), 0);
+            for ef in [1, 10, 40, 200] {
+                let want = two_heaps(g, q, start, ef);
+                let got = super::SPACE.with(|space| {
+                    let mut space = space.borrow_mut();
+                    g.beam0(q, start, ef, &mut space);
+                    space.pool.iter().map(|(c, _)| *c).collect::<Vec<_>>()
+                });
+                assert_eq!(got, want, "ef {ef}");
+            }
+        }
     }
 
     #[test]
