@@ -27,7 +27,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::distance::dot;
-use crate::flat::{Cand, FlatGraph};
+use crate::flat::{Cand, FlatGraph, PREFETCH_AHEAD};
 use crate::hnsw::HNSW_MAX_LAYER;
 
 /// What the builder needs from [`crate::HnswConfig`].
@@ -403,10 +403,13 @@ impl<'a> Builder<'a> {
                 fresh += usize::from(seen != epoch);
             }
             ws.batch.truncate(fresh);
-            for &nb in &ws.batch {
+            for &nb in ws.batch.iter().take(PREFETCH_AHEAD) {
                 self.flat.prefetch(nb);
             }
-            for &nb in &ws.batch {
+            for (i, &nb) in ws.batch.iter().enumerate() {
+                if let Some(&later) = ws.batch.get(i + PREFETCH_AHEAD) {
+                    self.flat.prefetch(later);
+                }
                 let d = self.dist(q, nb);
                 if ws.found.len() < self.ef || ws.found.peek().is_some_and(|w| d < w.0) {
                     ws.candidates.push(Reverse(Cand(d, nb)));
