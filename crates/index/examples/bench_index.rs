@@ -128,9 +128,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let before = status_kib("VmRSS:");
     reset_peak();
-    let start = Instant::now();
+    let (start, cpu) = (Instant::now(), process_cpu_s());
     let mut hnsw = Hnsw::build(&emb, &config)?;
-    let build_s = start.elapsed().as_secs_f64();
+    let (build_s, build_cpu_s) = (start.elapsed().as_secs_f64(), process_cpu_s() - cpu);
     let held_mib = (status_kib("VmRSS:") - before) as f64 / 1024.0;
     let peak_mib = (status_kib("VmHWM:") - before) as f64 / 1024.0;
     println!(
@@ -179,7 +179,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         sweep.push(json!({ "ef": ef, "recall": recall, "qps": qps, "wall_qps": wall_qps }));
     }
-    let report = json!({ "engine": format!("webly-index ({builder_name} build, flat search)"), "builder": builder_name, "reps": reps, "n": n, "dim": dim, "queries": m, "build_s": build_s, "held_mib": held_mib, "peak_mib": peak_mib, "opened_mib": opened_mib, "sweep": sweep });
+    let report = json!({ "engine": format!("webly-index ({builder_name} build, flat search)"), "builder": builder_name, "reps": reps, "n": n, "dim": dim, "queries": m, "build_s": build_s, "build_cpu_s": build_cpu_s, "held_mib": held_mib, "peak_mib": peak_mib, "opened_mib": opened_mib, "sweep": sweep });
     std::fs::write(
         out.join(format!("{builder_name}.json")),
         serde_json::to_vec_pretty(&report)?,
@@ -222,20 +222,38 @@ fn open_and_report(dir: PathBuf, rest: &[String]) -> Result<(), Box<dyn std::err
     Ok(())
 }
 
-/// CPU time of the calling thread in seconds (Linux; elsewhere the time since first call, which
-/// is wall time).
+/// CPU time of the calling thread in seconds (Linux; elsewhere wall time since first call).
 fn thread_cpu_s() -> f64 {
     #[cfg(target_os = "linux")]
-    {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux knows.
-        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } == 0 {
-            return ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9;
-        }
+    return clock_s(libc::CLOCK_THREAD_CPUTIME_ID);
+    #[cfg(not(target_os = "linux"))]
+    return wall_s();
+}
+
+/// CPU time of all threads of the process in seconds (Linux; elsewhere wall time since first
+/// call).
+fn process_cpu_s() -> f64 {
+    #[cfg(target_os = "linux")]
+    return clock_s(libc::CLOCK_PROCESS_CPUTIME_ID);
+    #[cfg(not(target_os = "linux"))]
+    return wall_s();
+}
+
+#[cfg(target_os = "linux")]
+fn clock_s(clock: libc::clockid_t) -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux knows.
+    match unsafe { libc::clock_gettime(clock, &mut ts) } {
+        0 => ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9,
+        _ => 0.0,
     }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn wall_s() -> f64 {
     static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     START.get_or_init(Instant::now).elapsed().as_secs_f64()
 }

@@ -83,7 +83,7 @@ pub(crate) fn build(mut flat: FlatGraph, params: BuildParams) -> FlatGraph {
 
 /// Gives every node that no chain of layer-0 links reaches from the entry point one link in,
 /// from its nearest reached node with room: the heuristic can prune every link to a node (5
-/// nodes of 3,000 clustered ones in the tests; hnswlib's graphs have the same holes), and a
+/// nodes of 3,000 clustered ones in the tests; hnswlib inserts the same way and can leave them too), and a
 /// search could then never return it. Tried in order: the node's own links, their links, then
 /// every reached node. Not in hnswlib; deterministic. Returns the nodes still unreached (none
 /// unless every reached node's list is full).

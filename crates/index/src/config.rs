@@ -17,8 +17,9 @@ const MAX_M: usize = 256;
 pub enum Builder {
     /// webly's own parallel builder (`crates/index/src/build.rs`: the HNSW paper's Algorithms
     /// 1, 2 and 4 as hnswlib implements them), writing the flat layout directly. The default:
-    /// it builds several times faster than hnsw_rs and its graph is searched faster at equal
-    /// recall (README, benchmarks).
+    /// on 50K x 128 vectors and 2 threads it builds 4-6x faster than hnsw_rs (about hnswlib's
+    /// speed) holding 45 MiB instead of 157, and its graph is searched at least as fast at
+    /// equal recall (README, benchmarks).
     #[default]
     Webly,
     /// hnsw_rs (the design's choice), whose graph is then copied into the flat layout.
