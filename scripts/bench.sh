@@ -15,7 +15,7 @@ section "data: decode + resize + crop vs Pillow"
 bash scripts/bench_data.sh "$images" || status=1
 section "data: the same images as tar shards (webdataset) vs loose files"
 bash scripts/bench_sources.sh "$images" || status=1
-section "index: hnsw_rs (webly) vs hnswlib"
+section "index: webly (its own builder and hnsw_rs) vs hnswlib"
 bash scripts/bench_index.sh || status=1
 section "eval: exact evaluation of 24 queries over 150K x 300 vs numpy matmul"
 bash scripts/bench_eval.sh || status=1

@@ -1,4 +1,5 @@
-//! The clamped dot distance handed to hnsw_rs, on the workspace's dot kernel.
+//! The clamped dot distance handed to hnsw_rs, on the workspace's dot kernel (webly's builder
+//! and the flat search call [`dot`] directly).
 
 use anndists::dist::Distance;
 

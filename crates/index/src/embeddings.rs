@@ -13,8 +13,13 @@ pub struct Embeddings {
 }
 
 impl Embeddings {
-    /// Checks the shape, rejects NaN/inf and all-zero rows (the error names the row's key),
-    /// and re-normalises every row to unit length.
+    /// Takes a row-major `keys.len() x dim` matrix, checks the shape, rejects NaN/inf and
+    /// all-zero rows (the error names the row's key), and re-normalises every row to unit length.
+    ///
+    /// # Errors
+    /// [`IndexError::ZeroDim`], [`IndexError::Shape`] when `data.len() != keys.len() * dim`,
+    /// [`IndexError::BadKey`] for a key with a line break, [`IndexError::NonFinite`] and
+    /// [`IndexError::ZeroRow`] naming the first bad row.
     pub fn new(mut data: Vec<f32>, dim: usize, keys: Vec<String>) -> Result<Self> {
         check_shape(data.len(), dim, keys.len())?;
         check_keys(&keys)?;
@@ -33,7 +38,7 @@ impl Embeddings {
         Ok(Embeddings { data, dim, keys })
     }
 
-    /// Same as [`Embeddings::new`], copying a borrowed matrix.
+    /// Same as [`Embeddings::new`] (and its errors), copying a borrowed matrix.
     pub fn from_slice(data: &[f32], dim: usize, keys: Vec<String>) -> Result<Self> {
         Self::new(data.to_vec(), dim, keys)
     }

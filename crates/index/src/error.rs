@@ -3,56 +3,119 @@ use std::path::PathBuf;
 /// Everything that can go wrong in webly-index.
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
+    /// The values of an embedding matrix do not make `keys` rows of `dim` values.
     #[error("embeddings: {len} values is not {rows} rows x {dim} dims ({keys} keys)")]
     Shape {
+        /// Values given.
         len: usize,
+        /// Rows the keys ask for.
         rows: usize,
+        /// Values per row.
         dim: usize,
+        /// Keys given.
         keys: usize,
     },
+    /// HNSW parameters out of range ([`crate::HnswConfig::validate`]); the message names them.
     #[error("hnsw config: {0}")]
     Config(String),
+    /// An embedding matrix of dimension 0.
     #[error("embeddings: dimension must be > 0")]
     ZeroDim,
+    /// A row holding NaN or an infinity.
     #[error("embeddings: row {row} (key {key:?}) has a NaN or infinite value")]
-    NonFinite { row: usize, key: String },
+    NonFinite {
+        /// Row index, from 0.
+        row: usize,
+        /// The row's key.
+        key: String,
+    },
+    /// A row of zeros, which has no direction to normalise.
     #[error("embeddings: row {row} (key {key:?}) is all zeros and cannot be normalised")]
-    ZeroRow { row: usize, key: String },
+    ZeroRow {
+        /// Row index, from 0.
+        row: usize,
+        /// The row's key.
+        key: String,
+    },
+    /// A key with a line break (`keys.txt` holds one key per line).
     #[error("embeddings: key {key:?} at row {row} contains a line break")]
-    BadKey { row: usize, key: String },
+    BadKey {
+        /// Row index, from 0.
+        row: usize,
+        /// The key.
+        key: String,
+    },
+    /// Reading or writing a file of an index folder failed.
     #[error("{path}: {source}")]
     Io {
+        /// The file or folder.
         path: PathBuf,
+        /// What the operating system said.
         source: std::io::Error,
     },
+    /// `manifest.json` is not valid JSON for a [`crate::Manifest`] (or could not be written).
     #[error("{path}: invalid manifest: {source}")]
     Manifest {
+        /// The manifest file.
         path: PathBuf,
+        /// The parser's message, with line and column.
         source: serde_json::Error,
     },
     /// A query vector of another dimension than the vectors searched: the word space it came
     /// from is not the one the model was trained with.
     #[error("the query vector has dimension {found} but the searched vectors have {expected}: the word space is not the one the model was trained with")]
-    QueryDim { found: usize, expected: usize },
-    #[error("{path}: index has dimension {found}, expected {expected}")]
-    DimMismatch {
-        path: PathBuf,
+    QueryDim {
+        /// The query's dimension.
         found: usize,
+        /// The searched vectors' dimension.
         expected: usize,
     },
+    /// An index folder built for vectors of another dimension than the caller's.
+    #[error("{path}: index has dimension {found}, expected {expected}")]
+    DimMismatch {
+        /// The index folder.
+        path: PathBuf,
+        /// Dimension recorded in its manifest.
+        found: usize,
+        /// Dimension the caller expects ([`crate::Expect::dim`]).
+        expected: usize,
+    },
+    /// An index folder built against another word space than the caller's.
     #[error("{path}: index was built with text fingerprint {found:?}, expected {expected:?} (rebuild the index)")]
     TextMismatch {
+        /// The index folder.
         path: PathBuf,
+        /// Fingerprint recorded in its manifest.
         found: String,
+        /// Fingerprint the caller expects ([`crate::Expect::text_fingerprint`]).
         expected: String,
     },
+    /// A file of an index folder whose content contradicts its manifest or itself (counts,
+    /// links past the last node, an unknown format version).
     #[error("{path}: {what}")]
-    Corrupt { path: PathBuf, what: String },
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the line or count where there is one.
+        what: String,
+    },
     /// A file of a saved index does not match the checksum its manifest recorded.
     #[error("{path} {what}")]
-    Damaged { path: PathBuf, what: String },
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// Missing, cut short or edited.
+        what: String,
+    },
+    /// hnsw_rs refused a file (kept for callers matching on it; webly's own files are read
+    /// without hnsw_rs since format 4).
     #[error("{path}: hnsw_rs: {message}")]
-    Hnsw { path: PathBuf, message: String },
+    Hnsw {
+        /// The file.
+        path: PathBuf,
+        /// hnsw_rs's message.
+        message: String,
+    },
 }
 
 impl IndexError {

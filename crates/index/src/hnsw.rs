@@ -1,8 +1,9 @@
-//! The HNSW index: hnsw_rs with the clamped dot distance, parallel insertion.
+//! The HNSW index: built in parallel by webly's builder (`build.rs`) or hnsw_rs, searched flat.
 
 use hnsw_rs::hnsw::Hnsw as Graph;
 
-use crate::config::HnswConfig;
+use crate::build::BuildParams;
+use crate::config::{Builder, HnswConfig};
 use crate::embeddings::normalised_query;
 use crate::exact::ExactRef;
 use crate::flat::FlatGraph;
@@ -10,15 +11,15 @@ use crate::recall::{measure_recall, RecallReport};
 use crate::search::{keep_top_k, to_hits};
 use crate::{DotClamped, Embeddings, Hit, Manifest, Result, Search};
 
-/// Layers of the hnsw_rs graph being built (hnsw_rs's own dump only works with exactly 16);
-/// 16 layers of M=16 hold far more than 10^9 points.
+/// Layers of a graph being built, by either builder (hnsw_rs's own dump only works with exactly
+/// 16); 16 layers of M=16 hold far more than 10^9 points.
 pub const HNSW_MAX_LAYER: usize = 16;
 /// An HNSW graph over unit vectors with row keys.
 ///
-/// hnsw_rs builds the graph; it is then copied into a flat layout (see [`crate::flat`]) and
-/// dropped, so an index holds one copy of its vectors and links. [`Hnsw::save`] writes that
-/// layout as two plain files and [`Hnsw::open`] reads them back as they are, without
-/// rebuilding hnsw_rs's structures.
+/// webly's builder writes the graph straight into the flat layout (`flat.rs`); hnsw_rs's graph
+/// is copied into it and dropped ([`crate::Builder`]). Either way an index holds one copy of
+/// its vectors and links. [`Hnsw::save`] writes that layout as two plain files and
+/// [`Hnsw::open`] reads them back as they are.
 pub struct Hnsw {
     /// The graph, one node per distinct vector (see [`Hnsw::build`]), flat.
     pub(crate) flat: FlatGraph,
@@ -32,8 +33,14 @@ pub struct Hnsw {
 }
 
 impl Hnsw {
-    /// Builds the graph with parallel insertion, then measures recall against brute force on
-    /// `config.recall.queries` rows sampled with a fixed seed (skipped when 0).
+    /// Builds the graph with parallel insertion on the current rayon pool (the builder of
+    /// `config.builder`), then measures recall against brute force on `config.recall.queries`
+    /// rows sampled with a fixed seed (skipped when 0). Built on one thread by webly's builder,
+    /// the graph depends only on the vectors and `config`; parallel builds are not
+    /// bit-reproducible (as with hnswlib).
+    ///
+    /// # Errors
+    /// [`crate::IndexError::Config`] for parameters out of range ([`HnswConfig::validate`]).
     ///
     /// Rows with bit-identical (normalised) vectors share one graph node that carries all their
     /// keys: web data holds reposts and placeholder pictures, and hundreds of copies of one point
@@ -43,21 +50,23 @@ impl Hnsw {
     pub fn build(emb: &Embeddings, config: &HnswConfig) -> Result<Self> {
         config.check()?;
         let node_rows = distinct_rows(emb);
-        let graph = Graph::new(
-            config.m,
-            node_rows.len().max(1),
-            HNSW_MAX_LAYER,
-            config.ef_construction,
-            DotClamped,
-        );
-        let items: Vec<(&[f32], usize)> = node_rows
-            .iter()
-            .enumerate()
-            .map(|(node, rows)| (emb.row(rows[0]), node))
-            .collect();
-        graph.parallel_insert_slice(&items);
-        let flat = FlatGraph::from_graph(&graph, node_rows.len(), emb.dim());
-        drop(graph);
+        let flat = match config.builder {
+            Builder::Webly => {
+                let flat = FlatGraph::with_vectors(
+                    node_rows.len(),
+                    emb.dim(),
+                    2 * config.m,
+                    |node, out| out.copy_from_slice(emb.row(node_rows[node][0])),
+                );
+                let params = BuildParams {
+                    m: config.m,
+                    ef_construction: config.ef_construction,
+                    seed: config.seed,
+                };
+                crate::build::build(flat, params)
+            }
+            Builder::HnswRs => build_hnsw_rs(emb, &node_rows, config),
+        };
         let mut index = Hnsw {
             flat,
             keys: emb.keys().to_vec(),
@@ -158,6 +167,24 @@ impl Search for Hnsw {
     }
 }
 
+/// The graph built by hnsw_rs with parallel insertion, copied into the flat layout.
+fn build_hnsw_rs(emb: &Embeddings, node_rows: &[Vec<usize>], config: &HnswConfig) -> FlatGraph {
+    let graph = Graph::new(
+        config.m,
+        node_rows.len().max(1),
+        HNSW_MAX_LAYER,
+        config.ef_construction,
+        DotClamped,
+    );
+    let items: Vec<(&[f32], usize)> = node_rows
+        .iter()
+        .enumerate()
+        .map(|(node, rows)| (emb.row(rows[0]), node))
+        .collect();
+    graph.parallel_insert_slice(&items);
+    FlatGraph::from_graph(&graph, node_rows.len(), emb.dim())
+}
+
 /// Rows grouped by bit-identical vector, each group ascending, groups in order of first row.
 fn distinct_rows(emb: &Embeddings) -> Vec<Vec<usize>> {
     let mut node_of: std::collections::HashMap<Vec<u32>, usize> =
@@ -200,6 +227,10 @@ mod tests {
         assert_eq!((c.m, c.ef_construction, c.ef_search), (8, 200, 128));
         assert_eq!((c.recall.k, c.recall.queries), (5, 200));
         assert!(serde_json::from_str::<HnswConfig>(r#"{"M": 8}"#).is_err());
+        assert_eq!((c.builder, c.seed), (Builder::Webly, 42));
+        let c: HnswConfig = serde_json::from_str(r#"{"builder": "hnsw_rs"}"#).unwrap();
+        assert_eq!(c.builder, Builder::HnswRs);
+        assert!(serde_json::from_str::<HnswConfig>(r#"{"builder": "faiss"}"#).is_err());
     }
 
     #[test]
@@ -220,12 +251,18 @@ mod tests {
         data.extend_from_slice(base.as_slice());
         let keys = (0..600).map(|i| format!("dup/{i}")).collect();
         let e = Embeddings::new(data, 32, keys).unwrap();
-        let h = Hnsw::build(&e, &HnswConfig::default()).unwrap();
-        let hits = h.search(e.row(5), 2);
-        assert!(hits.iter().all(|x| x.index % 300 == 5), "{hits:?}");
-        assert!(hits[0].score > 0.999);
-        assert!(h.recall().unwrap().recall > 0.9);
-        assert_eq!(h.nodes(), 300);
+        for builder in [Builder::Webly, Builder::HnswRs] {
+            let config = HnswConfig {
+                builder,
+                ..Default::default()
+            };
+            let h = Hnsw::build(&e, &config).unwrap();
+            let hits = h.search(e.row(5), 2);
+            assert!(hits.iter().all(|x| x.index % 300 == 5), "{hits:?}");
+            assert!(hits[0].score > 0.999);
+            assert!(h.recall().unwrap().recall > 0.9);
+            assert_eq!(h.nodes(), 300);
+        }
     }
 
     #[test]
@@ -239,23 +276,30 @@ mod tests {
         }
         let keys = (0..400).map(|i| format!("k{i}")).collect();
         let e = Embeddings::new(data, 16, keys).unwrap();
-        let h = Hnsw::build(&e, &HnswConfig::default()).unwrap();
-        assert_eq!(h.nodes(), 201);
-        let exact = crate::Exact::new(e.clone());
-        // Every copy comes back for a query at the copy, as with exact search.
-        let got = h.search(&copy, 250);
-        let want = exact.search(&copy, 250);
-        // The same rows in the same order; scores equal up to the kernels' summation order.
-        let keys = |hits: &[crate::Hit]| hits.iter().map(|x| x.key.clone()).collect::<Vec<_>>();
-        assert_eq!(keys(&got), keys(&want));
-        for (g, w) in got.iter().zip(&want) {
-            assert!((g.score - w.score).abs() < 1e-6, "{g:?} vs {w:?}");
+        for builder in [Builder::Webly, Builder::HnswRs] {
+            let config = HnswConfig {
+                builder,
+                ..Default::default()
+            };
+            let h = Hnsw::build(&e, &config).unwrap();
+            assert_eq!(h.nodes(), 201);
+            let exact = crate::Exact::new(e.clone());
+            // Every copy comes back for a query at the copy, as with exact search.
+            let got = h.search(&copy, 250);
+            let want = exact.search(&copy, 250);
+            // The same rows in the same order; scores equal up to the kernels' summation order.
+            let keys = |hits: &[crate::Hit]| hits.iter().map(|x| x.key.clone()).collect::<Vec<_>>();
+            assert_eq!(keys(&got), keys(&want));
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g.score - w.score).abs() < 1e-6, "{g:?} vs {w:?}");
+            }
+            assert_eq!(got.iter().filter(|x| x.score > 0.9999).count(), 200);
+            let queries = crate::sample_rows(&e, 100, 3);
+            let recall = crate::recall_at_k(&exact, &h, &queries, 10);
+            assert!(recall > 0.99, "recall@10 {recall}");
+            assert!(h.recall().unwrap().recall > 0.99);
         }
-        assert_eq!(got.iter().filter(|x| x.score > 0.9999).count(), 200);
-        let queries = crate::sample_rows(&e, 100, 3);
-        let recall = crate::recall_at_k(&exact, &h, &queries, 10);
-        assert!(recall > 0.99, "recall@10 {recall}");
-        assert!(h.recall().unwrap().recall > 0.99);
+        let h = Hnsw::build(&e, &HnswConfig::default()).unwrap();
         // A query of another dimension finds nothing rather than panicking.
         assert!(h.search(&[1.0, 0.0], 3).is_empty());
         assert!(h.check_query(&[1.0, 0.0]).is_err());

@@ -1,16 +1,21 @@
-//! Exact and HNSW (hnsw_rs) search over L2-normalised embeddings, saved on disk with a manifest.
+//! Exact and HNSW search over L2-normalised embeddings, saved on disk with a manifest.
 //!
 //! - [`Embeddings`]: a validated, re-normalised row-major `n x d` matrix with one key per row.
-//! - [`Exact`]: parallel brute force (the ground truth); [`Hnsw`]: an hnsw_rs graph built with
-//!   the clamped dot distance [`DotClamped`], then kept and searched as a flat layout only
-//!   (contiguous vectors, CSR links, bitset of visits: 3-4x hnsw_rs's own search at equal
-//!   recall, one copy of the vectors). Both implement the tiny [`Search`] trait.
-//! - [`Hnsw::save`] / [`Hnsw::open`]: a folder with that layout as plain files
+//! - [`Exact`]: parallel brute force (the ground truth); [`Hnsw`]: an HNSW graph (Malkov &
+//!   Yashunin 2018) with the cosine distance `1 - a.b`, built by webly's own parallel builder
+//!   (the default) or by hnsw_rs with [`DotClamped`] ([`Builder`]), and kept and searched as a
+//!   flat layout only (hnswlib's: per node its vector and its layer-0 links in one 64-byte
+//!   aligned record; an epoch-stamped visited list per thread; one copy of the vectors). Both
+//!   implement the tiny [`Search`] trait.
+//! - [`Hnsw::save`] / [`Hnsw::open`]: a folder with that graph as plain files
 //!   (`vectors.f32`, `graph.u32`), `keys.txt`, `nodes.txt` and `manifest.json`, written into a
 //!   fresh temp folder and renamed into place; opening reads the files as they are.
 //! - [`recall_at_k`]: recall of any [`Search`] against [`Exact`]; [`synthetic`] makes
 //!   clustered low-rank test vectors with a fixed seed.
 
+#![deny(missing_docs)]
+
+mod build;
 mod config;
 mod distance;
 mod embeddings;
@@ -24,7 +29,7 @@ mod search;
 mod store;
 pub mod synthetic;
 
-pub use config::HnswConfig;
+pub use config::{Builder, HnswConfig, DEFAULT_HNSW_SEED};
 pub use distance::{dot, DotClamped};
 pub use embeddings::Embeddings;
 pub use error::IndexError;

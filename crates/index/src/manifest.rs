@@ -27,13 +27,17 @@ pub const DISTANCE: &str = "DotClamped: 1 - dot(a, b) clamped at 0, unit vectors
 /// The description written beside the graph files.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// Layout version of the folder (4 today: `FORMAT_VERSION` in manifest.rs); other versions are refused.
     pub format_version: u32,
+    /// Values per vector.
     pub dim: usize,
     /// Rows (keys).
     pub count: usize,
     /// Graph nodes: distinct vectors.
     pub nodes: usize,
+    /// The distance the graph was built with (`1 - a.b` of unit vectors, clamped at 0).
     pub distance: String,
+    /// The parameters it was built with (the builder among them).
     pub config: HnswConfig,
     /// Identifies the image model that produced the vectors (caller-provided).
     pub model_fingerprint: String,
@@ -61,13 +65,17 @@ pub struct Manifest {
 /// The caller's identifiers of the models behind the vectors.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Fingerprints {
+    /// Identifies the image model that produced the vectors.
     pub model: String,
+    /// Identifies the word space that queries must come from.
     pub text: String,
 }
 
 /// What the caller needs from an index it opens.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Expect {
+    /// Values per vector the caller's queries have.
     pub dim: usize,
+    /// The caller's word space ([`Fingerprints::text`] of the index it wants).
     pub text_fingerprint: String,
 }

@@ -44,9 +44,13 @@ fn default_floor() -> f64 {
 /// What the build measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecallReport {
+    /// Neighbours compared (recall@k).
     pub k: usize,
+    /// Rows sampled as queries.
     pub queries: usize,
+    /// Seed of the row sample.
     pub seed: u64,
+    /// `ef` the index searched with.
     pub ef_search: usize,
     /// Mean over queries of |approx top-k ∩ exact top-k| / k.
     pub recall: f64,

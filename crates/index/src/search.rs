@@ -9,8 +9,11 @@ use crate::IndexError;
 /// One search result: row index, its key, and the cosine similarity (dot product) to the query.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hit {
+    /// Row of the indexed matrix, from 0.
     pub index: usize,
+    /// The row's key.
     pub key: String,
+    /// Cosine similarity to the query (dot product of unit vectors), in [-1, 1] up to rounding.
     pub score: f32,
 }
 
