@@ -373,6 +373,19 @@ pub struct TrainConfig {
     pub plot: bool,
 }
 
+/// The activation caches' folder under `out_dir` when [`CacheConfig::dir`] is not set.
+pub const DEFAULT_CACHE_DIR: &str = "features";
+
+impl TrainConfig {
+    /// The activation caches' folder: [`CacheConfig::dir`], else `<out_dir>/features`.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.cache
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.out_dir.join(DEFAULT_CACHE_DIR))
+    }
+}
+
 impl Default for TrainConfig {
     fn default() -> Self {
         // The reference trains with SGD lr 0.001, momentum 0.9, wd 2e-4, batch 120.

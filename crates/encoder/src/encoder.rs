@@ -116,7 +116,7 @@ impl Encoder {
                 &self.saved.model,
                 &self.saved.loader,
                 c,
-                Path::new("features"),
+                Path::new(crate::config::DEFAULT_CACHE_DIR),
                 self.vs.device(),
             )?,
             None => None,

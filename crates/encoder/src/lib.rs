@@ -43,6 +43,7 @@ pub use cache::{ExtractReport, FeatureCache, FeatureSet};
 pub use config::{
     Arch, CacheConfig, CacheDtype, ComputeKind, DeviceChoice, Distance, Freeze, HeadKind,
     LossConfig, LossKind, Mining, ModelConfig, OptimizerKind, Padding, Schedule, TrainConfig,
+    DEFAULT_CACHE_DIR,
 };
 pub use device::{resolve_device, set_threads};
 pub use embedding::{ImageEmbeddings, KeyedEmbeddings, EMBED_BATCH};

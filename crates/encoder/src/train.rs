@@ -144,7 +144,7 @@ fn open_features(
     data: &TrainData,
     device: Device,
 ) -> Result<Option<Features>, EncoderError> {
-    let default_dir = cfg.out_dir.join("features");
+    let default_dir = cfg.cache_dir();
     let Some(cache) =
         FeatureCache::open(&cfg.model, &cfg.loader, &cfg.cache, &default_dir, device)?
     else {
@@ -298,8 +298,7 @@ impl<'a> Run<'a> {
     /// The cache settings with the folder resolved (what `model.json` records for embedding).
     fn cache_config(&self) -> crate::config::CacheConfig {
         let mut c = self.cfg.cache.clone();
-        c.dir
-            .get_or_insert_with(|| self.cfg.out_dir.join("features"));
+        c.dir.get_or_insert_with(|| self.cfg.cache_dir());
         c
     }
 

@@ -11,12 +11,13 @@ use webly_text::{LoadOptions, NonUtf8, WordVectors};
 use crate::config::RunConfig;
 use crate::context::Context;
 use crate::error::{PipelineError, Result};
-use crate::eval_stage::{self, Evaluation, ModelPaths};
+use crate::eval_stage::{self, Evaluation};
 use crate::export::{write_parquet, ExportDtype, ExportRows};
+use crate::layout::{self, ModelLayout, RunLayout};
 use crate::model_stage;
 use crate::searcher::{gallery_query, Found, SearchMode, Searcher, Tag, TAG_MIN_COUNT};
 use crate::text_stage::SPLITS;
-use crate::train_stage::{model_dir, TrainOverrides};
+use crate::train_stage::TrainOverrides;
 
 /// Flags of `webly synth` that override the settings it starts from.
 #[derive(Debug, Clone, Default)]
@@ -84,14 +85,14 @@ pub fn embed(
 ) -> Result<PathBuf> {
     let model = cfg.model(model)?;
     let ctx = Context::open(cfg)?;
-    let paths = ModelPaths::new(model_dir(cfg, &model.name));
+    let paths = RunLayout::of(cfg).model(&model.name)?;
     let out = out.map_or_else(|| paths.embeddings(split), Path::to_path_buf);
     trained_stamp(&paths)?;
     if let Some(dir) = out.parent() {
         // Files written into the embed stage's folder are not the ones its stamp vouches for.
         crate::stamp::clear(dir)?;
     }
-    eval_stage::embed_split(&paths.dir, &ctx.data.dataset, split, &out)?;
+    eval_stage::embed_split(paths.dir(), &ctx.data.dataset, split, &out)?;
     Ok(out)
 }
 
@@ -99,13 +100,13 @@ pub fn embed(
 pub fn index(cfg: &RunConfig, model: Option<&str>) -> Result<String> {
     let model = cfg.model(model)?;
     let ctx = Context::open(cfg)?;
-    let paths = ModelPaths::new(model_dir(cfg, &model.name));
+    let paths = RunLayout::of(cfg).model(&model.name)?;
     let stamp = trained_stamp(&paths)?;
-    ctx.check_space(&paths.dir)?;
+    ctx.check_space(paths.dir())?;
     let emb_path = model_stage::ensure_embedded(&ctx, &paths, &stamp)?;
     let emb = eval_stage::read_embeddings(&emb_path)?;
     let fp = model_stage::fingerprints(&ctx, &stamp)?;
-    let m = eval_stage::build_index(&emb, &cfg.index, &paths.index(), &fp)?;
+    let m = eval_stage::build_index(&emb, &cfg.index, &paths.index_dir(), &fp)?;
     let recall = m.recall.as_ref().map_or("not measured".into(), |r| {
         let warning = r
             .warning()
@@ -119,12 +120,9 @@ pub fn index(cfg: &RunConfig, model: Option<&str>) -> Result<String> {
         "indexed {} images of dimension {} in {}: {recall}",
         m.count,
         m.dim,
-        paths.index().display()
+        paths.index_dir().display()
     ))
 }
-
-/// Folder (inside the model's) where `webly export` embeds splits other than test.
-const EXPORT_EMBED_DIR: &str = "export";
 
 /// `webly export`: a split's image embeddings with their keys, captions and image paths as a
 /// parquet file (see [`crate::export`] for the columns and metadata). The test split reuses
@@ -138,17 +136,14 @@ pub fn export(
 ) -> Result<String> {
     let model = cfg.model(model)?;
     let ctx = Context::open(cfg)?;
-    let paths = ModelPaths::new(model_dir(cfg, &model.name));
+    let paths = RunLayout::of(cfg).model(&model.name)?;
     let stamp = trained_stamp(&paths)?;
-    ctx.check_space(&paths.dir)?;
+    ctx.check_space(paths.dir())?;
     let emb_path = if split == Split::Test {
         model_stage::ensure_embedded(&ctx, &paths, &stamp)?
     } else {
-        let path = paths
-            .dir
-            .join(EXPORT_EMBED_DIR)
-            .join(format!("{split}.npy"));
-        eval_stage::embed_split(&paths.dir, &ctx.data.dataset, split, &path)?;
+        let path = paths.export_embeddings(split);
+        eval_stage::embed_split(paths.dir(), &ctx.data.dataset, split, &path)?;
         path
     };
     let emb = eval_stage::read_embeddings(&emb_path)?;
@@ -197,8 +192,8 @@ pub fn export(
     ))
 }
 
-fn trained_stamp(paths: &ModelPaths) -> Result<String> {
-    crate::train_stage::verified_training(&paths.dir)
+fn trained_stamp(paths: &ModelLayout) -> Result<String> {
+    crate::train_stage::verified_training(paths.dir())
 }
 
 /// `webly eval`: evaluates a trained model on the test split (`Display` for the terminal,
@@ -206,9 +201,9 @@ fn trained_stamp(paths: &ModelPaths) -> Result<String> {
 pub fn evaluate(cfg: &RunConfig, model: Option<&str>) -> Result<Evaluation> {
     let model = cfg.model(model)?;
     let ctx = Context::open(cfg)?;
-    let paths = ModelPaths::new(model_dir(cfg, &model.name));
+    let paths = RunLayout::of(cfg).model(&model.name)?;
     let stamp = trained_stamp(&paths)?;
-    ctx.check_space(&paths.dir)?;
+    ctx.check_space(paths.dir())?;
     let queries = ctx.queries()?;
     let emb = eval_stage::read_embeddings(&model_stage::ensure_embedded(&ctx, &paths, &stamp)?)?;
     let title = format!("webly {}", model.name);
@@ -218,69 +213,32 @@ pub fn evaluate(cfg: &RunConfig, model: Option<&str>) -> Result<Evaluation> {
         &ctx.data.dataset,
         truth.as_ref(),
         &queries,
-        &paths.eval(),
+        &paths,
         &title,
     )
 }
 
 /// `webly eval --compare`: finished evaluations side by side. Each path is an evaluation folder
 /// (with `report.json`), a model folder or a run folder (all its models). Rows are named
-/// `<run>: <model> (<relevance>)`, so rows of two runs never look alike.
+/// `<run>: <model> (<relevance>)` (see [`layout::report_label`]), so rows of two runs never
+/// look alike.
 pub fn compare(paths: &[PathBuf]) -> Result<Comparison> {
     let mut dirs = Vec::new();
     for p in paths {
-        dirs.extend(report_dirs(p));
+        dirs.extend(layout::report_dirs(p, webly_eval::REPORT_JSON));
     }
     if dirs.is_empty() {
         return Err(PipelineError::Invalid(
             "no report.json under the given folders".into(),
         ));
     }
-    let refs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
-    let mut table = compare_runs(&refs)?;
-    for row in &mut table.runs {
-        if let Some(run) = run_of_eval_dir(&row.path) {
-            row.run = format!("{run}: {}", row.run);
-        }
-    }
-    Ok(table)
-}
-
-/// The run folder's name of a `<run>/models/<model>/eval/<relevance>` folder.
-fn run_of_eval_dir(dir: &Path) -> Option<String> {
-    let models = dir.ancestors().nth(3)?;
-    if models.file_name()? != "models" {
-        return None;
-    }
-    let run = models.parent()?;
-    let name = run
-        .canonicalize()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .or_else(|| run.file_name().map(|n| n.to_string_lossy().into_owned()))?;
-    Some(name)
-}
-
-fn report_dirs(p: &Path) -> Vec<PathBuf> {
-    let candidates = [
-        p.to_path_buf(),
-        p.join("eval/captions"),
-        p.join("eval/truth"),
-    ];
-    let mut found: Vec<PathBuf> = candidates
-        .into_iter()
-        .filter(|d| d.join(webly_eval::REPORT_JSON).exists())
+    let labels: Vec<String> = dirs.iter().map(|d| layout::report_label(d)).collect();
+    let named: Vec<(&str, &Path)> = labels
+        .iter()
+        .map(String::as_str)
+        .zip(dirs.iter().map(PathBuf::as_path))
         .collect();
-    if found.is_empty() {
-        if let Ok(entries) = std::fs::read_dir(p.join("models")) {
-            let mut models: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-            models.sort();
-            for m in models {
-                found.extend(report_dirs(&m));
-            }
-        }
-    }
-    found
+    Ok(compare_runs(&named)?)
 }
 
 /// What `webly query` searches with.

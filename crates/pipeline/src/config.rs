@@ -160,11 +160,8 @@ impl RunConfig {
         if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
             return Err(bad(format!("two [[models]] are named {:?}", w[0])));
         }
-        if let Some(m) = self.models.iter().find(|m| !is_plain_name(&m.name)) {
-            return Err(bad(format!(
-                "model name {:?}: use letters, digits, '-' and '_' only",
-                m.name
-            )));
+        for m in &self.models {
+            crate::layout::check_model_name(&m.name).map_err(bad)?;
         }
         if self.text.vectors.is_none() && self.text.glove.is_none() {
             return Err(bad("[text] needs `vectors` or a [text.glove] table".into()));
@@ -218,13 +215,6 @@ impl RunConfig {
             }),
         }
     }
-}
-
-fn is_plain_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 #[cfg(test)]

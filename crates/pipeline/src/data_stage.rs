@@ -7,10 +7,8 @@ use webly_data::{image_container, Dataset, GROUND_TRUTH_FILE};
 
 use crate::config::RunConfig;
 use crate::error::Result;
+use crate::layout::RunLayout;
 use crate::stamp;
-
-/// The table of image signatures kept between runs (see [`stamp::content_signature`]).
-pub const SIGNATURES_FILE: &str = "data/image_signatures.tsv";
 
 /// The opened dataset and the fingerprint later stages build on.
 pub struct DataStage {
@@ -56,7 +54,7 @@ fn contents(cfg: &RunConfig, dataset: &Dataset) -> Result<(String, String)> {
         .collect();
     files.push(dataset.root.join(GROUND_TRUTH_FILE));
     files.extend(cfg.data.dataset.split_file.clone());
-    let table = cfg.run_dir.join(SIGNATURES_FILE);
+    let table = RunLayout::of(cfg).image_signatures();
     Ok((captions, stamp::content_signature(&files, &table)?))
 }
 

@@ -13,6 +13,7 @@ use webly_index::{Embeddings, Fingerprints, Hit, Hnsw, HnswConfig, Manifest, Sea
 use webly_text::{clean, read_ids, read_matrix, write_ids, write_matrix};
 
 use crate::error::{PipelineError, Result};
+use crate::layout::{ModelLayout, ReportKind};
 
 /// Images embedded per forward pass at evaluation time.
 pub const EMBED_BATCH: usize = 64;
@@ -55,26 +56,6 @@ impl TrainHooks for Validator {
         )
         .map_err(|e| e.to_string())?;
         Ok(report.summary(ALL).map(|s| s.map))
-    }
-}
-
-/// Where a model's stage outputs go.
-pub struct ModelPaths {
-    pub dir: PathBuf,
-}
-
-impl ModelPaths {
-    pub fn new(dir: PathBuf) -> Self {
-        ModelPaths { dir }
-    }
-    pub fn embeddings(&self, split: Split) -> PathBuf {
-        self.dir.join("embed").join(format!("{split}.npy"))
-    }
-    pub fn index(&self) -> PathBuf {
-        self.dir.join("index")
-    }
-    pub fn eval(&self) -> PathBuf {
-        self.dir.join("eval")
     }
 }
 
@@ -175,13 +156,14 @@ impl fmt::Display for Evaluation {
     }
 }
 
-/// Exact evaluation over the test embeddings, reports written under `dir/{captions,truth}/`.
+/// Exact evaluation over the test embeddings, reports written under the model's
+/// `eval/{captions,truth}/` folders.
 pub fn evaluate_model(
     emb: &Embeddings,
     dataset: &Dataset,
     truth: Option<&GroundTruth>,
     queries: &[EvalQuery],
-    dir: &Path,
+    model: &ModelLayout,
     title: &str,
 ) -> Result<Evaluation> {
     let test = dataset.split(Split::Test);
@@ -189,7 +171,13 @@ pub fn evaluate_model(
         test.iter().map(|i| (i.key.clone(), i.caption.clone())),
         clean,
     );
-    let caption_report = run_eval(emb, queries, &captions, &dir.join("captions"), title)?;
+    let caption_report = run_eval(
+        emb,
+        queries,
+        &captions,
+        &model.reports(ReportKind::Captions),
+        title,
+    )?;
     let truth_report = match truth {
         None => None,
         Some(gt) => {
@@ -197,13 +185,19 @@ pub fn evaluate_model(
                 test.iter()
                     .filter_map(|i| gt.concepts(&i.key).map(|c| (i.key.clone(), c.to_vec()))),
             );
-            Some(run_eval(emb, queries, &truth, &dir.join("truth"), title)?)
+            Some(run_eval(
+                emb,
+                queries,
+                &truth,
+                &model.reports(ReportKind::Truth),
+                title,
+            )?)
         }
     };
     Ok(Evaluation {
         captions: caption_report,
         truth: truth_report,
-        dir: dir.to_path_buf(),
+        dir: model.eval_dir(),
     })
 }
 

@@ -16,16 +16,16 @@ pub struct CacheSet<'a> {
     pub views: usize,
 }
 
-/// Fills (or reuses) the cache of each set for `train`'s model; nothing when the model does not
-/// train from a cache. Prints one line per set.
+/// Fills (or reuses) the cache of each set for `train`'s model (its `cache.dir`, which
+/// `train_stage::effective_config` sets to the run's features folder); nothing when the model
+/// does not train from a cache. Prints one line per set.
 pub fn ensure(train: &TrainConfig, sets: &[CacheSet<'_>]) -> Result<Vec<ExtractReport>> {
     let device = resolve_device(train.device)?;
-    let default_dir = train.out_dir.join("features");
     let Some(cache) = FeatureCache::open(
         &train.model,
         &train.loader,
         &train.cache,
-        &default_dir,
+        &train.cache_dir(),
         device,
     )?
     else {

@@ -26,6 +26,7 @@ mod eval_stage;
 pub mod export;
 mod features_stage;
 mod fsio;
+mod layout;
 mod model_stage;
 mod queries;
 mod run;
@@ -43,6 +44,7 @@ pub use config::{DataSection, EvalSection, ModelRun, RunConfig, TextSection, Wei
 pub use error::{PipelineError, Result};
 pub use eval_stage::Evaluation;
 pub use export::ExportDtype;
+pub use layout::{check_model_name, ModelLayout, ReportKind, RunLayout, TrainsGlove};
 pub use model_stage::{ModelResult, StageTimes};
 pub use run::{comparison, run, RunSummary};
 pub use searcher::{

@@ -49,7 +49,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary> {
         models.push(m);
     }
     let table = comparison(&models);
-    let table_path = cfg.run_dir.join("comparison.md");
+    let table_path = crate::layout::RunLayout::of(cfg).comparison();
     write_atomic(&table_path, table.as_bytes())?;
     Ok(RunSummary {
         models,

@@ -16,9 +16,9 @@ use webly_text::TextEmbedder;
 use crate::config::RunConfig;
 use crate::context::Context;
 use crate::error::{PipelineError, Result};
-use crate::eval_stage::{self, ModelPaths};
+use crate::eval_stage;
+use crate::layout::{ModelLayout, RunLayout};
 use crate::model_stage::open_index;
-use crate::train_stage::model_dir;
 
 /// A word must occur this often in the training captions to be offered as a tag: the whole
 /// GloVe vocabulary (400K words, most of them rare names and web tokens) buries the concepts.
@@ -117,18 +117,17 @@ impl Searcher {
     pub fn open(cfg: &RunConfig, model: Option<&str>) -> Result<Self> {
         let model = cfg.model(model)?;
         let ctx = Context::open_reader(cfg)?;
-        let paths = ModelPaths::new(model_dir(cfg, &model.name));
-        crate::train_stage::verified_training(&paths.dir)?;
-        ctx.check_space(&paths.dir)?;
+        let paths = RunLayout::of(cfg).model(&model.name)?;
+        crate::train_stage::verified_training(paths.dir())?;
+        ctx.check_space(paths.dir())?;
         let emb_path = paths.embeddings(Split::Test);
-        if let Some(dir) = emb_path.parent() {
-            crate::stamp::verified(
-                dir,
-                &crate::model_stage::EMBED_FILES,
-                "the test embeddings",
-                "webly index",
-            )?;
-        }
+        let files = ModelLayout::embed_files(Split::Test);
+        crate::stamp::verified(
+            &paths.embed_dir(),
+            &files.each_ref().map(String::as_str),
+            "the test embeddings",
+            "webly index",
+        )?;
         let exact = Exact::new(eval_stage::read_embeddings(&emb_path)?);
         let rows = exact
             .embeddings()
@@ -138,7 +137,7 @@ impl Searcher {
             .map(|(i, k)| (k.clone(), i))
             .collect();
         let hnsw = open_index(&ctx, &paths)?;
-        let encoder = Encoder::load(&paths.dir)?;
+        let encoder = Encoder::load(paths.dir())?;
         let loader = encoder.saved().loader.clone();
         let train = ctx.data.dataset.split(Split::Train);
         let vocabulary = webly_text::caption_vocabulary(

@@ -18,10 +18,10 @@ use webly_text::{read_ids, read_matrix, write_ids, write_matrix};
 use crate::config::RunConfig;
 use crate::context::Context;
 use crate::error::{PipelineError, Result};
-use crate::eval_stage::{self, ModelPaths};
+use crate::eval_stage;
 use crate::fsio::write_atomic;
+use crate::layout::RunLayout;
 use crate::model_stage;
-use crate::train_stage::model_dir;
 
 /// The `kind` of an image-embedding shard manifest.
 pub const EMBED_SHARD_KIND: &str = "webly-embed-shard";
@@ -100,9 +100,9 @@ pub fn embed_shard(
     let model = cfg.model(model)?;
     // A reader of the run folder: every shard task of a finished run at once, side by side.
     let ctx = Context::open_reader(cfg)?;
-    let paths = ModelPaths::new(model_dir(cfg, &model.name));
-    let stamp = crate::train_stage::verified_training(&paths.dir)?;
-    ctx.check_space(&paths.dir)?;
+    let paths = RunLayout::of(cfg).model(&model.name)?;
+    let stamp = crate::train_stage::verified_training(paths.dir())?;
+    ctx.check_space(paths.dir())?;
     let items: Vec<&Item> = ctx
         .data
         .dataset
@@ -113,7 +113,7 @@ pub fn embed_shard(
     let stem = shard_stem(split, spec);
     let npy = out_dir.join(format!("{stem}.npy"));
     // The shard's own activation-cache set: tasks side by side never write one cache file.
-    let (rows, skipped) = eval_stage::embed_items(&paths.dir, &items, &stem, &npy)?;
+    let (rows, skipped) = eval_stage::embed_items(paths.dir(), &items, &stem, &npy)?;
     let dim = read_matrix(&npy)?.2;
     let fp = model_stage::fingerprints(&ctx, &stamp)?;
     let manifest = ShardManifest {

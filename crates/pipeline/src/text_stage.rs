@@ -1,6 +1,6 @@
 //! Stage 2: the frozen word space (loaded, or GloVe trained on the training captions) and the
 //! caption embeddings of every split, as `.npy` + `.ids` files in `run_dir/text/`.
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use webly_data::{Dataset, Split};
 use webly_text::{
@@ -10,10 +10,8 @@ use webly_text::{
 
 use crate::config::{RunConfig, WeightingKind};
 use crate::error::{PipelineError, Result};
+use crate::layout::{RunLayout, TrainsGlove};
 use crate::stamp;
-
-/// The table of the vectors file's signature (see [`stamp::content_signature`]).
-const VECTOR_SIGNATURES_FILE: &str = "data/vector_signatures.tsv";
 
 /// The splits whose captions are embedded.
 pub const SPLITS: [Split; 3] = [Split::Train, Split::Val, Split::Test];
@@ -23,6 +21,7 @@ pub struct TextSpace {
     pub embedder: TextEmbedder,
     pub dir: PathBuf,
     pub stamp: String,
+    layout: RunLayout,
 }
 
 /// Caption embeddings of one split: keys, then an `n x dim` row-major matrix.
@@ -33,14 +32,9 @@ pub struct CaptionMatrix {
 }
 
 impl TextSpace {
-    /// The folder of the text stage of a run.
-    pub fn dir_of(cfg: &RunConfig) -> PathBuf {
-        cfg.run_dir.join("text")
-    }
-
     /// The `.npy` file of a split's caption embeddings (its `.ids` file is beside it).
     pub fn captions_path(&self, split: Split) -> PathBuf {
-        self.dir.join(format!("captions_{split}.npy"))
+        self.layout.caption_embeddings(split)
     }
 
     /// Reads a split's caption embeddings back.
@@ -61,13 +55,14 @@ impl TextSpace {
 
 /// Builds (or reuses) the text space of a run.
 pub fn prepare(cfg: &RunConfig, dataset: &Dataset, data_stamp: &str) -> Result<TextSpace> {
-    let dir = TextSpace::dir_of(cfg);
+    let layout = RunLayout::of(cfg);
+    let dir = layout.text_dir();
     // The vectors file's content too: one replaced in place under the same name is seen.
     let vectors_file = match (&cfg.text.glove, &cfg.text.vectors) {
         (None, Some(p)) => vec![p.clone()],
         _ => Vec::new(),
     };
-    let table = cfg.run_dir.join(VECTOR_SIGNATURES_FILE);
+    let table = layout.vector_signatures();
     let vectors_sig = stamp::content_signature(&vectors_file, &table)?;
     let inputs = stamp::fingerprint(&(&cfg.text, data_stamp, vectors_sig))?;
     let outputs = output_files(cfg);
@@ -78,7 +73,7 @@ pub fn prepare(cfg: &RunConfig, dataset: &Dataset, data_stamp: &str) -> Result<T
         .iter()
         .map(|item| clean(&item.caption))
         .collect();
-    let vectors = word_vectors(cfg, &dir, &train_tokens, fresh)?;
+    let vectors = word_vectors(cfg, &layout, &train_tokens, fresh)?;
     let weighting = match cfg.text.weighting {
         WeightingKind::Mean => Weighting::Mean,
         WeightingKind::TfIdf => Weighting::TfIdf(Idf::fit(&train_tokens)),
@@ -88,6 +83,7 @@ pub fn prepare(cfg: &RunConfig, dataset: &Dataset, data_stamp: &str) -> Result<T
         embedder,
         dir,
         stamp: inputs.clone(),
+        layout,
     };
     if fresh {
         eprintln!(
@@ -105,27 +101,22 @@ pub fn prepare(cfg: &RunConfig, dataset: &Dataset, data_stamp: &str) -> Result<T
 /// The files of the text stage (names in its folder): each split's caption embeddings, and
 /// the GloVe vectors trained on the captions when the run trains them.
 fn output_files(cfg: &RunConfig) -> Vec<String> {
-    let mut files: Vec<String> = SPLITS
-        .iter()
-        .flat_map(|s| [format!("captions_{s}.npy"), format!("captions_{s}.ids")])
-        .collect();
-    if cfg.text.glove.is_some() {
-        files.push(TRAINED_GLOVE.to_string());
-    }
-    files
+    let glove = match cfg.text.glove {
+        Some(_) => TrainsGlove::Yes,
+        None => TrainsGlove::No,
+    };
+    RunLayout::text_files(&SPLITS, glove)
 }
-
-/// GloVe vectors trained on the training captions, in the stage folder.
-const TRAINED_GLOVE: &str = "glove.txt";
 
 /// Pretrained vectors, or GloVe trained on the training captions (kept in the stage folder).
 fn word_vectors(
     cfg: &RunConfig,
-    dir: &Path,
+    layout: &RunLayout,
     train_tokens: &[Vec<String>],
     fresh: bool,
 ) -> Result<WordVectors> {
-    let trained = dir.join(TRAINED_GLOVE);
+    let dir = layout.text_dir();
+    let trained = layout.trained_glove();
     let path = match (&cfg.text.glove, &cfg.text.vectors) {
         (Some(glove), _) => {
             if !(fresh && trained.exists()) {
@@ -134,7 +125,7 @@ fn word_vectors(
                     train_tokens.len()
                 );
                 let (vectors, _stats) = train_glove(glove, train_tokens)?;
-                std::fs::create_dir_all(dir).map_err(PipelineError::io("creating", dir))?;
+                std::fs::create_dir_all(&dir).map_err(PipelineError::io("creating", &dir))?;
                 vectors.write_glove_text(&trained)?;
             }
             trained

@@ -9,6 +9,7 @@ use webly_encoder::{DeviceChoice, TrainConfig, TrainData, TrainHooks, TrainRepor
 
 use crate::config::{ModelRun, RunConfig};
 use crate::error::{PipelineError, Result};
+use crate::layout::RunLayout;
 use crate::stamp;
 use crate::text_stage::TextSpace;
 
@@ -53,14 +54,6 @@ impl TrainOverrides {
     }
 }
 
-/// The run's activation caches, under `run_dir`.
-pub const FEATURES_DIR: &str = "features";
-
-/// The folder of a model of the run.
-pub fn model_dir(cfg: &RunConfig, name: &str) -> PathBuf {
-    cfg.run_dir.join("models").join(name)
-}
-
 /// Checks a model's settings with the command-line overrides applied, before any stage runs.
 ///
 /// # Errors
@@ -80,12 +73,10 @@ pub fn effective_config(
 ) -> Result<TrainConfig> {
     let mut train = model.train.clone();
     overrides.apply(&mut train)?;
-    train.out_dir = model_dir(cfg, &model.name);
+    let layout = RunLayout::of(cfg);
+    train.out_dir = layout.model(&model.name)?.dir().to_path_buf();
     // One activation cache per run, shared by the models with the same frozen backbone.
-    train
-        .cache
-        .dir
-        .get_or_insert_with(|| cfg.run_dir.join(FEATURES_DIR));
+    train.cache.dir.get_or_insert_with(|| layout.features_dir());
     train.model.out_dim = i64::try_from(dim)
         .map_err(|_| PipelineError::Invalid(format!("text dimension {dim} too large")))?;
     // Command-line overrides are checked as the config's own values are, before any stage runs.
