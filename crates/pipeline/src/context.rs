@@ -9,6 +9,7 @@ use webly_encoder::SavedModel;
 use webly_io::{FolderLock, LockKind};
 
 use crate::error::{PipelineError, Result};
+use crate::layout::ModelLayout;
 use crate::queries;
 use crate::text_stage::{self, TextSpace};
 
@@ -30,13 +31,53 @@ impl<'a> Context<'a> {
         Self::open_as(cfg, LockKind::Exclusive)
     }
 
-    /// Takes the run folder for reading (alongside other readers, never beside a writer):
-    /// `query`, `tag`, `serve`.
-    pub fn open_reader(cfg: &'a RunConfig) -> Result<Self> {
-        Self::open_as(cfg, LockKind::Shared)
+    /// Opens a finished run for one of its trained models: takes the lock, checks that the model
+    /// finished training and verifies (before the dataset and word space are read), opens them
+    /// generating and embedding nothing (for the commands that use a run's results: `query`, `tag`,
+    /// `serve` and `embed --shard` read it beside each other, `eval` and `export` take it alone),
+    /// and checks that the word space has the model's
+    /// dimension. Returns the context and the training's stamp.
+    ///
+    /// # Errors
+    /// [`PipelineError::Busy`]; [`PipelineError::Missing`] naming the model folder and
+    /// `webly train` when the model is not trained; [`PipelineError::Missing`] or
+    /// [`PipelineError::Invalid`] when the dataset is not there or is not the one the config
+    /// generates, or the run's trained GloVe vectors are missing, each naming the path and
+    /// `webly text embed`;
+    /// [`PipelineError::SpaceDim`].
+    pub fn open_model(
+        cfg: &'a RunConfig,
+        kind: LockKind,
+        model: &ModelLayout,
+    ) -> Result<(Self, String)> {
+        let lock = Self::lock(cfg, kind)?;
+        let trained = crate::train_stage::verified_training(model.dir())?;
+        let data = data_stage::open_existing(cfg)?;
+        let text = text_stage::open_existing(cfg, &data.dataset)?;
+        let ctx = Context {
+            cfg,
+            data,
+            text,
+            lock,
+        };
+        ctx.check_space(model.dir())?;
+        Ok((ctx, trained))
     }
 
     fn open_as(cfg: &'a RunConfig, kind: LockKind) -> Result<Self> {
+        let lock = Self::lock(cfg, kind)?;
+        let data = data_stage::prepare(cfg)?;
+        let text = text_stage::prepare(cfg, &data.dataset, &data.stamp)?;
+        Ok(Context {
+            cfg,
+            data,
+            text,
+            lock,
+        })
+    }
+
+    /// Takes the run folder's lock; a writer first removes what a killed writer left.
+    fn lock(cfg: &RunConfig, kind: LockKind) -> Result<FolderLock> {
         let lock = lock_run(&cfg.run_dir, kind)?;
         if kind == LockKind::Exclusive {
             // No other writer can be at work: temporary files here were left by a killed one.
@@ -51,14 +92,7 @@ impl<'a> Context<'a> {
                 );
             }
         }
-        let data = data_stage::prepare(cfg)?;
-        let text = text_stage::prepare(cfg, &data.dataset, &data.stamp)?;
-        Ok(Context {
-            cfg,
-            data,
-            text,
-            lock,
-        })
+        Ok(lock)
     }
 
     /// The run's query sets, embedded.

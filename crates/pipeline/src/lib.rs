@@ -38,7 +38,8 @@ mod train_stage;
 
 pub use commands::{
     compare, embed, evaluate, export, index, query, synth, tag, text_convert, text_embed,
-    text_neighbors, text_train, train, QueryAnswer, QueryInput, SynthOverrides, TagAnswer,
+    text_neighbors, text_train, train, CaptionFiles, Converted, Exported, Indexed, Neighbours,
+    QueryAnswer, QueryInput, SynthOverrides, TagAnswer, Written,
 };
 pub use config::{DataSection, EvalSection, ModelRun, RunConfig, TextSection, WeightingKind};
 pub use error::{PipelineError, Result};
@@ -52,7 +53,7 @@ pub use searcher::{
     Tag, TextResults, MAX_KEY_BYTES, TAG_MIN_COUNT,
 };
 pub use shards::{embed_shard, merge, merge_checked, MergeReport, ShardManifest, ShardSpec};
-pub use train_stage::TrainOverrides;
+pub use train_stage::{TrainOutcome, TrainOverrides};
 pub use webly_data::Split;
 pub use webly_encoder::DeviceChoice;
 pub use webly_eval::Comparison;

@@ -116,10 +116,8 @@ impl Searcher {
     /// makes it.
     pub fn open(cfg: &RunConfig, model: Option<&str>) -> Result<Self> {
         let model = cfg.model(model)?;
-        let ctx = Context::open_reader(cfg)?;
         let paths = RunLayout::of(cfg).model(&model.name)?;
-        crate::train_stage::verified_training(paths.dir())?;
-        ctx.check_space(paths.dir())?;
+        let (ctx, _) = Context::open_model(cfg, webly_io::LockKind::Shared, &paths)?;
         let emb_path = paths.embeddings(Split::Test);
         let files = ModelLayout::embed_files(Split::Test);
         crate::stamp::verified(

@@ -99,10 +99,8 @@ pub fn embed_shard(
 ) -> Result<PathBuf> {
     let model = cfg.model(model)?;
     // A reader of the run folder: every shard task of a finished run at once, side by side.
-    let ctx = Context::open_reader(cfg)?;
     let paths = RunLayout::of(cfg).model(&model.name)?;
-    let stamp = crate::train_stage::verified_training(paths.dir())?;
-    ctx.check_space(paths.dir())?;
+    let (ctx, stamp) = Context::open_model(cfg, webly_io::LockKind::Shared, &paths)?;
     let items: Vec<&Item> = ctx
         .data
         .dataset

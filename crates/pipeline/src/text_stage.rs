@@ -1,6 +1,6 @@
 //! Stage 2: the frozen word space (loaded, or GloVe trained on the training captions) and the
 //! caption embeddings of every split, as `.npy` + `.ids` files in `run_dir/text/`.
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use webly_data::{Dataset, Split};
 use webly_text::{
@@ -53,6 +53,61 @@ impl TextSpace {
     }
 }
 
+/// The word space of a finished run, without running its text stage: the pretrained vectors
+/// file, or the GloVe vectors the run trained; the caption weighting fitted on the training
+/// captions. For the commands that read a run (no caption embeddings are written).
+///
+/// # Errors
+/// [`PipelineError::Missing`] when the run trains GloVe and its vectors are not there; the
+/// vectors file's own errors (naming it).
+pub fn open_existing(cfg: &RunConfig, dataset: &Dataset) -> Result<TextSpace> {
+    let layout = RunLayout::of(cfg);
+    let path = match (&cfg.text.glove, &cfg.text.vectors) {
+        (Some(_), _) => {
+            let trained = layout.trained_glove();
+            if !trained.exists() {
+                return Err(PipelineError::Missing {
+                    what: "the GloVe vectors trained on the captions",
+                    path: trained,
+                    hint: crate::data_stage::MAKES_DATA_AND_TEXT.into(),
+                });
+            }
+            trained
+        }
+        (None, Some(p)) => p.clone(),
+        (None, None) => return Err(no_vectors()),
+    };
+    let train_tokens = train_tokens(dataset);
+    let vectors = load_vectors(cfg, &path)?;
+    Ok(TextSpace {
+        embedder: TextEmbedder::new(vectors, weighting(cfg, &train_tokens)),
+        dir: layout.text_dir(),
+        stamp: stamp::read(&layout.text_dir()).unwrap_or_default(),
+        layout,
+    })
+}
+
+fn no_vectors() -> PipelineError {
+    PipelineError::Invalid("[text] needs `vectors` or a [text.glove] table".into())
+}
+
+/// The cleaned words of each training caption.
+fn train_tokens(dataset: &Dataset) -> Vec<Vec<String>> {
+    dataset
+        .split(Split::Train)
+        .iter()
+        .map(|item| clean(&item.caption))
+        .collect()
+}
+
+/// The caption weighting of the config, fitted on the training captions.
+fn weighting(cfg: &RunConfig, train_tokens: &[Vec<String>]) -> Weighting {
+    match cfg.text.weighting {
+        WeightingKind::Mean => Weighting::Mean,
+        WeightingKind::TfIdf => Weighting::TfIdf(Idf::fit(train_tokens)),
+    }
+}
+
 /// Builds (or reuses) the text space of a run.
 pub fn prepare(cfg: &RunConfig, dataset: &Dataset, data_stamp: &str) -> Result<TextSpace> {
     let layout = RunLayout::of(cfg);
@@ -68,17 +123,9 @@ pub fn prepare(cfg: &RunConfig, dataset: &Dataset, data_stamp: &str) -> Result<T
     let outputs = output_files(cfg);
     let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
     let fresh = stamp::is_fresh(&dir, &inputs, &outputs);
-    let train_tokens: Vec<Vec<String>> = dataset
-        .split(Split::Train)
-        .iter()
-        .map(|item| clean(&item.caption))
-        .collect();
+    let train_tokens = train_tokens(dataset);
     let vectors = word_vectors(cfg, &layout, &train_tokens, fresh)?;
-    let weighting = match cfg.text.weighting {
-        WeightingKind::Mean => Weighting::Mean,
-        WeightingKind::TfIdf => Weighting::TfIdf(Idf::fit(&train_tokens)),
-    };
-    let embedder = TextEmbedder::new(vectors, weighting);
+    let embedder = TextEmbedder::new(vectors, weighting(cfg, &train_tokens));
     let space = TextSpace {
         embedder,
         dir,
@@ -131,17 +178,18 @@ fn word_vectors(
             trained
         }
         (None, Some(path)) => path.clone(),
-        (None, None) => {
-            return Err(PipelineError::Invalid(
-                "[text] needs `vectors` or a [text.glove] table".into(),
-            ))
-        }
+        (None, None) => return Err(no_vectors()),
     };
+    load_vectors(cfg, &path)
+}
+
+/// Loads a vectors file with the config's `non_utf8` policy, printing what was read.
+fn load_vectors(cfg: &RunConfig, path: &Path) -> Result<WordVectors> {
     let opts = LoadOptions {
         non_utf8: cfg.text.non_utf8,
         ..LoadOptions::default()
     };
-    let (vectors, report) = WordVectors::load(&path, &opts)?;
+    let (vectors, report) = WordVectors::load(path, &opts)?;
     eprintln!("[text] {}: {report}", path.display());
     Ok(vectors)
 }

@@ -85,6 +85,7 @@ pub fn effective_config(
 }
 
 /// What the training stage did.
+#[derive(Debug, Clone)]
 pub struct TrainOutcome {
     pub name: String,
     pub dir: PathBuf,
