@@ -42,6 +42,7 @@ use crate::metrics::{plot, read_metrics, MetricsRow};
 use crate::model::{Network, OutputKind};
 use crate::optim::Optimizer;
 use crate::schedule::lr_at;
+use crate::Bar;
 use checkpoint::OPTIMIZER_NOTE;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -150,8 +151,13 @@ fn open_features(
     else {
         return Ok(None);
     };
-    let (train, t) = cache.ensure(TRAIN_SET, &data.train_images, cfg.cache.views, cfg.progress)?;
-    let (val, v) = cache.ensure(VAL_SET, &data.val_images, 1, cfg.progress)?;
+    let (train, t) = cache.ensure(
+        TRAIN_SET,
+        &data.train_images,
+        cfg.cache.views,
+        Bar::when(cfg.progress),
+    )?;
+    let (val, v) = cache.ensure(VAL_SET, &data.val_images, 1, Bar::when(cfg.progress))?;
     Ok(Some(Features {
         train: Arc::new(train),
         val,

@@ -26,8 +26,11 @@ use webly_io::LockKind;
 /// Flags of `webly synth` that override the settings it starts from.
 #[derive(Debug, Clone, Default)]
 pub struct SynthOverrides {
+    /// Output folder (default: the config's `data.dataset.root`).
     pub out: Option<PathBuf>,
+    /// Number of images to generate.
     pub images: Option<usize>,
+    /// Random seed of the generation.
     pub seed: Option<u64>,
     /// Replace a dataset already in `out`.
     pub overwrite: bool,
@@ -483,10 +486,13 @@ pub fn query(
 /// The answer of `webly tag` (printed as text, or as JSON with `--json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct TagAnswer {
+    /// The image tagged.
     pub image: PathBuf,
     /// Words the tags are chosen from: used at least this often in the training captions.
     pub min_count: usize,
+    /// Words in that vocabulary (the candidates).
     pub vocabulary: usize,
+    /// The `k` nearest words, best first (cosine to the image embedding).
     pub words: Vec<Tag>,
 }
 

@@ -20,12 +20,15 @@ use crate::error::PipelineError;
 pub struct RunConfig {
     /// Where the run's outputs go (text space, models, embeddings, indexes, reports).
     pub run_dir: PathBuf,
+    /// The dataset and its generation.
     pub data: DataSection,
+    /// The word space and caption embedding.
     pub text: TextSection,
     /// The models to train and compare, in order (`[[models]]` tables).
     pub models: Vec<ModelRun>,
     /// The HNSW index over the test images (and its recall check against exact search).
     pub index: HnswConfig,
+    /// Query sets and the gallery.
     pub eval: EvalSection,
 }
 
@@ -84,7 +87,9 @@ impl Default for TextSection {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WeightingKind {
+    /// The plain mean of the caption's known word vectors.
     Mean,
+    /// The tf-idf weighted mean (idf fitted on the training captions).
     #[default]
     TfIdf,
 }

@@ -16,9 +16,13 @@ use crate::text_stage::{self, TextSpace};
 /// The dataset and text space of a run (each reused when its inputs are unchanged), and the run
 /// folder's lock, held as long as the context.
 pub struct Context<'a> {
+    /// The run config.
     pub cfg: &'a RunConfig,
+    /// The opened dataset and its fingerprint.
     pub data: DataStage,
+    /// The word space and where the caption embeddings are.
     pub text: TextSpace,
+    /// The run folder's lock, released when the context is dropped.
     pub lock: FolderLock,
 }
 

@@ -12,7 +12,9 @@ use crate::stamp;
 
 /// The opened dataset and the fingerprint later stages build on.
 pub struct DataStage {
+    /// The dataset, items in a stable order.
     pub dataset: Dataset,
+    /// Fingerprint of the dataset's settings and content (what later stages depend on).
     pub stamp: String,
 }
 

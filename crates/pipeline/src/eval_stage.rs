@@ -28,6 +28,7 @@ pub struct Validator {
 }
 
 impl Validator {
+    /// Validation over the val split of `dataset` with the run's embedded `queries`.
     pub fn new(dataset: &Dataset, queries: Vec<EvalQuery>) -> Self {
         let captions = dataset
             .split(Split::Val)
@@ -75,7 +76,7 @@ pub fn embed_items(
 ) -> Result<(usize, Vec<String>)> {
     let encoder = Encoder::load(model_dir)?;
     let paths: Vec<PathBuf> = items.iter().map(|i| i.image.clone()).collect();
-    let emb = encoder.embed_set(split, &paths, EMBED_BATCH, true)?;
+    let emb = encoder.embed_set(split, &paths, EMBED_BATCH, webly_encoder::Bar::Show)?;
     for s in &emb.skipped {
         eprintln!("[embed] skipped {}: {}", s.path.display(), s.reason);
     }
@@ -136,8 +137,11 @@ pub fn build_index(
 /// The evaluation of one model: against captions, and against the true content when known.
 #[derive(serde::Serialize)]
 pub struct Evaluation {
+    /// Relevance by captions: an image is relevant when its caption holds every query word.
     pub captions: Report,
+    /// Relevance by ground truth, when the dataset has one.
     pub truth: Option<Report>,
+    /// The model's evaluation folder (reports under `captions/` and `truth/`).
     pub dir: PathBuf,
 }
 

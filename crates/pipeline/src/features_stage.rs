@@ -11,8 +11,11 @@ use crate::error::Result;
 
 /// One list of images to cache: its set name, the images in row order, the views per image.
 pub struct CacheSet<'a> {
+    /// The set's name (its folder in the cache: `train`, `val`, `test`).
     pub name: &'a str,
+    /// The images, in row order.
     pub images: &'a [PathBuf],
+    /// Views cached per image (the centre crop, its mirror, random crops).
     pub views: usize,
 }
 
@@ -33,7 +36,12 @@ pub fn ensure(train: &TrainConfig, sets: &[CacheSet<'_>]) -> Result<Vec<ExtractR
     };
     let mut reports = Vec::with_capacity(sets.len());
     for set in sets {
-        let (_, report) = cache.ensure(set.name, set.images, set.views, train.progress)?;
+        let (_, report) = cache.ensure(
+            set.name,
+            set.images,
+            set.views,
+            webly_encoder::Bar::when(train.progress),
+        )?;
         eprintln!("{report}");
         for s in &report.skipped_files {
             eprintln!("[features] skipped {}: {}", s.path.display(), s.reason);

@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! The webly pipeline: generated (or real) InstaCities1M-layout data, a frozen GloVe text space,
 //! CNN image encoders trained into it, HNSW indexes and retrieval evaluation.
 //!
@@ -23,6 +24,7 @@ mod context;
 mod data_stage;
 mod error;
 mod eval_stage;
+/// `webly export`'s parquet writer: columns, metadata and float types.
 pub mod export;
 mod features_stage;
 mod fsio;
@@ -31,6 +33,7 @@ mod model_stage;
 mod queries;
 mod run;
 mod searcher;
+/// `webly embed --shard I/N` and `webly merge`: work shards of a split's embedding.
 pub mod shards;
 mod stamp;
 mod text_stage;

@@ -18,11 +18,17 @@ use crate::train_stage::{self, TrainOutcome, TrainOverrides};
 
 /// What one model's stages produced.
 pub struct ModelResult {
+    /// The model's name in the run config.
     pub name: String,
+    /// What training did (or that it was reused).
     pub train: TrainOutcome,
+    /// The HNSW index's manifest (count, dimension, recall@k against exact search).
     pub manifest: Manifest,
+    /// The reports against captions and ground truth.
     pub evaluation: Evaluation,
+    /// The gallery page of the run's queries.
     pub gallery: PathBuf,
+    /// Seconds spent in each stage.
     pub times: StageTimes,
     /// What the activation-cache stage did for each set (empty for models without a cache).
     pub features: Vec<webly_encoder::ExtractReport>,

@@ -29,7 +29,9 @@ pub const EMBED_SHARD_KIND: &str = "webly-embed-shard";
 /// Work shard `index` of `count` (`--shard I/N`, `0 <= I < N`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardSpec {
+    /// This shard, `0 <= index < count`.
     pub index: usize,
+    /// Shards in all.
     pub count: usize,
 }
 
@@ -69,13 +71,18 @@ impl FromStr for ShardSpec {
 pub struct ShardManifest {
     /// [`EMBED_SHARD_KIND`].
     pub kind: String,
+    /// The split embedded.
     pub split: Split,
+    /// Which shard of how many.
     pub shard: ShardSpec,
     /// The model's name in the run config, and the fingerprints that must agree across shards:
     /// the model (weights and loader) and the text space it embeds into.
     pub model: String,
+    /// Fingerprint of the model and the data it embedded.
     pub model_fingerprint: String,
+    /// Fingerprint of the word space.
     pub text_fingerprint: String,
+    /// Values per embedding.
     pub dim: usize,
     /// Rows of the `.npy` (keys of the `.ids`).
     pub rows: usize,
@@ -135,9 +142,13 @@ pub fn embed_shard(
 /// What [`merge`] combined.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MergeReport {
+    /// Shards merged.
     pub shards: usize,
+    /// Rows of the merged `.npy`.
     pub rows: usize,
+    /// Images the shards could not read (no row).
     pub skipped: usize,
+    /// The merged `.npy` (its `.ids` beside it).
     pub out: PathBuf,
 }
 

@@ -18,16 +18,22 @@ pub const SPLITS: [Split; 3] = [Split::Train, Split::Val, Split::Test];
 
 /// The word space with its caption embedder, and where the caption embeddings are.
 pub struct TextSpace {
+    /// Embeds captions and queries into the word space.
     pub embedder: TextEmbedder,
+    /// The text stage's folder.
     pub dir: PathBuf,
+    /// Fingerprint of the text stage's inputs (what trained models depend on).
     pub stamp: String,
     layout: RunLayout,
 }
 
 /// Caption embeddings of one split: keys, then an `n x dim` row-major matrix.
 pub struct CaptionMatrix {
+    /// Keys of the captions embedded, one per row.
     pub keys: Vec<String>,
+    /// `keys.len() x dim` values, row-major.
     pub matrix: Vec<f32>,
+    /// The word space's dimension.
     pub dim: usize,
 }
 

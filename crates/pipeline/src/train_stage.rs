@@ -16,13 +16,21 @@ use crate::text_stage::TextSpace;
 /// Command-line overrides of a model's training settings.
 #[derive(Debug, Clone, Default)]
 pub struct TrainOverrides {
+    /// `--epochs`.
     pub epochs: Option<usize>,
+    /// `--lr`.
     pub lr: Option<f64>,
+    /// `--batch-size`.
     pub batch_size: Option<usize>,
+    /// `--max-steps`: stop after this many optimiser steps.
     pub max_steps: Option<u64>,
+    /// `--device`.
     pub device: Option<DeviceChoice>,
+    /// `--threads`: libtorch's CPU threads.
     pub threads: Option<usize>,
+    /// `--seed`.
     pub seed: Option<u64>,
+    /// `--resume`: continue from the model folder's last checkpoint.
     pub resume: bool,
 }
 
@@ -87,10 +95,13 @@ pub fn effective_config(
 /// What the training stage did.
 #[derive(Debug, Clone)]
 pub struct TrainOutcome {
+    /// The model's name in the run config.
     pub name: String,
+    /// The model's folder.
     pub dir: PathBuf,
     /// `None` when an earlier training with the same inputs was reused.
     pub report: Option<TrainReport>,
+    /// Fingerprint of the training's inputs (settings and text space).
     pub stamp: String,
 }
 
