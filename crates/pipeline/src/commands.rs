@@ -13,7 +13,7 @@ use crate::context::Context;
 use crate::error::{PipelineError, Result};
 use crate::eval_stage::{self, Evaluation};
 use crate::export::{write_parquet, ExportDtype, ExportRows};
-use crate::layout::{self, ModelLayout, RunLayout};
+use crate::layout::{self, ModelLayout};
 use crate::model_stage;
 use crate::searcher::{
     gallery_query, Found, SearchMode, Searcher, Tag, TextResults, TAG_MIN_COUNT,
@@ -110,7 +110,7 @@ pub fn embed(
 ) -> Result<Written> {
     let model = cfg.model(model)?;
     let ctx = Context::open(cfg)?;
-    let paths = RunLayout::of(cfg).model(&model.name)?;
+    let paths = cfg.layout().model(&model.name)?;
     let out = out.map_or_else(|| paths.embeddings(split), Path::to_path_buf);
     trained_stamp(&paths)?;
     if let Some(dir) = out.parent() {
@@ -157,7 +157,7 @@ impl fmt::Display for Indexed {
 pub fn index(cfg: &RunConfig, model: Option<&str>) -> Result<Indexed> {
     let model = cfg.model(model)?;
     let ctx = Context::open(cfg)?;
-    let paths = RunLayout::of(cfg).model(&model.name)?;
+    let paths = cfg.layout().model(&model.name)?;
     let stamp = trained_stamp(&paths)?;
     ctx.check_space(paths.dir())?;
     let emb_path = model_stage::ensure_embedded(&ctx, &paths, &stamp)?;
@@ -229,7 +229,7 @@ pub fn export(
 ) -> Result<Exported> {
     let model = cfg.model(model)?;
     check_out_folder(out)?;
-    let paths = RunLayout::of(cfg).model(&model.name)?;
+    let paths = cfg.layout().model(&model.name)?;
     let (ctx, stamp) = Context::open_model(cfg, LockKind::Exclusive, &paths)?;
     let emb_path = if split == Split::Test {
         model_stage::ensure_embedded(&ctx, &paths, &stamp)?
@@ -296,7 +296,7 @@ fn trained_stamp(paths: &ModelLayout) -> Result<String> {
 /// dataset or word space is an error naming it (see [`Context::open_model`]).
 pub fn evaluate(cfg: &RunConfig, model: Option<&str>) -> Result<Evaluation> {
     let model = cfg.model(model)?;
-    let paths = RunLayout::of(cfg).model(&model.name)?;
+    let paths = cfg.layout().model(&model.name)?;
     let (ctx, stamp) = Context::open_model(cfg, LockKind::Exclusive, &paths)?;
     let queries = ctx.queries()?;
     let emb = eval_stage::read_embeddings(&model_stage::ensure_embedded(&ctx, &paths, &stamp)?)?;

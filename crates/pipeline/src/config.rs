@@ -13,6 +13,7 @@ use webly_index::HnswConfig;
 use webly_text::GloveConfig;
 
 use crate::error::PipelineError;
+use crate::layout::RunLayout;
 
 /// Everything a run needs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -206,6 +207,11 @@ impl RunConfig {
             m.train.model.pretrained = weights;
         }
         Ok(cfg)
+    }
+
+    /// Where the run's stages write: the layout of `run_dir`.
+    pub fn layout(&self) -> RunLayout {
+        RunLayout::new(&self.run_dir)
     }
 
     /// The named model, or the first when `name` is `None`.

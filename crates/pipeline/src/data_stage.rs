@@ -7,7 +7,6 @@ use webly_data::{image_container, Dataset, GROUND_TRUTH_FILE};
 
 use crate::config::RunConfig;
 use crate::error::{PipelineError, Result};
-use crate::layout::RunLayout;
 use crate::stamp;
 
 /// The opened dataset and the fingerprint later stages build on.
@@ -95,7 +94,7 @@ fn contents(cfg: &RunConfig, dataset: &Dataset) -> Result<(String, String)> {
         .collect();
     files.push(dataset.root.join(GROUND_TRUTH_FILE));
     files.extend(cfg.data.dataset.split_file.clone());
-    let table = RunLayout::of(cfg).image_signatures();
+    let table = cfg.layout().image_signatures();
     Ok((captions, stamp::content_signature(&files, &table)?))
 }
 

@@ -1,5 +1,7 @@
 //! The run folder's layout: the one place that spells where each stage's files go under a run
-//! config's `run_dir`. Every other module (and every library crate) is handed paths from here.
+//! config's `run_dir` ([`crate::RunConfig::layout`]). Every other module (and every library
+//! crate) is handed paths from here. This module imports no other module of the crate but the
+//! error.
 //!
 //! ```text
 //! <run_dir>/
@@ -19,7 +21,6 @@ use std::path::{Path, PathBuf};
 
 use webly_data::Split;
 
-use crate::config::RunConfig;
 use crate::error::{PipelineError, Result};
 
 /// Folder of the trained models, under the run folder.
@@ -49,11 +50,6 @@ impl RunLayout {
     /// The layout of the run folder `root`.
     pub fn new(root: impl Into<PathBuf>) -> Self {
         RunLayout { root: root.into() }
-    }
-
-    /// The layout of `cfg.run_dir`.
-    pub fn of(cfg: &RunConfig) -> Self {
-        Self::new(&cfg.run_dir)
     }
 
     /// The run folder.

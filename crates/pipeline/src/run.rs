@@ -52,7 +52,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary> {
         models.push(m);
     }
     let table = comparison(&models);
-    let table_path = crate::layout::RunLayout::of(cfg).comparison();
+    let table_path = cfg.layout().comparison();
     write_atomic(&table_path, table.as_bytes())?;
     Ok(RunSummary {
         models,

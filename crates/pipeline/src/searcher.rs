@@ -17,7 +17,7 @@ use crate::config::RunConfig;
 use crate::context::Context;
 use crate::error::{PipelineError, Result};
 use crate::eval_stage;
-use crate::layout::{ModelLayout, RunLayout};
+use crate::layout::ModelLayout;
 use crate::model_stage::open_index;
 
 /// A word must occur this often in the training captions to be offered as a tag: the whole
@@ -135,7 +135,7 @@ impl Searcher {
     /// index (`webly index`); [`PipelineError::SpaceDim`] for a word space of another dimension.
     pub fn open(cfg: &RunConfig, model: Option<&str>) -> Result<Self> {
         let model = cfg.model(model)?;
-        let paths = RunLayout::of(cfg).model(&model.name)?;
+        let paths = cfg.layout().model(&model.name)?;
         let (ctx, _) = Context::open_model(cfg, webly_io::LockKind::Shared, &paths)?;
         let emb_path = paths.embeddings(Split::Test);
         let files = ModelLayout::embed_files(Split::Test);

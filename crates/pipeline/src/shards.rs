@@ -20,7 +20,6 @@ use crate::context::Context;
 use crate::error::{PipelineError, Result};
 use crate::eval_stage;
 use crate::fsio::write_atomic;
-use crate::layout::RunLayout;
 use crate::model_stage;
 
 /// The `kind` of an image-embedding shard manifest.
@@ -106,7 +105,7 @@ pub fn embed_shard(
 ) -> Result<PathBuf> {
     let model = cfg.model(model)?;
     // A reader of the run folder: every shard task of a finished run at once, side by side.
-    let paths = RunLayout::of(cfg).model(&model.name)?;
+    let paths = cfg.layout().model(&model.name)?;
     let (ctx, stamp) = Context::open_model(cfg, webly_io::LockKind::Shared, &paths)?;
     let items: Vec<&Item> = ctx
         .data

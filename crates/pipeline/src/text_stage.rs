@@ -67,7 +67,7 @@ impl TextSpace {
 /// [`PipelineError::Missing`] when the run trains GloVe and its vectors are not there; the
 /// vectors file's own errors (naming it).
 pub fn open_existing(cfg: &RunConfig, dataset: &Dataset) -> Result<TextSpace> {
-    let layout = RunLayout::of(cfg);
+    let layout = cfg.layout();
     let path = match (&cfg.text.glove, &cfg.text.vectors) {
         (Some(_), _) => {
             let trained = layout.trained_glove();
@@ -116,7 +116,7 @@ fn weighting(cfg: &RunConfig, train_tokens: &[Vec<String>]) -> Weighting {
 
 /// Builds (or reuses) the text space of a run.
 pub fn prepare(cfg: &RunConfig, dataset: &Dataset, data_stamp: &str) -> Result<TextSpace> {
-    let layout = RunLayout::of(cfg);
+    let layout = cfg.layout();
     let dir = layout.text_dir();
     // The vectors file's content too: one replaced in place under the same name is seen.
     let vectors_file = match (&cfg.text.glove, &cfg.text.vectors) {

@@ -9,7 +9,6 @@ use webly_encoder::{DeviceChoice, TrainConfig, TrainData, TrainHooks, TrainRepor
 
 use crate::config::{ModelRun, RunConfig};
 use crate::error::{PipelineError, Result};
-use crate::layout::RunLayout;
 use crate::stamp;
 use crate::text_stage::TextSpace;
 
@@ -81,7 +80,7 @@ pub fn effective_config(
 ) -> Result<TrainConfig> {
     let mut train = model.train.clone();
     overrides.apply(&mut train)?;
-    let layout = RunLayout::of(cfg);
+    let layout = cfg.layout();
     train.out_dir = layout.model(&model.name)?.dir().to_path_buf();
     // One activation cache per run, shared by the models with the same frozen backbone.
     train.cache.dir.get_or_insert_with(|| layout.features_dir());
