@@ -4,7 +4,7 @@
 //! matrices: `img_txt[i][j]` = distance (the loss's) between image `i`'s output and caption `j`'s
 //! embedding, and `txt_txt[i][j]` = GloVe cosine distance between captions `i` and `j`.
 //! Candidates for anchor `i` are the captions `j != i` that are not identical to caption `i`
-//! (GloVe cosine distance <= [`IDENTICAL`]: same words, same embedding): always excluded.
+//! (GloVe cosine distance <= [`IDENTICAL`](crate::mining::IDENTICAL): same words, same embedding): always excluded.
 //! An anchor without any candidate gets `None` (it is left out of the loss).
 use crate::config::Mining;
 use rand::Rng;

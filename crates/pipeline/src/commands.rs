@@ -213,13 +213,13 @@ fn check_out_folder(out: &Path) -> Result<()> {
 }
 
 /// `webly export`: a split's image embeddings with their keys, captions and image paths as a
-/// parquet file (see [`crate::export`] for the columns and metadata). The test split reuses
+/// parquet file (see [`crate::export`](mod@crate::export) for the columns and metadata). The test split reuses
 /// the embed stage's output; other splits are embedded into the model's `export/` folder.
 ///
 /// # Errors
 /// Before any work: a folder of `out` that does not exist (named; never created), a model that
 /// is not trained (naming its folder and `webly train`), a dataset or word space the run lacks
-/// (see [`Context::open_model`]); the data and text stages are never run.
+/// (see `Context::open_model`); the data and text stages are never run.
 pub fn export(
     cfg: &RunConfig,
     model: Option<&str>,
@@ -293,7 +293,7 @@ fn trained_stamp(paths: &ModelLayout) -> Result<String> {
 /// `Serialize` for `--json`).
 ///
 /// The run's data and text stages are opened as the run left them, never run again: a missing
-/// dataset or word space is an error naming it (see [`Context::open_model`]).
+/// dataset or word space is an error naming it (see `Context::open_model`).
 pub fn evaluate(cfg: &RunConfig, model: Option<&str>) -> Result<Evaluation> {
     let model = cfg.model(model)?;
     let paths = cfg.layout().model(&model.name)?;
@@ -314,7 +314,7 @@ pub fn evaluate(cfg: &RunConfig, model: Option<&str>) -> Result<Evaluation> {
 
 /// `webly eval --compare`: finished evaluations side by side. Each path is an evaluation folder
 /// (with `report.json`), a model folder or a run folder (all its models). Rows are named
-/// `<run>: <model> (<relevance>)` (see [`layout::report_label`]), so rows of two runs never
+/// `<run>: <model> (<relevance>)` (see `layout::report_label`), so rows of two runs never
 /// look alike.
 pub fn compare(paths: &[PathBuf]) -> Result<Comparison> {
     let mut dirs = Vec::new();

@@ -16,7 +16,8 @@
 //! | index | `run_dir/models/<name>/index` | the model, text space and index settings are unchanged |
 //! | eval | `run_dir/models/<name>/eval` | never (it takes seconds) |
 //!
-//! The `webly` binary calls one function of [`commands`]'s list per command, and [`run`].
+//! The `webly` binary calls one function of this crate per command ([`query`], [`export`](fn@export)...),
+//! and [`run`].
 
 mod commands;
 mod config;

@@ -7,7 +7,7 @@
 //! the head, not the backbone.
 //!
 //! Layout under [`CacheConfig::dir`]:
-//! - `<fingerprint>/manifest.json` ([`CacheManifest`]): arch, padding, weights digest, frozen
+//! - `<fingerprint>/manifest.json` ([`CacheManifest`](crate::cache::CacheManifest)): arch, padding, weights digest, frozen
 //!   stages, loader, dtype, view seed, the activation's shape and bytes per view. The
 //!   fingerprint hashes all of these, so any change is another folder and the models of a run
 //!   that share a backbone (the triplet model and the cross-entropy baseline) share one cache.
