@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use webly_pipeline as pipeline;
 use webly_pipeline::{QueryInput, RunConfig, SynthOverrides, TrainOverrides};
@@ -209,7 +208,7 @@ struct ExportArgs {
     /// train, val or test.
     #[arg(long, default_value = "test")]
     split: pipeline::Split,
-    /// Output parquet file.
+    /// Output parquet file; its folder must exist (a missing one is refused, never created).
     #[arg(long)]
     out: PathBuf,
     /// Embedding float type: f32 or f16.
@@ -235,7 +234,7 @@ struct QueryArgs {
     text: Option<String>,
     #[command(flatten)]
     model: ModelArgs,
-    /// Number of images to return.
+    /// Number of images to return (at least 1).
     #[arg(short, long, default_value_t = 10)]
     k: usize,
     /// Query by this image instead of words.
@@ -258,7 +257,7 @@ struct TagArgs {
     image: PathBuf,
     #[command(flatten)]
     model: ModelArgs,
-    /// Number of words.
+    /// Number of words (at least 1).
     #[arg(short, long, default_value_t = 10)]
     k: usize,
     /// Print JSON instead of text.
@@ -294,18 +293,37 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("webly: error: {e:#}");
+            eprintln!("webly: error: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, each said once: a library error whose message already
+/// quotes its source (`reading X: Is a directory (os error 21)`) is not followed by that source
+/// again, as `{:#}` would print it.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let said = cause.to_string();
+        if out.contains(&said) {
+            continue;
+        }
+        if !out.is_empty() {
+            out += ": ";
+        }
+        out += &said;
+    }
+    out
 }
 
 fn load(config: &ConfigArg) -> anyhow::Result<RunConfig> {
     load_path(&config.config)
 }
 
+/// The run config at `path`; its errors name the file (and the line of a TOML error).
 fn load_path(path: &std::path::Path) -> anyhow::Result<RunConfig> {
-    RunConfig::load(path).with_context(|| format!("loading {}", path.display()))
+    Ok(RunConfig::load(path)?)
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -345,8 +363,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let (Some(spec), Some(out)) = (a.shard, a.out.as_deref()) else {
                 anyhow::bail!("--shard needs --out FOLDER");
             };
-            let m = pipeline::embed_shard(&cfg, a.model.model.as_deref(), a.split, spec, out)?;
-            println!("wrote {}", m.display());
+            let path = pipeline::embed_shard(&cfg, a.model.model.as_deref(), a.split, spec, out)?;
+            println!("{}", pipeline::Written { path });
         }
         Command::Extract(a) => {
             let cfg = load(&a.model.config)?;
@@ -361,8 +379,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         ),
         Command::Embed(a) => {
             let cfg = load(&a.model.config)?;
-            let path = pipeline::embed(&cfg, a.model.model.as_deref(), a.split, a.out.as_deref())?;
-            println!("wrote {}", path.display());
+            let written =
+                pipeline::embed(&cfg, a.model.model.as_deref(), a.split, a.out.as_deref())?;
+            println!("{written}");
         }
         Command::Export(a) => {
             let cfg = load(&a.model.config)?;
@@ -388,12 +407,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 (None, None) => anyhow::bail!("give the query words, or --image PATH"),
             };
             let cfg = load(&a.model.config)?;
+            let mode = match a.exact {
+                true => pipeline::SearchMode::Exact,
+                false => pipeline::SearchMode::Hnsw,
+            };
             let answer = pipeline::query(
                 &cfg,
                 a.model.model.as_deref(),
                 &input,
                 a.k,
-                a.exact,
+                mode,
                 a.html.as_deref(),
             )?;
             print(&answer, a.json)?;

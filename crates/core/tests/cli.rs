@@ -220,3 +220,51 @@ fn serve_listens_on_loopback_by_default() {
     let (ok, _, err) = webly(&["serve", "--config", "/nonexistent/run.toml"]);
     assert!(!ok && err.contains("/nonexistent/run.toml"), "{err}");
 }
+
+/// A folder given where a file is expected is named once, and its cause said once.
+#[test]
+fn a_folder_given_as_a_file_is_named_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("a_folder");
+    std::fs::create_dir_all(&folder).unwrap();
+    let f = folder.to_str().unwrap();
+    for args in [
+        &["run", "--config", f][..],
+        &["text", "neighbors", "snow", "--vectors", f][..],
+    ] {
+        let (ok, _, err) = webly(args);
+        assert!(!ok, "{args:?}");
+        assert_eq!(err.matches(f).count(), 1, "{args:?}: {err}");
+        assert_eq!(err.matches("os error 21").count(), 1, "{args:?}: {err}");
+    }
+}
+
+/// `-k 0` asks for nothing: refused with a clear error before the run is opened.
+#[test]
+fn query_and_tag_refuse_k_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("run.toml");
+    let run_dir = dir.path().join("run");
+    std::fs::write(
+        &cfg,
+        format!(
+            "run_dir = {:?}\n[data.dataset]\nroot = {:?}\n",
+            run_dir.display().to_string(),
+            dir.path().join("data").display().to_string()
+        ),
+    )
+    .unwrap();
+    let c = cfg.to_str().unwrap();
+    for args in [
+        &["query", "snow", "-k", "0", "--config", c][..],
+        &["tag", "x.jpg", "-k", "0", "--config", c][..],
+    ] {
+        let (ok, stdout, err) = webly(args);
+        assert!(!ok, "{args:?}: {stdout}");
+        assert!(
+            err.contains("-k 0") && err.contains("at least one"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!run_dir.exists(), "the run folder was touched");
+}

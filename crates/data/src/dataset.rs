@@ -96,6 +96,10 @@ pub struct Item {
 /// What [`Dataset::open`] found.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayoutReport {
+    /// How the dataset is stored: says what [`LayoutReport::cities`] counts when printed
+    /// (cities, folders, or nothing for shards, which are counted in [`LayoutReport::shards`]).
+    #[serde(default)]
+    pub format: DatasetFormat,
     /// City folders found (images or captions); for the other formats, the distinct folder
     /// parts of the keys (`london` of `london/123`).
     pub cities: usize,
@@ -149,8 +153,15 @@ pub struct LayoutReport {
 
 impl fmt::Display for LayoutReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.cities > 0 {
-            write!(f, "{} cities, ", self.cities)?;
+        // What the source is made of: InstaCities' city folders, a photo folder's
+        // sub-folders, or img2dataset's shards.
+        match self.format {
+            DatasetFormat::Instacities if self.cities > 0 => write!(f, "{} cities, ", self.cities)?,
+            DatasetFormat::Folder if self.cities > 0 => write!(f, "{} folders, ", self.cities)?,
+            DatasetFormat::Webdataset | DatasetFormat::Img2datasetFiles => {
+                write!(f, "{} shards, ", self.shards)?
+            }
+            _ => {}
         }
         writeln!(
             f,

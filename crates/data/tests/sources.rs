@@ -384,3 +384,37 @@ fn committed_broken_shards_are_read_up_to_the_break() {
     assert_eq!(batch.loaded, [0, 2]);
     assert!(batch.skipped[0].path.ends_with("000000002.jpg"));
 }
+
+/// The report's first line says what the source is made of: shards for img2dataset's
+/// webdataset output, folders for a photo folder, never InstaCities' "cities".
+#[test]
+fn the_report_names_shards_or_folders_not_cities() {
+    let dir = tempfile::tempdir().unwrap();
+    let shards = dir.path().join("shards");
+    fs::create_dir_all(&shards).unwrap();
+    let ok = fixture("ok.jpg");
+    for s in 0..2 {
+        write_tar(
+            &shards.join(format!("{s:05}.tar")),
+            &[
+                (&format!("{s:04}0001.jpg"), ok.clone()),
+                (&format!("{s:04}0001.txt"), b"a red #sunset".to_vec()),
+            ],
+        );
+    }
+    let ds = Dataset::open(&config(&shards, DatasetFormat::Webdataset)).unwrap();
+    let first = ds.report.to_string();
+    let first = first.lines().next().unwrap_or_default();
+    assert!(first.starts_with("2 shards, 2 images"), "{first}");
+    assert!(!first.contains("cities"), "{first}");
+
+    let photos = dir.path().join("photos");
+    for sub in ["a", "b", "c"] {
+        fs::create_dir_all(photos.join(sub)).unwrap();
+        fs::write(photos.join(sub).join("x.jpg"), &ok).unwrap();
+    }
+    let ds = Dataset::open(&config(&photos, DatasetFormat::Folder)).unwrap();
+    let first = ds.report.to_string();
+    assert!(first.starts_with("3 folders, 3 images"), "{first}");
+    assert!(!first.contains("cities"), "{first}");
+}

@@ -81,7 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let fc = FeatureCache::open(&model, &loader, &cache, tmp.path(), Device::Cpu)?
             .ok_or("the model should use the cache")?;
         let t = Instant::now();
-        let (_, report) = fc.ensure("bench", &images, 1, false)?;
+        let (_, report) = fc.ensure("bench", &images, 1, webly_encoder::Bar::Hide)?;
         let secs = t.elapsed().as_secs_f64();
         let key = match compute {
             ComputeKind::F32 | ComputeKind::Auto => "webly_extract_images_per_s",

@@ -45,7 +45,10 @@ pub enum HeadKind {
     #[default]
     Linear,
     /// Linear, ReLU, linear.
-    Mlp { hidden: i64 },
+    Mlp {
+        /// Width of the hidden layer.
+        hidden: i64,
+    },
 }
 
 /// Padding of EfficientNet's convolutions. The weights' key names (`_conv_stem`, `_blocks.N.
@@ -66,14 +69,17 @@ pub enum Padding {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelConfig {
+    /// The network (see [`Arch`]).
     pub arch: Arch,
     /// Output dimension: the text (GloVe) dimension.
     pub out_dim: i64,
     /// L2-normalise the output (ranking losses and retrieval by cosine).
     pub normalize_output: bool,
+    /// Which backbone stages are frozen (see [`Freeze`]).
     pub freeze: Freeze,
     /// Backbone weights (safetensors or .ot, names as the arch's); the head is always fresh.
     pub pretrained: Option<PathBuf>,
+    /// The head on the pooled features (see [`HeadKind`]).
     pub head: HeadKind,
     /// Channels of the small CNN's conv blocks (each block halves the resolution).
     pub small_cnn_widths: Vec<i64>,
@@ -128,7 +134,9 @@ pub enum LossKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LossConfig {
+    /// The loss (see [`LossKind`]).
     pub kind: LossKind,
+    /// The distance the ranking losses compare (see [`Distance`]).
     pub distance: Distance,
     /// Margin of the ranking losses, in units of `distance`.
     pub margin: f64,
@@ -166,20 +174,38 @@ pub enum Mining {
     Soft,
     /// Drop captions with cosine similarity > `max_similarity` to the positive caption, then the
     /// hardest of the rest.
-    GloveBand { max_similarity: f32 },
+    GloveBand {
+        /// Cosine similarity above which a caption counts as a paraphrase of the positive.
+        max_similarity: f32,
+    },
     /// Every other caption of the batch whose cosine similarity to the positive caption is at
     /// most `max_similarity` (probable false negatives dropped), each its own triplet; the loss
     /// is their mean (VSE0's sum of hinges, normalised). Averaging over many negatives pushes the
     /// image along its caption minus the typical caption, which a single negative only samples.
-    All { max_similarity: f32 },
+    All {
+        /// Cosine similarity above which a caption counts as a paraphrase of the positive.
+        max_similarity: f32,
+    },
 }
 
 /// Optimiser.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OptimizerKind {
-    Sgd { momentum: f64, nesterov: bool },
-    Adam { beta1: f64, beta2: f64 },
+    /// Stochastic gradient descent with momentum (PyTorch's `torch.optim.SGD` update).
+    Sgd {
+        /// Momentum factor (the reference: 0.9).
+        momentum: f64,
+        /// Nesterov momentum.
+        nesterov: bool,
+    },
+    /// Adam (Kingma and Ba, 2015).
+    Adam {
+        /// Decay of the first-moment estimate.
+        beta1: f64,
+        /// Decay of the second-moment estimate.
+        beta2: f64,
+    },
 }
 
 impl Default for OptimizerKind {
@@ -196,12 +222,21 @@ impl Default for OptimizerKind {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Schedule {
+    /// The base learning rate throughout.
     #[default]
     Constant,
     /// `lr * gamma^(step / every)` (the reference: x0.1 every 100K iterations).
-    Step { every: u64, gamma: f64 },
+    Step {
+        /// Steps between two decays.
+        every: u64,
+        /// The factor of each decay.
+        gamma: f64,
+    },
     /// Cosine from `lr` to `min_lr` over the whole run.
-    Cosine { min_lr: f64 },
+    Cosine {
+        /// The learning rate at the last step.
+        min_lr: f64,
+    },
 }
 
 /// Storage type of cached activations.
@@ -308,7 +343,9 @@ pub enum DeviceChoice {
     /// CUDA when `tch::Cuda::is_available()`, else CPU.
     #[default]
     Auto,
+    /// The CPU.
     Cpu,
+    /// The first CUDA device (an error when there is none).
     Cuda,
 }
 
@@ -332,21 +369,33 @@ impl std::str::FromStr for DeviceChoice {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
+    /// The image network.
     pub model: ModelConfig,
+    /// The loss.
     pub loss: LossConfig,
+    /// How negatives are chosen within a batch.
     pub mining: Mining,
+    /// The optimiser and its constants.
     pub optimizer: OptimizerKind,
+    /// Base learning rate.
     pub lr: f64,
+    /// L2 weight decay (0: none).
     pub weight_decay: f64,
+    /// Learning-rate schedule over the steps.
     pub schedule: Schedule,
+    /// Images per step.
     pub batch_size: usize,
+    /// Passes over the training images.
     pub epochs: usize,
     /// Stop after this many global steps (benchmarks, smoke runs); `None`: all epochs.
     pub max_steps: Option<u64>,
+    /// Seed of initialisation, shuffling, crops and mining (see `seeds.rs` for the streams).
     pub seed: u64,
+    /// Image decoding, resizing and cropping.
     pub loader: webly_data::LoaderConfig,
     /// The activation cache at the freeze boundary.
     pub cache: CacheConfig,
+    /// cpu, cuda or auto.
     pub device: DeviceChoice,
     /// libtorch intra-op threads (`tch::set_num_threads`); 0 leaves libtorch's default.
     pub threads: usize,
@@ -356,6 +405,7 @@ pub struct TrainConfig {
     /// libtorch does not use (at least 1: decoding threads competing with libtorch's cost a third
     /// of the throughput on 2 cores), on CUDA every core.
     pub loader_threads: usize,
+    /// Where the model, checkpoints, metrics and plot are written.
     pub out_dir: PathBuf,
     /// Write `last.safetensors` + `state.json` every N steps (and at each epoch end).
     pub checkpoint_every: u64,
@@ -371,6 +421,19 @@ pub struct TrainConfig {
     pub progress: bool,
     /// Draw `training.png` at the end.
     pub plot: bool,
+}
+
+/// The activation caches' folder under `out_dir` when [`CacheConfig::dir`] is not set.
+pub const DEFAULT_CACHE_DIR: &str = "features";
+
+impl TrainConfig {
+    /// The activation caches' folder: [`CacheConfig::dir`], else `<out_dir>/features`.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.cache
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.out_dir.join(DEFAULT_CACHE_DIR))
+    }
 }
 
 impl Default for TrainConfig {

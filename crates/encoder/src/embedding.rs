@@ -111,7 +111,8 @@ pub(crate) fn embed_with(
             continue;
         }
         let x = batch_tensor(&b.data, i64::from(loader.crop), device)?;
-        let e = tch::no_grad(|| net.embedding(&net.forward_raw(&x, false), output));
+        let e =
+            tch::no_grad(|| net.embedding(&net.forward_raw(&x, crate::nets::Phase::Eval), output));
         out.matrix.extend(to_vec(&e)?);
         out.loaded.extend(b.items);
     }
@@ -137,7 +138,12 @@ pub(crate) fn embed_set(
     };
     for rows in loaded.chunks(batch.max(1)) {
         let x = set.batch(rows, &vec![0; rows.len()], device)?;
-        let e = tch::no_grad(|| net.embedding(&net.forward_from_boundary(&x, false), output));
+        let e = tch::no_grad(|| {
+            net.embedding(
+                &net.forward_from_boundary(&x, crate::nets::Phase::Eval),
+                output,
+            )
+        });
         out.matrix.extend(to_vec(&e)?);
     }
     Ok(out)

@@ -7,6 +7,7 @@ use crate::error::{torch, EncoderError};
 use crate::files::{read_json, BEST, LAST, MODEL};
 use crate::model::{Network, OutputKind};
 use crate::tensors::{batch_tensor, to_vec};
+use crate::Bar;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use tch::nn;
@@ -94,8 +95,10 @@ impl Encoder {
     pub fn embed_batch(&self, data: &[f32]) -> Result<Vec<f32>, EncoderError> {
         let x = batch_tensor(data, i64::from(self.crop()), self.vs.device())?;
         let e = tch::no_grad(|| {
-            self.net
-                .embedding(&self.net.forward_raw(&x, false), self.saved.output)
+            self.net.embedding(
+                &self.net.forward_raw(&x, crate::nets::Phase::Eval),
+                self.saved.output,
+            )
         });
         to_vec(&e)
     }
@@ -109,14 +112,14 @@ impl Encoder {
         set: &str,
         images: &[PathBuf],
         batch: usize,
-        progress: bool,
+        bar: Bar,
     ) -> Result<ImageEmbeddings, EncoderError> {
         let cache = match &self.saved.cache {
             Some(c) => FeatureCache::open(
                 &self.saved.model,
                 &self.saved.loader,
                 c,
-                Path::new("features"),
+                Path::new(crate::config::DEFAULT_CACHE_DIR),
                 self.vs.device(),
             )?,
             None => None,
@@ -124,7 +127,7 @@ impl Encoder {
         let Some(cache) = cache else {
             return self.embed_paths(images, &self.saved.loader, batch);
         };
-        let (features, _) = cache.ensure(set, images, 1, progress)?;
+        let (features, _) = cache.ensure(set, images, 1, bar)?;
         embed_set(
             &self.net,
             self.saved.output,

@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! webly-encoder: the image side of webly. A CNN (small demo CNN, ResNet-18 or a hand-ported
 //! EfficientNet-Lite0, on tch / libtorch) plus a projection head maps images into the frozen
 //! GloVe space; it is trained with ranking losses (triplet, pairwise) and online in-batch
@@ -18,6 +19,7 @@
 //!   semi_hard, hard, val_map, images_per_s, data_wait.
 //! - `training.png`: loss per step and validation mAP per epoch.
 mod batches;
+/// The activation cache at a frozen backbone's freeze boundary.
 pub mod cache;
 mod config;
 mod device;
@@ -25,15 +27,37 @@ mod embedding;
 mod encoder;
 mod error;
 mod files;
+/// The losses: triplet, pairwise ranking, cross-entropy, MSE.
 pub mod loss;
 mod metrics;
+/// Negative mining within a batch and the easy / semi-hard / hard shares.
 pub mod mining;
 mod model;
 mod nets;
+/// Optimisers (SGD with momentum, Adam) and weight decay.
 pub mod optim;
 mod prefetch;
 /// Progress displays of long loops (webly-io's, shared by every crate).
 pub use webly_io::progress;
+
+/// Whether a long loop shows a progress bar on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bar {
+    /// Show a bar (a plain line every few seconds when stderr is not a terminal).
+    Show,
+    /// Stay quiet.
+    Hide,
+}
+
+impl Bar {
+    /// [`Bar::Show`] when `show` (a config's `progress` setting).
+    pub fn when(show: bool) -> Self {
+        match show {
+            true => Bar::Show,
+            false => Bar::Hide,
+        }
+    }
+}
 mod schedule;
 mod seeds;
 mod tensors;
@@ -43,6 +67,7 @@ pub use cache::{ExtractReport, FeatureCache, FeatureSet};
 pub use config::{
     Arch, CacheConfig, CacheDtype, ComputeKind, DeviceChoice, Distance, Freeze, HeadKind,
     LossConfig, LossKind, Mining, ModelConfig, OptimizerKind, Padding, Schedule, TrainConfig,
+    DEFAULT_CACHE_DIR,
 };
 pub use device::{resolve_device, set_threads};
 pub use embedding::{ImageEmbeddings, KeyedEmbeddings, EMBED_BATCH};
@@ -51,7 +76,7 @@ pub use error::EncoderError;
 pub use files::{BEST, LAST, METRICS, MODEL, PLOT, STATE};
 pub use metrics::{plot, read_metrics, MetricsRow, RowKind};
 pub use model::{Network, OutputKind};
-pub use nets::{EfficientNetLite0, InputNorm};
+pub use nets::{EfficientNetLite0, InputNorm, Phase};
 pub use schedule::lr_at;
 pub use train::{
     best_is_intact, can_resume, check, check_settings, replot, train, NoHooks, State, TrainData,

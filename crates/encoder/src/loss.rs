@@ -9,6 +9,8 @@ const EPS: f64 = 1e-12;
 /// A loss on image outputs `img [n, d]`, positive caption embeddings `pos [n, d]` and optional
 /// negative caption embeddings `neg [n, d]`; returns per-sample losses `[n]`.
 pub trait Loss: Send {
+    /// Per-sample losses `[n]` of image outputs `img [n, d]` against positive captions
+    /// `pos [n, d]` and, for the ranking losses, negative captions `neg [n, d]`.
     fn forward(&self, img: &Tensor, pos: &Tensor, neg: Option<&Tensor>) -> Tensor;
     /// Whether `forward` uses `neg` (then the trainer mines negatives).
     fn needs_negatives(&self) -> bool;
@@ -57,7 +59,9 @@ pub fn distance_matrix(a: &Tensor, b: &Tensor, d: Distance) -> Tensor {
 /// Triplet ranking loss `max(0, m + d(a,p) - d(a,n))` (without negatives: `max(0, m + d(a,p))`).
 #[derive(Debug, Clone, Copy)]
 pub struct TripletLoss {
+    /// Margin `m`, in units of `distance`.
     pub margin: f64,
+    /// The distance `d`.
     pub distance: Distance,
 }
 
@@ -88,7 +92,9 @@ impl Loss for TripletLoss {
 /// Pairwise (contrastive) ranking loss `d(a,p) + max(0, m - d(a,n))`.
 #[derive(Debug, Clone, Copy)]
 pub struct PairwiseLoss {
+    /// Margin `m`, in units of `distance`.
     pub margin: f64,
+    /// The distance `d`.
     pub distance: Distance,
 }
 

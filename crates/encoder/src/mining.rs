@@ -4,7 +4,7 @@
 //! matrices: `img_txt[i][j]` = distance (the loss's) between image `i`'s output and caption `j`'s
 //! embedding, and `txt_txt[i][j]` = GloVe cosine distance between captions `i` and `j`.
 //! Candidates for anchor `i` are the captions `j != i` that are not identical to caption `i`
-//! (GloVe cosine distance <= [`IDENTICAL`]: same words, same embedding): always excluded.
+//! (GloVe cosine distance <= [`IDENTICAL`](crate::mining::IDENTICAL): same words, same embedding): always excluded.
 //! An anchor without any candidate gets `None` (it is left out of the loss).
 use crate::config::Mining;
 use rand::Rng;
@@ -15,9 +15,13 @@ pub const IDENTICAL: f32 = 1e-6;
 /// The distances mining looks at.
 #[derive(Debug, Clone, Copy)]
 pub struct MiningInput<'a> {
+    /// Images (and captions) in the batch.
     pub n: usize,
+    /// `n x n` row-major: `img_txt[i * n + j]` = distance between image `i`'s output and caption `j`.
     pub img_txt: &'a [f32],
+    /// `n x n` row-major distances between the captions (GloVe cosine distance).
     pub txt_txt: &'a [f32],
+    /// The loss's margin.
     pub margin: f32,
 }
 
@@ -60,8 +64,11 @@ pub fn classify(d_ap: f32, d_an: f32, margin: f32) -> TripletClass {
 /// Shares of easy, semi-hard and hard triplets among the mined ones (`None`s not counted).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct TripletShares {
+    /// Share with `d_an >= d_ap + margin` (zero loss).
     pub easy: f64,
+    /// Share with `d_ap < d_an < d_ap + margin`.
     pub semi_hard: f64,
+    /// Share with `d_an <= d_ap`.
     pub hard: f64,
     /// Number of triplets counted.
     pub count: usize,

@@ -2,7 +2,7 @@
 //! pretrained weights and the output transform.
 use crate::config::{Arch, Freeze, HeadKind, ModelConfig};
 use crate::error::{torch, EncoderError};
-use crate::nets::{efficientnet_lite0, resnet18, small_cnn, under, Backbone};
+use crate::nets::{efficientnet_lite0, resnet18, small_cnn, under, Backbone, Phase};
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::Tensor;
@@ -151,8 +151,8 @@ impl Network {
     }
 
     /// The head's raw output `[n, out_dim]` for a `[n, 3, h, w]` batch of 0..=255 RGB.
-    pub fn forward_raw(&self, xs: &Tensor, train: bool) -> Tensor {
-        self.forward_from_boundary(&self.boundary(xs), train)
+    pub fn forward_raw(&self, xs: &Tensor, phase: Phase) -> Tensor {
+        self.forward_from_boundary(&self.boundary(xs), phase)
     }
 
     /// The activation at the freeze boundary (the output of the frozen stages, eval mode):
@@ -163,9 +163,9 @@ impl Network {
     }
 
     /// The head's raw output `[n, out_dim]` from [`Network::boundary`] activations: the
-    /// learnable stages (training mode when `train`), the pool and the head.
-    pub fn forward_from_boundary(&self, boundary: &Tensor, train: bool) -> Tensor {
-        let features = self.backbone.suffix(boundary, self.frozen, train);
+    /// learnable stages (in `phase`), the pool and the head.
+    pub fn forward_from_boundary(&self, boundary: &Tensor, phase: Phase) -> Tensor {
+        let features = self.backbone.suffix(boundary, self.frozen, phase);
         self.head.forward(&features)
     }
 
@@ -201,7 +201,7 @@ mod tests {
         let mut vs = nn::VarStore::new(Device::Cpu);
         let net = Network::build(&mut vs, &cfg(Freeze::None)).expect("build");
         let x = Tensor::rand([3, 3, 32, 32], (Kind::Float, Device::Cpu)) * 255.0;
-        let e = net.embedding(&net.forward_raw(&x, false), OutputKind::Direct);
+        let e = net.embedding(&net.forward_raw(&x, Phase::Eval), OutputKind::Direct);
         assert_eq!(e.size(), [3, 8]);
         let norms = e.norm_scalaropt_dim(2, [1], false);
         assert!((norms - 1.0).abs().max().double_value(&[]) < 1e-5);
@@ -216,7 +216,9 @@ mod tests {
         assert_eq!(net.frozen_stages(), 2);
         let before = vs.variables()["cnn.0.bn.running_mean"].copy();
         let x = Tensor::rand([4, 3, 32, 32], (Kind::Float, Device::Cpu)) * 255.0;
-        net.forward_raw(&x, true).sum(Kind::Float).backward();
+        net.forward_raw(&x, Phase::Train)
+            .sum(Kind::Float)
+            .backward();
         for (name, t) in vs.variables() {
             let learns = under(&name, "cnn.2") || under(&name, HEAD);
             if name.contains("running") {

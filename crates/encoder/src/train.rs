@@ -42,6 +42,7 @@ use crate::metrics::{plot, read_metrics, MetricsRow};
 use crate::model::{Network, OutputKind};
 use crate::optim::Optimizer;
 use crate::schedule::lr_at;
+use crate::Bar;
 use checkpoint::OPTIMIZER_NOTE;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -144,14 +145,19 @@ fn open_features(
     data: &TrainData,
     device: Device,
 ) -> Result<Option<Features>, EncoderError> {
-    let default_dir = cfg.out_dir.join("features");
+    let default_dir = cfg.cache_dir();
     let Some(cache) =
         FeatureCache::open(&cfg.model, &cfg.loader, &cfg.cache, &default_dir, device)?
     else {
         return Ok(None);
     };
-    let (train, t) = cache.ensure(TRAIN_SET, &data.train_images, cfg.cache.views, cfg.progress)?;
-    let (val, v) = cache.ensure(VAL_SET, &data.val_images, 1, cfg.progress)?;
+    let (train, t) = cache.ensure(
+        TRAIN_SET,
+        &data.train_images,
+        cfg.cache.views,
+        Bar::when(cfg.progress),
+    )?;
+    let (val, v) = cache.ensure(VAL_SET, &data.val_images, 1, Bar::when(cfg.progress))?;
     Ok(Some(Features {
         train: Arc::new(train),
         val,
@@ -298,8 +304,7 @@ impl<'a> Run<'a> {
     /// The cache settings with the folder resolved (what `model.json` records for embedding).
     fn cache_config(&self) -> crate::config::CacheConfig {
         let mut c = self.cfg.cache.clone();
-        c.dir
-            .get_or_insert_with(|| self.cfg.out_dir.join("features"));
+        c.dir.get_or_insert_with(|| self.cfg.cache_dir());
         c
     }
 

@@ -84,7 +84,7 @@ fn training_from_the_cache_learns_and_embeds_like_the_network() {
         let cfg = trained(dir.path(), &train_set, freeze, dtype);
         let enc = Encoder::load(&cfg.out_dir).expect("load");
         let via_cache = enc
-            .embed_set("test", &test_set.images, 16, false)
+            .embed_set("test", &test_set.images, 16, webly_encoder::Bar::Hide)
             .expect("embed through the cache");
         let direct = enc
             .embed_paths(&test_set.images, &cfg.loader, 16)
@@ -108,7 +108,7 @@ fn reuse_edits_and_interrupted_shards() {
     let cfg = cached_config(dir.path(), Freeze::Backbone, CacheDtype::F16);
     let cache = open(&cfg);
     let (first, r1) = cache
-        .ensure("train", &set.images, 3, false)
+        .ensure("train", &set.images, 3, webly_encoder::Bar::Hide)
         .expect("extract");
     assert_eq!((r1.shards, r1.extracted_shards), (3, 3));
     assert_eq!(r1.decoded_views, 300);
@@ -116,13 +116,15 @@ fn reuse_edits_and_interrupted_shards() {
         .batch(&[0, 55, 99], &[0, 1, 2], Device::Cpu)
         .expect("read");
 
-    let (_, r2) = cache.ensure("train", &set.images, 3, false).expect("reuse");
+    let (_, r2) = cache
+        .ensure("train", &set.images, 3, webly_encoder::Bar::Hide)
+        .expect("reuse");
     assert_eq!((r2.extracted_shards, r2.decoded_views), (0, 0));
 
     // Image 55 (shard 1) replaced by image 0's bytes: shard 1 only, and row 55 now equals row 0.
     std::fs::copy(&set.images[0], &set.images[55]).expect("edit in place");
     let (edited, r3) = cache
-        .ensure("train", &set.images, 3, false)
+        .ensure("train", &set.images, 3, webly_encoder::Bar::Hide)
         .expect("edited");
     assert_eq!((r3.extracted_shards, r3.decoded_views), (1, 120));
     let a = edited.batch(&[0, 55], &[0, 0], Device::Cpu).expect("read");
@@ -138,7 +140,7 @@ fn reuse_edits_and_interrupted_shards() {
     std::fs::remove_file(shard_dir.join("shard-00002.json")).expect("drop the commit mark");
     std::fs::write(shard_dir.join("shard-00002.safetensors"), b"torn").expect("tear");
     let (_, r4) = cache
-        .ensure("train", &set.images, 3, false)
+        .ensure("train", &set.images, 3, webly_encoder::Bar::Hide)
         .expect("resume");
     assert_eq!((r4.extracted_shards, r4.decoded_views), (1, 60));
 
@@ -147,7 +149,7 @@ fn reuse_edits_and_interrupted_shards() {
     let bytes = std::fs::read(&shard).expect("read");
     std::fs::write(&shard, &bytes[..bytes.len() - 3]).expect("truncate");
     let (_, r5) = cache
-        .ensure("train", &set.images, 3, false)
+        .ensure("train", &set.images, 3, webly_encoder::Bar::Hide)
         .expect("repair");
     assert_eq!((r5.extracted_shards, r5.decoded_views), (1, 120));
 
@@ -158,7 +160,7 @@ fn reuse_edits_and_interrupted_shards() {
     bytes[at] ^= 0x40;
     std::fs::write(&shard, &bytes).expect("flip");
     let (_, r6) = cache
-        .ensure("train", &set.images, 3, false)
+        .ensure("train", &set.images, 3, webly_encoder::Bar::Hide)
         .expect("repair");
     assert_eq!((r6.extracted_shards, r6.decoded_views), (1, 120));
 }
@@ -180,7 +182,9 @@ fn bf16_extraction_is_close_to_f32() {
     let rows: Vec<usize> = (0..set.images.len()).collect();
     let views = vec![0; rows.len()];
     let read = |c: &FeatureCache| {
-        let (f, _) = c.ensure("train", &set.images, 1, false).expect("extract");
+        let (f, _) = c
+            .ensure("train", &set.images, 1, webly_encoder::Bar::Hide)
+            .expect("extract");
         f.batch(&rows, &views, Device::Cpu).expect("read")
     };
     let (x, y) = (read(&a), read(&b));
@@ -206,7 +210,9 @@ fn view_one_is_the_mirror_of_view_zero() {
     let cfg = cached_config(dir.path(), Freeze::Backbone, CacheDtype::F32);
     let cache = open(&cfg);
     let images = vec![set.images[0].clone(), mirrored];
-    let (f, _) = cache.ensure("views", &images, 3, false).expect("extract");
+    let (f, _) = cache
+        .ensure("views", &images, 3, webly_encoder::Bar::Hide)
+        .expect("extract");
     let x = f.batch(&[0, 1, 0], &[1, 0, 2], Device::Cpu).expect("read");
     let d = (x.get(0) - x.get(1)).abs().max().double_value(&[]);
     assert!(d < 1e-5, "mirror view differs by {d}");
@@ -283,7 +289,7 @@ fn parts_side_by_side_fill_the_whole_cache() {
     let mut alone = cfg.clone();
     alone.cache.dir = Some(dir.path().join("features-alone"));
     let (whole, _) = open(&alone)
-        .ensure("train", &set.images, 3, false)
+        .ensure("train", &set.images, 3, webly_encoder::Bar::Hide)
         .expect("one extraction");
 
     let reports: Vec<_> = std::thread::scope(|s| {
@@ -292,7 +298,13 @@ fn parts_side_by_side_fill_the_whole_cache() {
                 let (cfg, images) = (&cfg, &set.images);
                 s.spawn(move || {
                     open(cfg)
-                        .ensure_part("train", images, 3, ShardSpec { index, count: 2 }, false)
+                        .ensure_part(
+                            "train",
+                            images,
+                            3,
+                            ShardSpec { index, count: 2 },
+                            webly_encoder::Bar::Hide,
+                        )
                         .expect("extract a part")
                 })
             })
@@ -311,13 +323,13 @@ fn parts_side_by_side_fill_the_whole_cache() {
             &set.images,
             3,
             ShardSpec { index: 1, count: 2 },
-            false,
+            webly_encoder::Bar::Hide,
         )
         .expect("a part again");
     assert_eq!((again.extracted_shards, again.decoded_views), (0, 0));
 
     let (merged, r) = open(&cfg)
-        .ensure("train", &set.images, 3, false)
+        .ensure("train", &set.images, 3, webly_encoder::Bar::Hide)
         .expect("the whole set");
     assert_eq!((r.extracted_shards, r.decoded_views), (0, 0));
     let rows: Vec<usize> = (0..100).collect();

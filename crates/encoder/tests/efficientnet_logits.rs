@@ -100,5 +100,8 @@ fn pretrained_backbone_loads_and_freezes() {
     assert!(vars["_blocks.15._project_conv.weight"].requires_grad());
     assert!(vars["_conv_head.weight"].requires_grad());
     let x = Tensor::rand([2, 3, 64, 64], (tch::Kind::Float, Device::Cpu)) * 255.0;
-    assert_eq!(net.forward_raw(&x, true).size(), [2, 50]);
+    assert_eq!(
+        net.forward_raw(&x, webly_encoder::Phase::Train).size(),
+        [2, 50]
+    );
 }

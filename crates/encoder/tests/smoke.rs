@@ -40,7 +40,7 @@ fn small_cnn_loss_falls() {
             .expand([BATCH, 3, 32, 32], false)
             + Tensor::randn([BATCH, 3, 32, 32], (Kind::Float, Device::Cpu)) * 20.0;
         let out = net.embedding(
-            &net.forward_raw(&x, true),
+            &net.forward_raw(&x, webly_encoder::Phase::Train),
             webly_encoder::OutputKind::Direct,
         );
         let l = loss

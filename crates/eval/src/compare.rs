@@ -14,7 +14,7 @@ const GROUPS: [&str; 3] = ["All", "Simple", "Complex"];
 /// where the run has no such group.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunHeadline {
-    /// The run folder's name.
+    /// The run's name, as the caller gave it.
     pub run: String,
     /// The run folder.
     pub path: PathBuf,
@@ -31,13 +31,19 @@ pub struct Comparison {
     pub runs: Vec<RunHeadline>,
 }
 
-/// Reads `<run>/report.json` for each run folder.
-pub fn compare(runs: &[&Path]) -> Result<Comparison> {
-    let runs = runs.iter().map(|p| read_run(p)).collect::<Result<_>>()?;
+/// Reads `<dir>/report.json` for each `(name, dir)`, in order; rows keep the names given.
+///
+/// # Errors
+/// [`EvalError::Io`] or [`EvalError::Json`] naming the `report.json` that could not be read.
+pub fn compare(runs: &[(&str, &Path)]) -> Result<Comparison> {
+    let runs = runs
+        .iter()
+        .map(|(name, p)| read_run(name, p))
+        .collect::<Result<_>>()?;
     Ok(Comparison { runs })
 }
 
-fn read_run(dir: &Path) -> Result<RunHeadline> {
+fn read_run(name: &str, dir: &Path) -> Result<RunHeadline> {
     let path = dir.join(REPORT_JSON);
     let bytes = std::fs::read(&path).map_err(|e| EvalError::io(&path, e))?;
     let report: Report = serde_json::from_slice(&bytes).map_err(|e| EvalError::Json {
@@ -46,27 +52,11 @@ fn read_run(dir: &Path) -> Result<RunHeadline> {
     })?;
     let pick = |f: fn(&crate::Summary) -> f64| GROUPS.map(|g| report.summary(g).map(f));
     Ok(RunHeadline {
-        run: run_name(dir),
+        run: name.to_string(),
         path: dir.to_path_buf(),
         map: pick(|s| s.map),
         p_at_5: pick(|s| s.p_at_5),
     })
-}
-
-/// A run's name: its folder's name, or `<model> (<relevance>)` for webly's
-/// `models/<model>/eval/<relevance>` folders.
-fn run_name(dir: &Path) -> String {
-    let names: Vec<String> = dir
-        .components()
-        .rev()
-        .take(3)
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    match names.as_slice() {
-        [relevance, eval, model] if eval == "eval" => format!("{model} ({relevance})"),
-        [last, ..] => last.clone(),
-        [] => dir.display().to_string(),
-    }
 }
 
 fn cell(v: Option<f64>) -> String {
@@ -116,20 +106,5 @@ impl fmt::Display for Comparison {
             writeln!(f, "{:<width$} {}", r.run, cells.join(" "))?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn run_names_say_model_and_relevance() {
-        assert_eq!(
-            run_name(Path::new("runs/demo/models/triplet/eval/truth")),
-            "triplet (truth)"
-        );
-        assert_eq!(run_name(Path::new("runs/other")), "other");
-        assert_eq!(run_name(Path::new("x")), "x");
     }
 }

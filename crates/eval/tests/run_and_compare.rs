@@ -90,7 +90,7 @@ fn perfect_and_reversed_models_compare() {
     let (a, b) = (root.path().join("good"), root.path().join("bad"));
     good.write_run(&a, &PlotConfig::default()).unwrap();
     bad.write_run(&b, &PlotConfig::default()).unwrap();
-    let table = compare(&[&a, &b]).unwrap();
+    let table = compare(&[("good", &a), ("bad", &b)]).unwrap();
     assert_eq!(table.runs[0].run, "good");
     assert_eq!(table.runs[0].map[1], Some(simple.map));
     assert_eq!(
@@ -103,7 +103,7 @@ fn perfect_and_reversed_models_compare() {
         "{md}"
     );
     assert!(table.to_string().contains("bad"));
-    assert!(compare(&[&root.path().join("missing")])
+    assert!(compare(&[("missing", &root.path().join("missing"))])
         .unwrap_err()
         .to_string()
         .contains("report.json"));

@@ -6,23 +6,31 @@ use serde::Serialize;
 use webly_data::synth::{self, SynthConfig, SynthReport};
 use webly_data::{GroundTruth, Split};
 use webly_eval::{compare as compare_runs, Comparison};
-use webly_text::{LoadOptions, NonUtf8, WordVectors};
+use webly_text::{LoadOptions, LoadReport, NonUtf8, WordVectors};
 
 use crate::config::RunConfig;
 use crate::context::Context;
 use crate::error::{PipelineError, Result};
-use crate::eval_stage::{self, Evaluation, ModelPaths};
+use crate::eval_stage::{self, Evaluation};
 use crate::export::{write_parquet, ExportDtype, ExportRows};
+use crate::layout::{self, ModelLayout};
 use crate::model_stage;
-use crate::searcher::{gallery_query, Found, SearchMode, Searcher, Tag, TAG_MIN_COUNT};
+use crate::searcher::{
+    gallery_query, Found, SearchMode, Searcher, Tag, TextResults, TAG_MIN_COUNT,
+};
 use crate::text_stage::SPLITS;
-use crate::train_stage::{model_dir, TrainOverrides};
+use crate::train_stage::{TrainOutcome, TrainOverrides};
+use webly_index::Manifest;
+use webly_io::LockKind;
 
 /// Flags of `webly synth` that override the settings it starts from.
 #[derive(Debug, Clone, Default)]
 pub struct SynthOverrides {
+    /// Output folder (default: the config's `data.dataset.root`).
     pub out: Option<PathBuf>,
+    /// Number of images to generate.
     pub images: Option<usize>,
+    /// Random seed of the generation.
     pub seed: Option<u64>,
     /// Replace a dataset already in `out`.
     pub overwrite: bool,
@@ -66,13 +74,31 @@ pub fn synth(
     Ok(synth::generate(&synth_cfg)?)
 }
 
-/// `webly train`: trains one model of the run (with CLI overrides).
-pub fn train(cfg: &RunConfig, model: Option<&str>, overrides: &TrainOverrides) -> Result<String> {
+/// `webly train`: trains one model of the run (with CLI overrides); `report` is `None` when the
+/// same training had finished and was reused.
+pub fn train(
+    cfg: &RunConfig,
+    model: Option<&str>,
+    overrides: &TrainOverrides,
+) -> Result<TrainOutcome> {
     let model = cfg.model(model)?;
     crate::train_stage::check_overrides(model, overrides)?;
     let ctx = Context::open(cfg)?;
     let queries = ctx.queries()?;
-    Ok(model_stage::train_outcome(&ctx, model, overrides, &queries)?.to_string())
+    model_stage::train_outcome(&ctx, model, overrides, &queries)
+}
+
+/// A file a command wrote (printed as `wrote PATH`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Written {
+    /// The file: embeddings' `.npy` (the `.ids` beside it), or a shard's manifest.
+    pub path: PathBuf,
+}
+
+impl fmt::Display for Written {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "wrote {}", self.path.display())
+    }
 }
 
 /// `webly embed`: a split's image embeddings as `.npy` + `.ids`.
@@ -81,74 +107,135 @@ pub fn embed(
     model: Option<&str>,
     split: Split,
     out: Option<&Path>,
-) -> Result<PathBuf> {
+) -> Result<Written> {
     let model = cfg.model(model)?;
     let ctx = Context::open(cfg)?;
-    let paths = ModelPaths::new(model_dir(cfg, &model.name));
+    let paths = cfg.layout().model(&model.name)?;
     let out = out.map_or_else(|| paths.embeddings(split), Path::to_path_buf);
     trained_stamp(&paths)?;
     if let Some(dir) = out.parent() {
         // Files written into the embed stage's folder are not the ones its stamp vouches for.
         crate::stamp::clear(dir)?;
     }
-    eval_stage::embed_split(&paths.dir, &ctx.data.dataset, split, &out)?;
-    Ok(out)
+    eval_stage::embed_split(paths.dir(), &ctx.data.dataset, split, &out)?;
+    Ok(Written { path: out })
+}
+
+/// What `webly index` built: the index's folder and manifest (count, dimension, recall).
+#[derive(Debug, Clone)]
+pub struct Indexed {
+    /// The index's folder.
+    pub dir: PathBuf,
+    /// Its manifest, with the recall@k measured against exact search.
+    pub manifest: Manifest,
+}
+
+impl fmt::Display for Indexed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = &self.manifest;
+        write!(
+            f,
+            "indexed {} images of dimension {} in {}: ",
+            m.count,
+            m.dim,
+            self.dir.display()
+        )?;
+        match &m.recall {
+            None => write!(f, "recall not measured"),
+            Some(r) => {
+                write!(f, "recall@{} {:.4} ({} queries)", r.k, r.recall, r.queries)?;
+                match r.warning() {
+                    Some(w) => write!(f, "\nwarning: {w}"),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
 }
 
 /// `webly index`: (re)builds a model's index over its test embeddings.
-pub fn index(cfg: &RunConfig, model: Option<&str>) -> Result<String> {
+pub fn index(cfg: &RunConfig, model: Option<&str>) -> Result<Indexed> {
     let model = cfg.model(model)?;
     let ctx = Context::open(cfg)?;
-    let paths = ModelPaths::new(model_dir(cfg, &model.name));
+    let paths = cfg.layout().model(&model.name)?;
     let stamp = trained_stamp(&paths)?;
-    ctx.check_space(&paths.dir)?;
+    ctx.check_space(paths.dir())?;
     let emb_path = model_stage::ensure_embedded(&ctx, &paths, &stamp)?;
     let emb = eval_stage::read_embeddings(&emb_path)?;
     let fp = model_stage::fingerprints(&ctx, &stamp)?;
-    let m = eval_stage::build_index(&emb, &cfg.index, &paths.index(), &fp)?;
-    let recall = m.recall.as_ref().map_or("not measured".into(), |r| {
-        let warning = r
-            .warning()
-            .map_or(String::new(), |w| format!("\nwarning: {w}"));
-        format!(
-            "recall@{} {:.4} ({} queries){warning}",
-            r.k, r.recall, r.queries
-        )
-    });
-    Ok(format!(
-        "indexed {} images of dimension {} in {}: {recall}",
-        m.count,
-        m.dim,
-        paths.index().display()
-    ))
+    let dir = paths.index_dir();
+    let manifest = eval_stage::build_index(&emb, &cfg.index, &dir, &fp)?;
+    Ok(Indexed { dir, manifest })
 }
 
-/// Folder (inside the model's) where `webly export` embeds splits other than test.
-const EXPORT_EMBED_DIR: &str = "export";
+/// What `webly export` wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Exported {
+    /// Rows (embeddings) written.
+    pub rows: usize,
+    /// Values per embedding.
+    pub dim: usize,
+    /// The split exported.
+    pub split: Split,
+    /// The embeddings' float type.
+    pub dtype: ExportDtype,
+    /// The parquet file.
+    pub path: PathBuf,
+}
+
+impl fmt::Display for Exported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "exported {} {} embeddings of dimension {} ({}) to {}",
+            self.rows,
+            self.split,
+            self.dim,
+            self.dtype,
+            self.path.display()
+        )
+    }
+}
+
+/// Refuses an output file whose folder does not exist, naming the folder: a mistyped `--out`
+/// must not leave new folders behind (as `cp` and `tar` refuse one).
+fn check_out_folder(out: &Path) -> Result<()> {
+    match out.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => {
+            Err(PipelineError::Invalid(format!(
+                "the folder of {} does not exist: {} (create it first)",
+                out.display(),
+                dir.display()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
 
 /// `webly export`: a split's image embeddings with their keys, captions and image paths as a
-/// parquet file (see [`crate::export`] for the columns and metadata). The test split reuses
+/// parquet file (see [`crate::export`](mod@crate::export) for the columns and metadata). The test split reuses
 /// the embed stage's output; other splits are embedded into the model's `export/` folder.
+///
+/// # Errors
+/// Before any work: a folder of `out` that does not exist (named; never created), a model that
+/// is not trained (naming its folder and `webly train`), a dataset or word space the run lacks
+/// (see `Context::open_model`); the data and text stages are never run.
 pub fn export(
     cfg: &RunConfig,
     model: Option<&str>,
     split: Split,
     out: &Path,
     dtype: ExportDtype,
-) -> Result<String> {
+) -> Result<Exported> {
     let model = cfg.model(model)?;
-    let ctx = Context::open(cfg)?;
-    let paths = ModelPaths::new(model_dir(cfg, &model.name));
-    let stamp = trained_stamp(&paths)?;
-    ctx.check_space(&paths.dir)?;
+    check_out_folder(out)?;
+    let paths = cfg.layout().model(&model.name)?;
+    let (ctx, stamp) = Context::open_model(cfg, LockKind::Exclusive, &paths)?;
     let emb_path = if split == Split::Test {
         model_stage::ensure_embedded(&ctx, &paths, &stamp)?
     } else {
-        let path = paths
-            .dir
-            .join(EXPORT_EMBED_DIR)
-            .join(format!("{split}.npy"));
-        eval_stage::embed_split(&paths.dir, &ctx.data.dataset, split, &path)?;
+        let path = paths.export_embeddings(split);
+        eval_stage::embed_split(paths.dir(), &ctx.data.dataset, split, &path)?;
         path
     };
     let emb = eval_stage::read_embeddings(&emb_path)?;
@@ -189,26 +276,28 @@ pub fn export(
     ]
     .map(|(k, v)| (k.to_string(), v));
     write_parquet(out, &rows, dtype, &metadata)?;
-    Ok(format!(
-        "exported {} {split} embeddings of dimension {} ({dtype}) to {}",
-        emb.len(),
-        emb.dim(),
-        out.display()
-    ))
+    Ok(Exported {
+        rows: emb.len(),
+        dim: emb.dim(),
+        split,
+        dtype,
+        path: out.to_path_buf(),
+    })
 }
 
-fn trained_stamp(paths: &ModelPaths) -> Result<String> {
-    crate::train_stage::verified_training(&paths.dir)
+fn trained_stamp(paths: &ModelLayout) -> Result<String> {
+    crate::train_stage::verified_training(paths.dir())
 }
 
 /// `webly eval`: evaluates a trained model on the test split (`Display` for the terminal,
 /// `Serialize` for `--json`).
+///
+/// The run's data and text stages are opened as the run left them, never run again: a missing
+/// dataset or word space is an error naming it (see `Context::open_model`).
 pub fn evaluate(cfg: &RunConfig, model: Option<&str>) -> Result<Evaluation> {
     let model = cfg.model(model)?;
-    let ctx = Context::open(cfg)?;
-    let paths = ModelPaths::new(model_dir(cfg, &model.name));
-    let stamp = trained_stamp(&paths)?;
-    ctx.check_space(&paths.dir)?;
+    let paths = cfg.layout().model(&model.name)?;
+    let (ctx, stamp) = Context::open_model(cfg, LockKind::Exclusive, &paths)?;
     let queries = ctx.queries()?;
     let emb = eval_stage::read_embeddings(&model_stage::ensure_embedded(&ctx, &paths, &stamp)?)?;
     let title = format!("webly {}", model.name);
@@ -218,95 +307,104 @@ pub fn evaluate(cfg: &RunConfig, model: Option<&str>) -> Result<Evaluation> {
         &ctx.data.dataset,
         truth.as_ref(),
         &queries,
-        &paths.eval(),
+        &paths,
         &title,
     )
 }
 
 /// `webly eval --compare`: finished evaluations side by side. Each path is an evaluation folder
 /// (with `report.json`), a model folder or a run folder (all its models). Rows are named
-/// `<run>: <model> (<relevance>)`, so rows of two runs never look alike.
+/// `<run>: <model> (<relevance>)` (see `layout::report_label`), so rows of two runs never
+/// look alike.
 pub fn compare(paths: &[PathBuf]) -> Result<Comparison> {
     let mut dirs = Vec::new();
     for p in paths {
-        dirs.extend(report_dirs(p));
+        dirs.extend(layout::report_dirs(p, webly_eval::REPORT_JSON));
     }
     if dirs.is_empty() {
         return Err(PipelineError::Invalid(
             "no report.json under the given folders".into(),
         ));
     }
-    let refs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
-    let mut table = compare_runs(&refs)?;
-    for row in &mut table.runs {
-        if let Some(run) = run_of_eval_dir(&row.path) {
-            row.run = format!("{run}: {}", row.run);
-        }
-    }
-    Ok(table)
-}
-
-/// The run folder's name of a `<run>/models/<model>/eval/<relevance>` folder.
-fn run_of_eval_dir(dir: &Path) -> Option<String> {
-    let models = dir.ancestors().nth(3)?;
-    if models.file_name()? != "models" {
-        return None;
-    }
-    let run = models.parent()?;
-    let name = run
-        .canonicalize()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .or_else(|| run.file_name().map(|n| n.to_string_lossy().into_owned()))?;
-    Some(name)
-}
-
-fn report_dirs(p: &Path) -> Vec<PathBuf> {
-    let candidates = [
-        p.to_path_buf(),
-        p.join("eval/captions"),
-        p.join("eval/truth"),
-    ];
-    let mut found: Vec<PathBuf> = candidates
-        .into_iter()
-        .filter(|d| d.join(webly_eval::REPORT_JSON).exists())
+    let labels: Vec<String> = dirs.iter().map(|d| layout::report_label(d)).collect();
+    let named: Vec<(&str, &Path)> = labels
+        .iter()
+        .map(String::as_str)
+        .zip(dirs.iter().map(PathBuf::as_path))
         .collect();
-    if found.is_empty() {
-        if let Ok(entries) = std::fs::read_dir(p.join("models")) {
-            let mut models: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-            models.sort();
-            for m in models {
-                found.extend(report_dirs(&m));
-            }
-        }
-    }
-    found
+    Ok(compare_runs(&named)?)
 }
 
 /// What `webly query` searches with.
 pub enum QueryInput {
+    /// Words (cleaned as captions are; unknown words are skipped).
     Text(String),
+    /// An image file, embedded by the model.
     Image(PathBuf),
 }
 
 /// The answer to a query (printed as text, or as JSON with `--json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct QueryAnswer {
-    /// What was searched for: `query "words"` or `query image PATH`.
-    pub query: String,
+    /// The query words as given (text queries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// The query image (image queries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<PathBuf>,
     /// The cleaned query words (text queries).
     pub tokens: Vec<String>,
     /// The query words the text space does not know (skipped).
     pub unknown: Vec<String>,
+    /// Exact search or the HNSW index.
     pub mode: SearchMode,
+    /// The nearest test images, best first (at most k).
     pub hits: Vec<Found>,
+    /// The gallery page written (`--html`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub html: Option<PathBuf>,
 }
 
+impl QueryAnswer {
+    /// The answer to the words `text`.
+    pub fn text(text: &str, results: TextResults) -> Self {
+        QueryAnswer {
+            query: Some(text.to_string()),
+            image: None,
+            tokens: results.tokens,
+            unknown: results.unknown,
+            mode: results.mode,
+            hits: results.hits,
+            html: None,
+        }
+    }
+
+    /// The answer to the image `image`.
+    pub fn image(image: &Path, mode: SearchMode, hits: Vec<Found>) -> Self {
+        QueryAnswer {
+            query: None,
+            image: Some(image.to_path_buf()),
+            tokens: Vec::new(),
+            unknown: Vec::new(),
+            mode,
+            hits,
+            html: None,
+        }
+    }
+
+    /// The line that says what was searched for: `query "words"` or `query image PATH`.
+    pub fn header(&self) -> String {
+        match (&self.query, &self.image) {
+            (Some(t), _) => format!("query {t:?}"),
+            (None, Some(p)) => format!("query image {}", p.display()),
+            (None, None) => "query".to_string(),
+        }
+    }
+}
+
 impl fmt::Display for QueryAnswer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{}", self.query)?;
+        writeln!(f, "{}", self.header())?;
         if !self.unknown.is_empty() {
             writeln!(f, "unknown words skipped: {}", self.unknown.join(", "))?;
         }
@@ -328,22 +426,35 @@ impl fmt::Display for QueryAnswer {
     }
 }
 
-/// `webly query`: the nearest test images to words (or to an image). With `html`, a gallery page
-/// whose frames say whether the ground truth shows every query word.
+/// Refuses `k = 0` before any work: a search for no result answers nothing a user wants.
+///
+/// # Errors
+/// [`PipelineError::Invalid`] naming `-k` and what it counts.
+fn check_k(k: usize, what: &str) -> Result<()> {
+    match k {
+        0 => Err(PipelineError::Invalid(format!(
+            "-k 0: ask for at least one {what}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// `webly query`: the `k` nearest test images to words (or to an image), by `mode`. With
+/// `html`, a gallery page whose frames say whether the ground truth shows every query word.
+///
+/// # Errors
+/// `k = 0` ([`PipelineError::Invalid`], before any work); a run without the trained model, its
+/// embeddings, index, dataset or word space (each named); a query with no known word.
 pub fn query(
     cfg: &RunConfig,
     model: Option<&str>,
     input: &QueryInput,
     k: usize,
-    exact: bool,
+    mode: SearchMode,
     html: Option<&Path>,
 ) -> Result<QueryAnswer> {
+    check_k(k, "image")?;
     let searcher = Searcher::open(cfg, model)?;
-    let mode = if exact {
-        SearchMode::Exact
-    } else {
-        SearchMode::Hnsw
-    };
     let answer = match input {
         QueryInput::Text(t) => {
             let r = searcher.text(t, k, mode)?;
@@ -353,26 +464,16 @@ pub fn query(
                     r.unknown.join(", ")
                 );
             }
-            QueryAnswer {
-                query: format!("query {t:?}"),
-                tokens: r.tokens,
-                unknown: r.unknown,
-                mode,
-                hits: r.hits,
-                html: None,
-            }
+            QueryAnswer::text(t, r)
         }
-        QueryInput::Image(p) => QueryAnswer {
-            query: format!("query image {}", p.display()),
-            tokens: Vec::new(),
-            unknown: Vec::new(),
+        QueryInput::Image(p) => QueryAnswer::image(
+            p,
             mode,
-            hits: searcher.similar_to_vector(&searcher.embed_file(p)?, k, mode),
-            html: None,
-        },
+            searcher.similar_to_vector(&searcher.embed_file(p)?, k, mode),
+        ),
     };
     if let Some(path) = html {
-        let section = gallery_query(&answer.query, &answer.hits);
+        let section = gallery_query(&answer.header(), &answer.hits);
         let title = format!("webly {}", searcher.model());
         eval_stage::write_gallery_page(path, &title, std::slice::from_ref(&section))?;
     }
@@ -385,10 +486,13 @@ pub fn query(
 /// The answer of `webly tag` (printed as text, or as JSON with `--json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct TagAnswer {
+    /// The image tagged.
     pub image: PathBuf,
     /// Words the tags are chosen from: used at least this often in the training captions.
     pub min_count: usize,
+    /// Words in that vocabulary (the candidates).
     pub vocabulary: usize,
+    /// The `k` nearest words, best first (cosine to the image embedding).
     pub words: Vec<Tag>,
 }
 
@@ -416,8 +520,13 @@ impl fmt::Display for TagAnswer {
     }
 }
 
-/// `webly tag`: the nearest caption words to an image's embedding.
+/// `webly tag`: the `k` nearest caption words to an image's embedding.
+///
+/// # Errors
+/// `k = 0` ([`PipelineError::Invalid`], before any work); a run without the trained model,
+/// dataset or word space (each named); an image that cannot be read (named).
 pub fn tag(cfg: &RunConfig, model: Option<&str>, image: &Path, k: usize) -> Result<TagAnswer> {
+    check_k(k, "word")?;
     let searcher = Searcher::open(cfg, model)?;
     let vector = searcher.embed_file(image)?;
     Ok(TagAnswer {
@@ -436,19 +545,56 @@ fn format_words(title: &str, words: &[(String, f32)]) -> String {
     s
 }
 
+/// What `webly text convert` read and wrote.
+#[derive(Debug, Clone)]
+pub struct Converted {
+    /// The vectors file read.
+    pub vectors: PathBuf,
+    /// What was read (words, dimension, format, cache use).
+    pub report: LoadReport,
+    /// The GloVe text file written, when asked for.
+    pub glove_out: Option<PathBuf>,
+}
+
+impl fmt::Display for Converted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.vectors.display(), self.report)?;
+        if let Some(out) = &self.glove_out {
+            write!(f, "\nwrote {}", out.display())?;
+        }
+        Ok(())
+    }
+}
+
 /// `webly text convert`: loads vectors (writing their cache), optionally writes GloVe text.
-pub fn text_convert(path: &Path, glove_out: Option<&Path>) -> Result<String> {
+pub fn text_convert(path: &Path, glove_out: Option<&Path>) -> Result<Converted> {
     let (vectors, report) = WordVectors::load(path, &LoadOptions::default())?;
-    let mut s = format!("{}: {report}", path.display());
     if let Some(out) = glove_out {
         vectors.write_glove_text(out)?;
-        s += &format!("\nwrote {}", out.display());
     }
-    Ok(s)
+    Ok(Converted {
+        vectors: path.to_path_buf(),
+        report,
+        glove_out: glove_out.map(Path::to_path_buf),
+    })
+}
+
+/// The caption embeddings the text stage left (`.npy` per split, `.ids` beside each).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptionFiles {
+    /// One `.npy` per split, train, val, test.
+    pub files: Vec<PathBuf>,
+}
+
+impl fmt::Display for CaptionFiles {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let files: Vec<String> = self.files.iter().map(|p| p.display().to_string()).collect();
+        write!(f, "caption embeddings: {}", files.join(", "))
+    }
 }
 
 /// `webly text train`: the text stage of a run whose config has a [text.glove] table.
-pub fn text_train(cfg: &RunConfig) -> Result<String> {
+pub fn text_train(cfg: &RunConfig) -> Result<CaptionFiles> {
     if cfg.text.glove.is_none() {
         return Err(PipelineError::Invalid(
             "the run config has no [text.glove] table: nothing to train".into(),
@@ -458,18 +604,36 @@ pub fn text_train(cfg: &RunConfig) -> Result<String> {
 }
 
 /// `webly text embed`: the run's text stage (vectors, caption embeddings of every split).
-pub fn text_embed(cfg: &RunConfig) -> Result<String> {
+pub fn text_embed(cfg: &RunConfig) -> Result<CaptionFiles> {
     let ctx = Context::open(cfg)?;
-    let files: Vec<String> = SPLITS
-        .iter()
-        .map(|&s| ctx.text.captions_path(s).display().to_string())
-        .collect();
-    Ok(format!("caption embeddings: {}", files.join(", ")))
+    let files = SPLITS.iter().map(|&s| ctx.text.captions_path(s)).collect();
+    Ok(CaptionFiles { files })
+}
+
+/// Nearest words to a word or a vector (`webly text neighbors`), best first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Neighbours {
+    /// The word or comma-separated vector asked about.
+    pub query: String,
+    /// `(word, cosine)`, best first.
+    pub words: Vec<(String, f32)>,
+}
+
+impl fmt::Display for Neighbours {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = format_words(&format!("nearest words to {}", self.query), &self.words);
+        write!(f, "{}", s.trim_end())
+    }
 }
 
 /// `webly text neighbors`: nearest words to a word or to a comma-separated vector, reading
 /// `vectors` with the `non_utf8` policy of the run config's `[text]`.
-pub fn text_neighbors(vectors: &Path, query: &str, k: usize, non_utf8: NonUtf8) -> Result<String> {
+pub fn text_neighbors(
+    vectors: &Path,
+    query: &str,
+    k: usize,
+    non_utf8: NonUtf8,
+) -> Result<Neighbours> {
     let opts = LoadOptions {
         non_utf8,
         ..LoadOptions::default()
@@ -495,10 +659,10 @@ pub fn text_neighbors(vectors: &Path, query: &str, k: usize, non_utf8: NonUtf8) 
         )));
     }
     let exclude: Vec<&str> = exclude.iter().map(String::as_str).collect();
-    Ok(format_words(
-        &format!("nearest words to {query}"),
-        &vectors.nearest(&target, k, &exclude),
-    ))
+    Ok(Neighbours {
+        query: query.to_string(),
+        words: vectors.nearest(&target, k, &exclude),
+    })
 }
 
 /// A word cleaned as queries are (`webly_text::clean`: lower case, punctuation and stop words

@@ -13,6 +13,7 @@ use webly_index::HnswConfig;
 use webly_text::GloveConfig;
 
 use crate::error::PipelineError;
+use crate::layout::RunLayout;
 
 /// Everything a run needs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -20,12 +21,15 @@ use crate::error::PipelineError;
 pub struct RunConfig {
     /// Where the run's outputs go (text space, models, embeddings, indexes, reports).
     pub run_dir: PathBuf,
+    /// The dataset and its generation.
     pub data: DataSection,
+    /// The word space and caption embedding.
     pub text: TextSection,
     /// The models to train and compare, in order (`[[models]]` tables).
     pub models: Vec<ModelRun>,
     /// The HNSW index over the test images (and its recall check against exact search).
     pub index: HnswConfig,
+    /// Query sets and the gallery.
     pub eval: EvalSection,
 }
 
@@ -84,7 +88,9 @@ impl Default for TextSection {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WeightingKind {
+    /// The plain mean of the caption's known word vectors.
     Mean,
+    /// The tf-idf weighted mean (idf fitted on the training captions).
     #[default]
     TfIdf,
 }
@@ -160,11 +166,8 @@ impl RunConfig {
         if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
             return Err(bad(format!("two [[models]] are named {:?}", w[0])));
         }
-        if let Some(m) = self.models.iter().find(|m| !is_plain_name(&m.name)) {
-            return Err(bad(format!(
-                "model name {:?}: use letters, digits, '-' and '_' only",
-                m.name
-            )));
+        for m in &self.models {
+            crate::layout::check_model_name(&m.name).map_err(bad)?;
         }
         if self.text.vectors.is_none() && self.text.glove.is_none() {
             return Err(bad("[text] needs `vectors` or a [text.glove] table".into()));
@@ -206,6 +209,11 @@ impl RunConfig {
         Ok(cfg)
     }
 
+    /// Where the run's stages write: the layout of `run_dir`.
+    pub fn layout(&self) -> RunLayout {
+        RunLayout::new(&self.run_dir)
+    }
+
     /// The named model, or the first when `name` is `None`.
     pub fn model(&self, name: Option<&str>) -> Result<&ModelRun, PipelineError> {
         match name {
@@ -218,13 +226,6 @@ impl RunConfig {
             }),
         }
     }
-}
-
-fn is_plain_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 #[cfg(test)]

@@ -9,15 +9,20 @@ use webly_encoder::SavedModel;
 use webly_io::{FolderLock, LockKind};
 
 use crate::error::{PipelineError, Result};
+use crate::layout::ModelLayout;
 use crate::queries;
 use crate::text_stage::{self, TextSpace};
 
 /// The dataset and text space of a run (each reused when its inputs are unchanged), and the run
 /// folder's lock, held as long as the context.
 pub struct Context<'a> {
+    /// The run config.
     pub cfg: &'a RunConfig,
+    /// The opened dataset and its fingerprint.
     pub data: DataStage,
+    /// The word space and where the caption embeddings are.
     pub text: TextSpace,
+    /// The run folder's lock, released when the context is dropped.
     pub lock: FolderLock,
 }
 
@@ -30,13 +35,74 @@ impl<'a> Context<'a> {
         Self::open_as(cfg, LockKind::Exclusive)
     }
 
-    /// Takes the run folder for reading (alongside other readers, never beside a writer):
-    /// `query`, `tag`, `serve`.
-    pub fn open_reader(cfg: &'a RunConfig) -> Result<Self> {
-        Self::open_as(cfg, LockKind::Shared)
+    /// Opens a finished run for one of its trained models: takes the lock, checks that the model
+    /// finished training and verifies (before the dataset and word space are read), opens them
+    /// generating and embedding nothing (for the commands that use a run's results: `query`, `tag`,
+    /// `serve` and `embed --shard` read it beside each other, `eval` and `export` take it alone),
+    /// and checks that the word space has the model's
+    /// dimension. Returns the context and the training's stamp.
+    ///
+    /// # Errors
+    /// [`PipelineError::Busy`]; [`PipelineError::Missing`] naming the model folder and
+    /// `webly train` when the model is not trained; [`PipelineError::Missing`] or
+    /// [`PipelineError::Invalid`] when the dataset is not there or is not the one the config
+    /// generates, or the run's trained GloVe vectors are missing, each naming the path and
+    /// `webly text embed`;
+    /// [`PipelineError::SpaceDim`].
+    pub fn open_model(
+        cfg: &'a RunConfig,
+        kind: LockKind,
+        model: &ModelLayout,
+    ) -> Result<(Self, String)> {
+        let lock = Self::lock(cfg, kind)?;
+        let trained = crate::train_stage::verified_training(model.dir())?;
+        let data = data_stage::open_existing(cfg)?;
+        let text = text_stage::open_existing(cfg, &data.dataset)?;
+        let ctx = Context {
+            cfg,
+            data,
+            text,
+            lock,
+        };
+        ctx.check_space(model.dir())?;
+        Ok((ctx, trained))
+    }
+
+    /// Opens a run whose data and text stages are done, running neither (for `webly extract`,
+    /// whose tasks read the run beside each other): the dataset and word space as
+    /// [`Context::open_model`] opens them, and the caption embeddings' stage verified.
+    ///
+    /// # Errors
+    /// As [`Context::open_model`] for the lock, the dataset and the word space;
+    /// [`PipelineError::Missing`] or [`PipelineError::Damaged`] naming the text stage's folder
+    /// and `webly text embed` when its caption embeddings are not there.
+    pub fn open_prepared(cfg: &'a RunConfig, kind: LockKind) -> Result<Self> {
+        let lock = Self::lock(cfg, kind)?;
+        let data = data_stage::open_existing(cfg)?;
+        let text = text_stage::open_existing(cfg, &data.dataset)?;
+        text_stage::verify_captions(cfg)?;
+        Ok(Context {
+            cfg,
+            data,
+            text,
+            lock,
+        })
     }
 
     fn open_as(cfg: &'a RunConfig, kind: LockKind) -> Result<Self> {
+        let lock = Self::lock(cfg, kind)?;
+        let data = data_stage::prepare(cfg)?;
+        let text = text_stage::prepare(cfg, &data.dataset, &data.stamp)?;
+        Ok(Context {
+            cfg,
+            data,
+            text,
+            lock,
+        })
+    }
+
+    /// Takes the run folder's lock; a writer first removes what a killed writer left.
+    fn lock(cfg: &RunConfig, kind: LockKind) -> Result<FolderLock> {
         let lock = lock_run(&cfg.run_dir, kind)?;
         if kind == LockKind::Exclusive {
             // No other writer can be at work: temporary files here were left by a killed one.
@@ -51,14 +117,7 @@ impl<'a> Context<'a> {
                 );
             }
         }
-        let data = data_stage::prepare(cfg)?;
-        let text = text_stage::prepare(cfg, &data.dataset, &data.stamp)?;
-        Ok(Context {
-            cfg,
-            data,
-            text,
-            lock,
-        })
+        Ok(lock)
     }
 
     /// The run's query sets, embedded.

@@ -6,17 +6,55 @@ use webly_data::synth::{self, SynthConfig};
 use webly_data::{image_container, Dataset, GROUND_TRUTH_FILE};
 
 use crate::config::RunConfig;
-use crate::error::Result;
+use crate::error::{PipelineError, Result};
 use crate::stamp;
-
-/// The table of image signatures kept between runs (see [`stamp::content_signature`]).
-pub const SIGNATURES_FILE: &str = "data/image_signatures.tsv";
 
 /// The opened dataset and the fingerprint later stages build on.
 pub struct DataStage {
+    /// The dataset, items in a stable order.
     pub dataset: Dataset,
+    /// Fingerprint of the dataset's settings and content (what later stages depend on).
     pub stamp: String,
 }
+
+/// Opens the dataset a finished run used, generating nothing: for the commands that read a run
+/// (query, tag, eval, export, embed --shard, serve).
+///
+/// # Errors
+/// [`PipelineError::Missing`] when the dataset folder is not there, and
+/// [`PipelineError::Invalid`] when a generated dataset is not the one `[data.synth]` describes
+/// (generated with other settings, or unfinished), each naming the folder and the command that
+/// makes it; the dataset's own errors.
+pub fn open_existing(cfg: &RunConfig) -> Result<DataStage> {
+    let root = &cfg.data.dataset.root;
+    if !root.is_dir() {
+        return Err(PipelineError::Missing {
+            what: "the dataset",
+            path: root.clone(),
+            hint: MAKES_DATA_AND_TEXT.into(),
+        });
+    }
+    let synth_stamp = match &cfg.data.synth {
+        Some(s) => {
+            let inputs = generation_inputs(s, root)?;
+            if stamp::check(root, &inputs, &[]) != stamp::Check::Fresh {
+                return Err(PipelineError::Invalid(format!(
+                    "{} does not hold the dataset the config's [data.synth] describes (made with \
+                     other settings, or unfinished): run `{MAKES_DATA_AND_TEXT}` first",
+                    root.display()
+                )));
+            }
+            Some(inputs)
+        }
+        None => None,
+    };
+    let dataset = Dataset::open(&cfg.data.dataset)?;
+    let stamp = stamp::fingerprint(&(&cfg.data.dataset, synth_stamp, contents(cfg, &dataset)?))?;
+    Ok(DataStage { dataset, stamp })
+}
+
+/// The command that makes a run's data and text stages (and nothing else).
+pub const MAKES_DATA_AND_TEXT: &str = "webly text embed";
 
 /// Generates the dataset if the config asks for it and it is not there yet, then opens it.
 pub fn prepare(cfg: &RunConfig) -> Result<DataStage> {
@@ -56,8 +94,16 @@ fn contents(cfg: &RunConfig, dataset: &Dataset) -> Result<(String, String)> {
         .collect();
     files.push(dataset.root.join(GROUND_TRUTH_FILE));
     files.extend(cfg.data.dataset.split_file.clone());
-    let table = cfg.run_dir.join(SIGNATURES_FILE);
+    let table = cfg.layout().image_signatures();
     Ok((captions, stamp::content_signature(&files, &table)?))
+}
+
+/// The fingerprint of a generation into `root` (its stamp's inputs).
+fn generation_inputs(cfg: &SynthConfig, root: &Path) -> Result<String> {
+    let mut cfg = cfg.clone();
+    cfg.out = root.to_path_buf();
+    cfg.overwrite = false;
+    stamp::fingerprint(&cfg)
 }
 
 /// Generates into `root` unless a generation with the same settings finished there.
@@ -65,7 +111,7 @@ fn ensure_generated(cfg: &SynthConfig, root: &Path) -> Result<String> {
     let mut cfg = cfg.clone();
     cfg.out = root.to_path_buf();
     cfg.overwrite = false;
-    let inputs = stamp::fingerprint(&cfg)?;
+    let inputs = generation_inputs(&cfg, root)?;
     if stamp::is_fresh(root, &inputs, &[]) {
         eprintln!("[data] reusing the generated dataset in {}", root.display());
         return Ok(inputs);

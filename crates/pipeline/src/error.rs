@@ -4,58 +4,95 @@ use std::path::PathBuf;
 /// Errors of the pipeline stages.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
+    /// A file or folder could not be read or written.
     #[error("{what} {}: {source}", path.display())]
     Io {
+        /// What was being done (`reading`, `writing`, `creating`...).
         what: &'static str,
+        /// The file or folder.
         path: PathBuf,
+        /// The system's error.
         #[source]
         source: std::io::Error,
     },
+    /// The run config is not valid TOML or holds a value that cannot work.
     #[error("run config {}: {message}", path.display())]
-    Config { path: PathBuf, message: String },
+    Config {
+        /// The config file.
+        path: PathBuf,
+        /// What is wrong (with the TOML error's line when there is one).
+        message: String,
+    },
+    /// The run config has no model to train.
     #[error("the run config has no [[models]]")]
     NoModel,
+    /// `--model NAME` names no model of the run config.
     #[error("no model named {name:?} in the run config (known: {})", known.join(", "))]
-    UnknownModel { name: String, known: Vec<String> },
+    UnknownModel {
+        /// The name asked for.
+        name: String,
+        /// The run config's model names.
+        known: Vec<String>,
+    },
+    /// A stage's output a command needs is not there.
     #[error("{what}: {} is missing; run `{hint}` first", path.display())]
     Missing {
+        /// What is missing (`a finished training`, `the dataset`...).
         what: &'static str,
+        /// Where it should be.
         path: PathBuf,
+        /// The command that makes it.
         hint: String,
     },
     /// The run's word space and a trained model disagree on the dimension: every path that puts
     /// the two together (exact search, HNSW, `tag`, `query --image`, eval, index) says this.
     #[error("the word space ({space}) has dimension {space_dim}, but the model in {} embeds images in {model_dim} dimensions: use the word space the model was trained with, or train it again", model.display())]
     SpaceDim {
+        /// The word space (its vectors file, or GloVe trained on the captions).
         space: String,
+        /// Its dimension.
         space_dim: usize,
+        /// The model's folder.
         model: PathBuf,
+        /// The dimension the model embeds images in.
         model_dim: usize,
     },
     /// A stage's output does not hold what its stamp or manifest recorded.
     #[error("{} {what}; run `{repair}` to make it again", path.display())]
     Damaged {
+        /// The damaged file.
         path: PathBuf,
+        /// How it differs from what was recorded.
         what: String,
+        /// The command that makes it again.
         repair: String,
     },
     /// The run folder is locked by another webly (one writer, or readers without a writer).
     #[error("the run folder {} is in use by {holder} (a webly command writing it, or reading it while this one wants to write); cannot {wanted} until it ends", path.display())]
     Busy {
+        /// The run folder.
         path: PathBuf,
+        /// Who holds it (`webly process PID`, or a reader).
         holder: String,
+        /// What this command wanted (`read it`, `write it`).
         wanted: &'static str,
     },
+    /// A request or a file's content that cannot be used; the message names it.
     #[error("{0}")]
     Invalid(String),
+    /// From the dataset.
     #[error(transparent)]
     Data(#[from] webly_data::DataError),
+    /// From the word vectors or caption embeddings.
     #[error(transparent)]
     Text(#[from] webly_text::TextError),
+    /// From the image encoder (training, saving, loading, embedding).
     #[error(transparent)]
     Encoder(#[from] webly_encoder::EncoderError),
+    /// From the index.
     #[error(transparent)]
     Index(#[from] webly_index::IndexError),
+    /// From the evaluation.
     #[error(transparent)]
     Eval(#[from] webly_eval::EvalError),
 }

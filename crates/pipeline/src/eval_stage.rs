@@ -13,6 +13,7 @@ use webly_index::{Embeddings, Fingerprints, Hit, Hnsw, HnswConfig, Manifest, Sea
 use webly_text::{clean, read_ids, read_matrix, write_ids, write_matrix};
 
 use crate::error::{PipelineError, Result};
+use crate::layout::{ModelLayout, ReportKind};
 
 /// Images embedded per forward pass at evaluation time.
 pub const EMBED_BATCH: usize = 64;
@@ -27,6 +28,7 @@ pub struct Validator {
 }
 
 impl Validator {
+    /// Validation over the val split of `dataset` with the run's embedded `queries`.
     pub fn new(dataset: &Dataset, queries: Vec<EvalQuery>) -> Self {
         let captions = dataset
             .split(Split::Val)
@@ -58,26 +60,6 @@ impl TrainHooks for Validator {
     }
 }
 
-/// Where a model's stage outputs go.
-pub struct ModelPaths {
-    pub dir: PathBuf,
-}
-
-impl ModelPaths {
-    pub fn new(dir: PathBuf) -> Self {
-        ModelPaths { dir }
-    }
-    pub fn embeddings(&self, split: Split) -> PathBuf {
-        self.dir.join("embed").join(format!("{split}.npy"))
-    }
-    pub fn index(&self) -> PathBuf {
-        self.dir.join("index")
-    }
-    pub fn eval(&self) -> PathBuf {
-        self.dir.join("eval")
-    }
-}
-
 /// Embeds a split's images with the trained model into `out` (`.npy` + `.ids`).
 pub fn embed_split(model_dir: &Path, dataset: &Dataset, split: Split, out: &Path) -> Result<usize> {
     let items = dataset.split(split);
@@ -94,7 +76,7 @@ pub fn embed_items(
 ) -> Result<(usize, Vec<String>)> {
     let encoder = Encoder::load(model_dir)?;
     let paths: Vec<PathBuf> = items.iter().map(|i| i.image.clone()).collect();
-    let emb = encoder.embed_set(split, &paths, EMBED_BATCH, true)?;
+    let emb = encoder.embed_set(split, &paths, EMBED_BATCH, webly_encoder::Bar::Show)?;
     for s in &emb.skipped {
         eprintln!("[embed] skipped {}: {}", s.path.display(), s.reason);
     }
@@ -155,8 +137,11 @@ pub fn build_index(
 /// The evaluation of one model: against captions, and against the true content when known.
 #[derive(serde::Serialize)]
 pub struct Evaluation {
+    /// Relevance by captions: an image is relevant when its caption holds every query word.
     pub captions: Report,
+    /// Relevance by ground truth, when the dataset has one.
     pub truth: Option<Report>,
+    /// The model's evaluation folder (reports under `captions/` and `truth/`).
     pub dir: PathBuf,
 }
 
@@ -175,13 +160,14 @@ impl fmt::Display for Evaluation {
     }
 }
 
-/// Exact evaluation over the test embeddings, reports written under `dir/{captions,truth}/`.
+/// Exact evaluation over the test embeddings, reports written under the model's
+/// `eval/{captions,truth}/` folders.
 pub fn evaluate_model(
     emb: &Embeddings,
     dataset: &Dataset,
     truth: Option<&GroundTruth>,
     queries: &[EvalQuery],
-    dir: &Path,
+    model: &ModelLayout,
     title: &str,
 ) -> Result<Evaluation> {
     let test = dataset.split(Split::Test);
@@ -189,7 +175,13 @@ pub fn evaluate_model(
         test.iter().map(|i| (i.key.clone(), i.caption.clone())),
         clean,
     );
-    let caption_report = run_eval(emb, queries, &captions, &dir.join("captions"), title)?;
+    let caption_report = run_eval(
+        emb,
+        queries,
+        &captions,
+        &model.reports(ReportKind::Captions),
+        title,
+    )?;
     let truth_report = match truth {
         None => None,
         Some(gt) => {
@@ -197,13 +189,19 @@ pub fn evaluate_model(
                 test.iter()
                     .filter_map(|i| gt.concepts(&i.key).map(|c| (i.key.clone(), c.to_vec()))),
             );
-            Some(run_eval(emb, queries, &truth, &dir.join("truth"), title)?)
+            Some(run_eval(
+                emb,
+                queries,
+                &truth,
+                &model.reports(ReportKind::Truth),
+                title,
+            )?)
         }
     };
     Ok(Evaluation {
         captions: caption_report,
         truth: truth_report,
-        dir: dir.to_path_buf(),
+        dir: model.eval_dir(),
     })
 }
 

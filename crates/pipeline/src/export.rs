@@ -69,11 +69,15 @@ impl FromStr for ExportDtype {
 
 /// What is exported: `keys.len()` rows of `dim` floats each, row-major in `embeddings`.
 pub struct ExportRows<'a> {
+    /// The images' keys, one per row.
     pub keys: &'a [String],
     /// `keys.len() * dim` values.
     pub embeddings: &'a [f32],
+    /// Values per embedding.
     pub dim: usize,
+    /// Each row's caption (empty for images without one).
     pub captions: Vec<&'a str>,
+    /// Each row's image path (a tar member path for webdataset shards).
     pub image_paths: Vec<String>,
 }
 

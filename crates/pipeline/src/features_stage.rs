@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use webly_data::{ShardSpec, Split};
 use webly_encoder::{resolve_device, ExtractReport, FeatureCache, TrainConfig};
+use webly_io::LockKind;
 
 use crate::config::RunConfig;
 use crate::context::Context;
@@ -16,29 +17,45 @@ use crate::train_stage::{self, TrainOverrides};
 
 /// One list of images to cache: its set name, the images in row order, the views per image.
 pub struct CacheSet<'a> {
+    /// The set's name (its folder in the cache: `train`, `val`, `test`).
     pub name: &'a str,
+    /// The images, in row order.
     pub images: &'a [PathBuf],
+    /// Views cached per image (the centre crop, its mirror, random crops).
     pub views: usize,
 }
 
-/// Fills (or reuses) the cache of each set for `train`'s model; nothing when the model does not
-/// train from a cache. Prints one line per set.
+/// Fills (or reuses) the cache of each set for `train`'s model (its `cache.dir`, which
+/// `train_stage::effective_config` sets to the run's features folder); nothing when the model
+/// does not train from a cache. Prints one line per set.
 pub fn ensure(train: &TrainConfig, sets: &[CacheSet<'_>]) -> Result<Vec<ExtractReport>> {
+    fill(train, sets, None)
+}
+
+/// [`ensure`], or only work shard `part` of each set ([`FeatureCache::ensure_part`]).
+fn fill(
+    train: &TrainConfig,
+    sets: &[CacheSet<'_>],
+    part: Option<ShardSpec>,
+) -> Result<Vec<ExtractReport>> {
     let device = resolve_device(train.device)?;
-    let default_dir = train.out_dir.join("features");
     let Some(cache) = FeatureCache::open(
         &train.model,
         &train.loader,
         &train.cache,
-        &default_dir,
+        &train.cache_dir(),
         device,
     )?
     else {
         return Ok(Vec::new());
     };
+    let bar = webly_encoder::Bar::when(train.progress);
     let mut reports = Vec::with_capacity(sets.len());
     for set in sets {
-        let (_, report) = cache.ensure(set.name, set.images, set.views, train.progress)?;
+        let report = match part {
+            None => cache.ensure(set.name, set.images, set.views, bar)?.1,
+            Some(part) => cache.ensure_part(set.name, set.images, set.views, part, bar)?,
+        };
         eprintln!("{report}");
         for s in &report.skipped_files {
             eprintln!("[features] skipped {}: {}", s.path.display(), s.reason);
@@ -48,7 +65,8 @@ pub fn ensure(train: &TrainConfig, sets: &[CacheSet<'_>]) -> Result<Vec<ExtractR
     Ok(reports)
 }
 
-/// What [`extract`] did: one report per set, for the whole cache or one task's part.
+/// What [`extract`] did: one report per set (each printed to stderr as it finishes), for the
+/// whole cache or one task's part; it prints itself as one line.
 #[derive(Debug, Clone)]
 pub struct ExtractSummary {
     /// The model whose cache was filled.
@@ -61,9 +79,6 @@ pub struct ExtractSummary {
 
 impl fmt::Display for ExtractSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for r in &self.reports {
-            writeln!(f, "{r}")?;
-        }
         let (done, shards): (usize, usize) = self
             .reports
             .iter()
@@ -95,7 +110,8 @@ pub fn extract(
     part: Option<ShardSpec>,
 ) -> Result<ExtractSummary> {
     let model = cfg.model(model)?;
-    let ctx = Context::open_reader(cfg)?;
+    // Tasks side by side read the run; each writes only its own cache shards.
+    let ctx = Context::open_prepared(cfg, LockKind::Shared)?;
     let dim = ctx.text.embedder.dim();
     let train = train_stage::effective_config(cfg, model, dim, &TrainOverrides::default())?;
     if !FeatureCache::applies(&train.model, &train.cache) {
@@ -130,42 +146,10 @@ pub fn extract(
             views: 1,
         },
     ];
-    let reports = match part {
-        None => ensure(&train, &sets)?,
-        Some(part) => ensure_part(&train, &sets, part)?,
-    };
+    let reports = fill(&train, &sets, part)?;
     Ok(ExtractSummary {
         model: model.name.clone(),
         part,
         reports,
     })
-}
-
-/// [`ensure`] for one task's part of each set (see [`extract`]).
-fn ensure_part(
-    train: &TrainConfig,
-    sets: &[CacheSet<'_>],
-    part: ShardSpec,
-) -> Result<Vec<ExtractReport>> {
-    let device = resolve_device(train.device)?;
-    let default_dir = train.out_dir.join("features");
-    let Some(cache) = FeatureCache::open(
-        &train.model,
-        &train.loader,
-        &train.cache,
-        &default_dir,
-        device,
-    )?
-    else {
-        return Ok(Vec::new());
-    };
-    let mut reports = Vec::with_capacity(sets.len());
-    for set in sets {
-        let report = cache.ensure_part(set.name, set.images, set.views, part, train.progress)?;
-        for s in &report.skipped_files {
-            eprintln!("[features] skipped {}: {}", s.path.display(), s.reason);
-        }
-        reports.push(report);
-    }
-    Ok(reports)
 }

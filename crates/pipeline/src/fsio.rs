@@ -4,6 +4,6 @@ use std::path::Path;
 use crate::error::{PipelineError, Result};
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it into place.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     webly_io::write_atomic(path, bytes).map_err(PipelineError::io("writing", path))
 }

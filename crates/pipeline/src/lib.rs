@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! The webly pipeline: generated (or real) InstaCities1M-layout data, a frozen GloVe text space,
 //! CNN image encoders trained into it, HNSW indexes and retrieval evaluation.
 //!
@@ -15,7 +16,8 @@
 //! | index | `run_dir/models/<name>/index` | the model, text space and index settings are unchanged |
 //! | eval | `run_dir/models/<name>/eval` | never (it takes seconds) |
 //!
-//! The `webly` binary calls one function of [`commands`]'s list per command, and [`run`].
+//! The `webly` binary calls one function of this crate per command ([`query`], [`export`](fn@export)...),
+//! and [`run`].
 
 mod commands;
 mod config;
@@ -23,13 +25,16 @@ mod context;
 mod data_stage;
 mod error;
 mod eval_stage;
+/// `webly export`'s parquet writer: columns, metadata and float types.
 pub mod export;
 mod features_stage;
 mod fsio;
+mod layout;
 mod model_stage;
 mod queries;
 mod run;
 mod searcher;
+/// `webly embed --shard I/N` and `webly merge`: work shards of a split's embedding.
 pub mod shards;
 mod stamp;
 mod text_stage;
@@ -37,13 +42,15 @@ mod train_stage;
 
 pub use commands::{
     compare, embed, evaluate, export, index, query, synth, tag, text_convert, text_embed,
-    text_neighbors, text_train, train, QueryAnswer, QueryInput, SynthOverrides, TagAnswer,
+    text_neighbors, text_train, train, CaptionFiles, Converted, Exported, Indexed, Neighbours,
+    QueryAnswer, QueryInput, SynthOverrides, TagAnswer, Written,
 };
 pub use config::{DataSection, EvalSection, ModelRun, RunConfig, TextSection, WeightingKind};
 pub use error::{PipelineError, Result};
 pub use eval_stage::Evaluation;
 pub use export::ExportDtype;
 pub use features_stage::{extract, ExtractSummary};
+pub use layout::{check_model_name, ModelLayout, ReportKind, RunLayout, TrainsGlove};
 pub use model_stage::{ModelResult, StageTimes};
 pub use run::{comparison, run, RunSummary};
 pub use searcher::{
@@ -53,7 +60,7 @@ pub use searcher::{
 pub use shards::{
     embed_captions_shard, embed_shard, merge, merge_checked, MergeReport, ShardManifest, ShardSpec,
 };
-pub use train_stage::TrainOverrides;
+pub use train_stage::{TrainOutcome, TrainOverrides};
 pub use webly_data::Split;
 pub use webly_encoder::DeviceChoice;
 pub use webly_eval::Comparison;

@@ -10,18 +10,25 @@ use webly_index::{Expect, Fingerprints, Hnsw, Manifest};
 use crate::config::ModelRun;
 use crate::context::Context;
 use crate::error::{PipelineError, Result};
-use crate::eval_stage::{self, Evaluation, ModelPaths, Validator};
+use crate::eval_stage::{self, Evaluation, Validator};
 use crate::features_stage::{self, CacheSet};
+use crate::layout::ModelLayout;
 use crate::stamp;
 use crate::train_stage::{self, TrainOutcome, TrainOverrides};
 
 /// What one model's stages produced.
 pub struct ModelResult {
+    /// The model's name in the run config.
     pub name: String,
+    /// What training did (or that it was reused).
     pub train: TrainOutcome,
+    /// The HNSW index's manifest (count, dimension, recall@k against exact search).
     pub manifest: Manifest,
+    /// The reports against captions and ground truth.
     pub evaluation: Evaluation,
+    /// The gallery page of the run's queries.
     pub gallery: PathBuf,
+    /// Seconds spent in each stage.
     pub times: StageTimes,
     /// What the activation-cache stage did for each set (empty for models without a cache).
     pub features: Vec<webly_encoder::ExtractReport>,
@@ -147,7 +154,7 @@ pub fn run_model(
     times.features += lap(&mut t);
     let train = train_outcome(ctx, model, overrides, queries)?;
     times.train += lap(&mut t);
-    let paths = ModelPaths::new(train.dir.clone());
+    let paths = ModelLayout::at(train.dir.clone());
     if !is_embedded(ctx, &paths, &train.stamp, false)? {
         let test: Vec<PathBuf> = ctx
             .data
@@ -176,10 +183,10 @@ pub fn run_model(
         &ctx.data.dataset,
         truth.as_ref(),
         queries,
-        &paths.eval(),
+        &paths,
         &title,
     )?;
-    let gallery = paths.eval().join("gallery.html");
+    let gallery = paths.gallery();
     let hnsw = open_index(ctx, &paths)?;
     let pages = eval_stage::gallery(
         &hnsw,
@@ -220,23 +227,21 @@ pub fn train_outcome(
     )
 }
 
-/// The files of the embed stage (in `embed/`): the test split's `.npy` and `.ids`.
-pub const EMBED_FILES: [&str; 2] = ["test.npy", "test.ids"];
-
 /// Whether the test embeddings of the model with `train_stamp` are there for this dataset and
 /// verify; `say_why` prints which file is damaged when they do not (once per stage run).
 fn is_embedded(
     ctx: &Context,
-    paths: &ModelPaths,
+    paths: &ModelLayout,
     train_stamp: &str,
     say_why: bool,
 ) -> Result<bool> {
-    let out = paths.embeddings(Split::Test);
-    let dir = out.parent().map(PathBuf::from).unwrap_or_default();
+    let dir = paths.embed_dir();
     let inputs = embed_stamp(ctx, train_stamp)?;
+    let files = ModelLayout::embed_files(Split::Test);
+    let files = files.each_ref().map(String::as_str);
     Ok(match say_why {
-        true => stamp::is_fresh(&dir, &inputs, &EMBED_FILES),
-        false => stamp::check(&dir, &inputs, &EMBED_FILES) == stamp::Check::Fresh,
+        true => stamp::is_fresh(&dir, &inputs, &files),
+        false => stamp::check(&dir, &inputs, &files) == stamp::Check::Fresh,
     })
 }
 
@@ -244,15 +249,16 @@ fn is_embedded(
 ///
 /// Reused when the model and the dataset's content are unchanged: `webly eval` or `index` after
 /// test images were edited embeds them again even though the model is not retrained.
-pub fn ensure_embedded(ctx: &Context, paths: &ModelPaths, train_stamp: &str) -> Result<PathBuf> {
+pub fn ensure_embedded(ctx: &Context, paths: &ModelLayout, train_stamp: &str) -> Result<PathBuf> {
     let out = paths.embeddings(Split::Test);
-    let dir = out.parent().map(PathBuf::from).unwrap_or_default();
+    let dir = paths.embed_dir();
     let inputs = embed_stamp(ctx, train_stamp)?;
     if !is_embedded(ctx, paths, train_stamp, true)? {
         stamp::clear(&dir)?;
-        let n = eval_stage::embed_split(&paths.dir, &ctx.data.dataset, Split::Test, &out)?;
+        let n = eval_stage::embed_split(paths.dir(), &ctx.data.dataset, Split::Test, &out)?;
         eprintln!("[embed] {n} test images -> {}", out.display());
-        stamp::write(&dir, &inputs, &EMBED_FILES)?;
+        let files = ModelLayout::embed_files(Split::Test);
+        stamp::write(&dir, &inputs, &files.each_ref().map(String::as_str))?;
     }
     Ok(out)
 }
@@ -273,11 +279,11 @@ pub fn fingerprints(ctx: &Context, train_stamp: &str) -> Result<Fingerprints> {
 /// The HNSW index of the test embeddings (rebuilt when the model or the index settings change).
 fn ensure_index(
     ctx: &Context,
-    paths: &ModelPaths,
+    paths: &ModelLayout,
     train_stamp: &str,
     emb: &webly_index::Embeddings,
 ) -> Result<Manifest> {
-    let dir = paths.index();
+    let dir = paths.index_dir();
     let fp = fingerprints(ctx, train_stamp)?;
     match webly_index::verify(&dir) {
         Ok(m) => {
@@ -297,12 +303,12 @@ fn ensure_index(
 }
 
 /// Opens a model's saved index, refusing one built with another text space.
-pub fn open_index(ctx: &Context, paths: &ModelPaths) -> Result<Hnsw> {
+pub fn open_index(ctx: &Context, paths: &ModelLayout) -> Result<Hnsw> {
     let expect = Expect {
         dim: ctx.text.embedder.dim(),
         text_fingerprint: ctx.text.embedder.fingerprint(),
     };
-    let dir = paths.index();
+    let dir = paths.index_dir();
     if !dir.join(webly_index::MANIFEST_FILE).exists() {
         return Err(PipelineError::Missing {
             what: "the HNSW index",

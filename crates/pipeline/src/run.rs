@@ -14,8 +14,11 @@ use crate::train_stage::TrainOverrides;
 
 /// The outcome of a whole run.
 pub struct RunSummary {
+    /// Each model's results, in the config's order.
     pub models: Vec<ModelResult>,
+    /// The comparison table (markdown): mAP and P@5 of each model beside random ranking.
     pub table: String,
+    /// Where the table was written (`comparison.md` in the run folder).
     pub table_path: PathBuf,
     /// Seconds per stage, summed over the models.
     pub times: StageTimes,
@@ -49,7 +52,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary> {
         models.push(m);
     }
     let table = comparison(&models);
-    let table_path = cfg.run_dir.join("comparison.md");
+    let table_path = cfg.layout().comparison();
     write_atomic(&table_path, table.as_bytes())?;
     Ok(RunSummary {
         models,

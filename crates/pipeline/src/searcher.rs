@@ -16,9 +16,9 @@ use webly_text::TextEmbedder;
 use crate::config::RunConfig;
 use crate::context::Context;
 use crate::error::{PipelineError, Result};
-use crate::eval_stage::{self, ModelPaths};
+use crate::eval_stage;
+use crate::layout::ModelLayout;
 use crate::model_stage::open_index;
-use crate::train_stage::model_dir;
 
 /// A word must occur this often in the training captions to be offered as a tag: the whole
 /// GloVe vocabulary (400K words, most of them rare names and web tokens) buries the concepts.
@@ -28,7 +28,9 @@ pub const TAG_MIN_COUNT: usize = 5;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum SearchMode {
+    /// Every test embedding compared (brute force).
     Exact,
+    /// The HNSW index (approximate; its recall@k is measured when it is built).
     #[default]
     Hnsw,
 }
@@ -36,9 +38,11 @@ pub enum SearchMode {
 /// One retrieved image, as scripts and the web page see it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Found {
+    /// The image's key (`city/id`, or the source's own key).
     pub key: String,
     /// Cosine similarity to the query, in [-1, 1].
     pub score: f32,
+    /// The image's caption.
     pub caption: String,
     /// The image file (under the dataset root).
     pub image_path: PathBuf,
@@ -51,18 +55,22 @@ pub struct Found {
 /// The answer to a text query.
 #[derive(Debug, Clone, Serialize)]
 pub struct TextResults {
+    /// The query as given.
     pub query: String,
     /// The cleaned words of the query, in order.
     pub tokens: Vec<String>,
     /// The cleaned words the text space does not know (skipped).
     pub unknown: Vec<String>,
+    /// Exact search or the HNSW index.
     pub mode: SearchMode,
+    /// The nearest test images, best first.
     pub hits: Vec<Found>,
 }
 
 /// One of an image's nearest caption words.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Tag {
+    /// A caption word.
     pub word: String,
     /// Cosine similarity between the word vector and the image embedding.
     pub score: f32,
@@ -71,15 +79,21 @@ pub struct Tag {
 /// Facts about the loaded model and index.
 #[derive(Debug, Clone, Serialize)]
 pub struct IndexFacts {
+    /// The model's name in the run config.
     pub model: String,
+    /// Its network (`small_cnn`, `resnet18`, `efficientnet_lite0`).
     pub arch: String,
     /// Indexed (test) images.
     pub size: usize,
+    /// Dimension of the embeddings (the word space's).
     pub dimension: usize,
     /// The word vectors file (or "glove trained on captions").
     pub text_space: String,
+    /// Words in the word space.
     pub text_words: usize,
+    /// Fingerprint of the word space (the index is refused under another).
     pub text_fingerprint: String,
+    /// Words offered as tags (used at least [`TAG_MIN_COUNT`] times in training captions).
     pub tag_vocabulary: usize,
     /// The index's manifest: HNSW settings and the recall measured at build time.
     pub index: Option<Manifest>,
@@ -111,24 +125,26 @@ struct Entry {
 }
 
 impl Searcher {
-    /// Opens the run's dataset and text space (reusing their stages), then the named model's
-    /// encoder, test embeddings and index. Errors name what is missing and the command that
-    /// makes it.
+    /// Opens what a finished run wrote, running no stage (a reader of the run folder, beside
+    /// other readers): the named model's training, the dataset and word space it used, then its
+    /// encoder, test embeddings and index.
+    ///
+    /// # Errors
+    /// Each names what is missing and the command that makes it: the trained model
+    /// (`webly train`), the dataset or trained vectors (`webly text embed`), the embeddings or
+    /// index (`webly index`); [`PipelineError::SpaceDim`] for a word space of another dimension.
     pub fn open(cfg: &RunConfig, model: Option<&str>) -> Result<Self> {
         let model = cfg.model(model)?;
-        let ctx = Context::open_reader(cfg)?;
-        let paths = ModelPaths::new(model_dir(cfg, &model.name));
-        crate::train_stage::verified_training(&paths.dir)?;
-        ctx.check_space(&paths.dir)?;
+        let paths = cfg.layout().model(&model.name)?;
+        let (ctx, _) = Context::open_model(cfg, webly_io::LockKind::Shared, &paths)?;
         let emb_path = paths.embeddings(Split::Test);
-        if let Some(dir) = emb_path.parent() {
-            crate::stamp::verified(
-                dir,
-                &crate::model_stage::EMBED_FILES,
-                "the test embeddings",
-                "webly index",
-            )?;
-        }
+        let files = ModelLayout::embed_files(Split::Test);
+        crate::stamp::verified(
+            &paths.embed_dir(),
+            &files.each_ref().map(String::as_str),
+            "the test embeddings",
+            "webly index",
+        )?;
         let exact = Exact::new(eval_stage::read_embeddings(&emb_path)?);
         let rows = exact
             .embeddings()
@@ -138,7 +154,7 @@ impl Searcher {
             .map(|(i, k)| (k.clone(), i))
             .collect();
         let hnsw = open_index(&ctx, &paths)?;
-        let encoder = Encoder::load(&paths.dir)?;
+        let encoder = Encoder::load(paths.dir())?;
         let loader = encoder.saved().loader.clone();
         let train = ctx.data.dataset.split(Split::Train);
         let vocabulary = webly_text::caption_vocabulary(

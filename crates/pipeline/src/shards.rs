@@ -18,10 +18,9 @@ use webly_text::{read_ids, read_matrix, write_ids, write_matrix};
 use crate::config::RunConfig;
 use crate::context::Context;
 use crate::error::{PipelineError, Result};
-use crate::eval_stage::{self, ModelPaths};
+use crate::eval_stage;
 use crate::fsio::write_atomic;
 use crate::model_stage;
-use crate::train_stage::model_dir;
 
 /// The `kind` of an image-embedding shard manifest.
 pub const EMBED_SHARD_KIND: &str = "webly-embed-shard";
@@ -34,16 +33,21 @@ pub const CAPTION_SHARD_KIND: &str = "webly-caption-shard";
 pub struct ShardManifest {
     /// [`EMBED_SHARD_KIND`].
     pub kind: String,
+    /// The split embedded.
     pub split: Split,
+    /// Which shard of how many.
     pub shard: ShardSpec,
     /// The model's name in the run config, and the fingerprints that must agree across shards:
     /// the model (weights and loader) and the text space it embeds into. Caption shards have
     /// no model (empty).
     #[serde(default)]
     pub model: String,
+    /// Fingerprint of the model and the data it embedded (empty for caption shards).
     #[serde(default)]
     pub model_fingerprint: String,
+    /// Fingerprint of the word space.
     pub text_fingerprint: String,
+    /// Values per embedding.
     pub dim: usize,
     /// Rows of the `.npy` (keys of the `.ids`).
     pub rows: usize,
@@ -68,10 +72,8 @@ pub fn embed_shard(
 ) -> Result<PathBuf> {
     let model = cfg.model(model)?;
     // A reader of the run folder: every shard task of a finished run at once, side by side.
-    let ctx = Context::open_reader(cfg)?;
-    let paths = ModelPaths::new(model_dir(cfg, &model.name));
-    let stamp = crate::train_stage::verified_training(&paths.dir)?;
-    ctx.check_space(&paths.dir)?;
+    let paths = cfg.layout().model(&model.name)?;
+    let (ctx, stamp) = Context::open_model(cfg, webly_io::LockKind::Shared, &paths)?;
     let items: Vec<&Item> = ctx
         .data
         .dataset
@@ -82,7 +84,7 @@ pub fn embed_shard(
     let stem = shard_stem(split, spec);
     let npy = out_dir.join(format!("{stem}.npy"));
     // The shard's own activation-cache set: tasks side by side never write one cache file.
-    let (rows, skipped) = eval_stage::embed_items(&paths.dir, &items, &stem, &npy)?;
+    let (rows, skipped) = eval_stage::embed_items(paths.dir(), &items, &stem, &npy)?;
     let dim = read_matrix(&npy)?.2;
     let fp = model_stage::fingerprints(&ctx, &stamp)?;
     let manifest = ShardManifest {
@@ -117,8 +119,10 @@ pub fn embed_captions_shard(
     out_dir: &Path,
 ) -> Result<Vec<PathBuf>> {
     let _lock = crate::context::lock_run(&cfg.run_dir, webly_io::LockKind::Shared)?;
-    let data = crate::data_stage::prepare(cfg)?;
-    let space = crate::text_stage::embedder_only(cfg, &data.dataset, &data.stamp)?;
+    let data = crate::data_stage::open_existing(cfg)?;
+    let space = crate::text_stage::open_existing(cfg, &data.dataset)?;
+    // The same on every task of one config and dataset, whether or not the text stage ran.
+    let text_fingerprint = crate::stamp::fingerprint(&(&cfg.text, &data.stamp))?;
     std::fs::create_dir_all(out_dir).map_err(PipelineError::io("creating", out_dir))?;
     let mut written = Vec::new();
     for split in crate::text_stage::SPLITS {
@@ -140,7 +144,7 @@ pub fn embed_captions_shard(
             shard: spec,
             model: String::new(),
             model_fingerprint: String::new(),
-            text_fingerprint: space.stamp.clone(),
+            text_fingerprint: text_fingerprint.clone(),
             dim: emb.dim,
             rows: emb.keys.len(),
             skipped: emb.skipped.clone(),
@@ -159,9 +163,13 @@ pub fn embed_captions_shard(
 pub struct MergeReport {
     /// The shards' kind ([`EMBED_SHARD_KIND`] or [`CAPTION_SHARD_KIND`]).
     pub kind: String,
+    /// Shards merged.
     pub shards: usize,
+    /// Rows of the merged `.npy`.
     pub rows: usize,
+    /// Images the shards could not read (no row).
     pub skipped: usize,
+    /// The merged `.npy` (its `.ids` beside it).
     pub out: PathBuf,
 }
 

@@ -10,37 +10,37 @@ use webly_text::{
 
 use crate::config::{RunConfig, WeightingKind};
 use crate::error::{PipelineError, Result};
+use crate::layout::{RunLayout, TrainsGlove};
 use crate::stamp;
-
-/// The table of the vectors file's signature (see [`stamp::content_signature`]).
-const VECTOR_SIGNATURES_FILE: &str = "data/vector_signatures.tsv";
 
 /// The splits whose captions are embedded.
 pub const SPLITS: [Split; 3] = [Split::Train, Split::Val, Split::Test];
 
 /// The word space with its caption embedder, and where the caption embeddings are.
 pub struct TextSpace {
+    /// Embeds captions and queries into the word space.
     pub embedder: TextEmbedder,
+    /// The text stage's folder.
     pub dir: PathBuf,
+    /// Fingerprint of the text stage's inputs (what trained models depend on).
     pub stamp: String,
+    layout: RunLayout,
 }
 
 /// Caption embeddings of one split: keys, then an `n x dim` row-major matrix.
 pub struct CaptionMatrix {
+    /// Keys of the captions embedded, one per row.
     pub keys: Vec<String>,
+    /// `keys.len() x dim` values, row-major.
     pub matrix: Vec<f32>,
+    /// The word space's dimension.
     pub dim: usize,
 }
 
 impl TextSpace {
-    /// The folder of the text stage of a run.
-    pub fn dir_of(cfg: &RunConfig) -> PathBuf {
-        cfg.run_dir.join("text")
-    }
-
     /// The `.npy` file of a split's caption embeddings (its `.ids` file is beside it).
     pub fn captions_path(&self, split: Split) -> PathBuf {
-        self.dir.join(format!("captions_{split}.npy"))
+        self.layout.caption_embeddings(split)
     }
 
     /// Reads a split's caption embeddings back.
@@ -59,114 +59,135 @@ impl TextSpace {
     }
 }
 
+/// The word space of a finished run, without running its text stage: the pretrained vectors
+/// file, or the GloVe vectors the run trained; the caption weighting fitted on the training
+/// captions. For the commands that read a run (no caption embeddings are written).
+///
+/// # Errors
+/// [`PipelineError::Missing`] when the run trains GloVe and its vectors are not there; the
+/// vectors file's own errors (naming it).
+pub fn open_existing(cfg: &RunConfig, dataset: &Dataset) -> Result<TextSpace> {
+    let layout = cfg.layout();
+    let path = match (&cfg.text.glove, &cfg.text.vectors) {
+        (Some(_), _) => {
+            let trained = layout.trained_glove();
+            if !trained.exists() {
+                return Err(PipelineError::Missing {
+                    what: "the GloVe vectors trained on the captions",
+                    path: trained,
+                    hint: crate::data_stage::MAKES_DATA_AND_TEXT.into(),
+                });
+            }
+            trained
+        }
+        (None, Some(p)) => p.clone(),
+        (None, None) => return Err(no_vectors()),
+    };
+    let train_tokens = train_tokens(dataset);
+    let vectors = load_vectors(cfg, &path)?;
+    Ok(TextSpace {
+        embedder: TextEmbedder::new(vectors, weighting(cfg, &train_tokens)),
+        dir: layout.text_dir(),
+        stamp: stamp::read(&layout.text_dir()).unwrap_or_default(),
+        layout,
+    })
+}
+
+fn no_vectors() -> PipelineError {
+    PipelineError::Invalid("[text] needs `vectors` or a [text.glove] table".into())
+}
+
+/// The cleaned words of each training caption.
+fn train_tokens(dataset: &Dataset) -> Vec<Vec<String>> {
+    dataset
+        .split(Split::Train)
+        .iter()
+        .map(|item| clean(&item.caption))
+        .collect()
+}
+
+/// The caption weighting of the config, fitted on the training captions.
+fn weighting(cfg: &RunConfig, train_tokens: &[Vec<String>]) -> Weighting {
+    match cfg.text.weighting {
+        WeightingKind::Mean => Weighting::Mean,
+        WeightingKind::TfIdf => Weighting::TfIdf(Idf::fit(train_tokens)),
+    }
+}
+
 /// Builds (or reuses) the text space of a run.
 pub fn prepare(cfg: &RunConfig, dataset: &Dataset, data_stamp: &str) -> Result<TextSpace> {
-    let (space, fresh) = space(cfg, dataset, data_stamp, false)?;
+    let layout = cfg.layout();
+    let dir = layout.text_dir();
+    // The vectors file's content too: one replaced in place under the same name is seen.
+    let vectors_file = match (&cfg.text.glove, &cfg.text.vectors) {
+        (None, Some(p)) => vec![p.clone()],
+        _ => Vec::new(),
+    };
+    let table = layout.vector_signatures();
+    let vectors_sig = stamp::content_signature(&vectors_file, &table)?;
+    let inputs = stamp::fingerprint(&(&cfg.text, data_stamp, vectors_sig))?;
+    let outputs = output_files(cfg);
+    let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
+    let fresh = stamp::is_fresh(&dir, &inputs, &outputs);
+    let train_tokens = train_tokens(dataset);
+    let vectors = word_vectors(cfg, &layout, &train_tokens, fresh)?;
+    let embedder = TextEmbedder::new(vectors, weighting(cfg, &train_tokens));
+    let space = TextSpace {
+        embedder,
+        dir,
+        stamp: inputs.clone(),
+        layout,
+    };
     if fresh {
         eprintln!(
             "[text] reusing caption embeddings in {}",
             space.dir.display()
         );
     } else {
-        let outputs = output_files(cfg);
-        let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
         stamp::clear(&space.dir)?;
         embed_splits(&space, dataset)?;
-        stamp::write(&space.dir, &space.stamp, &outputs)?;
+        stamp::write(&space.dir, &inputs, &outputs)?;
     }
     Ok(space)
 }
 
-/// The text space of a run without embedding any caption (`webly text embed --shard`): the
-/// word vectors (GloVe trained on the captions only when the stage already trained them:
-/// shard tasks never train), the weighting, and the stage's fingerprint.
+/// Checks that the text stage of a run finished and its caption embeddings verify.
 ///
 /// # Errors
-/// [`PipelineError::Missing`] when the run trains GloVe and the stage has not run yet.
-pub fn embedder_only(cfg: &RunConfig, dataset: &Dataset, data_stamp: &str) -> Result<TextSpace> {
-    if cfg.text.glove.is_some() {
-        let dir = TextSpace::dir_of(cfg);
-        let fresh = stamp::is_fresh(&dir, &inputs(cfg, data_stamp)?, &[TRAINED_GLOVE]);
-        if !fresh {
-            return Err(PipelineError::Missing {
-                what: "GloVe vectors trained on this run's captions",
-                path: dir.join(TRAINED_GLOVE),
-                hint: "webly text train".into(),
-            });
-        }
-    }
-    Ok(space(cfg, dataset, data_stamp, true)?.0)
-}
-
-/// The fingerprint of the text stage's inputs: its config, the data, the vectors file's content.
-fn inputs(cfg: &RunConfig, data_stamp: &str) -> Result<String> {
-    // The vectors file's content too: one replaced in place under the same name is seen.
-    let vectors_file = match (&cfg.text.glove, &cfg.text.vectors) {
-        (None, Some(p)) => vec![p.clone()],
-        _ => Vec::new(),
-    };
-    let table = cfg.run_dir.join(VECTOR_SIGNATURES_FILE);
-    let vectors_sig = stamp::content_signature(&vectors_file, &table)?;
-    stamp::fingerprint(&(&cfg.text, data_stamp, vectors_sig))
-}
-
-/// The embedder and stamp of the text stage, and whether its caption embeddings are fresh.
-/// `glove_checked`: GloVe trained on the captions is known to be there for these inputs (never
-/// trained again).
-fn space(
-    cfg: &RunConfig,
-    dataset: &Dataset,
-    data_stamp: &str,
-    glove_checked: bool,
-) -> Result<(TextSpace, bool)> {
-    let dir = TextSpace::dir_of(cfg);
-    let inputs = inputs(cfg, data_stamp)?;
+/// [`PipelineError::Missing`] without the stage's stamp, [`PipelineError::Damaged`] naming a
+/// damaged file; both name `webly text embed`.
+pub fn verify_captions(cfg: &RunConfig) -> Result<()> {
     let outputs = output_files(cfg);
     let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
-    let fresh = stamp::is_fresh(&dir, &inputs, &outputs);
-    let train_tokens: Vec<Vec<String>> = dataset
-        .split(Split::Train)
-        .iter()
-        .map(|item| clean(&item.caption))
-        .collect();
-    let vectors = word_vectors(cfg, &dir, &train_tokens, fresh || glove_checked)?;
-    let weighting = match cfg.text.weighting {
-        WeightingKind::Mean => Weighting::Mean,
-        WeightingKind::TfIdf => Weighting::TfIdf(Idf::fit(&train_tokens)),
-    };
-    let embedder = TextEmbedder::new(vectors, weighting);
-    let space = TextSpace {
-        embedder,
-        dir,
-        stamp: inputs,
-    };
-    Ok((space, fresh))
+    let dir = cfg.layout().text_dir();
+    stamp::verified(
+        &dir,
+        &outputs,
+        "the caption embeddings",
+        crate::data_stage::MAKES_DATA_AND_TEXT,
+    )
+    .map(|_| ())
 }
 
 /// The files of the text stage (names in its folder): each split's caption embeddings, and
 /// the GloVe vectors trained on the captions when the run trains them.
 fn output_files(cfg: &RunConfig) -> Vec<String> {
-    let mut files: Vec<String> = SPLITS
-        .iter()
-        .flat_map(|s| [format!("captions_{s}.npy"), format!("captions_{s}.ids")])
-        .collect();
-    if cfg.text.glove.is_some() {
-        files.push(TRAINED_GLOVE.to_string());
-    }
-    files
+    let glove = match cfg.text.glove {
+        Some(_) => TrainsGlove::Yes,
+        None => TrainsGlove::No,
+    };
+    RunLayout::text_files(&SPLITS, glove)
 }
-
-/// GloVe vectors trained on the training captions, in the stage folder.
-const TRAINED_GLOVE: &str = "glove.txt";
 
 /// Pretrained vectors, or GloVe trained on the training captions (kept in the stage folder).
 fn word_vectors(
     cfg: &RunConfig,
-    dir: &Path,
+    layout: &RunLayout,
     train_tokens: &[Vec<String>],
     fresh: bool,
 ) -> Result<WordVectors> {
-    let trained = dir.join(TRAINED_GLOVE);
+    let dir = layout.text_dir();
+    let trained = layout.trained_glove();
     let path = match (&cfg.text.glove, &cfg.text.vectors) {
         (Some(glove), _) => {
             if !(fresh && trained.exists()) {
@@ -175,23 +196,24 @@ fn word_vectors(
                     train_tokens.len()
                 );
                 let (vectors, _stats) = train_glove(glove, train_tokens)?;
-                std::fs::create_dir_all(dir).map_err(PipelineError::io("creating", dir))?;
+                std::fs::create_dir_all(&dir).map_err(PipelineError::io("creating", &dir))?;
                 vectors.write_glove_text(&trained)?;
             }
             trained
         }
         (None, Some(path)) => path.clone(),
-        (None, None) => {
-            return Err(PipelineError::Invalid(
-                "[text] needs `vectors` or a [text.glove] table".into(),
-            ))
-        }
+        (None, None) => return Err(no_vectors()),
     };
+    load_vectors(cfg, &path)
+}
+
+/// Loads a vectors file with the config's `non_utf8` policy, printing what was read.
+fn load_vectors(cfg: &RunConfig, path: &Path) -> Result<WordVectors> {
     let opts = LoadOptions {
         non_utf8: cfg.text.non_utf8,
         ..LoadOptions::default()
     };
-    let (vectors, report) = WordVectors::load(&path, &opts)?;
+    let (vectors, report) = WordVectors::load(path, &opts)?;
     eprintln!("[text] {}: {report}", path.display());
     Ok(vectors)
 }

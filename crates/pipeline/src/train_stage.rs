@@ -15,13 +15,21 @@ use crate::text_stage::TextSpace;
 /// Command-line overrides of a model's training settings.
 #[derive(Debug, Clone, Default)]
 pub struct TrainOverrides {
+    /// `--epochs`.
     pub epochs: Option<usize>,
+    /// `--lr`.
     pub lr: Option<f64>,
+    /// `--batch-size`.
     pub batch_size: Option<usize>,
+    /// `--max-steps`: stop after this many optimiser steps.
     pub max_steps: Option<u64>,
+    /// `--device`.
     pub device: Option<DeviceChoice>,
+    /// `--threads`: libtorch's CPU threads.
     pub threads: Option<usize>,
+    /// `--seed`.
     pub seed: Option<u64>,
+    /// `--resume`: continue from the model folder's last checkpoint.
     pub resume: bool,
 }
 
@@ -53,14 +61,6 @@ impl TrainOverrides {
     }
 }
 
-/// The run's activation caches, under `run_dir`.
-pub const FEATURES_DIR: &str = "features";
-
-/// The folder of a model of the run.
-pub fn model_dir(cfg: &RunConfig, name: &str) -> PathBuf {
-    cfg.run_dir.join("models").join(name)
-}
-
 /// Checks a model's settings with the command-line overrides applied, before any stage runs.
 ///
 /// # Errors
@@ -80,12 +80,10 @@ pub fn effective_config(
 ) -> Result<TrainConfig> {
     let mut train = model.train.clone();
     overrides.apply(&mut train)?;
-    train.out_dir = model_dir(cfg, &model.name);
+    let layout = cfg.layout();
+    train.out_dir = layout.model(&model.name)?.dir().to_path_buf();
     // One activation cache per run, shared by the models with the same frozen backbone.
-    train
-        .cache
-        .dir
-        .get_or_insert_with(|| cfg.run_dir.join(FEATURES_DIR));
+    train.cache.dir.get_or_insert_with(|| layout.features_dir());
     train.model.out_dim = i64::try_from(dim)
         .map_err(|_| PipelineError::Invalid(format!("text dimension {dim} too large")))?;
     // Command-line overrides are checked as the config's own values are, before any stage runs.
@@ -94,11 +92,15 @@ pub fn effective_config(
 }
 
 /// What the training stage did.
+#[derive(Debug, Clone)]
 pub struct TrainOutcome {
+    /// The model's name in the run config.
     pub name: String,
+    /// The model's folder.
     pub dir: PathBuf,
     /// `None` when an earlier training with the same inputs was reused.
     pub report: Option<TrainReport>,
+    /// Fingerprint of the training's inputs (settings and text space).
     pub stamp: String,
 }
 

@@ -6,7 +6,9 @@
 //! the activation cache except for the shard of an image edited in place.
 use std::path::{Path, PathBuf};
 
-use webly_pipeline::{compare, query, run, tag, text_embed, QueryInput, RunConfig, RunSummary};
+use webly_pipeline::{
+    compare, query, run, tag, text_embed, QueryInput, RunConfig, RunSummary, SearchMode,
+};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -118,8 +120,8 @@ fn queries_tags_and_comparisons(cfg: &RunConfig, tmp: &Path) {
     // answer equals exact search on this small index; a gallery page is written.
     let html = tmp.join("q.html");
     let text = QueryInput::Text("snow ski".into());
-    let hnsw = query(cfg, None, &text, 5, false, Some(&html)).expect("query");
-    let exact = query(cfg, None, &text, 5, true, None).expect("exact query");
+    let hnsw = query(cfg, None, &text, 5, SearchMode::Hnsw, Some(&html)).expect("query");
+    let exact = query(cfg, None, &text, 5, SearchMode::Exact, None).expect("exact query");
     assert_eq!(hnsw.hits.len(), 5);
     assert!(hnsw.hits.windows(2).all(|w| w[0].score >= w[1].score));
     let keys =
@@ -146,7 +148,7 @@ fn queries_tags_and_comparisons(cfg: &RunConfig, tmp: &Path) {
         None,
         &QueryInput::Text("qqxzv zzkwq".into()),
         5,
-        false,
+        SearchMode::Hnsw,
         None,
     )
     .expect_err("no known word is an error")
@@ -157,7 +159,7 @@ fn queries_tags_and_comparisons(cfg: &RunConfig, tmp: &Path) {
         None,
         &QueryInput::Text("snow qqxzv".into()),
         3,
-        false,
+        SearchMode::Hnsw,
         None
     )
     .is_ok());
@@ -169,28 +171,34 @@ fn queries_tags_and_comparisons(cfg: &RunConfig, tmp: &Path) {
         None,
         &QueryInput::Image(first.image_path.clone()),
         3,
-        true,
+        SearchMode::Exact,
         None,
     )
     .expect("image query");
     assert_eq!(by_image.hits[0].key, first.key);
     let bad = tmp.join("broken.jpg");
     std::fs::write(&bad, b"not a jpeg").unwrap();
-    let err = query(cfg, None, &QueryInput::Image(bad.clone()), 3, true, None)
-        .expect_err("unreadable image is an error")
-        .to_string();
+    let err = query(
+        cfg,
+        None,
+        &QueryInput::Image(bad.clone()),
+        3,
+        SearchMode::Exact,
+        None,
+    )
+    .expect_err("unreadable image is an error")
+    .to_string();
     assert!(err.contains("broken.jpg"), "{err}");
 
     // Image to words, and the comparison of finished runs.
-    let words = tag(cfg, None, &first.image_path, 5)
-        .expect("tag")
-        .to_string();
-    assert_eq!(words.lines().count(), 6, "{words}");
-    let table = compare(std::slice::from_ref(&cfg.run_dir))
-        .expect("compare")
-        .to_string();
-    assert!(
-        table.contains("run: triplet (captions)") && table.contains("run: triplet (truth)"),
+    let words = tag(cfg, None, &first.image_path, 5).expect("tag");
+    assert_eq!(words.words.len(), 5, "{words}");
+    assert!(words.words.windows(2).all(|w| w[0].score >= w[1].score));
+    let table = compare(std::slice::from_ref(&cfg.run_dir)).expect("compare");
+    let rows: Vec<&str> = table.runs.iter().map(|r| r.run.as_str()).collect();
+    assert_eq!(
+        rows,
+        ["run: triplet (captions)", "run: triplet (truth)"],
         "{table}"
     );
 
@@ -262,10 +270,10 @@ fn wrong_dimension_is_one_error_on_every_path(cfg: &RunConfig, tmp: &Path, image
     let snow = QueryInput::Text("snow".into());
     let by_image = QueryInput::Image(image.to_path_buf());
     let errors = [
-        query(&cfg3, None, &snow, 5, true, None).err(),
-        query(&cfg3, None, &snow, 5, false, None).err(),
-        query(&cfg3, None, &by_image, 5, true, None).err(),
-        query(&cfg3, None, &by_image, 5, false, None).err(),
+        query(&cfg3, None, &snow, 5, SearchMode::Exact, None).err(),
+        query(&cfg3, None, &snow, 5, SearchMode::Hnsw, None).err(),
+        query(&cfg3, None, &by_image, 5, SearchMode::Exact, None).err(),
+        query(&cfg3, None, &by_image, 5, SearchMode::Hnsw, None).err(),
         tag(&cfg3, None, image, 5).err(),
     ];
     for e in errors {

@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
 use super::DatasetSource;
@@ -233,8 +232,7 @@ fn read_captions(
         .into_iter()
         .filter_map(|p| p.split.map(|s| (p, s)))
         .collect();
-    let bar = ProgressBar::new(pairs.len() as u64).with_style(progress_style());
-    bar.set_message("captions");
+    let bar = webly_io::progress::rate_bar(pairs.len() as u64, "captions");
     let read: Vec<(Item, CaptionText)> = pairs
         .into_par_iter()
         .map(|(p, split)| {
@@ -272,12 +270,6 @@ fn tally(item: Item, c: &CaptionText, report: &mut LayoutReport) -> Item {
         Split::Test => report.test += 1,
     }
     item
-}
-
-/// The progress bar style shared by the crate's long loops.
-pub(crate) fn progress_style() -> ProgressStyle {
-    ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} [{elapsed_precise}, {per_sec}]")
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
 }
 
 #[cfg(test)]

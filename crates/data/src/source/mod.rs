@@ -71,7 +71,9 @@ impl Dataset {
     /// first `test_fraction` are test, the next `val_fraction` val, the rest train (see
     /// [`crate::reference_counts`]). Unmatched files and damaged captions are counted, never fatal.
     pub fn open(cfg: &DatasetConfig) -> Result<Dataset, DataError> {
-        cfg.format.source().open(cfg)
+        let mut dataset = cfg.format.source().open(cfg)?;
+        dataset.report.format = cfg.format;
+        Ok(dataset)
     }
 }
 

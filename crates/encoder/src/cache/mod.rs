@@ -7,7 +7,7 @@
 //! the head, not the backbone.
 //!
 //! Layout under [`CacheConfig::dir`]:
-//! - `<fingerprint>/manifest.json` ([`CacheManifest`]): arch, padding, weights digest, frozen
+//! - `<fingerprint>/manifest.json` ([`CacheManifest`](crate::cache::CacheManifest)): arch, padding, weights digest, frozen
 //!   stages, loader, dtype, view seed, the activation's shape and bytes per view. The
 //!   fingerprint hashes all of these, so any change is another folder and the models of a run
 //!   that share a backbone (the triplet model and the cross-entropy baseline) share one cache.
@@ -35,6 +35,7 @@ use crate::model::Network;
 use crate::prefetch::{self, derive_seed, Job};
 use crate::progress::Progress;
 use crate::tensors::batch_tensor;
+use crate::Bar;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -63,20 +64,27 @@ pub const CACHE_MANIFEST: &str = "manifest.json";
 /// `manifest.json` of a cache folder: what produced its activations.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CacheManifest {
+    /// Version of the cache's file layout; another version is extracted again.
     pub format: u32,
+    /// The backbone's architecture.
     pub arch: Arch,
+    /// The backbone's padding (EfficientNet).
     pub padding: Padding,
     /// The pretrained weights file and the SHA-256 of its bytes.
     pub weights: PathBuf,
+    /// SHA-256 of the weights file's bytes, hex.
     pub weights_sha256: String,
     /// Backbone stages whose output is cached, of `stages`.
     pub frozen_stages: usize,
+    /// Stages of the backbone in all.
     pub stages: usize,
+    /// The loader settings that decoded and cropped the images.
     pub loader: LoaderConfig,
     /// [`webly_data::PIXELS_VERSION`] of the loader that decoded the images (0 before it was
     /// recorded): another version makes other pixels from the same file, so another cache.
     #[serde(default)]
     pub pixels: u32,
+    /// The stored float type.
     pub dtype: CacheDtype,
     /// Arithmetic of the extraction as resolved on the machine that ran it (f32 or bf16).
     pub compute: ComputeKind,
@@ -92,9 +100,13 @@ pub struct CacheManifest {
 /// What [`FeatureCache::ensure`] did for one set of images.
 #[derive(Debug, Clone, Default)]
 pub struct ExtractReport {
+    /// The set's name (its folder: `train`, `val`, `test`, a shard's stem).
     pub set: String,
+    /// Images in the set.
     pub images: usize,
+    /// Views cached per image.
     pub views: usize,
+    /// Shards the set is stored in.
     pub shards: usize,
     /// Shards computed now (the rest were reused).
     pub extracted_shards: usize,
@@ -104,6 +116,7 @@ pub struct ExtractReport {
     pub skipped: usize,
     /// Each image that could not be loaded, with the reason.
     pub skipped_files: Vec<webly_data::Skipped>,
+    /// Wall-clock seconds the set took (reused shards included).
     pub seconds: f64,
     /// Bytes of activations the set holds.
     pub bytes: u64,
@@ -262,9 +275,9 @@ impl FeatureCache {
         set: &str,
         images: &[PathBuf],
         views: usize,
-        progress: bool,
+        bar: Bar,
     ) -> Result<(FeatureSet, ExtractReport), EncoderError> {
-        let (dir, indexes, mut report) = self.fill(set, images, views, progress, None)?;
+        let (dir, indexes, mut report) = self.fill(set, images, views, bar, None)?;
         let indexes: Vec<ShardIndex> = indexes.into_iter().flatten().collect();
         let set_files =
             FeatureSet::open(&dir, indexes, self.cfg.shard_images, views, &self.manifest)?;
@@ -285,9 +298,9 @@ impl FeatureCache {
         images: &[PathBuf],
         views: usize,
         part: ShardSpec,
-        progress: bool,
+        bar: Bar,
     ) -> Result<ExtractReport, EncoderError> {
-        let (_, indexes, mut report) = self.fill(set, images, views, progress, Some(part))?;
+        let (_, indexes, mut report) = self.fill(set, images, views, bar, Some(part))?;
         let mine: Vec<&ShardIndex> = indexes.iter().flatten().collect();
         report.shards = mine.len();
         report.images = mine.iter().map(|i| i.images.len()).sum();
@@ -315,7 +328,7 @@ impl FeatureCache {
         set: &str,
         images: &[PathBuf],
         views: usize,
-        progress: bool,
+        bar: Bar,
         part: Option<ShardSpec>,
     ) -> Result<(PathBuf, Vec<Option<ShardIndex>>, ExtractReport), EncoderError> {
         let t0 = Instant::now();
@@ -370,7 +383,7 @@ impl FeatureCache {
                 &ranges,
                 &stale,
                 views,
-                progress,
+                bar,
                 &mut indexes,
             )?
         };
@@ -399,7 +412,7 @@ impl FeatureCache {
         ranges: &[std::ops::Range<usize>],
         stale: &[usize],
         views: usize,
-        progress: bool,
+        bar: Bar,
         indexes: &mut [Option<ShardIndex>],
     ) -> Result<usize, EncoderError> {
         // Loaded views: the centre crop (its mirror is flipped from it) and the random ones.
@@ -443,7 +456,7 @@ impl FeatureCache {
             threads,
         );
         let total = (stale.iter().map(|&s| ranges[s].len()).sum::<usize>() * views) as u64;
-        let mut bar = Progress::new(progress, "features", total, 0);
+        let mut bar = Progress::new(bar == Bar::Show, "features", total, 0);
         let per_view = self.manifest.bytes_per_view;
         let mut buffers: HashMap<usize, ShardBuffer> = HashMap::new();
         let mut decoded = 0;

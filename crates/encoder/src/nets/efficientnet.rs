@@ -5,7 +5,7 @@
 //! `(x - 127) / 128`. Variable names are those of `efficientnet-lite0-57934424.pth`
 //! (`_conv_stem`, `_bn0`, `_blocks.N._expand_conv`, ..., `_conv_head`, `_bn1`, `_fc`).
 //! Not ported: drop-connect and the dropout before `_fc` (training-time regularisers only).
-use super::{Backbone, InputNorm, Stage};
+use super::{Backbone, InputNorm, Phase, Stage};
 use crate::config::Padding;
 use tch::nn;
 use tch::Tensor;
@@ -235,7 +235,11 @@ impl EfficientNetLite0 {
 
     /// ImageNet logits `[n, 1000]` of a `[n, 3, h, w]` batch of 0..=255 RGB values (eval mode).
     pub fn logits(&self, xs: &Tensor) -> Tensor {
-        tch::no_grad(|| self.backbone.forward(xs, false, 0).apply_t(&self.fc, false))
+        tch::no_grad(|| {
+            self.backbone
+                .forward(xs, Phase::Eval, 0)
+                .apply_t(&self.fc, false)
+        })
     }
 }
 

@@ -70,12 +70,29 @@ impl std::fmt::Debug for Backbone {
     }
 }
 
+/// Whether a forward pass trains (BatchNorm uses and updates batch statistics, dropout drops)
+/// or evaluates (running statistics, no dropout): tch's `train` flag of `forward_t`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Training mode.
+    Train,
+    /// Evaluation mode.
+    Eval,
+}
+
+impl Phase {
+    /// tch's `train` flag.
+    pub fn is_train(self) -> bool {
+        self == Phase::Train
+    }
+}
+
 impl Backbone {
-    /// Features `[n, features]`; stage `i` runs in training mode only when `train && i >= frozen`
-    /// (frozen stages keep BatchNorm in eval mode). Equals `suffix(&prefix(xs, frozen), frozen,
-    /// train)`.
-    pub fn forward(&self, xs: &Tensor, train: bool, frozen: usize) -> Tensor {
-        self.suffix(&self.prefix(xs, frozen), frozen, train)
+    /// Features `[n, features]`; stage `i` runs in training mode only when `phase` is
+    /// [`Phase::Train`] and `i >= frozen` (frozen stages keep BatchNorm in eval mode). Equals
+    /// `suffix(&prefix(xs, frozen), frozen, phase)`.
+    pub fn forward(&self, xs: &Tensor, phase: Phase, frozen: usize) -> Tensor {
+        self.suffix(&self.prefix(xs, frozen), frozen, phase)
     }
 
     /// The activation at the freeze boundary: input scaling and the first `upto` stages in eval
@@ -92,15 +109,15 @@ impl Backbone {
         }
     }
 
-    /// The rest after [`Backbone::prefix`]: stages `from..` (training mode when `train`) and the
-    /// global average pool, `[n, features]`.
-    pub fn suffix(&self, boundary: &Tensor, from: usize, train: bool) -> Tensor {
+    /// The rest after [`Backbone::prefix`]: stages `from..` (in `phase`) and the global average
+    /// pool, `[n, features]`.
+    pub fn suffix(&self, boundary: &Tensor, from: usize, phase: Phase) -> Tensor {
         if from >= self.stages.len() {
             return boundary.shallow_clone();
         }
         let mut x = boundary.shallow_clone();
         for stage in &self.stages[from..] {
-            x = stage.module.forward_t(&x, train);
+            x = stage.module.forward_t(&x, phase.is_train());
         }
         pool(&x)
     }

@@ -87,6 +87,7 @@ pub(crate) fn resnet18(p: &nn::Path) -> Backbone {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nets::Phase;
     use tch::{nn::ModuleT, Device, Kind, Tensor};
 
     // Our stage-wise ResNet-18 must compute exactly what tch's own resnet18_no_final_layer
@@ -110,8 +111,8 @@ mod tests {
         let theirs = tch::vision::resnet::resnet18_no_final_layer(&vs_tch.root());
         vs_tch.copy(&vs_ours).expect("same variable names");
         let x = Tensor::rand([2, 3, 64, 64], (Kind::Float, Device::Cpu)) * 255.0;
-        for train in [false, true] {
-            let a = tch::no_grad(|| ours.forward(&x, train, 0));
+        for (train, phase) in [(false, Phase::Eval), (true, Phase::Train)] {
+            let a = tch::no_grad(|| ours.forward(&x, phase, 0));
             // Feed tch's net the same normalised input ours computes internally.
             let xn = InputNorm::ImageNet.apply(&x);
             let b = tch::no_grad(|| theirs.forward_t(&xn, train));

@@ -42,8 +42,10 @@ impl Run<'_> {
         let targets = self.targets(&batch.items);
         self.opt.set_lr(lr);
         let raw = match self.features {
-            Some(_) => self.net.forward_from_boundary(&batch.x, true),
-            None => self.net.forward_raw(&batch.x, true),
+            Some(_) => self
+                .net
+                .forward_from_boundary(&batch.x, crate::nets::Phase::Train),
+            None => self.net.forward_raw(&batch.x, crate::nets::Phase::Train),
         };
         let out = match self.cfg.loss.kind {
             LossKind::CrossEntropy => raw,

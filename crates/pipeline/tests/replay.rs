@@ -1,0 +1,162 @@
+//! What a replay of user commands found (the smallest whole run, `fixtures/tiny_run.toml`):
+//! the commands that read a run (query, tag, eval, export) open what the run wrote and never
+//! run its data or text stages again, refuse what they cannot answer before any work, and
+//! say what they searched for.
+use std::path::{Path, PathBuf};
+
+use webly_pipeline::{
+    evaluate, export, query, run, tag, ExportDtype, QueryInput, RunConfig, SearchMode, Split,
+};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn tiny_config(tmp: &Path) -> RunConfig {
+    let mut cfg = RunConfig::load(&fixtures().join("tiny_run.toml")).expect("tiny_run.toml");
+    cfg.run_dir = tmp.join("run");
+    cfg.data.dataset.root = tmp.join("data");
+    cfg.eval.queries = vec![fixtures().join("tiny_queries.txt")];
+    cfg
+}
+
+fn snow() -> QueryInput {
+    QueryInput::Text("snow".into())
+}
+
+#[test]
+fn k_zero_is_refused_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tiny_config(tmp.path());
+    let err = query(&cfg, None, &snow(), 0, SearchMode::Hnsw, None)
+        .expect_err("k = 0 answers nothing")
+        .to_string();
+    assert!(
+        err.contains("-k 0") && err.contains("at least one image"),
+        "{err}"
+    );
+    let image = tmp.path().join("x.jpg");
+    let err = tag(&cfg, None, &image, 0).expect_err("k = 0").to_string();
+    assert!(
+        err.contains("-k 0") && err.contains("at least one word"),
+        "{err}"
+    );
+    assert!(
+        !cfg.run_dir.exists(),
+        "refused before the run folder was touched"
+    );
+}
+
+#[test]
+fn reading_commands_refuse_a_run_without_a_model_before_any_stage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tiny_config(tmp.path());
+    let model_dir = cfg.run_dir.join("models/tiny");
+    // A missing folder for --out is named and never created.
+    let out = tmp.path().join("no/such/folder/test.parquet");
+    let err = export(&cfg, None, Split::Test, &out, ExportDtype::F32)
+        .expect_err("no folder for the output")
+        .to_string();
+    assert!(err.contains("no/such/folder"), "{err}");
+    assert!(!tmp.path().join("no").exists(), "the folder was created");
+    let out = tmp.path().join("test.parquet");
+    let errors = [
+        export(&cfg, None, Split::Test, &out, ExportDtype::F32).map(|_| ()),
+        evaluate(&cfg, None).map(|_| ()),
+        query(&cfg, None, &snow(), 3, SearchMode::Hnsw, None).map(|_| ()),
+        tag(&cfg, None, &out, 3).map(|_| ()),
+    ];
+    for e in errors {
+        let e = e.expect_err("no trained model").to_string();
+        assert!(
+            e.contains(&model_dir.display().to_string()) && e.contains("webly train"),
+            "{e}"
+        );
+    }
+    assert!(
+        !cfg.data.dataset.root.exists(),
+        "the data stage ran (it generated the dataset) before the refusal"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn reading_commands_open_what_the_run_wrote_and_name_what_is_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tiny_config(tmp.path());
+    run(&cfg).expect("the tiny run");
+    let text_dir = cfg.run_dir.join("text");
+    let stamp = || std::fs::read_to_string(text_dir.join("stamp.json")).unwrap();
+    let before = stamp();
+
+    // `--json` says the query as given.
+    let answer = query(&cfg, None, &snow(), 3, SearchMode::Exact, None).expect("query");
+    let json = serde_json::to_value(&answer).unwrap();
+    assert_eq!(json["query"], "snow", "{json}");
+    assert_eq!(answer.to_string().lines().next(), Some("query \"snow\""));
+    let by_image = query(
+        &cfg,
+        None,
+        &QueryInput::Image(answer.hits[0].image_path.clone()),
+        2,
+        SearchMode::Exact,
+        None,
+    )
+    .expect("image query");
+    let json = serde_json::to_value(&by_image).unwrap();
+    assert!(json.get("query").is_none(), "{json}");
+    assert_eq!(
+        json["image"],
+        answer.hits[0].image_path.display().to_string()
+    );
+
+    let out = tmp.path().join("test.parquet");
+    let done = export(&cfg, None, Split::Test, &out, ExportDtype::F32).expect("export");
+    assert_eq!(
+        (done.split, done.path.as_path()),
+        (Split::Test, out.as_path())
+    );
+    assert_eq!(done.rows, answer_rows(&cfg));
+    evaluate(&cfg, None).expect("eval");
+    assert_eq!(
+        stamp(),
+        before,
+        "the text stage was left as the run wrote it"
+    );
+
+    // The run's trained vectors gone: named, with the command that makes them; not retrained.
+    let glove = text_dir.join("glove.txt");
+    std::fs::rename(&glove, tmp.path().join("glove.bak")).unwrap();
+    for e in [
+        query(&cfg, None, &snow(), 3, SearchMode::Hnsw, None).map(|_| ()),
+        evaluate(&cfg, None).map(|_| ()),
+    ] {
+        let e = e.expect_err("no word space").to_string();
+        assert!(
+            e.contains(&glove.display().to_string()) && e.contains("webly text embed"),
+            "{e}"
+        );
+    }
+    assert!(!glove.exists(), "GloVe was trained again");
+    std::fs::rename(tmp.path().join("glove.bak"), &glove).unwrap();
+
+    // The dataset gone: named; not generated again.
+    let root = &cfg.data.dataset.root;
+    std::fs::rename(root, tmp.path().join("data.bak")).unwrap();
+    for e in [
+        query(&cfg, None, &snow(), 3, SearchMode::Hnsw, None).map(|_| ()),
+        export(&cfg, None, Split::Test, &out, ExportDtype::F16).map(|_| ()),
+    ] {
+        let e = e.expect_err("no dataset").to_string();
+        assert!(e.contains(&root.display().to_string()), "{e}");
+    }
+    assert!(!root.exists(), "the dataset was generated again");
+}
+
+/// The test embeddings' rows of the run (the embed stage's `.ids`).
+fn answer_rows(cfg: &RunConfig) -> usize {
+    std::fs::read_to_string(cfg.run_dir.join("models/tiny/embed/test.ids"))
+        .unwrap()
+        .lines()
+        .count()
+}
