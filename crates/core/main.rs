@@ -36,8 +36,8 @@ enum Command {
     Embed(EmbedArgs),
     /// Build the HNSW index of a model's test embeddings and report its recall.
     Index(ModelArgs),
-    /// Combine the outputs of `embed --shard I/N` tasks (checks one model, one text space, every
-    /// shard once, no key missing or repeated).
+    /// Combine the outputs of `embed --shard I/N` or `text embed --shard I/N` tasks (checks one
+    /// kind, split, model and text space, every shard once, no key missing or repeated).
     Merge(MergeArgs),
     /// Write a split's embeddings, keys, captions and image paths as parquet (vector databases'
     /// bulk-import input).
@@ -170,7 +170,8 @@ struct TextEmbedArgs {
     #[command(flatten)]
     config: ConfigArg,
     /// Embed only work shard I of N (`I/N`): the captions whose key hash is I modulo N, into
-    /// --out as captions-<split>-shard-I-of-N.{npy,ids,json}; `webly merge` combines a split's.
+    /// --out as captions-<split>-shard-I-of-N.{npy,ids,json} (`webly merge --split S` combines
+    /// one split's shards).
     #[arg(long, requires = "out")]
     shard: Option<pipeline::ShardSpec>,
     /// The folder that receives the shard's files (with --shard).
@@ -196,6 +197,10 @@ struct MergeArgs {
     /// Merged output .npy (the .ids file goes beside it).
     #[arg(long)]
     out: PathBuf,
+    /// Merge only this split's shards (train, val or test), e.g. from a folder that
+    /// `webly text embed --shard` filled with every split's.
+    #[arg(long)]
+    split: Option<pipeline::Split>,
     /// Shard manifests (.json), or folders holding them.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
@@ -375,7 +380,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Merge(a) => println!(
             "{}",
-            pipeline::merge_checked(&load(&a.config)?, &a.inputs, &a.out)?
+            pipeline::merge_checked(&load(&a.config)?, &a.inputs, a.split, &a.out)?
         ),
         Command::Embed(a) => {
             let cfg = load(&a.model.config)?;

@@ -128,9 +128,8 @@ pub fn build_index(
             hnsw.nodes()
         );
     }
-    if let Some(w) = hnsw.recall().and_then(|r| r.warning()) {
-        eprintln!("[index] warning: {w}");
-    }
+    // A recall below the floor is reported once, by the command's result (`Indexed`,
+    // `ModelResult`), from the manifest.
     Ok(hnsw.save(dir, fingerprints)?)
 }
 

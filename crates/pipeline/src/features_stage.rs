@@ -89,8 +89,9 @@ impl fmt::Display for ExtractSummary {
         };
         write!(
             f,
-            "[{}] {whose}: {done} of its {shards} shards extracted now, the rest were there",
-            self.model
+            "[{}] {whose}: {done} of its {shards} shards extracted now, {} already there",
+            self.model,
+            shards - done
         )
     }
 }

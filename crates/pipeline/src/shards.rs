@@ -199,7 +199,12 @@ impl fmt::Display for MergeReport {
 /// # Errors
 /// [`PipelineError::Invalid`] naming the manifest that disagrees, the missing shard or the
 /// missing or repeated key.
-pub fn merge(inputs: &[PathBuf], expected: Option<&[String]>, out: &Path) -> Result<MergeReport> {
+pub fn merge(
+    inputs: &[PathBuf],
+    split: Option<Split>,
+    expected: Option<&[String]>,
+    out: &Path,
+) -> Result<MergeReport> {
     let manifests = manifest_files(inputs)?;
     let mut loaded: Vec<(PathBuf, ShardManifest)> = Vec::new();
     for path in manifests {
@@ -207,6 +212,9 @@ pub fn merge(inputs: &[PathBuf], expected: Option<&[String]>, out: &Path) -> Res
         let m: ShardManifest = serde_json::from_slice(&bytes).map_err(|e| {
             PipelineError::Invalid(format!("{}: not a shard manifest: {e}", path.display()))
         })?;
+        if split.is_some_and(|s| s != m.split) {
+            continue;
+        }
         if m.kind != EMBED_SHARD_KIND && m.kind != CAPTION_SHARD_KIND {
             return Err(PipelineError::Invalid(format!(
                 "{}: kind {:?}, expected {EMBED_SHARD_KIND:?} or {CAPTION_SHARD_KIND:?}",
@@ -223,10 +231,10 @@ pub fn merge(inputs: &[PathBuf], expected: Option<&[String]>, out: &Path) -> Res
     };
     let mut seen = BTreeSet::new();
     for (path, m) in &loaded {
-        let differs = |what: &str, a: &dyn fmt::Debug, b: &dyn fmt::Debug| {
+        let differs = |what: &str, a: &dyn fmt::Display, b: &dyn fmt::Display| {
             PipelineError::Invalid(format!(
-                "{} has {what} {a:?} but {} has {b:?}: shards of one split of one model and \
-                 text space only",
+                "{} has {what} {a} but {} has {b}: shards of one split of one model and \
+                 text space only (`--split` picks one split's shards from a folder)",
                 path.display(),
                 first_path.display()
             ))
@@ -267,8 +275,12 @@ pub fn merge(inputs: &[PathBuf], expected: Option<&[String]>, out: &Path) -> Res
     }
     if let Some(missing) = (0..first.shard.count).find(|i| !seen.contains(i)) {
         return Err(PipelineError::Invalid(format!(
-            "shard {missing}/{} is missing (given: {seen:?})",
-            first.shard.count
+            "shard {missing}/{} is missing (given: {})",
+            first.shard.count,
+            seen.iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let mut rows: Vec<(String, Vec<f32>)> = Vec::new();
@@ -339,22 +351,30 @@ pub fn merge(inputs: &[PathBuf], expected: Option<&[String]>, out: &Path) -> Res
     })
 }
 
-/// `webly merge --config`: as [`merge`], with the split's keys from the run's dataset checked.
-pub fn merge_checked(cfg: &RunConfig, inputs: &[PathBuf], out: &Path) -> Result<MergeReport> {
-    let manifests = manifest_files(inputs)?;
-    let first = manifests
-        .first()
-        .ok_or_else(|| PipelineError::Invalid("merge: no shard manifests given".into()))?;
-    let bytes = std::fs::read(first).map_err(PipelineError::io("reading", first))?;
-    let m: ShardManifest = serde_json::from_slice(&bytes)
-        .map_err(|e| PipelineError::Invalid(format!("{}: {e}", first.display())))?;
+/// `webly merge --config [--split S]`: as [`merge`], with the split's keys from the run's
+/// dataset checked (the split given, else the first manifest's).
+pub fn merge_checked(
+    cfg: &RunConfig,
+    inputs: &[PathBuf],
+    split: Option<Split>,
+    out: &Path,
+) -> Result<MergeReport> {
+    let split = match split {
+        Some(s) => s,
+        None => {
+            let manifests = manifest_files(inputs)?;
+            let first = manifests
+                .first()
+                .ok_or_else(|| PipelineError::Invalid("merge: no shard manifests given".into()))?;
+            let bytes = std::fs::read(first).map_err(PipelineError::io("reading", first))?;
+            let m: ShardManifest = serde_json::from_slice(&bytes)
+                .map_err(|e| PipelineError::Invalid(format!("{}: {e}", first.display())))?;
+            m.split
+        }
+    };
     let dataset = webly_data::Dataset::open(&cfg.data.dataset)?;
-    let keys: Vec<String> = dataset
-        .split(m.split)
-        .iter()
-        .map(|i| i.key.clone())
-        .collect();
-    merge(inputs, Some(&keys), out)
+    let keys: Vec<String> = dataset.split(split).iter().map(|i| i.key.clone()).collect();
+    merge(inputs, Some(split), Some(&keys), out)
 }
 
 /// The manifests named by `inputs`: `.json` files as given, and every `*-shard-*.json` in the
@@ -420,7 +440,7 @@ mod tests {
         };
         let a = write_shard(dir.path(), ShardSpec { index: 0, count: 2 }, &part(0), "m");
         let out = dir.path().join("merged.npy");
-        let e = merge(std::slice::from_ref(&a), None, &out).unwrap_err();
+        let e = merge(std::slice::from_ref(&a), None, None, &out).unwrap_err();
         assert!(e.to_string().contains("shard 1/2 is missing"), "{e}");
         let other = tempfile::tempdir().unwrap();
         let b = write_shard(
@@ -429,10 +449,10 @@ mod tests {
             &part(1),
             "m2",
         );
-        let e = merge(&[a.clone(), b], None, &out).unwrap_err();
+        let e = merge(&[a.clone(), b], None, None, &out).unwrap_err();
         assert!(e.to_string().contains("has model"), "{e}");
         let b = write_shard(dir.path(), ShardSpec { index: 1, count: 2 }, &part(1), "m");
-        let r = merge(&[dir.path().to_path_buf()], Some(&keys), &out).unwrap();
+        let r = merge(&[dir.path().to_path_buf()], None, Some(&keys), &out).unwrap();
         assert_eq!((r.shards, r.rows), (2, 40));
         let merged = read_ids(&out.with_extension("ids")).unwrap();
         let mut sorted = keys.clone();
@@ -440,9 +460,19 @@ mod tests {
         assert_eq!(merged, sorted);
         let mut more = keys.clone();
         more.push("k999".into());
-        let e = merge(&[a.clone(), b.clone()], Some(&more), &out).unwrap_err();
+        let e = merge(&[a.clone(), b.clone()], None, Some(&more), &out).unwrap_err();
         assert!(e.to_string().contains("key k999"), "{e}");
-        let e = merge(&[a.clone(), a, b], None, &out).unwrap_err();
+        let e = merge(&[a.clone(), a.clone(), b], None, None, &out).unwrap_err();
         assert!(e.to_string().contains("given twice"), "{e}");
+        // A folder with another split's shards too: refused, unless --split picks one.
+        let mut train: ShardManifest = serde_json::from_slice(&std::fs::read(&a).unwrap()).unwrap();
+        train.split = Split::Train;
+        let train_json = dir.path().join("train-shard-00000-of-00002.json");
+        std::fs::write(&train_json, serde_json::to_vec(&train).unwrap()).unwrap();
+        let folder = [dir.path().to_path_buf()];
+        let e = merge(&folder, None, None, &out).unwrap_err();
+        assert!(e.to_string().contains("--split"), "{e}");
+        let r = merge(&folder, Some(Split::Test), Some(&keys), &out).unwrap();
+        assert_eq!((r.shards, r.rows), (2, 40));
     }
 }

@@ -200,7 +200,7 @@ fn run_works_on_tar_shards_and_on_a_photo_folder_alike() {
         }
     });
     let merged = tmp.path().join("merged.npy");
-    let report = merge_checked(&tar_cfg, std::slice::from_ref(&shard_dir), &merged).unwrap();
+    let report = merge_checked(&tar_cfg, std::slice::from_ref(&shard_dir), None, &merged).unwrap();
     assert_eq!(report.shards, 4);
     let single = tar_cfg.run_dir.join("models/triplet/embed/test.npy");
     let (a, b) = (read_npy(&single), read_npy(&merged));
@@ -225,11 +225,12 @@ fn run_works_on_tar_shards_and_on_a_photo_folder_alike() {
         }
     });
     for split in ["train", "val", "test"] {
-        let inputs: Vec<PathBuf> = (0..3)
-            .map(|i| caption_dir.join(format!("captions-{split}-shard-{i:05}-of-00003.json")))
-            .collect();
+        // The folder holds every split's shards: --split picks one.
         let merged = tmp.path().join(format!("captions_{split}.npy"));
-        let report = merge_checked(&tar_cfg, &inputs, &merged).expect("merge caption shards");
+        let pick: webly_pipeline::Split = split.parse().unwrap();
+        let folder = std::slice::from_ref(&caption_dir);
+        let report =
+            merge_checked(&tar_cfg, folder, Some(pick), &merged).expect("merge caption shards");
         assert_eq!(report.shards, 3);
         let stage = read_npy(&tar_cfg.run_dir.join(format!("text/captions_{split}.npy")));
         let shards = read_npy(&merged);
@@ -252,7 +253,7 @@ fn run_works_on_tar_shards_and_on_a_photo_folder_alike() {
         caption_dir.join("captions-test-shard-00000-of-00003.json"),
         shard_dir.clone(),
     ];
-    let e = merge_checked(&tar_cfg, &mixed, &tmp.path().join("mixed.npy")).unwrap_err();
+    let e = merge_checked(&tar_cfg, &mixed, None, &tmp.path().join("mixed.npy")).unwrap_err();
     assert!(e.to_string().contains("kind"), "{e}");
 
     // A rerun reuses every stage: the shards' signatures are stable.
