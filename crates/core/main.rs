@@ -170,7 +170,7 @@ struct TextEmbedArgs {
     #[command(flatten)]
     config: ConfigArg,
     /// Embed only work shard I of N (`I/N`): the captions whose key hash is I modulo N, into
-    /// --out as captions-<split>-shard-I-of-N.{npy,ids,json} (`webly merge --split S` combines
+    /// --out as `captions-<split>-shard-I-of-N.{npy,ids,json}` (`webly merge --split S` combines
     /// one split's shards).
     #[arg(long, requires = "out")]
     shard: Option<pipeline::ShardSpec>,

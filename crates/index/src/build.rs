@@ -26,9 +26,9 @@ use parking_lot::Mutex;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::distance::dot;
+use crate::config::HNSW_MAX_LAYER;
+use crate::distance::{dot, prefetch};
 use crate::flat::{Cand, FlatGraph, PREFETCH_AHEAD};
-use crate::hnsw::HNSW_MAX_LAYER;
 
 /// What the builder needs from [`crate::HnswConfig`].
 #[derive(Debug, Clone, Copy)]
@@ -240,19 +240,6 @@ impl Links {
     fn prefetch(&self, node: u32, layer: usize) {
         prefetch(self.list(node, layer).as_ptr().cast());
     }
-}
-
-/// Asks the CPU to start loading the cache line at `at` (SSE's `prefetcht0`, part of every x86-64
-/// CPU; a hint that never faults and changes no result).
-#[inline(always)]
-pub(crate) fn prefetch(at: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch reads nothing architecturally and never faults, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(at.cast())
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = at;
 }
 
 /// One thread's reusable search state.

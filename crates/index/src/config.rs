@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 use crate::recall::RecallConfig;
 use crate::{IndexError, Result};
 
+/// Layers of a graph being built, by either builder (hnsw_rs's own dump only works with exactly
+/// 16); 16 layers of M=16 hold far more than 10^9 points.
+pub const HNSW_MAX_LAYER: usize = 16;
+
 /// Largest `m`: hnsw_rs stores link counts in a byte and exits the process above 256 (kept for
 /// both builders, so a config valid for one is valid for the other).
 const MAX_M: usize = 256;

@@ -9,8 +9,7 @@ use std::collections::HashMap;
 
 use hnsw_rs::hnsw::Hnsw as Graph;
 
-use crate::build::prefetch;
-use crate::distance::dot;
+use crate::distance::{dot, prefetch};
 use crate::DotClamped;
 
 /// A row id with its distance (`1 - dot`), ordered by distance then id.

@@ -3,7 +3,7 @@
 use hnsw_rs::hnsw::Hnsw as Graph;
 
 use crate::build::BuildParams;
-use crate::config::{Builder, HnswConfig};
+use crate::config::{Builder, HnswConfig, HNSW_MAX_LAYER};
 use crate::embeddings::normalised_query;
 use crate::exact::ExactRef;
 use crate::flat::FlatGraph;
@@ -11,9 +11,6 @@ use crate::recall::{measure_recall, RecallReport};
 use crate::search::{keep_top_k, to_hits};
 use crate::{DotClamped, Embeddings, Hit, Manifest, Result, Search};
 
-/// Layers of a graph being built, by either builder (hnsw_rs's own dump only works with exactly
-/// 16); 16 layers of M=16 hold far more than 10^9 points.
-pub const HNSW_MAX_LAYER: usize = 16;
 /// An HNSW graph over unit vectors with row keys.
 ///
 /// webly's builder writes the graph straight into the flat layout (`flat.rs`); hnsw_rs's graph

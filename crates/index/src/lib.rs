@@ -29,12 +29,12 @@ mod search;
 mod store;
 pub mod synthetic;
 
-pub use config::{Builder, HnswConfig, DEFAULT_HNSW_SEED};
+pub use config::{Builder, HnswConfig, DEFAULT_HNSW_SEED, HNSW_MAX_LAYER};
 pub use distance::{dot, DotClamped};
 pub use embeddings::Embeddings;
 pub use error::IndexError;
 pub use exact::Exact;
-pub use hnsw::{Hnsw, HNSW_MAX_LAYER};
+pub use hnsw::Hnsw;
 pub use manifest::{
     Expect, Fingerprints, Manifest, GRAPH_FILE, KEYS_FILE, MANIFEST_FILE, VECTORS_FILE,
 };

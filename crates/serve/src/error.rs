@@ -10,19 +10,27 @@ use serde::Serialize;
 /// Why the server could not start or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    /// The finished run (model, index, text space) could not be opened.
     #[error("loading the run: {0}")]
     Load(#[from] webly_pipeline::PipelineError),
+    /// The address could not be bound (in use, not allowed).
     #[error("listening on {addr}: {source}")]
     Bind {
+        /// The address asked for.
         addr: SocketAddr,
+        /// The operating system's reason.
         #[source]
         source: std::io::Error,
     },
+    /// The server config file (`--serve-config`) could not be read or parsed.
     #[error("server config {}: {message}", path.display())]
     Config {
+        /// The file.
         path: std::path::PathBuf,
+        /// What was wrong, with its line.
         message: String,
     },
+    /// The server stopped on an I/O error.
     #[error("serving: {0}")]
     Serve(#[source] std::io::Error),
 }

@@ -19,6 +19,8 @@
 //! | `GET /api/tags?key=KEY&k=10` | nearest caption words of an indexed image |
 //! | `POST /api/tags?k=10` | nearest caption words of an uploaded image |
 //! | `GET /thumb/KEY` | a JPEG thumbnail of an indexed image |
+
+#![deny(missing_docs)]
 mod api;
 mod error;
 mod page;
@@ -90,7 +92,9 @@ impl ServeConfig {
 
 /// What every request shares (read-only).
 pub struct AppState {
+    /// The model's search state, loaded once from the finished run.
     pub searcher: Searcher,
+    /// Limits and timeouts of the server.
     pub config: ServeConfig,
 }
 
