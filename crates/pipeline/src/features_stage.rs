@@ -6,7 +6,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use webly_data::{ShardSpec, Split};
+use webly_data::{Dataset, ShardSpec, Split};
 use webly_encoder::{resolve_device, ExtractReport, FeatureCache, TrainConfig};
 use webly_io::LockKind;
 
@@ -63,6 +63,15 @@ fn fill(
         reports.push(report);
     }
     Ok(reports)
+}
+
+/// The test split's images, in dataset order (the rows of the test cache set).
+pub fn test_images(dataset: &Dataset) -> Vec<PathBuf> {
+    dataset
+        .split(Split::Test)
+        .iter()
+        .map(|i| i.image.clone())
+        .collect()
 }
 
 /// What [`extract`] did: one report per set (each printed to stderr as it finishes), for the
@@ -123,13 +132,7 @@ pub fn extract(
         )));
     }
     let data = train_stage::train_data(&ctx.data.dataset, &ctx.text)?;
-    let test: Vec<PathBuf> = ctx
-        .data
-        .dataset
-        .split(Split::Test)
-        .iter()
-        .map(|i| i.image.clone())
-        .collect();
+    let test = test_images(&ctx.data.dataset);
     let sets = [
         CacheSet {
             name: "train",

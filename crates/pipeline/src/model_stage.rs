@@ -156,13 +156,7 @@ pub fn run_model(
     times.train += lap(&mut t);
     let paths = ModelLayout::at(train.dir.clone());
     if !is_embedded(ctx, &paths, &train.stamp, false)? {
-        let test: Vec<PathBuf> = ctx
-            .data
-            .dataset
-            .split(Split::Test)
-            .iter()
-            .map(|i| i.image.clone())
-            .collect();
+        let test = features_stage::test_images(&ctx.data.dataset);
         let sets = [CacheSet {
             name: "test",
             images: &test,
