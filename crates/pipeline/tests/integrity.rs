@@ -3,21 +3,12 @@
 //! lines shuffled) gives a rebuild in `run` and, before that, an error in `query` naming the file
 //! and the command that repairs it; a bad config leaves a finished run untouched; one writer per
 //! run folder.
+mod common;
+
+use common::{fixtures, tiny_config};
 use std::path::{Path, PathBuf};
 
 use webly_pipeline::{query, run, QueryInput, RunConfig, SearchMode};
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-fn tiny_config(tmp: &Path) -> RunConfig {
-    let mut cfg = RunConfig::load(&fixtures().join("tiny_run.toml")).expect("tiny_run.toml");
-    cfg.run_dir = tmp.join("run");
-    cfg.data.dataset.root = tmp.join("data");
-    cfg.eval.queries = vec![fixtures().join("tiny_queries.txt")];
-    cfg
-}
 
 fn snow(cfg: &RunConfig) -> Result<Vec<String>, String> {
     query(

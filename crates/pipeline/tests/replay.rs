@@ -2,23 +2,13 @@
 //! the commands that read a run (query, tag, eval, export) open what the run wrote and never
 //! run its data or text stages again, refuse what they cannot answer before any work, and
 //! say what they searched for.
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::tiny_config;
 
 use webly_pipeline::{
     evaluate, export, query, run, tag, ExportDtype, QueryInput, RunConfig, SearchMode, Split,
 };
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-fn tiny_config(tmp: &Path) -> RunConfig {
-    let mut cfg = RunConfig::load(&fixtures().join("tiny_run.toml")).expect("tiny_run.toml");
-    cfg.run_dir = tmp.join("run");
-    cfg.data.dataset.root = tmp.join("data");
-    cfg.eval.queries = vec![fixtures().join("tiny_queries.txt")];
-    cfg
-}
 
 fn snow() -> QueryInput {
     QueryInput::Text("snow".into())
