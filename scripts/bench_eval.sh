@@ -3,9 +3,10 @@
 # threads: 24 queries x N images x DIM, best of 5 each; prints webly's speed over numpy's.
 #   "scoring": webly-eval's cosine_scores (check, norm and score every image for every query:
 #   the scan evaluate ranks), against numpy's `queries @ images.T` alone.
-#   "evaluation": the whole evaluate (also ranks every image per query, AP, P@k), against the
-#   same numpy matmul; "evaluation, keys mapped": the same with the relevance's keys in another
-#   order than the ranking's (mapped through a hash map once).
+#   "evaluation": the whole evaluate (looks up each query's relevant images, scans, and places
+#   every image of each query's ranking among the relevant scores: AP, P@k, R-precision), against
+#   the same numpy matmul; "evaluation, keys mapped": the same with the relevance's keys in
+#   another order than the ranking's (mapped through hash maps once).
 # Usage: bash scripts/bench_eval.sh [N] [DIM]   (default 150000 300; threads: RAYON_NUM_THREADS
 # or all cores)
 set -euo pipefail

@@ -1,12 +1,15 @@
 //! Exact evaluation: every query ranks every image.
 
-use std::collections::HashMap;
-
 use rayon::prelude::*;
 
-use crate::metrics::{expected_random_ap, rank_metrics_of_parts, RankScratch};
+use crate::metrics::{RandomRanking, RankMetrics};
+use crate::positions::RelevantPositions;
+use crate::ranking::{
+    distinct_positions, rank_metrics_of_keys, rank_metrics_of_parts, RankScratch,
+};
 use crate::report::{Excluded, Report};
 use crate::row::{Kind, QueryRow};
+use crate::scan::{score_blocks, score_matrix};
 use crate::{EvalError, Relevance, Result};
 
 /// One query to evaluate: its text (judged by the relevance), its set (file stem) and vector.
@@ -38,18 +41,34 @@ pub fn evaluate(
         .iter()
         .flat_map(|q| q.vector.iter().copied())
         .collect();
-    let blocks = score_blocks(images, d, keys, &vectors)?;
+    // The relevant images first, so that the scan picks up their scores while it has them.
     let positions = RelevantPositions::new(keys, relevance);
+    let relevant: Vec<Vec<u32>> = queries
+        .par_iter()
+        .map(|q| {
+            SCRATCH.with_borrow_mut(|(scratch, found)| {
+                positions.of(&q.text, found);
+                let mut distinct = Vec::new();
+                distinct_positions(found, n, &mut distinct, scratch.buffer());
+                distinct
+            })
+        })
+        .collect();
+    let blocks = score_blocks(images, d, keys, &vectors, &relevant)?;
+    let random = RandomRanking::new(n);
     let results: Vec<(&EvalQuery, Option<QueryRow>)> = queries
         .par_iter()
         .enumerate()
-        .map_init(
-            || (RankScratch::default(), Vec::new()),
-            |(scratch, relevant), (j, q)| {
-                positions.of(&q.text, relevant);
-                (q, row_for(&blocks.query(j), n, relevant, q, scratch))
-            },
-        )
+        .map(|(j, q)| {
+            SCRATCH.with_borrow_mut(|(scratch, hits)| {
+                hits.clear();
+                for block in &blocks.blocks {
+                    hits.extend_from_slice(block.hits_of(j));
+                }
+                let metrics = rank_metrics_of_keys(&blocks.query(j), hits, scratch);
+                (q, metrics.map(|m| row_for(m, &random, q)))
+            })
+        })
         .collect();
     let mut rows = Vec::new();
     let mut excluded = Vec::new();
@@ -65,92 +84,15 @@ pub fn evaluate(
     Ok(Report::new(n, rows, excluded))
 }
 
-/// Ranking position of each key. Hashed with foldhash (hashbrown's default hash), several
-/// times faster than the standard SipHash on short keys; keys are not chosen by an adversary.
-type KeyPositions<'a> = HashMap<&'a str, usize, foldhash::fast::FixedState>;
-
-/// Where the relevant images of a query are in the ranking.
-struct RelevantPositions<'a> {
-    relevance: &'a dyn Relevance,
-    n: usize,
-    how: Lookup<'a>,
+thread_local! {
+    /// Each thread's ranking buffers (and relevant positions), kept between queries and
+    /// evaluations: rayon may split the queries into one job per query, and buffers made per
+    /// job would be allocated and page-faulted again each time.
+    static SCRATCH: std::cell::RefCell<(RankScratch, Vec<u32>)> = Default::default();
 }
 
-enum Lookup<'a> {
-    /// The relevance's ids are the ranking's positions (the same keys in the same order).
-    Identity,
-    /// Ranking position of each of the relevance's ids (`u32::MAX`: not ranked), mapped once.
-    Ids(Vec<u32>),
-    /// Every relevant key looked up (a relevance without ids).
-    Keys(KeyPositions<'a>),
-}
-
-impl<'a> RelevantPositions<'a> {
-    fn new(keys: &'a [String], relevance: &'a dyn Relevance) -> Self {
-        let positions = || -> KeyPositions<'a> {
-            keys.iter()
-                .enumerate()
-                .map(|(i, k)| (k.as_str(), i))
-                .collect()
-        };
-        let how = match relevance.known_keys() {
-            Some(known) if known == keys => Lookup::Identity,
-            Some(known) => {
-                let positions = positions();
-                Lookup::Ids(
-                    known
-                        .iter()
-                        .map(|k| positions.get(k.as_str()).map_or(u32::MAX, |&p| p as u32))
-                        .collect(),
-                )
-            }
-            None => Lookup::Keys(positions()),
-        };
-        RelevantPositions {
-            relevance,
-            n: keys.len(),
-            how,
-        }
-    }
-
-    /// Sets `out` to the ranking positions of the images relevant to `query` (any order,
-    /// possibly repeated).
-    fn of(&self, query: &str, out: &mut Vec<u32>) {
-        out.clear();
-        match &self.how {
-            Lookup::Identity => out.extend(
-                self.relevance
-                    .relevant_ids(query)
-                    .into_iter()
-                    .filter(|&id| (id as usize) < self.n),
-            ),
-            Lookup::Ids(map) => out.extend(
-                self.relevance
-                    .relevant_ids(query)
-                    .into_iter()
-                    .filter_map(|id| map.get(id as usize).copied())
-                    .filter(|&p| p != u32::MAX),
-            ),
-            Lookup::Keys(positions) => out.extend(
-                self.relevance
-                    .relevant_keys(query)
-                    .into_iter()
-                    .filter_map(|k| positions.get(k))
-                    .map(|&p| p as u32),
-            ),
-        }
-    }
-}
-
-fn row_for(
-    scores: &[&[f32]],
-    n: usize,
-    relevant: &[u32],
-    q: &EvalQuery,
-    scratch: &mut RankScratch,
-) -> Option<QueryRow> {
-    let m = rank_metrics_of_parts(scores, relevant, scratch)?;
-    Some(QueryRow {
+fn row_for(m: RankMetrics, random: &RandomRanking, q: &EvalQuery) -> QueryRow {
+    QueryRow {
         query: q.text.clone(),
         set: q.set.clone(),
         kind: Kind::of(&q.text),
@@ -159,9 +101,9 @@ fn row_for(
         p_at_5: m.p_at_5,
         p_at_10: m.p_at_10,
         r_precision: m.r_precision,
-        random_ap: expected_random_ap(m.relevant, n),
-        random_p_at_5: m.relevant as f64 / n as f64,
-    })
+        random_ap: random.ap(m.relevant),
+        random_p_at_5: random.p(m.relevant),
+    }
 }
 
 /// mAP of row-major `queries` (`m x d`) over `images`, where `relevant[i]` lists the image
@@ -188,6 +130,25 @@ pub fn mean_average_precision(
     Ok((!aps.is_empty()).then(|| aps.iter().sum::<f64>() / aps.len() as f64))
 }
 
+/// Cosine scores of the row-major `queries` (`m x d`) against every image (row-major
+/// `n x d`, any norm), query-major: query `j`'s `n` scores at `j * n..(j + 1) * n`. Each is
+/// the dot product over the image's norm (0 for an all-zero image); queries are not normed,
+/// which does not change a query's ranking. This is the scan [`evaluate`] ranks.
+///
+/// Errors: [`EvalError::Shape`] (shapes or keys do not fit), [`EvalError::QueryDim`] (the
+/// queries are not whole rows of `d`), [`EvalError::NonFinite`] naming the first bad image.
+pub fn cosine_scores(
+    images: &[f32],
+    n: usize,
+    d: usize,
+    keys: &[String],
+    queries: &[f32],
+) -> Result<Vec<f32>> {
+    check_shape(images, n, d, keys)?;
+    check_query("query batch", queries, queries.len() / d * d)?;
+    score_matrix(images, d, keys, queries)
+}
+
 /// [`EvalError::Shape`] unless `images` holds `n` rows of `d > 0` values, one key per row.
 fn check_shape(images: &[f32], n: usize, d: usize, keys: &[String]) -> Result<()> {
     if d == 0 || images.len() != n * d || keys.len() != n {
@@ -212,139 +173,28 @@ fn check_query(text: &str, v: &[f32], d: usize) -> Result<()> {
     Ok(())
 }
 
-/// Image rows scored per task against every query ([`webly_kernels::BLOCK_ROWS`]): the block
-/// stays in cache while it is checked, normed and multiplied by all queries, so the matrix is
-/// read from memory once.
-const BLOCK_ROWS: usize = webly_kernels::BLOCK_ROWS;
-
-/// `1 / |row|` (0 for an all-zero row), `None` when the row holds a non-finite value. One read
-/// of the row: a NaN or infinity makes the squared norm non-finite, and only then (or on
-/// overflow) are the values looked at one by one.
-fn inverse_norm(row: &[f32]) -> Option<f32> {
-    let squared = webly_kernels::dot(row, row);
-    let norm = if squared.is_finite() {
-        squared.sqrt()
-    } else if row.iter().all(|x| x.is_finite()) {
-        // Finite values whose squares overflow f32: norm them in f64.
-        row.iter()
-            .map(|x| *x as f64 * *x as f64)
-            .sum::<f64>()
-            .sqrt() as f32
-    } else {
-        return None;
-    };
-    Some(if norm > 0.0 { 1.0 / norm } else { 0.0 })
-}
-
-/// Cosine scores of the row-major `queries` (`m x d`) against every image (row-major
-/// `n x d`, any norm), query-major: query `j`'s `n` scores at `j * n..(j + 1) * n`. Each is
-/// the dot product over the image's norm (0 for an all-zero image); queries are not normed,
-/// which does not change a query's ranking. This is the scan [`evaluate`] ranks.
-///
-/// Errors: [`EvalError::Shape`] (shapes or keys do not fit), [`EvalError::QueryDim`] (the
-/// queries are not whole rows of `d`), [`EvalError::NonFinite`] naming the first bad image.
-pub fn cosine_scores(
-    images: &[f32],
-    n: usize,
-    d: usize,
-    keys: &[String],
-    queries: &[f32],
-) -> Result<Vec<f32>> {
-    check_shape(images, n, d, keys)?;
-    check_query("query batch", queries, queries.len() / d * d)?;
-    score_matrix(images, d, keys, queries)
-}
-
-/// Query-major scores (`m x n`, query `j`'s at `j * n..`) of the row-major `queries`
-/// (`m x d`) against every image row divided by its norm (0 for an all-zero row): cosine up to
-/// the query's norm, which does not change the ranking. See [`score_blocks`].
-fn score_matrix(images: &[f32], d: usize, keys: &[String], queries: &[f32]) -> Result<Vec<f32>> {
-    let blocks = score_blocks(images, d, keys, queries)?;
-    let n = keys.len();
-    let mut scores = vec![0.0f32; blocks.queries * n];
-    scores
-        .par_chunks_mut(n.max(1))
-        .enumerate()
-        .for_each(|(j, row)| {
-            let mut at = 0;
-            for part in blocks.query(j) {
-                row[at..at + part.len()].copy_from_slice(part);
-                at += part.len();
-            }
-        });
-    Ok(scores)
-}
-
-/// Scores by blocks of [`BLOCK_ROWS`] images: block `b` holds `m x len` scores, query-major.
-/// [`evaluate`] ranks straight from them, without gathering each query's scores into one row.
-struct ScoreBlocks {
-    queries: usize,
-    blocks: Vec<Vec<f32>>,
-}
-
-impl ScoreBlocks {
-    /// Query `j`'s scores, block after block: together the `n` images in order.
-    fn query(&self, j: usize) -> Vec<&[f32]> {
-        self.blocks
-            .iter()
-            .map(|b| {
-                let len = b.len() / self.queries;
-                &b[j * len..(j + 1) * len]
-            })
-            .collect()
-    }
-}
-
-/// The scores of the row-major `queries` (`m x d`) against every image row divided by its norm
-/// (0 for an all-zero row).
-///
-/// One pass over blocks of rows in parallel: each block is checked for non-finite values,
-/// normed and scored against all queries in one matrix product. [`EvalError::NonFinite`]
-/// names the first bad row. Shapes are checked by the caller. The product sums in another
-/// order than a per-row dot product, so scores can differ in the last bits and images within
-/// rounding of each other can swap ranks (on the 150K x 300 benchmark AP moved by < 2e-8).
-fn score_blocks(images: &[f32], d: usize, keys: &[String], queries: &[f32]) -> Result<ScoreBlocks> {
-    let m = queries.len() / d;
-    let blocks: Vec<std::result::Result<Vec<f32>, usize>> = images
-        .par_chunks(BLOCK_ROWS * d)
-        .enumerate()
-        .map(|(b, rows)| {
-            let mut inv = Vec::with_capacity(rows.len() / d);
-            for (i, r) in rows.chunks_exact(d).enumerate() {
-                inv.push(inverse_norm(r).ok_or(b * BLOCK_ROWS + i)?);
-            }
-            let len = inv.len();
-            let mut out = vec![0.0f32; m * len];
-            webly_kernels::dot_block(queries, rows, d, &mut out)
-                .expect("shapes checked by the caller");
-            for scores in out.chunks_exact_mut(len) {
-                scores.iter_mut().zip(&inv).for_each(|(s, i)| *s *= i);
-            }
-            Ok(out)
-        })
-        .collect();
-    let mut ok = Vec::with_capacity(blocks.len());
-    for block in blocks {
-        match block {
-            Ok(scores) => ok.push(scores),
-            Err(row) => {
-                return Err(EvalError::NonFinite {
-                    row,
-                    key: keys[row].clone(),
-                })
-            }
-        }
-    }
-    Ok(ScoreBlocks {
-        queries: m,
-        blocks: ok,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::BLOCK_ROWS;
     use crate::{rank_metrics, TruthRelevance};
+
+    /// Queries of the `simple` set with random `d`-dimensional vectors.
+    fn random_queries(
+        texts: &[&str],
+        d: usize,
+        rng: &mut rand_chacha::ChaCha8Rng,
+    ) -> Vec<EvalQuery> {
+        use rand::Rng;
+        texts
+            .iter()
+            .map(|t| EvalQuery {
+                text: t.to_string(),
+                set: "simple".into(),
+                vector: (0..d).map(|_| rng.gen_range(-1.0..1.0)).collect(),
+            })
+            .collect()
+    }
 
     fn keys(n: usize) -> Vec<String> {
         (0..n).map(|i| format!("k{i}")).collect()
@@ -403,14 +253,7 @@ mod tests {
         let mut other_order: Vec<_> = truth[10..].to_vec();
         other_order.reverse();
         other_order.push(("not-ranked".into(), vec!["car".into()]));
-        let queries: Vec<EvalQuery> = ["car", "boat city", "dog"]
-            .iter()
-            .map(|t| EvalQuery {
-                text: t.to_string(),
-                set: "simple".into(),
-                vector: (0..d).map(|_| rng.gen_range(-1.0..1.0)).collect(),
-            })
-            .collect();
+        let queries = random_queries(&["car", "boat city", "dog"], d, &mut rng);
         let run = |rel: &dyn Relevance| evaluate(&images, n, d, &keys(n), &queries, rel).unwrap();
         let same = run(&TruthRelevance::new(truth.clone()));
         assert_eq!(same, run(&ByKey(TruthRelevance::new(truth.clone()))));
@@ -418,6 +261,43 @@ mod tests {
         assert_eq!(partial, run(&ByKey(TruthRelevance::new(other_order))));
         assert_ne!(same, partial, "the first 10 images' truth was dropped");
         assert_eq!(same.rows.len(), 3);
+    }
+
+    #[test]
+    fn evaluation_ranks_the_scan_bit_for_bit() {
+        use rand::{Rng, SeedableRng};
+        // Three blocks, the last partial: the relevant scores the scan picks up block by block
+        // must rank as the whole scan does.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
+        let (n, d) = (2 * BLOCK_ROWS + 37, 9);
+        let images: Vec<f32> = (0..n * d).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let words = ["car", "boat", "dog", "sky"];
+        let truth: Vec<(String, Vec<String>)> = keys(n)
+            .into_iter()
+            .map(|k| {
+                let c = (0..2)
+                    .map(|_| words[rng.gen_range(0..4)].to_string())
+                    .collect();
+                (k, c)
+            })
+            .collect();
+        let queries = random_queries(&["car", "dog sky", "boat", "sky"], d, &mut rng);
+        let relevance = TruthRelevance::new(truth.clone());
+        let report = evaluate(&images, n, d, &keys(n), &queries, &relevance).unwrap();
+        let vectors: Vec<f32> = queries.iter().flat_map(|q| q.vector.clone()).collect();
+        let scores = cosine_scores(&images, n, d, &keys(n), &vectors).unwrap();
+        assert_eq!(report.rows.len(), queries.len());
+        for (j, (q, row)) in queries.iter().zip(&report.rows).enumerate() {
+            let flags: Vec<bool> = truth
+                .iter()
+                .map(|(_, c)| q.text.split(' ').all(|w| c.iter().any(|x| x == w)))
+                .collect();
+            let want = rank_metrics(&scores[j * n..(j + 1) * n], &flags).unwrap();
+            assert_eq!(row.relevant, want.relevant, "{}", q.text);
+            assert_eq!(row.ap.to_bits(), want.ap.to_bits(), "{}", q.text);
+            assert_eq!(row.p_at_10.to_bits(), want.p_at_10.to_bits(), "{}", q.text);
+            assert_eq!(row.r_precision.to_bits(), want.r_precision.to_bits());
+        }
     }
 
     #[test]
@@ -476,16 +356,5 @@ mod tests {
         images[600 * d + 5] = f32::NAN;
         let err = mean_average_precision(&images, n, d, &queries, &relevant).unwrap_err();
         assert!(err.to_string().contains("600"), "{err}");
-    }
-
-    #[test]
-    fn inverse_norm_rejects_non_finite_rows_only() {
-        assert_eq!(inverse_norm(&[3.0, 4.0]), Some(0.2));
-        assert_eq!(inverse_norm(&[0.0; 7]), Some(0.0));
-        assert_eq!(inverse_norm(&[1.0, f32::NAN, 2.0]), None);
-        assert_eq!(inverse_norm(&[f32::NEG_INFINITY, 0.0]), None);
-        // Squares overflow f32 but the row is finite: normed in f64.
-        let big = inverse_norm(&[3e30, 4e30]).unwrap();
-        assert!((big as f64 * 5e30 - 1.0).abs() < 1e-6, "{big}");
     }
 }

@@ -67,12 +67,33 @@ impl WordIndex {
         let Some((first, rest)) = lists.split_first() else {
             return Vec::new();
         };
-        first
-            .iter()
-            .filter(|id| rest.iter().all(|l| l.binary_search(id).is_ok()))
-            .copied()
-            .collect()
+        let mut ids = first.to_vec();
+        for list in rest {
+            intersect(&mut ids, list);
+        }
+        ids
     }
+}
+
+/// A list this many times longer than the ids kept so far is searched (galloping) rather than
+/// merged.
+const GALLOP_RATIO: usize = 16;
+
+/// Keeps the ids (ascending, distinct) that `list` (ascending) holds too, in one walk of both:
+/// a merge, or for a much longer `list` a binary search of what is left of it per id.
+fn intersect(ids: &mut Vec<u32>, list: &[u32]) {
+    let gallop = list.len() > GALLOP_RATIO * ids.len();
+    let mut at = 0;
+    ids.retain(|&id| {
+        if gallop {
+            at += list[at..].partition_point(|&x| x < id);
+        } else {
+            while at < list.len() && list[at] < id {
+                at += 1;
+            }
+        }
+        list.get(at) == Some(&id)
+    });
 }
 
 /// Relevant when the image's cleaned caption tokens contain every cleaned query word.
@@ -175,6 +196,26 @@ mod tests {
     fn sorted(mut v: Vec<&str>) -> Vec<&str> {
         v.sort_unstable();
         v
+    }
+
+    #[test]
+    fn intersection_by_merge_or_search_keeps_the_common_ids() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+        for case in 0..200 {
+            // Lists of like sizes (merged) and one far longer (searched), overlapping or not.
+            let (a_len, b_len) = [(50, 60), (3, 2000), (0, 10), (40, 0)][case % 4];
+            let draw = |rng: &mut rand_chacha::ChaCha8Rng, len: usize| {
+                let mut v: Vec<u32> = (0..len).map(|_| rng.gen_range(0..3000)).collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            };
+            let (mut ids, list) = (draw(&mut rng, a_len), draw(&mut rng, b_len));
+            let want: Vec<u32> = ids.iter().copied().filter(|id| list.contains(id)).collect();
+            intersect(&mut ids, &list);
+            assert_eq!(ids, want, "case {case}");
+        }
     }
 
     #[test]

@@ -10,11 +10,8 @@ pub const BLOCK_ROWS: usize = 512;
 /// `out[j * rows_len + i] = queries[j] . rows[i]`: every query (row-major `m x d`) against
 /// every row (row-major `rows_len x d`), written query-major into `out` (`m x rows_len`).
 ///
-/// One single-threaded call of the `gemm` crate (AVX-512 or AVX2+FMA micro-kernels chosen at
-/// run time); parallelise by calling it on blocks of rows ([`BLOCK_ROWS`]). The same inputs
-/// give the same scores on the same CPU, but gemm picks its micro-kernels by shape, so a
-/// score can differ in the last bits with the number of queries or rows scored together, and
-/// from [`crate::dot`]'s (other summation orders).
+/// [`dot_block_by_row`], then transposed. One single-threaded call of the `gemm` crate;
+/// parallelise by calling it on blocks of rows ([`BLOCK_ROWS`]).
 ///
 /// Errors: [`KernelError::Shape`] when `d` is 0 or a length is not the product the shapes
 /// give.
@@ -24,45 +21,57 @@ pub fn dot_block(
     d: usize,
     out: &mut [f32],
 ) -> Result<(), KernelError> {
-    if d == 0 || !queries.len().is_multiple_of(d) || !rows.len().is_multiple_of(d) {
-        return Err(KernelError::Shape {
-            queries: queries.len(),
-            rows: rows.len(),
-            dim: d,
-            out: out.len(),
-        });
+    let (m, n) = check(queries, rows, d, out)?;
+    if m <= 1 || n == 0 {
+        // One query: by row and by query are the same layout.
+        return dot_block_by_row(queries, rows, d, out);
     }
-    let (m, n) = (queries.len() / d, rows.len() / d);
-    if out.len() != m * n {
-        return Err(KernelError::Shape {
-            queries: queries.len(),
-            rows: rows.len(),
-            dim: d,
-            out: out.len(),
-        });
+    let mut by_row = vec![0.0f32; m * n];
+    dot_block_by_row(queries, rows, d, &mut by_row)?;
+    for (i, scores) in by_row.chunks_exact(m).enumerate() {
+        for (j, &s) in scores.iter().enumerate() {
+            out[j * n + i] = s;
+        }
     }
+    Ok(())
+}
+
+/// `out[i * m + j] = queries[j] . rows[i]`: every query (row-major `m x d`) against every
+/// row (row-major `rows_len x d`), written row-major into `out` (`rows_len x m`: one row's
+/// scores side by side).
+///
+/// One single-threaded call of the `gemm` crate (AVX-512 or AVX2+FMA micro-kernels chosen at
+/// run time). In this layout gemm reads the rows where they lie and packs only the queries
+/// (the other layout copies every row into gemm's panels first). The same inputs give the same
+/// scores on the same CPU, but gemm picks its micro-kernels by shape, so a score can differ in
+/// the last bits with the number of queries or rows scored together, and from
+/// [`crate::dot`]'s (other summation orders).
+///
+/// Errors: [`KernelError::Shape`] when `d` is 0 or a length is not the product the shapes
+/// give.
+pub fn dot_block_by_row(
+    queries: &[f32],
+    rows: &[f32],
+    d: usize,
+    out: &mut [f32],
+) -> Result<(), KernelError> {
+    let (m, n) = check(queries, rows, d, out)?;
     if m == 0 || n == 0 {
         return Ok(());
     }
-    product(queries, rows, d, out)
-}
-
-/// [`dot_block`] for checked, non-empty shapes.
-fn product(queries: &[f32], rows: &[f32], d: usize, out: &mut [f32]) -> Result<(), KernelError> {
-    let (m, n) = (queries.len() / d, rows.len() / d);
-    let (di, ni) = (to_isize(d)?, to_isize(n)?);
-    // SAFETY: dst = out is m x n with strides (row n, column 1); lhs = queries is m x d with
-    // strides (d, 1); rhs = rows^T is d x n with strides (row 1, column d). The caller checked
-    // all three lengths, so every element gemm touches lies inside its slice; read_dst = false
-    // ignores out's old values (dst := 1 x queries x rows^T).
+    let (di, mi) = (to_isize(d)?, to_isize(m)?);
+    // SAFETY: dst = out^T is m x n with strides (row 1, column m), i.e. out is n x m row-major;
+    // lhs = queries is m x d with strides (d, 1); rhs = rows^T is d x n with strides (row 1,
+    // column d). check() verified all three lengths, so every element gemm touches lies inside
+    // its slice; read_dst = false ignores out's old values (dst := 1 x queries x rows^T).
     unsafe {
         gemm::gemm(
             m,
             n,
             d,
             out.as_mut_ptr(),
+            mi,
             1,
-            ni,
             false,
             queries.as_ptr(),
             1,
@@ -79,6 +88,30 @@ fn product(queries: &[f32], rows: &[f32], d: usize, out: &mut [f32]) -> Result<(
         );
     }
     Ok(())
+}
+
+/// `(m, n)`: the queries and rows in `queries` and `rows`, when `d > 0` divides both lengths
+/// and `out` holds `m x n` values.
+fn check(
+    queries: &[f32],
+    rows: &[f32],
+    d: usize,
+    out: &[f32],
+) -> Result<(usize, usize), KernelError> {
+    let shape = || KernelError::Shape {
+        queries: queries.len(),
+        rows: rows.len(),
+        dim: d,
+        out: out.len(),
+    };
+    if d == 0 || !queries.len().is_multiple_of(d) || !rows.len().is_multiple_of(d) {
+        return Err(shape());
+    }
+    let (m, n) = (queries.len() / d, rows.len() / d);
+    if out.len() != m * n {
+        return Err(shape());
+    }
+    Ok((m, n))
 }
 
 fn to_isize(x: usize) -> Result<isize, KernelError> {
@@ -107,6 +140,13 @@ mod tests {
             let (q, r) = (random(m * d, 1), random(n * d, 2));
             let mut out = vec![f32::NAN; m * n];
             dot_block(&q, &r, d, &mut out).unwrap();
+            let mut by_row = vec![f32::NAN; m * n];
+            dot_block_by_row(&q, &r, d, &mut by_row).unwrap();
+            for (i, scores) in by_row.chunks(m).enumerate() {
+                for (j, s) in scores.iter().enumerate() {
+                    assert_eq!(s.to_bits(), out[j * n + i].to_bits(), "the same product");
+                }
+            }
             for j in 0..m {
                 for i in 0..n {
                     let (a, b) = (&q[j * d..(j + 1) * d], &r[i * d..(i + 1) * d]);

@@ -1,13 +1,17 @@
 #![deny(missing_docs)]
 //! webly's vector kernels, shared by the text space, the index and the evaluation (none of
-//! which links tch): one dot product for the whole workspace, and queries-against-rows scoring
-//! as a matrix product.
+//! which links tch): one dot product for the whole workspace, queries-against-rows scoring as
+//! a matrix product, and the placement of every score of a ranking among a few sorted ones
+//! (exact evaluation).
 
+mod cells;
 mod dot;
 mod gemm;
 
+pub use cells::{descending_key, score_of_key, slots_of_scores, CellMap, CELL_BOUNDS, UNRESOLVED};
+
 pub use dot::{dot, isa, norm, Isa};
-pub use gemm::{dot_block, BLOCK_ROWS};
+pub use gemm::{dot_block, dot_block_by_row, BLOCK_ROWS};
 
 /// What a kernel was given that does not fit.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,470 @@
+//! Where the relevant images fall in a query's ranking of every image, without sorting it.
+//!
+//! Every metric of [`crate::metrics`] needs only the relevant ties: the distinct scores of the
+//! relevant images, how many images rank before each and how many share it. So the `n` images
+//! are counted, in one read, into the `2u + 1` slots that the `u` distinct relevant scores cut
+//! the ranking into (before the first, on the first, between the first and the second, ...),
+//! and only the `r` relevant scores are sorted. An image finds its slot through a table of
+//! cells ([`webly_kernels::CellMap`], [`webly_kernels::slots_of_scores`]): the range from the
+//! best to the worst relevant score cut into equal cells, each knowing which relevant keys lie
+//! in it.
+
+use webly_kernels::{descending_key, score_of_key, CellMap, UNRESOLVED};
+
+use crate::metrics::{metrics_of_ties, RankMetrics, Tie};
+
+/// Cells of the score range from the best to the worst relevant score, at most: the table of
+/// `u32`s stays in a core's L2 cache.
+const MAX_CELLS: usize = 1 << 16;
+
+/// Cells per distinct relevant score (up to [`MAX_CELLS`]): few cells then hold more than
+/// [`WIDE`] relevant scores.
+const CELLS_PER_KEY: usize = 8;
+
+/// Relevant keys of a cell compared without a branch ([`webly_kernels::slots_of_scores`]); a
+/// cell with more is binary searched.
+const WIDE: usize = webly_kernels::CELL_BOUNDS;
+
+/// Images placed by one kernel call, whose slots are then counted.
+const STAGE: usize = 256;
+
+/// The buffers of [`rank_metrics_of_parts`], kept between queries by one thread so that ranking
+/// 150K images allocates (and page-faults) nothing after the first query.
+#[derive(Debug, Default)]
+pub struct RankScratch {
+    /// Ranking positions of the relevant images, ascending, distinct.
+    positions: Vec<u32>,
+    /// Their keys, in that order.
+    hits: Vec<u32>,
+    /// The relevant images' distinct keys ([`descending_key`]), ascending, then [`WIDE`]
+    /// `u32::MAX` past the end.
+    keys: Vec<u32>,
+    /// How many relevant images hold each of `keys`.
+    tie_hits: Vec<u32>,
+    buf: Vec<u32>,
+    /// Per cell, how many of `keys` lie in earlier cells ([`fill_first`]).
+    first: Vec<u32>,
+    /// Images per slot of the ranking: slot `2i` holds those between keys `i - 1` and `i`,
+    /// slot `2i + 1` those on key `i`.
+    slots: Vec<u32>,
+}
+
+/// Metrics of a ranking given each image's score and relevance, highest score first. `None`
+/// when no image is relevant.
+///
+/// Images with equal scores form a tie, and no metric depends on the order of their indices:
+/// - AP is scikit-learn's `average_precision_score`: Σ over distinct scores of
+///   (recall increase) x (precision after the whole tie), so a tie counts as one threshold.
+/// - P@k and R-precision are expectations over the orderings of a tie that straddles the cut
+///   (McSherry and Najork, "Computing information retrieval performance measures efficiently
+///   in the presence of tied scores", ECIR 2008): a tie of `g` images with `h` relevant, of
+///   which `t` fall inside the cut, contributes `h t / g` hits.
+///
+/// Without ties these are the usual metrics of the ranking.
+///
+/// The ranking is not sorted: see this module for how the relevant images are placed.
+pub fn rank_metrics(scores: &[f32], relevant: &[bool]) -> Option<RankMetrics> {
+    let positions: Vec<u32> = (0u32..)
+        .zip(relevant)
+        .filter(|(_, &rel)| rel)
+        .map(|(p, _)| p)
+        .collect();
+    rank_metrics_of_parts(&[scores], &positions, &mut RankScratch::default())
+}
+
+impl RankScratch {
+    /// A buffer for [`distinct_positions`] (it holds nothing between calls).
+    pub(crate) fn buffer(&mut self) -> &mut Vec<u32> {
+        &mut self.buf
+    }
+}
+
+/// The metrics of the scores `parts` concatenated (blocks of images, in order), the relevant
+/// images given by their positions in that concatenation (any order; repeats and positions
+/// past the end are ignored). `None` when no image is relevant.
+///
+/// Ties are the scores `f32::total_cmp` calls equal (one [`descending_key`]); the metrics'
+/// rules are [`crate::rank_metrics`]'s. The sums run in rank order over the same ties as a walk
+/// over a sorted ranking, so the values are that walk's, bit for bit.
+pub(crate) fn rank_metrics_of_parts(
+    parts: &[&[f32]],
+    relevant: &[u32],
+    scratch: &mut RankScratch,
+) -> Option<RankMetrics> {
+    let n: usize = parts.iter().map(|p| p.len()).sum();
+    let positions = &mut scratch.positions;
+    distinct_positions(relevant, n, positions, &mut scratch.buf);
+    let mut keys = std::mem::take(&mut scratch.hits);
+    keys.clear();
+    let (mut part, mut offset) = (0, 0);
+    for &p in positions.iter() {
+        while p as usize - offset >= parts[part].len() {
+            offset += parts[part].len();
+            part += 1;
+        }
+        keys.push(descending_key(parts[part][p as usize - offset]));
+    }
+    let metrics = rank_metrics_of_keys(parts, &keys, scratch);
+    scratch.hits = keys;
+    metrics
+}
+
+/// Sets `out` to the positions of `relevant` below `n`, ascending and distinct. `buf` is
+/// scratch space.
+pub(crate) fn distinct_positions(
+    relevant: &[u32],
+    n: usize,
+    out: &mut Vec<u32>,
+    buf: &mut Vec<u32>,
+) {
+    out.clear();
+    out.extend(relevant.iter().copied().filter(|&p| (p as usize) < n));
+    if !out.windows(2).all(|w| w[0] < w[1]) {
+        radix_sort(out, buf);
+        out.dedup();
+    }
+}
+
+/// [`rank_metrics_of_parts`] given the relevant images' keys ([`descending_key`]: one per
+/// relevant image, any order) rather than their positions.
+pub(crate) fn rank_metrics_of_keys(
+    parts: &[&[f32]],
+    relevant_keys: &[u32],
+    scratch: &mut RankScratch,
+) -> Option<RankMetrics> {
+    let RankScratch {
+        keys,
+        tie_hits,
+        buf,
+        first,
+        slots,
+        ..
+    } = scratch;
+    let r = relevant_keys.len();
+    if r == 0 {
+        return None;
+    }
+    keys.clear();
+    keys.extend_from_slice(relevant_keys);
+    radix_sort(keys, buf);
+    distinct_keys(keys, tie_hits);
+    let cells = cell_map(keys);
+    if let Some(map) = &cells {
+        fill_first(map, keys, first);
+    }
+    let distinct = tie_hits.len();
+    // Past the last key, above every finite score's key (see WIDE below).
+    keys.resize(distinct + WIDE, u32::MAX);
+    slots.clear();
+    slots.resize(2 * distinct + 1, 0);
+    let (keys, slots) = (&keys[..], &mut slots[..]);
+    // The slot of a key that lies among keys[lo..hi], by binary search.
+    let search = |key: u32, lo: usize, hi: usize| {
+        let j = lo + keys[lo..hi].partition_point(|&k| k < key);
+        2 * j + usize::from(keys[j] == key)
+    };
+    match cells {
+        Some(map) => {
+            let first = &first[..];
+            let mut slot = [0u32; STAGE];
+            for run in parts.iter().flat_map(|p| p.chunks(STAGE)) {
+                let slot = &mut slot[..run.len()];
+                webly_kernels::slots_of_scores(run, &map, first, keys, slot);
+                for (&at, &s) in slot.iter().zip(run) {
+                    let at = if at != UNRESOLVED {
+                        at as usize
+                    } else if s.is_finite() {
+                        // A cell with more relevant keys than the kernel compares.
+                        let c = map.cell(s) as usize;
+                        search(descending_key(s), first[c] as usize, first[c + 1] as usize)
+                    } else {
+                        search(descending_key(s), 0, distinct)
+                    };
+                    slots[at] += 1;
+                }
+            }
+        }
+        None => {
+            for &s in parts.iter().flat_map(|p| p.iter()) {
+                slots[search(descending_key(s), 0, distinct)] += 1;
+            }
+        }
+    }
+    let ties = tie_hits.iter().enumerate().map(|(i, &hits)| Tie {
+        before: slots[2 * i] as usize,
+        len: slots[2 * i + 1] as usize,
+        hits: hits as usize,
+    });
+    Some(metrics_of_ties(ties, r))
+}
+
+/// Collapses the ascending `keys` into their distinct values, and `tie_hits` into how many
+/// times each came.
+fn distinct_keys(keys: &mut Vec<u32>, tie_hits: &mut Vec<u32>) {
+    tie_hits.clear();
+    let mut distinct = 0;
+    for i in 0..keys.len() {
+        if distinct > 0 && keys[i] == keys[distinct - 1] {
+            tie_hits[distinct - 1] += 1;
+        } else {
+            keys[distinct] = keys[i];
+            tie_hits.push(1);
+            distinct += 1;
+        }
+    }
+    keys.truncate(distinct);
+}
+
+/// The cells between the best and the worst of the distinct ascending relevant `keys`
+/// ([`CELLS_PER_KEY`] per key, at most [`MAX_CELLS`]). An image whose cell holds no relevant
+/// score has its slot at once; the others compare keys with the few in their cell. `None`
+/// when the relevant scores span no finite range (one score, or an infinite or NaN one): then
+/// every image compares keys by binary search.
+fn cell_map(keys: &[u32]) -> Option<CellMap> {
+    let best = score_of_key(*keys.first()?);
+    let worst = score_of_key(*keys.last()?);
+    CellMap::new(best, worst, (keys.len() * CELLS_PER_KEY).min(MAX_CELLS))
+}
+
+/// Sets `first[c]` to how many of the distinct ascending `keys` lie in cells before `c`
+/// (`map.cells() + 1` entries).
+fn fill_first(map: &CellMap, keys: &[u32], first: &mut Vec<u32>) {
+    first.clear();
+    first.resize(map.cells() + 1, 0);
+    for &k in keys {
+        first[map.cell(score_of_key(k)) as usize + 1] += 1;
+    }
+    for c in 1..first.len() {
+        first[c] += first[c - 1];
+    }
+}
+
+/// Bits per pass of [`radix_sort`]: 11 + 11 + 10 cover a `u32` in three passes, and a pass's
+/// 2048 counters stay in the L1 cache.
+const RADIX_BITS: u32 = 11;
+
+/// Sorts `v` ascending: a least-significant-digit radix sort (3 passes of at most
+/// [`RADIX_BITS`], all counted in one read, a pass skipped when all share its digit), O(n)
+/// where a comparison sort is O(n log n). `buf` is scratch space.
+fn radix_sort(v: &mut Vec<u32>, buf: &mut Vec<u32>) {
+    const PASSES: usize = 32usize.div_ceil(RADIX_BITS as usize);
+    let buckets = 1usize << RADIX_BITS;
+    let mask = (buckets - 1) as u32;
+    let shift = |pass: usize| pass as u32 * RADIX_BITS;
+    let mut counts = vec![[0usize; PASSES]; buckets];
+    for x in v.iter() {
+        for pass in 0..PASSES {
+            counts[((x >> shift(pass)) & mask) as usize][pass] += 1;
+        }
+    }
+    buf.clear();
+    buf.resize(v.len(), 0);
+    for pass in 0..PASSES {
+        if counts.iter().any(|c| c[pass] == v.len()) {
+            continue;
+        }
+        let mut starts = vec![0usize; buckets];
+        let mut sum = 0;
+        for (start, c) in starts.iter_mut().zip(&counts) {
+            *start = sum;
+            sum += c[pass];
+        }
+        for x in v.iter() {
+            let b = ((x >> shift(pass)) & mask) as usize;
+            buf[starts[b]] = *x;
+            starts[b] += 1;
+        }
+        std::mem::swap(v, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::metrics_of_ranked;
+    use rand::SeedableRng;
+
+    #[test]
+    fn radix_sort_matches_the_comparison_sort() {
+        use rand::Rng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        for (n, distinct) in [
+            (0, 1),
+            (1, 1),
+            (5, 2),
+            (1000, 3),
+            (20_000, 1 << 20),
+            (3000, u32::MAX),
+        ] {
+            let mut v: Vec<u32> = (0..n).map(|_| rng.gen_range(0..distinct)).collect();
+            let mut want = v.clone();
+            want.sort_unstable();
+            radix_sort(&mut v, &mut Vec::new());
+            assert_eq!(v, want, "n={n}");
+        }
+    }
+
+    /// The metrics of a ranking sorted by comparison: every tie in rank order.
+    fn metrics_by_sorting(scores: &[f32], relevant: &[bool]) -> Option<RankMetrics> {
+        let mut order: Vec<usize> = (0..scores.len()).collect();
+        order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+        let r = relevant.iter().filter(|&&f| f).count();
+        let mut ties: Vec<Tie> = Vec::new();
+        let mut last: Option<f32> = None;
+        for i in order {
+            let hit = usize::from(relevant[i]);
+            match (last, ties.last_mut()) {
+                (Some(l), Some(t)) if l.total_cmp(&scores[i]).is_eq() => {
+                    t.len += 1;
+                    t.hits += hit;
+                }
+                _ => ties.push(Tie {
+                    before: 0,
+                    len: 1,
+                    hits: hit,
+                }),
+            }
+            last = Some(scores[i]);
+        }
+        (r > 0).then(|| metrics_of_ties(ties, r))
+    }
+
+    #[test]
+    fn counting_slots_equals_sorting_the_ranking_bit_for_bit() {
+        use rand::Rng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        // Few distinct scores (long ties); many; a mix with signed zeros and infinities; NaN
+        // and infinities among ordinary scores; a tight cluster with an outlier (cells holding
+        // many relevant scores each).
+        let palettes: [&dyn Fn(&mut rand_chacha::ChaCha8Rng) -> f32; 5] = [
+            &|g| g.gen_range(0..4) as f32 * 0.25,
+            &|g| g.gen_range(-1.0..1.0),
+            &|g| [0.0, -0.0, 0.5, f32::INFINITY, -3.0, 1e-40][g.gen_range(0..6)],
+            &|g| {
+                if g.gen_bool(0.03) {
+                    [f32::NAN, -f32::NAN, f32::INFINITY, f32::NEG_INFINITY][g.gen_range(0..4)]
+                } else {
+                    g.gen_range(-1.0..1.0)
+                }
+            },
+            &|g| {
+                if g.gen_bool(0.01) {
+                    -1.0
+                } else {
+                    g.gen_range(0.5..0.5001)
+                }
+            },
+        ];
+        // One scratch for every case, as one thread keeps it between queries.
+        let mut scratch = RankScratch::default();
+        for case in 0..900 {
+            let n = if case % 7 == 0 {
+                rng.gen_range(1000..6000)
+            } else {
+                rng.gen_range(1..400)
+            };
+            let draw = palettes[case % 5];
+            let scores: Vec<f32> = (0..n).map(|_| draw(&mut rng)).collect();
+            let share = [0.01, 0.2, 0.9][case / 5 % 3];
+            let relevant: Vec<bool> = (0..n).map(|_| rng.gen_bool(share)).collect();
+            let want = metrics_by_sorting(&scores, &relevant);
+            assert_eq!(rank_metrics(&scores, &relevant), want, "case {case}");
+            // The same scores in blocks, the relevant positions repeated and out of range.
+            let cut = rng.gen_range(0..=n);
+            let mut positions: Vec<u32> = (0u32..)
+                .zip(&relevant)
+                .filter(|p| *p.1)
+                .map(|p| p.0)
+                .collect();
+            positions.extend(positions.clone());
+            positions.push(n as u32 + 3);
+            positions.reverse();
+            let parts = [&scores[..cut], &scores[cut..]];
+            let got = rank_metrics_of_parts(&parts, &positions, &mut scratch);
+            assert_eq!(got, want, "case {case} in parts at {cut}");
+        }
+    }
+
+    #[test]
+    fn matches_sklearn_average_precision() {
+        // Python (scikit-learn 1.9.1):
+        // from sklearn.metrics import average_precision_score
+        // y = [1,0,1,1,0,0,1,0,0,0,1,0]
+        // s = [.9,.85,.8,.7,.65,.6,.5,.45,.4,.3,.2,.1]
+        // average_precision_score(y, s)  -> 0.6885281385281385
+        let y = [1, 0, 1, 1, 0, 0, 1, 0, 0, 0, 1, 0].map(|v| v == 1);
+        let s = [
+            0.9, 0.85, 0.8, 0.7, 0.65, 0.6, 0.5, 0.45, 0.4, 0.3, 0.2, 0.1,
+        ];
+        let m = rank_metrics(&s, &y).unwrap();
+        assert!((m.ap - 0.6885281385281385).abs() < 1e-12, "{}", m.ap);
+        assert_eq!(m.relevant, 5);
+        assert!((m.p_at_5 - 0.6).abs() < 1e-12);
+        assert!((m.p_at_10 - 0.4).abs() < 1e-12);
+        assert!((m.r_precision - 0.6).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ranking_uses_scores_not_input_order() {
+        // Python: average_precision_score([0,1,0,1], [0.1,0.9,0.3,0.2]) -> 0.8333333333333333
+        let m = rank_metrics(&[0.1, 0.9, 0.3, 0.2], &[false, true, false, true]).unwrap();
+        assert!((m.ap - 0.8333333333333333).abs() < 1e-12);
+        assert!(rank_metrics(&[0.1, 0.2], &[false, false]).is_none());
+    }
+
+    #[test]
+    fn tied_scores_match_sklearn_and_do_not_depend_on_order() {
+        // Python (scikit-learn 1.9.1):
+        // from sklearn.metrics import average_precision_score
+        // y = [1,0,0,1,1,0,0,0,1,0]
+        // s = [.9,.8,.8,.8,.8,.5,.5,.3,.3,.1]
+        // average_precision_score(y, s)                  -> 0.6611111111111111
+        // average_precision_score(y[::-1], s[::-1])      -> 0.6611111111111111
+        // (the file-order tie break would give (1 + 2/4 + 3/5 + 4/9) / 4 = 0.6361 here)
+        // P@5: the whole tie of four is inside: 3 hits -> 0.6; P@10 = 0.4;
+        // R-precision (R = 4): 1 + 2 * 3/4 = 2.5 expected hits -> 0.625 (McSherry & Najork 2008).
+        let y = [1, 0, 0, 1, 1, 0, 0, 0, 1, 0].map(|v| v == 1);
+        let s = [0.9, 0.8, 0.8, 0.8, 0.8, 0.5, 0.5, 0.3, 0.3, 0.1];
+        let m = rank_metrics(&s, &y).unwrap();
+        assert!((m.ap - 0.6611111111111111).abs() < 1e-12, "{}", m.ap);
+        assert!((m.p_at_5 - 0.6).abs() < 1e-12, "{}", m.p_at_5);
+        assert!((m.p_at_10 - 0.4).abs() < 1e-12);
+        assert!((m.r_precision - 0.625).abs() < 1e-12, "{}", m.r_precision);
+        let (mut yr, mut sr) = (y, s);
+        yr.reverse();
+        sr.reverse();
+        assert_eq!(rank_metrics(&sr, &yr).unwrap(), m);
+    }
+
+    #[test]
+    fn tie_expectation_is_the_mean_over_all_orderings() {
+        // Brute force: every ordering of a tie of 5 (2 relevant) after 3 ranked images.
+        let s = [0.9f32, 0.8, 0.7, 0.5, 0.5, 0.5, 0.5, 0.5, 0.1];
+        let y = [true, false, true, false, true, false, true, false, false];
+        let m = rank_metrics(&s, &y).unwrap();
+        let tie: Vec<bool> = y[3..8].to_vec();
+        let mut sum = [0.0f64; 2];
+        let mut count = 0.0;
+        permute(&mut tie.clone(), 0, &mut |p| {
+            let flags: Vec<bool> = y[..3].iter().chain(p).chain(&y[8..]).copied().collect();
+            let exact = metrics_of_ranked(&flags, 4);
+            sum[0] += exact.p_at_5;
+            sum[1] += exact.r_precision;
+            count += 1.0;
+        });
+        assert!((m.p_at_5 - sum[0] / count).abs() < 1e-12);
+        assert!((m.r_precision - sum[1] / count).abs() < 1e-12);
+    }
+
+    fn permute(v: &mut Vec<bool>, at: usize, f: &mut dyn FnMut(&[bool])) {
+        if at == v.len() {
+            f(v);
+            return;
+        }
+        for i in at..v.len() {
+            v.swap(at, i);
+            permute(v, at + 1, f);
+            v.swap(at, i);
+        }
+    }
+}
