@@ -5,25 +5,21 @@
 //! are counted, in one read, into the `2u + 1` slots that the `u` distinct relevant scores cut
 //! the ranking into (before the first, on the first, between the first and the second, ...),
 //! and only the `r` relevant scores are sorted. An image finds its slot through a table of
-//! cells ([`webly_kernels::CellMap`], [`webly_kernels::slots_of_scores`]): the range from the
+//! cells ([`webly_kernels::CellMap`], [`webly_kernels::CellTable`]): the range from the
 //! best to the worst relevant score cut into equal cells, each knowing which relevant keys lie
 //! in it.
 
-use webly_kernels::{descending_key, score_of_key, CellMap, UNRESOLVED};
+use webly_kernels::{descending_key, score_of_key, CellMap, CellTable, UNRESOLVED};
 
 use crate::metrics::{metrics_of_ties, RankMetrics, Tie};
 
-/// Cells of the score range from the best to the worst relevant score, at most: the table of
-/// `u32`s stays in a core's L2 cache.
+/// Cells of the score range from the best to the worst relevant score, at most: the table
+/// (12 bytes a cell) stays in a core's L2 cache.
 const MAX_CELLS: usize = 1 << 16;
 
 /// Cells per distinct relevant score (up to [`MAX_CELLS`]): few cells then hold more than
-/// [`WIDE`] relevant scores.
+/// [`webly_kernels::CELL_BOUNDS`] relevant scores, which are binary searched.
 const CELLS_PER_KEY: usize = 8;
-
-/// Relevant keys of a cell compared without a branch ([`webly_kernels::slots_of_scores`]); a
-/// cell with more is binary searched.
-const WIDE: usize = webly_kernels::CELL_BOUNDS;
 
 /// Images placed by one kernel call, whose slots are then counted.
 const STAGE: usize = 256;
@@ -36,14 +32,13 @@ pub struct RankScratch {
     positions: Vec<u32>,
     /// Their keys, in that order.
     hits: Vec<u32>,
-    /// The relevant images' distinct keys ([`descending_key`]), ascending, then [`WIDE`]
-    /// `u32::MAX` past the end.
+    /// The relevant images' distinct keys ([`descending_key`]), ascending.
     keys: Vec<u32>,
     /// How many relevant images hold each of `keys`.
     tie_hits: Vec<u32>,
     buf: Vec<u32>,
-    /// Per cell, how many of `keys` lie in earlier cells ([`fill_first`]).
-    first: Vec<u32>,
+    /// Where `keys` lie among the cells ([`CellTable::fill`]).
+    table: CellTable,
     /// Images per slot of the ranking: slot `2i` holds those between keys `i - 1` and `i`,
     /// slot `2i + 1` those on key `i`.
     slots: Vec<u32>,
@@ -136,7 +131,7 @@ pub(crate) fn rank_metrics_of_keys(
         keys,
         tie_hits,
         buf,
-        first,
+        table,
         slots,
         ..
     } = scratch;
@@ -148,35 +143,32 @@ pub(crate) fn rank_metrics_of_keys(
     keys.extend_from_slice(relevant_keys);
     radix_sort(keys, buf);
     distinct_keys(keys, tie_hits);
-    let cells = cell_map(keys);
-    if let Some(map) = &cells {
-        fill_first(map, keys, first);
-    }
     let distinct = tie_hits.len();
-    // Past the last key, above every finite score's key (see WIDE below).
-    keys.resize(distinct + WIDE, u32::MAX);
+    let cells = cell_map(keys);
+    if let Some(map) = cells {
+        table.fill(map, keys);
+    }
     slots.clear();
     slots.resize(2 * distinct + 1, 0);
-    let (keys, slots) = (&keys[..], &mut slots[..]);
+    let slots = &mut slots[..];
     // The slot of a key that lies among keys[lo..hi], by binary search.
     let search = |key: u32, lo: usize, hi: usize| {
         let j = lo + keys[lo..hi].partition_point(|&k| k < key);
-        2 * j + usize::from(keys[j] == key)
+        2 * j + usize::from(keys.get(j) == Some(&key))
     };
     match cells {
         Some(map) => {
-            let first = &first[..];
             let mut slot = [0u32; STAGE];
             for run in parts.iter().flat_map(|p| p.chunks(STAGE)) {
                 let slot = &mut slot[..run.len()];
-                webly_kernels::slots_of_scores(run, &map, first, keys, slot);
+                table.slots(run, slot);
                 for (&at, &s) in slot.iter().zip(run) {
                     let at = if at != UNRESOLVED {
                         at as usize
                     } else if s.is_finite() {
                         // A cell with more relevant keys than the kernel compares.
-                        let c = map.cell(s) as usize;
-                        search(descending_key(s), first[c] as usize, first[c + 1] as usize)
+                        let (lo, hi) = table.range(map.cell(s) as usize);
+                        search(descending_key(s), lo, hi)
                     } else {
                         search(descending_key(s), 0, distinct)
                     };
@@ -224,19 +216,6 @@ fn cell_map(keys: &[u32]) -> Option<CellMap> {
     let best = score_of_key(*keys.first()?);
     let worst = score_of_key(*keys.last()?);
     CellMap::new(best, worst, (keys.len() * CELLS_PER_KEY).min(MAX_CELLS))
-}
-
-/// Sets `first[c]` to how many of the distinct ascending `keys` lie in cells before `c`
-/// (`map.cells() + 1` entries).
-fn fill_first(map: &CellMap, keys: &[u32], first: &mut Vec<u32>) {
-    first.clear();
-    first.resize(map.cells() + 1, 0);
-    for &k in keys {
-        first[map.cell(score_of_key(k)) as usize + 1] += 1;
-    }
-    for c in 1..first.len() {
-        first[c] += first[c - 1];
-    }
 }
 
 /// Bits per pass of [`radix_sort`]: 11 + 11 + 10 cover a `u32` in three passes, and a pass's

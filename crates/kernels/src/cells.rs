@@ -3,12 +3,11 @@
 
 use crate::dot::{isa, Isa};
 
-/// A slot [`slots_of_scores`] leaves to the caller: the score is not finite, or its cell holds
+/// A slot [`CellTable::slots`] leaves to the caller: the score is not finite, or its cell holds
 /// more than [`CELL_BOUNDS`] bounds.
 pub const UNRESOLVED: u32 = u32::MAX;
 
-/// Bounds of one cell compared without a branch; `bounds` must end with this many
-/// `u32::MAX` after the real ones.
+/// Bounds of one cell compared without a branch ([`CellTable::slots`]).
 pub const CELL_BOUNDS: usize = 2;
 
 /// 2^23: a float in `[2^23, 2^24)` holds an integer in its low mantissa bits.
@@ -75,60 +74,102 @@ impl CellMap {
     }
 }
 
-/// Sets `out[i]` to the slot of `scores[i]` among the ascending distinct `bounds` (keys, see
-/// [`descending_key`]): `2j` when `j` bounds lie below its key and none equals it, `2j + 1`
-/// when `bounds[j]` equals it, or [`UNRESOLVED`] when the score is not finite or its cell
-/// holds more than [`CELL_BOUNDS`] bounds (the caller then searches).
-///
-/// `first[c]` counts the bounds in cells before `c` (`map.cells() + 1` entries), so a score
-/// only compares the bounds of its own cell, all below those of later cells. `bounds` holds
-/// the real bounds followed by [`CELL_BOUNDS`] `u32::MAX`. Given tables that break these rules
-/// the slots are wrong but every read stays inside the slices (indices are clamped).
-///
-/// Panics unless `scores` and `out` are equally long, `first` has at least 2 entries and
-/// `bounds` at least [`CELL_BOUNDS`].
-pub fn slots_of_scores(
-    scores: &[f32],
-    map: &CellMap,
-    first: &[u32],
-    bounds: &[u32],
-    out: &mut [u32],
-) {
-    assert_eq!(scores.len(), out.len(), "one slot per score");
-    assert!(
-        first.len() >= 2 && bounds.len() >= CELL_BOUNDS,
-        "cell tables too short"
-    );
-    #[cfg(target_arch = "x86_64")]
-    if isa() == Isa::Avx512 {
-        // SAFETY: avx512f was detected at run time; shapes checked above.
-        let done = unsafe { x86::slots_avx512(scores, map, first, bounds, out) };
-        return portable(&scores[done..], map, first, bounds, &mut out[done..]);
-    }
-    portable(scores, map, first, bounds, out)
+/// The flag of a cell holding more than [`CELL_BOUNDS`] bounds, in a [`CellTable`] entry's
+/// high half.
+const SEVERAL: u32 = 1 << 31;
+
+/// Where the ascending distinct `bounds` (keys, see [`descending_key`]) lie among the cells of
+/// a [`CellMap`]: per cell, in one `u64`, the first bound from the cell on and (high half) how
+/// many bounds lie in earlier cells, flagged when the cell holds more than [`CELL_BOUNDS`];
+/// beside it the bound after that first one. A score then only compares the bounds of its own
+/// cell (all below those of later cells) with what two gathers bring.
+#[derive(Debug, Clone, Default)]
+pub struct CellTable {
+    map: Option<CellMap>,
+    entries: Vec<u64>,
+    seconds: Vec<u32>,
+    counts: Vec<u32>,
 }
 
-/// The slots one score at a time (the reference the AVX-512 kernel is tested against).
-pub(crate) fn portable(
-    scores: &[f32],
-    map: &CellMap,
-    first: &[u32],
-    bounds: &[u32],
-    out: &mut [u32],
-) {
-    let (last_cell, last_lo) = (first.len() - 2, bounds.len() - CELL_BOUNDS);
-    for (&s, o) in scores.iter().zip(out) {
-        let c = (map.cell(s) as usize).min(last_cell);
-        let (lo, hi) = (first[c] as usize, first[c + 1] as usize);
-        *o = if !s.is_finite() || hi.saturating_sub(lo) > CELL_BOUNDS {
-            UNRESOLVED
-        } else {
-            let (k, lo) = (descending_key(s), lo.min(last_lo));
-            let near = &bounds[lo..lo + CELL_BOUNDS];
-            let below = near.iter().map(|&b| u32::from(b < k)).sum::<u32>();
-            let on = near.iter().map(|&b| u32::from(b == k)).sum::<u32>();
-            2 * (lo as u32 + below) + on
-        };
+impl CellTable {
+    /// Fills the table for `map` and the ascending distinct `bounds` (no two equal), reusing
+    /// its buffers.
+    pub fn fill(&mut self, map: CellMap, bounds: &[u32]) {
+        let cells = map.cells();
+        let counts = &mut self.counts;
+        counts.clear();
+        counts.resize(cells + 1, 0);
+        for &b in bounds {
+            counts[map.cell(score_of_key(b)) as usize + 1] += 1;
+        }
+        for c in 1..counts.len() {
+            counts[c] += counts[c - 1];
+        }
+        let bound = |i: u32| bounds.get(i as usize).copied().unwrap_or(u32::MAX);
+        self.entries.clear();
+        self.seconds.clear();
+        for (c, &lo) in counts.iter().enumerate() {
+            let hi = counts.get(c + 1).copied().unwrap_or(lo);
+            let several = if hi - lo > CELL_BOUNDS as u32 {
+                SEVERAL
+            } else {
+                0
+            };
+            self.entries
+                .push(u64::from(bound(lo)) | u64::from(lo | several) << 32);
+            self.seconds.push(bound(lo + 1));
+        }
+        self.map = Some(map);
+    }
+
+    /// The map the table was filled for (`None` before [`CellTable::fill`]).
+    pub fn map(&self) -> Option<&CellMap> {
+        self.map.as_ref()
+    }
+
+    /// The bounds of cell `c`: indices `lo..hi` into the bounds the table was filled with.
+    pub fn range(&self, c: usize) -> (usize, usize) {
+        let lo = |c: usize| self.counts.get(c).map_or(0, |&x| x as usize);
+        (lo(c), lo(c + 1).max(lo(c)))
+    }
+
+    /// Sets `out[i]` to the slot of `scores[i]` among the bounds: `2j` when `j` bounds lie
+    /// below its key and none equals it, `2j + 1` when bound `j` equals it, or [`UNRESOLVED`]
+    /// when the score is not finite or its cell holds more than [`CELL_BOUNDS`] bounds (the
+    /// caller then searches [`CellTable::range`]).
+    ///
+    /// Panics unless `scores` and `out` are equally long and the table was filled.
+    pub fn slots(&self, scores: &[f32], out: &mut [u32]) {
+        assert_eq!(scores.len(), out.len(), "one slot per score");
+        let map = self.map.as_ref().expect("a filled cell table");
+        #[cfg(target_arch = "x86_64")]
+        if isa() == Isa::Avx512 {
+            // SAFETY: avx512f was detected at run time; the table is filled (entries and
+            // seconds hold map.cells() + 1 values, the kernel clamps its cells to them).
+            let done = unsafe { x86::slots_avx512(scores, map, &self.entries, &self.seconds, out) };
+            return self.portable(&scores[done..], &mut out[done..]);
+        }
+        self.portable(scores, out)
+    }
+
+    /// [`CellTable::slots`] one score at a time (the reference the AVX-512 kernel is tested
+    /// against).
+    pub(crate) fn portable(&self, scores: &[f32], out: &mut [u32]) {
+        let map = self.map.as_ref().expect("a filled cell table");
+        let last = self.entries.len() - 1;
+        for (&s, o) in scores.iter().zip(out) {
+            let c = (map.cell(s) as usize).min(last);
+            let (entry, second) = (self.entries[c], self.seconds[c]);
+            let (first, lo) = (entry as u32, (entry >> 32) as u32);
+            *o = if !s.is_finite() || lo & SEVERAL != 0 {
+                UNRESOLVED
+            } else {
+                let k = descending_key(s);
+                let below = u32::from(first < k) + u32::from(second < k);
+                let on = u32::from(first == k) + u32::from(second == k);
+                2 * (lo + below) + on
+            };
+        }
     }
 }
 
@@ -136,41 +177,45 @@ pub(crate) fn portable(
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{CellMap, CELL_BOUNDS, MAGNITUDE, ROUNDING, UNRESOLVED};
+    use super::{CellMap, MAGNITUDE, ROUNDING, SEVERAL, UNRESOLVED};
 
     /// Scores per AVX-512 step.
     const LANES: usize = 16;
 
-    /// [`super::portable`] sixteen scores at a time: keys and cells in registers, then four
-    /// gathers (the cell's first bound, the next cell's, and the cell's two bounds). Returns
-    /// how many scores it placed (the rest are fewer than sixteen).
+    /// [`super::CellTable::portable`] sixteen scores at a time: keys and cells in registers,
+    /// then three gathers (each cell's entry, in two halves of eight, and its second bound).
+    /// Returns how many scores it placed (the rest are fewer than sixteen).
     ///
     /// # Safety
-    /// `avx512f` must be available; shapes as [`super::slots_of_scores`] checks them.
+    /// `avx512f` must be available; `entries` and `seconds` equally long and not empty.
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn slots_avx512(
         scores: &[f32],
         map: &CellMap,
-        first: &[u32],
-        bounds: &[u32],
+        entries: &[u64],
+        seconds: &[u32],
         out: &mut [u32],
     ) -> usize {
         let n = scores.len() / LANES * LANES;
-        let last_cell = _mm512_set1_epi32((first.len() - 2) as i32);
-        let last_lo = _mm512_set1_epi32((bounds.len() - CELL_BOUNDS) as i32);
+        let last = _mm512_set1_epi32((entries.len().min(seconds.len()) - 1) as i32);
         let (one, two) = (_mm512_set1_epi32(1), _mm512_set1_epi32(2));
-        let wide = _mm512_set1_epi32(CELL_BOUNDS as i32);
+        let several = _mm512_set1_epi32(SEVERAL as i32);
         let magnitude = _mm512_set1_epi32(MAGNITUDE as i32);
         let infinity = _mm512_set1_epi32(f32::INFINITY.to_bits() as i32);
         let (best, scale) = (_mm512_set1_ps(map.best), _mm512_set1_ps(map.scale));
         let (zero, top) = (_mm512_setzero_ps(), _mm512_set1_ps(map.last + 1.0));
         let rounding = _mm512_set1_ps(ROUNDING);
         let rounding_bits = _mm512_set1_epi32(ROUNDING.to_bits() as i32);
-        let (pf, pb) = (first.as_ptr() as *const i32, bounds.as_ptr() as *const i32);
+        // Even dwords (the entries' low halves) and odd ones (high halves) of two registers.
+        let evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        let odds = _mm512_add_epi32(evens, one);
+        let (pe, ps) = (
+            entries.as_ptr() as *const i64,
+            seconds.as_ptr() as *const i32,
+        );
         for i in (0..n).step_by(LANES) {
             // SAFETY: i + 16 <= n <= the length of scores and out; every gathered index is
-            // clamped to its table: cells to first.len() - 2 (+1 stays inside), lo to
-            // bounds.len() - 2 (+1 stays inside).
+            // clamped to the tables' last entry.
             unsafe {
                 let s = _mm512_loadu_ps(scores.as_ptr().add(i));
                 let bits = _mm512_castps_si512(s);
@@ -192,20 +237,20 @@ mod x86 {
                     _mm512_castps_si512(_mm512_add_ps(v, rounding)),
                     rounding_bits,
                 );
-                let c = _mm512_min_epu32(c, last_cell);
-                let lo = _mm512_i32gather_epi32::<4>(c, pf);
-                let hi = _mm512_i32gather_epi32::<4>(_mm512_add_epi32(c, one), pf);
-                let several = _mm512_cmpgt_epu32_mask(_mm512_sub_epi32(hi, lo), wide)
-                    & _mm512_cmpgt_epu32_mask(hi, lo);
-                let at = _mm512_min_epu32(lo, last_lo);
-                let b0 = _mm512_i32gather_epi32::<4>(at, pb);
-                let b1 = _mm512_i32gather_epi32::<4>(_mm512_add_epi32(at, one), pb);
-                let mut slot = _mm512_slli_epi32::<1>(at);
+                let c = _mm512_min_epu32(c, last);
+                let low = _mm512_i32gather_epi64::<8>(_mm512_castsi512_si256(c), pe);
+                let high = _mm512_i32gather_epi64::<8>(_mm512_extracti64x4_epi64::<1>(c), pe);
+                let b0 = _mm512_permutex2var_epi32(low, evens, high);
+                let lo_flag = _mm512_permutex2var_epi32(low, odds, high);
+                let b1 = _mm512_i32gather_epi32::<4>(c, ps);
+                let crowded = _mm512_test_epi32_mask(lo_flag, several);
+                let lo = _mm512_andnot_si512(several, lo_flag);
+                let mut slot = _mm512_slli_epi32::<1>(lo);
                 slot = _mm512_mask_add_epi32(slot, _mm512_cmplt_epu32_mask(b0, k), slot, two);
                 slot = _mm512_mask_add_epi32(slot, _mm512_cmplt_epu32_mask(b1, k), slot, two);
                 slot = _mm512_mask_add_epi32(slot, _mm512_cmpeq_epi32_mask(b0, k), slot, one);
                 slot = _mm512_mask_add_epi32(slot, _mm512_cmpeq_epi32_mask(b1, k), slot, one);
-                let unresolved = several | !finite;
+                let unresolved = crowded | !finite;
                 slot =
                     _mm512_mask_mov_epi32(slot, unresolved, _mm512_set1_epi32(UNRESOLVED as i32));
                 _mm512_storeu_si512(out.as_mut_ptr().add(i) as *mut _, slot);
@@ -307,42 +352,25 @@ mod tests {
             else {
                 continue;
             };
-            let mut first = vec![0u32; map.cells() + 1];
-            for &k in &bounds {
-                first[map.cell(score_of_key(k)) as usize + 1] += 1;
-            }
-            for c in 1..first.len() {
-                first[c] += first[c - 1];
-            }
-            let real = bounds.len();
-            bounds.extend([u32::MAX; CELL_BOUNDS]);
+            let mut table = CellTable::default();
+            table.fill(map, &bounds);
             let mut out = vec![0; scores.len()];
-            slots_of_scores(&scores, &map, &first, &bounds, &mut out);
+            table.slots(&scores, &mut out);
             let mut reference = vec![0; scores.len()];
-            portable(&scores, &map, &first, &bounds, &mut reference);
+            table.portable(&scores, &mut reference);
             assert_eq!(out, reference, "case {case}");
             for (&s, &slot) in scores.iter().zip(&out) {
-                let c = map.cell(s) as usize;
-                if !s.is_finite() || first[c + 1] - first[c] > CELL_BOUNDS as u32 {
+                let (lo, hi) = table.range(map.cell(s) as usize);
+                let k = descending_key(s);
+                if !s.is_finite() || hi - lo > CELL_BOUNDS {
                     assert_eq!(slot, UNRESOLVED, "case {case} score {s}");
                     continue;
                 }
-                let k = descending_key(s);
-                let j = bounds[..real].partition_point(|&b| b < k);
-                let want = 2 * j as u32 + u32::from(bounds[j] == k);
+                let j = bounds.partition_point(|&b| b < k);
+                let want = 2 * j as u32 + u32::from(bounds.get(j) == Some(&k));
                 assert_eq!(slot, want, "case {case} score {s}");
+                assert!((lo..=hi).contains(&j), "the cell's range holds the slot");
             }
         }
-    }
-
-    #[test]
-    fn tables_that_break_the_rules_stay_in_bounds() {
-        let map = CellMap::new(1.0, 0.0, 300).unwrap();
-        let bounds = [5, u32::MAX, u32::MAX];
-        let first = [0, 7, 9];
-        let scores: Vec<f32> = (0..37).map(|i| i as f32 / 20.0 - 0.5).collect();
-        let mut out = vec![0; 37];
-        slots_of_scores(&scores, &map, &first, &bounds, &mut out);
-        assert!(out.iter().all(|&s| s == UNRESOLVED || s < 8), "{out:?}");
     }
 }

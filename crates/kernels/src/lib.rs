@@ -8,7 +8,7 @@ mod cells;
 mod dot;
 mod gemm;
 
-pub use cells::{descending_key, score_of_key, slots_of_scores, CellMap, CELL_BOUNDS, UNRESOLVED};
+pub use cells::{descending_key, score_of_key, CellMap, CellTable, CELL_BOUNDS, UNRESOLVED};
 
 pub use dot::{dot, isa, norm, Isa};
 pub use gemm::{dot_block, dot_block_by_row, BLOCK_ROWS};
