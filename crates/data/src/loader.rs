@@ -134,8 +134,21 @@ pub enum Crop {
 pub struct Skipped {
     /// The file (or tar member path).
     pub path: PathBuf,
-    /// Why it was skipped (the decoder's reason or the limit it is over).
+    /// Why it was skipped (the decoder's reason or the limit it is over; it names the file,
+    /// unless the loader's configuration itself was refused).
     pub reason: String,
+}
+
+/// The reason, which names the file, or the file and then the reason when it does not.
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = self.path.display().to_string();
+        if self.reason.contains(&path) {
+            f.write_str(&self.reason)
+        } else {
+            write!(f, "{path}: {}", self.reason)
+        }
+    }
 }
 
 /// A loaded batch: images that loaded, batch-major, each `3 x crop x crop` (CHW).

@@ -44,6 +44,9 @@ fn bad_files_are_skipped_with_reasons_naming_them() {
             "reason does not name the file: {}",
             s.reason
         );
+        // Printed, the file is named once.
+        let shown = s.to_string();
+        assert_eq!(shown.matches(name).count(), 1, "{shown}");
     }
     assert!(
         batch.skipped[0].reason.contains("empty"),
@@ -115,6 +118,12 @@ fn invalid_config_skips_everything_without_panicking() {
         Crop::Center,
     );
     assert!(batch.loaded.is_empty() && batch.data.is_empty());
+    // The configuration's reason names no file: printed, the file comes first.
+    assert!(
+        batch.skipped[0].to_string().contains("ok.jpg: "),
+        "{}",
+        batch.skipped[0]
+    );
     assert!(
         batch.skipped[0].reason.contains("crop"),
         "{}",

@@ -242,11 +242,9 @@ impl<'a> Run<'a> {
                 usable.len(),
                 data.train_images.len(),
                 cfg.batch_size,
-                skipped.first().map_or(String::new(), |s| format!(
-                    " (e.g. {}: {})",
-                    s.path.display(),
-                    s.reason
-                ))
+                skipped
+                    .first()
+                    .map_or(String::new(), |s| format!(" (e.g. {s})"))
             )));
         }
         let batches_per_epoch = usable.len() / cfg.batch_size;

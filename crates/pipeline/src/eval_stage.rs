@@ -14,6 +14,7 @@ use webly_text::{clean, read_ids, read_matrix, write_ids, write_matrix};
 
 use crate::error::{PipelineError, Result};
 use crate::layout::{ModelLayout, ReportKind};
+use crate::wording::count;
 
 /// Images embedded per forward pass at evaluation time.
 pub const EMBED_BATCH: usize = 64;
@@ -78,12 +79,12 @@ pub fn embed_items(
     let paths: Vec<PathBuf> = items.iter().map(|i| i.image.clone()).collect();
     let emb = encoder.embed_set(split, &paths, EMBED_BATCH, webly_encoder::Bar::Show)?;
     for s in &emb.skipped {
-        eprintln!("[embed] skipped {}: {}", s.path.display(), s.reason);
+        eprintln!("[embed] skipped {s}");
     }
     if !emb.skipped.is_empty() {
         eprintln!(
-            "[embed] {split}: {} unreadable images skipped",
-            emb.skipped.len()
+            "[embed] {split}: {} skipped",
+            count(emb.skipped.len(), "unreadable image")
         );
     }
     let keys: Vec<String> = emb.loaded.iter().map(|&i| items[i].key.clone()).collect();
@@ -91,11 +92,9 @@ pub fn embed_items(
         return Err(PipelineError::Invalid(format!(
             "[embed] {split}: none of its {} images could be read{}: nothing to embed or index",
             items.len(),
-            emb.skipped.first().map_or(String::new(), |s| format!(
-                " (e.g. {}: {})",
-                s.path.display(),
-                s.reason
-            ))
+            emb.skipped
+                .first()
+                .map_or(String::new(), |s| format!(" (e.g. {s})"))
         )));
     }
     write_matrix(out, keys.len(), emb.dim, &emb.matrix)?;

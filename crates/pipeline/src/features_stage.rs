@@ -58,7 +58,7 @@ fn fill(
         };
         eprintln!("{report}");
         for s in &report.skipped_files {
-            eprintln!("[features] skipped {}: {}", s.path.display(), s.reason);
+            eprintln!("[features] skipped {s}");
         }
         reports.push(report);
     }

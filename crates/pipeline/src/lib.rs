@@ -39,6 +39,7 @@ pub mod shards;
 mod stamp;
 mod text_stage;
 mod train_stage;
+mod wording;
 
 pub use commands::{
     compare, embed, evaluate, export, index, query, synth, tag, text_convert, text_embed,

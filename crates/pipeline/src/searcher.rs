@@ -230,11 +230,7 @@ impl Searcher {
     pub fn embed_file(&self, path: &Path) -> Result<Vec<f32>> {
         let batch = load_batch(&[path.to_path_buf()], &self.loader, Crop::Center);
         if let Some(s) = batch.skipped.first() {
-            return Err(PipelineError::Invalid(format!(
-                "cannot read image {}: {}",
-                s.path.display(),
-                s.reason
-            )));
+            return Err(PipelineError::Invalid(s.to_string()));
         }
         self.embed_pixels(&batch.data)
     }

@@ -11,6 +11,7 @@ use crate::config::{ModelRun, RunConfig};
 use crate::error::{PipelineError, Result};
 use crate::stamp;
 use crate::text_stage::TextSpace;
+use crate::wording::count;
 
 /// Command-line overrides of a model's training settings.
 #[derive(Debug, Clone, Default)]
@@ -116,7 +117,7 @@ impl fmt::Display for TrainOutcome {
             Some(r) => write!(
                 f,
                 "[{}] {} epochs, {} steps, loss {:.4} -> {:.4}, best val mAP {}, {:.0} images/s \
-                 on {}, {:.0}% of step time waiting for data, {} images skipped{}; model in {}",
+                 on {}, {:.0}% of step time waiting for data, {} skipped{}; model in {}",
                 self.name,
                 r.epochs_done,
                 r.steps,
@@ -126,7 +127,7 @@ impl fmt::Display for TrainOutcome {
                 r.images_per_s,
                 r.device,
                 100.0 * r.data_wait,
-                r.skipped_images,
+                count(r.skipped_images, "image"),
                 if r.skipped_batches > 0 {
                     format!(
                         ", {} batches without a usable negative skipped",
