@@ -154,12 +154,14 @@ impl fmt::Display for Indexed {
 }
 
 /// `webly index`: (re)builds a model's index over its test embeddings.
+///
+/// The run's data and text stages are opened as the run left them, never run again (see
+/// `Context::open_model`): a word space of another dimension is refused before anything of the
+/// run is written.
 pub fn index(cfg: &RunConfig, model: Option<&str>) -> Result<Indexed> {
     let model = cfg.model(model)?;
-    let ctx = Context::open(cfg)?;
     let paths = cfg.layout().model(&model.name)?;
-    let stamp = trained_stamp(&paths)?;
-    ctx.check_space(paths.dir())?;
+    let (ctx, stamp) = Context::open_model(cfg, LockKind::Exclusive, &paths)?;
     let emb_path = model_stage::ensure_embedded(&ctx, &paths, &stamp)?;
     let emb = eval_stage::read_embeddings(&emb_path)?;
     let fp = model_stage::fingerprints(&ctx, &stamp)?;

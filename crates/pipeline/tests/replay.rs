@@ -1,13 +1,13 @@
 //! What a replay of user commands found (the smallest whole run, `fixtures/tiny_run.toml`):
-//! the commands that read a run (query, tag, eval, export) open what the run wrote and never
-//! run its data or text stages again, refuse what they cannot answer before any work, and
-//! say what they searched for.
+//! the commands that read a run (query, tag, eval, export, index) open what the run wrote and
+//! never run its data or text stages again, refuse what they cannot answer before any work,
+//! and say what they searched for.
 mod common;
 
 use common::tiny_config;
 
 use webly_pipeline::{
-    evaluate, export, query, run, tag, ExportDtype, QueryInput, RunConfig, SearchMode, Split,
+    evaluate, export, index, query, run, tag, ExportDtype, QueryInput, RunConfig, SearchMode, Split,
 };
 
 fn snow() -> QueryInput {
@@ -108,11 +108,34 @@ fn reading_commands_open_what_the_run_wrote_and_name_what_is_missing() {
     );
     assert_eq!(done.rows, answer_rows(&cfg));
     evaluate(&cfg, None).expect("eval");
+    index(&cfg, None).expect("index");
     assert_eq!(
         stamp(),
         before,
         "the text stage was left as the run wrote it"
     );
+
+    // A word space of another dimension: refused by every reading command, index included,
+    // before the run's caption embeddings are touched.
+    let captions = text_dir.join("captions_test.npy");
+    let embedded = std::fs::read(&captions).unwrap();
+    let vectors = tmp.path().join("vectors_3d.txt");
+    std::fs::write(&vectors, "snow 0.1 0.2 0.3\nski 0.3 0.2 0.1\n").unwrap();
+    let mut other = cfg.clone();
+    other.text.glove = None;
+    other.text.vectors = Some(vectors);
+    for e in [
+        index(&other, None).map(|_| ()),
+        evaluate(&other, None).map(|_| ()),
+    ] {
+        let e = e.expect_err("another dimension").to_string();
+        assert!(e.contains("dimension 3"), "{e}");
+    }
+    assert!(
+        std::fs::read(&captions).unwrap() == embedded,
+        "the run's caption embeddings were rewritten"
+    );
+    assert_eq!(stamp(), before);
 
     // The run's trained vectors gone: named, with the command that makes them; not retrained.
     let glove = text_dir.join("glove.txt");
@@ -120,6 +143,7 @@ fn reading_commands_open_what_the_run_wrote_and_name_what_is_missing() {
     for e in [
         query(&cfg, None, &snow(), 3, SearchMode::Hnsw, None).map(|_| ()),
         evaluate(&cfg, None).map(|_| ()),
+        index(&cfg, None).map(|_| ()),
     ] {
         let e = e.expect_err("no word space").to_string();
         assert!(
