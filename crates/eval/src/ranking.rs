@@ -78,7 +78,7 @@ impl RankScratch {
 /// images given by their positions in that concatenation (any order; repeats and positions
 /// past the end are ignored). `None` when no image is relevant.
 ///
-/// Ties are the scores `f32::total_cmp` calls equal (one [`descending_key`]); the metrics'
+/// Ties are the scores `==` calls equal, NaNs by their bits (one [`descending_key`]); the metrics'
 /// rules are [`crate::rank_metrics`]'s. The sums run in rank order over the same ties as a walk
 /// over a sorted ranking, so the values are that walk's, bit for bit.
 pub(crate) fn rank_metrics_of_parts(
@@ -286,14 +286,16 @@ mod tests {
     /// The metrics of a ranking sorted by comparison: every tie in rank order.
     fn metrics_by_sorting(scores: &[f32], relevant: &[bool]) -> Option<RankMetrics> {
         let mut order: Vec<usize> = (0..scores.len()).collect();
-        order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+        // total_cmp with -0.0 read as 0.0 (scikit-learn's ties).
+        let score = |i: usize| scores[i] + 0.0;
+        order.sort_by(|&a, &b| score(b).total_cmp(&score(a)));
         let r = relevant.iter().filter(|&&f| f).count();
         let mut ties: Vec<Tie> = Vec::new();
         let mut last: Option<f32> = None;
         for i in order {
             let hit = usize::from(relevant[i]);
             match (last, ties.last_mut()) {
-                (Some(l), Some(t)) if l.total_cmp(&scores[i]).is_eq() => {
+                (Some(l), Some(t)) if l.total_cmp(&score(i)).is_eq() => {
                     t.len += 1;
                     t.hits += hit;
                 }
@@ -303,7 +305,7 @@ mod tests {
                     hits: hit,
                 }),
             }
-            last = Some(scores[i]);
+            last = Some(score(i));
         }
         (r > 0).then(|| metrics_of_ties(ties, r))
     }
@@ -381,6 +383,17 @@ mod tests {
         assert!((m.p_at_5 - 0.6).abs() < 1e-12);
         assert!((m.p_at_10 - 0.4).abs() < 1e-12);
         assert!((m.r_precision - 0.6).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_two_zeros_are_one_tie_as_in_sklearn() {
+        // Python (scikit-learn 1.9.1):
+        // average_precision_score([1,0,0], [0.0,-0.0,0.5])          -> 0.3333333333333333
+        // average_precision_score([0,1,0,1], [-0.0,0.0,0.3,-0.0])   -> 0.5
+        let m = rank_metrics(&[0.0, -0.0, 0.5], &[true, false, false]).unwrap();
+        assert!((m.ap - 1.0 / 3.0).abs() < 1e-12, "{}", m.ap);
+        let m = rank_metrics(&[-0.0, 0.0, 0.3, -0.0], &[false, true, false, true]).unwrap();
+        assert!((m.ap - 0.5).abs() < 1e-12, "{}", m.ap);
     }
 
     #[test]

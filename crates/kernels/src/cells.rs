@@ -16,17 +16,19 @@ const ROUNDING: f32 = 8_388_608.0;
 /// `!0x8000_0000`: the magnitude bits of an `f32`.
 const MAGNITUDE: u32 = 0x7FFF_FFFF;
 
-/// A key whose ascending order is `f32::total_cmp`'s descending order (its definition: flip
-/// the magnitude bits of negatives, then compare as signed integers), so equal keys are
-/// exactly the scores `total_cmp` calls equal, and the best score has the smallest key.
+/// A key whose ascending order is `f32::total_cmp`'s descending order once `-0.0` is read as
+/// `0.0` (`total_cmp`'s definition: flip the magnitude bits of negatives, then compare as signed
+/// integers). Equal keys are the scores `==` calls equal (the two zeros are one tie, as in
+/// scikit-learn), NaNs by their bits; the best score has the smallest key.
 #[inline]
 pub fn descending_key(s: f32) -> u32 {
-    let bits = s.to_bits();
+    // Adding +0.0 turns -0.0 into 0.0 and leaves every other value (NaNs included) as it is.
+    let bits = (s + 0.0).to_bits();
     let negative = ((bits as i32) >> 31) as u32;
     bits ^ (negative >> 1) ^ MAGNITUDE
 }
 
-/// The score of a [`descending_key`], bit for bit.
+/// The score of a [`descending_key`], bit for bit (`-0.0`'s key gives `0.0`).
 #[inline]
 pub fn score_of_key(key: u32) -> f32 {
     let ordered = key ^ MAGNITUDE;
@@ -217,7 +219,8 @@ mod x86 {
             // SAFETY: i + 16 <= n <= the length of scores and out; every gathered index is
             // clamped to the tables' last entry.
             unsafe {
-                let s = _mm512_loadu_ps(scores.as_ptr().add(i));
+                // descending_key's +0.0 first: -0.0 is read as 0.0.
+                let s = _mm512_add_ps(_mm512_loadu_ps(scores.as_ptr().add(i)), zero);
                 let bits = _mm512_castps_si512(s);
                 // descending_key: flip the magnitude bits of negatives, then all of them.
                 let negative = _mm512_srai_epi32::<31>(bits);
@@ -284,15 +287,19 @@ mod tests {
             f32::MIN,
         ];
         for a in v {
-            assert_eq!(score_of_key(descending_key(a)).to_bits(), a.to_bits());
+            let a0 = a + 0.0;
+            assert_eq!(score_of_key(descending_key(a)).to_bits(), a0.to_bits());
             for b in v {
                 assert_eq!(
                     descending_key(a).cmp(&descending_key(b)),
-                    b.total_cmp(&a),
+                    (b + 0.0).total_cmp(&a0),
                     "{a} vs {b}"
                 );
             }
         }
+        assert_eq!(descending_key(-0.0), descending_key(0.0), "one tie");
+        assert!(descending_key(1e-40) < descending_key(-0.0));
+        assert!(descending_key(-0.0) < descending_key(-1e-40));
     }
 
     #[test]
