@@ -4,9 +4,7 @@ use rayon::prelude::*;
 
 use crate::metrics::{RandomRanking, RankMetrics};
 use crate::positions::RelevantPositions;
-use crate::ranking::{
-    distinct_positions, rank_metrics_of_keys, rank_metrics_of_parts, RankScratch,
-};
+use crate::ranking::{rank_metrics_of_keys, rank_metrics_of_parts, sort_distinct, RankScratch};
 use crate::report::{Excluded, Report};
 use crate::row::{Kind, QueryRow};
 use crate::scan::{score_blocks, score_matrix};
@@ -46,11 +44,10 @@ pub fn evaluate(
     let relevant: Vec<Vec<u32>> = queries
         .par_iter()
         .map(|q| {
-            SCRATCH.with_borrow_mut(|(scratch, found)| {
-                positions.of(&q.text, found);
-                let mut distinct = Vec::new();
-                distinct_positions(found, n, &mut distinct, scratch.buffer());
-                distinct
+            SCRATCH.with_borrow_mut(|(scratch, _)| {
+                let mut found = positions.of(&q.text);
+                sort_distinct(&mut found, scratch.buffer());
+                found
             })
         })
         .collect();
@@ -85,7 +82,7 @@ pub fn evaluate(
 }
 
 thread_local! {
-    /// Each thread's ranking buffers (and relevant positions), kept between queries and
+    /// Each thread's ranking buffers (and a query's relevant keys), kept between queries and
     /// evaluations: rayon may split the queries into one job per query, and buffers made per
     /// job would be allocated and page-faulted again each time.
     static SCRATCH: std::cell::RefCell<(RankScratch, Vec<u32>)> = Default::default();

@@ -90,31 +90,30 @@ impl<'a> RelevantPositions<'a> {
         }
     }
 
-    /// Sets `out` to the ranking positions of the images relevant to `query` (any order,
-    /// possibly repeated).
-    pub(crate) fn of(&self, query: &str, out: &mut Vec<u32>) {
-        out.clear();
+    /// The ranking positions of the images relevant to `query` (any order, possibly
+    /// repeated), all below the ranking's length; the relevance's list is kept where it can be.
+    pub(crate) fn of(&self, query: &str) -> Vec<u32> {
         match &self.how {
-            Lookup::Identity => out.extend(
-                self.relevance
-                    .relevant_ids(query)
-                    .into_iter()
-                    .filter(|&id| (id as usize) < self.n),
-            ),
-            Lookup::Ids(map) => out.extend(
-                self.relevance
-                    .relevant_ids(query)
-                    .into_iter()
-                    .filter_map(|id| map.get(id as usize).copied())
-                    .filter(|&p| p != u32::MAX),
-            ),
-            Lookup::Keys(positions) => out.extend(
-                self.relevance
-                    .relevant_keys(query)
-                    .into_iter()
-                    .filter_map(|k| positions.get(k))
-                    .map(|p| p as u32),
-            ),
+            Lookup::Identity => {
+                let mut ids = self.relevance.relevant_ids(query);
+                ids.retain(|&id| (id as usize) < self.n);
+                ids
+            }
+            Lookup::Ids(map) => {
+                let mut ids = self.relevance.relevant_ids(query);
+                ids.retain_mut(|id| {
+                    *id = map.get(*id as usize).copied().unwrap_or(u32::MAX);
+                    *id != u32::MAX
+                });
+                ids
+            }
+            Lookup::Keys(positions) => self
+                .relevance
+                .relevant_keys(query)
+                .into_iter()
+                .filter_map(|k| positions.get(k))
+                .map(|p| p as u32)
+                .collect(),
         }
     }
 }

@@ -6,20 +6,22 @@
 //! the ranking into (before the first, on the first, between the first and the second, ...),
 //! and only the `r` relevant scores are sorted. An image finds its slot through a table of
 //! cells ([`webly_kernels::CellMap`], [`webly_kernels::CellTable`]): the range from the
-//! best to the worst relevant score cut into equal cells, each knowing which relevant keys lie
-//! in it.
+//! best to the worst relevant score cut into cells, narrower where the relevant scores crowd,
+//! each knowing which relevant keys lie in it.
 
-use webly_kernels::{descending_key, score_of_key, CellMap, CellTable, UNRESOLVED};
+use webly_kernels::{descending_key, score_of_key, CellMap, CellTable, MAX_BOUNDS, UNRESOLVED};
 
 use crate::metrics::{metrics_of_ties, RankMetrics, Tie};
 
 /// Cells of the score range from the best to the worst relevant score, at most: the table
-/// (12 bytes a cell) stays in a core's L2 cache.
+/// (8 bytes a cell) stays in a core's L2 cache. Measured on the 150K x 300 benchmark
+/// (`scripts/bench_eval.sh`) against 2^14 and 2^15.
 const MAX_CELLS: usize = 1 << 16;
 
 /// Cells per distinct relevant score (up to [`MAX_CELLS`]): few cells then hold more than
-/// [`webly_kernels::CELL_BOUNDS`] relevant scores, which are binary searched.
-const CELLS_PER_KEY: usize = 8;
+/// [`webly_kernels::CELL_BOUNDS`] relevant scores, which are binary searched. Measured
+/// against 2 and 8: with cells shared by where the scores crowd, 4 is enough.
+const CELLS_PER_KEY: usize = 4;
 
 /// Images placed by one kernel call, whose slots are then counted.
 const STAGE: usize = 256;
@@ -32,15 +34,13 @@ pub struct RankScratch {
     positions: Vec<u32>,
     /// Their keys, in that order.
     hits: Vec<u32>,
-    /// The relevant images' distinct keys ([`descending_key`]), ascending.
+    /// The relevant images' keys ([`descending_key`]), ascending, repeats kept.
     keys: Vec<u32>,
-    /// How many relevant images hold each of `keys`.
-    tie_hits: Vec<u32>,
     buf: Vec<u32>,
-    /// Where `keys` lie among the cells ([`CellTable::fill`]).
+    /// Where `keys` lie among the cells ([`CellTable::build`]).
     table: CellTable,
     /// Images per slot of the ranking: slot `2i` holds those between keys `i - 1` and `i`,
-    /// slot `2i + 1` those on key `i`.
+    /// slot `2i + 1` those on key `i` (for a repeated key, its first: the others' stay 0).
     slots: Vec<u32>,
 }
 
@@ -68,7 +68,7 @@ pub fn rank_metrics(scores: &[f32], relevant: &[bool]) -> Option<RankMetrics> {
 }
 
 impl RankScratch {
-    /// A buffer for [`distinct_positions`] (it holds nothing between calls).
+    /// A buffer for [`sort_distinct`] (it holds nothing between calls).
     pub(crate) fn buffer(&mut self) -> &mut Vec<u32> {
         &mut self.buf
     }
@@ -114,9 +114,14 @@ pub(crate) fn distinct_positions(
 ) {
     out.clear();
     out.extend(relevant.iter().copied().filter(|&p| (p as usize) < n));
-    if !out.windows(2).all(|w| w[0] < w[1]) {
-        radix_sort(out, buf);
-        out.dedup();
+    sort_distinct(out, buf);
+}
+
+/// Sorts `v` ascending and drops its repeats, unless it is so already. `buf` is scratch space.
+pub(crate) fn sort_distinct(v: &mut Vec<u32>, buf: &mut Vec<u32>) {
+    if !v.windows(2).all(|w| w[0] < w[1]) {
+        radix_sort(v, buf);
+        v.dedup();
     }
 }
 
@@ -129,27 +134,28 @@ pub(crate) fn rank_metrics_of_keys(
 ) -> Option<RankMetrics> {
     let RankScratch {
         keys,
-        tie_hits,
         buf,
         table,
         slots,
         ..
     } = scratch;
     let r = relevant_keys.len();
-    if r == 0 {
-        return None;
+    let best = *relevant_keys.iter().min()?;
+    let worst = *relevant_keys.iter().max()?;
+    let cells = cell_map(best, worst, relevant_keys);
+    // The relevant keys ascending, repeats kept: a tie of relevant images starts at the first
+    // of its run, whose slots count the images before it and on it.
+    match cells {
+        Some(map) => table.build(map, relevant_keys, keys),
+        None => {
+            keys.clear();
+            keys.extend_from_slice(relevant_keys);
+            radix_sort(keys, buf);
+        }
     }
-    keys.clear();
-    keys.extend_from_slice(relevant_keys);
-    radix_sort(keys, buf);
-    distinct_keys(keys, tie_hits);
-    let distinct = tie_hits.len();
-    let cells = cell_map(keys);
-    if let Some(map) = cells {
-        table.fill(map, keys);
-    }
+    let keys = &keys[..];
     slots.clear();
-    slots.resize(2 * distinct + 1, 0);
+    slots.resize(2 * r + 1, 0);
     let slots = &mut slots[..];
     // The slot of a key that lies among keys[lo..hi], by binary search.
     let search = |key: u32, lo: usize, hi: usize| {
@@ -170,7 +176,7 @@ pub(crate) fn rank_metrics_of_keys(
                         let (lo, hi) = table.range(map.cell(s) as usize);
                         search(descending_key(s), lo, hi)
                     } else {
-                        search(descending_key(s), 0, distinct)
+                        search(descending_key(s), 0, r)
                     };
                     slots[at] += 1;
                 }
@@ -178,44 +184,37 @@ pub(crate) fn rank_metrics_of_keys(
         }
         None => {
             for &s in parts.iter().flat_map(|p| p.iter()) {
-                slots[search(descending_key(s), 0, distinct)] += 1;
+                slots[search(descending_key(s), 0, r)] += 1;
             }
         }
     }
-    let ties = tie_hits.iter().enumerate().map(|(i, &hits)| Tie {
-        before: slots[2 * i] as usize,
-        len: slots[2 * i + 1] as usize,
-        hits: hits as usize,
+    let mut i = 0;
+    let ties = std::iter::from_fn(|| {
+        let key = *keys.get(i)?;
+        let hits = keys[i..].iter().take_while(|&&k| k == key).count();
+        let tie = Tie {
+            before: slots[2 * i] as usize,
+            len: slots[2 * i + 1] as usize,
+            hits,
+        };
+        i += hits;
+        Some(tie)
     });
     Some(metrics_of_ties(ties, r))
 }
 
-/// Collapses the ascending `keys` into their distinct values, and `tie_hits` into how many
-/// times each came.
-fn distinct_keys(keys: &mut Vec<u32>, tie_hits: &mut Vec<u32>) {
-    tie_hits.clear();
-    let mut distinct = 0;
-    for i in 0..keys.len() {
-        if distinct > 0 && keys[i] == keys[distinct - 1] {
-            tie_hits[distinct - 1] += 1;
-        } else {
-            keys[distinct] = keys[i];
-            tie_hits.push(1);
-            distinct += 1;
-        }
+/// The cells between the `best` and the `worst` of the relevant `keys` ([`CELLS_PER_KEY`] per
+/// key, at most [`MAX_CELLS`], shared out as the keys crowd). An image whose cell holds no
+/// relevant score has its slot at once; the others compare keys with the few in their cell.
+/// `None` when the relevant scores span no finite range (one score, or an infinite or NaN
+/// one), or there are more than a table holds ([`MAX_BOUNDS`]): then every image compares
+/// keys by binary search.
+fn cell_map(best: u32, worst: u32, keys: &[u32]) -> Option<CellMap> {
+    if keys.len() > MAX_BOUNDS {
+        return None;
     }
-    keys.truncate(distinct);
-}
-
-/// The cells between the best and the worst of the distinct ascending relevant `keys`
-/// ([`CELLS_PER_KEY`] per key, at most [`MAX_CELLS`]). An image whose cell holds no relevant
-/// score has its slot at once; the others compare keys with the few in their cell. `None`
-/// when the relevant scores span no finite range (one score, or an infinite or NaN one): then
-/// every image compares keys by binary search.
-fn cell_map(keys: &[u32]) -> Option<CellMap> {
-    let best = score_of_key(*keys.first()?);
-    let worst = score_of_key(*keys.last()?);
-    CellMap::new(best, worst, (keys.len() * CELLS_PER_KEY).min(MAX_CELLS))
+    let count = keys.len().saturating_mul(CELLS_PER_KEY).min(MAX_CELLS);
+    CellMap::new(score_of_key(best), score_of_key(worst), count, keys)
 }
 
 /// Bits per pass of [`radix_sort`]: 11 + 11 + 10 cover a `u32` in three passes, and a pass's

@@ -8,7 +8,10 @@ mod cells;
 mod dot;
 mod gemm;
 
-pub use cells::{descending_key, score_of_key, CellMap, CellTable, CELL_BOUNDS, UNRESOLVED};
+pub use cells::{
+    descending_key, score_of_key, CellMap, CellTable, CELL_BOUNDS, MAX_BOUNDS, MAX_CELLS,
+    UNRESOLVED,
+};
 
 pub use dot::{dot, isa, norm, Isa};
 pub use gemm::{dot_block, dot_block_by_row, BLOCK_ROWS};
