@@ -84,7 +84,25 @@ pub fn expected_random_ap(r: usize, n: usize) -> f64 {
     RandomRanking::new(n).ap(r)
 }
 
-/// A uniformly random ranking of `n` images, with the harmonic number H_N summed once for the
+/// Largest `n` whose harmonic number [`harmonic`] sums term by term.
+const SUMMED_HARMONIC: usize = 4096;
+
+/// The harmonic number H_n = 1 + 1/2 + ... + 1/n: summed up to [`SUMMED_HARMONIC`], beyond by
+/// its Euler-Maclaurin expansion ln n + γ + 1/(2n) - 1/(12n²) + 1/(120n⁴), whose next term,
+/// 1/(252n⁶), is below 1e-23 there (Knuth, The Art of Computer Programming 1, 1.2.7): as exact
+/// as the f64 sum, without its n divisions (a quarter of a millisecond for 150K images, which
+/// every evaluation waited for).
+fn harmonic(n: usize) -> f64 {
+    if n <= SUMMED_HARMONIC {
+        return (1..=n).map(|m| 1.0 / m as f64).sum();
+    }
+    const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
+    let x = n as f64;
+    let x2 = x * x;
+    x.ln() + EULER_GAMMA + 1.0 / (2.0 * x) - 1.0 / (12.0 * x2) + 1.0 / (120.0 * x2 * x2)
+}
+
+/// A uniformly random ranking of `n` images, with the harmonic number H_N found once for the
 /// expectations of every query ([`expected_random_ap`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RandomRanking {
@@ -96,7 +114,7 @@ impl RandomRanking {
     pub(crate) fn new(n: usize) -> Self {
         RandomRanking {
             n,
-            h_n: (1..=n).map(|m| 1.0 / m as f64).sum(),
+            h_n: harmonic(n),
         }
     }
 
@@ -124,6 +142,34 @@ mod tests {
     use super::*;
     use rand::seq::SliceRandom;
     use rand::SeedableRng;
+
+    /// The expansion against a compensated sum (Neumaier's: the plain f64 sum is off by 5e-14
+    /// at a million terms, the expansion by less than 1e-15; H_1000000 = 14.3927267228657236...)
+    /// just past where it takes over and up to a million.
+    #[test]
+    fn harmonic_expansion_matches_the_sum() {
+        for n in [SUMMED_HARMONIC + 1, 10_000, 150_000, 1_000_000] {
+            let (mut sum, mut lost) = (0.0f64, 0.0f64);
+            for m in (1..=n).rev() {
+                let term = 1.0 / m as f64;
+                let t = sum + term;
+                lost += if sum.abs() >= term {
+                    (sum - t) + term
+                } else {
+                    (term - t) + sum
+                };
+                sum = t;
+            }
+            let (summed, expanded) = (sum + lost, harmonic(n));
+            assert!(
+                (expanded - summed).abs() <= 4.0 * f64::EPSILON * summed,
+                "n={n}: {expanded} vs {summed}"
+            );
+        }
+        assert!((harmonic(1_000_000) - 14.392_726_722_865_724).abs() < 4e-15);
+        assert_eq!(harmonic(1), 1.0);
+        assert_eq!(harmonic(3), 1.0 + 0.5 + 1.0 / 3.0);
+    }
 
     #[test]
     fn random_ap_closed_form_edges() {

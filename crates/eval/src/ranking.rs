@@ -9,7 +9,9 @@
 //! best to the worst relevant score cut into cells, narrower where the relevant scores crowd,
 //! each knowing which relevant keys lie in it.
 
-use webly_kernels::{descending_key, score_of_key, CellMap, CellTable, MAX_BOUNDS, UNRESOLVED};
+use webly_kernels::{
+    descending_key, score_of_key, CellMap, CellTable, MAX_BOUNDS, PAST_FIRST, UNRESOLVED,
+};
 
 use crate::metrics::{metrics_of_ties, RankMetrics, Tie};
 
@@ -22,6 +24,10 @@ const MAX_CELLS: usize = 1 << 16;
 /// [`webly_kernels::CELL_BOUNDS`] relevant scores, which are binary searched. Measured
 /// against 2 and 8: with cells shared by where the scores crowd, 4 is enough.
 const CELLS_PER_KEY: usize = 4;
+
+/// Relevant keys compared one by one after the first of a cell, before a binary search of the
+/// rest ([`webly_kernels::PAST_FIRST`]).
+const AFTER_STEPS: usize = 4;
 
 /// Images placed by one kernel call, whose slots are then counted.
 const STAGE: usize = 256;
@@ -162,19 +168,29 @@ pub(crate) fn rank_metrics_of_keys(
         let j = lo + keys[lo..hi].partition_point(|&k| k < key);
         2 * j + usize::from(keys.get(j) == Some(&key))
     };
+    // The slot of a key above keys[j - 1]: a few keys compared one by one (it is most often
+    // the next), then a binary search of the rest.
+    let after = |key: u32, mut j: usize| {
+        for _ in 0..AFTER_STEPS {
+            match keys.get(j) {
+                Some(&k) if k < key => j += 1,
+                _ => return 2 * j + usize::from(keys.get(j) == Some(&key)),
+            }
+        }
+        search(key, j, r)
+    };
     match cells {
-        Some(map) => {
+        Some(_) => {
             let mut slot = [0u32; STAGE];
             for run in parts.iter().flat_map(|p| p.chunks(STAGE)) {
                 let slot = &mut slot[..run.len()];
                 table.slots(run, slot);
                 for (&at, &s) in slot.iter().zip(run) {
-                    let at = if at != UNRESOLVED {
+                    let at = if at & PAST_FIRST == 0 {
                         at as usize
-                    } else if s.is_finite() {
-                        // A cell with more relevant keys than the kernel compares.
-                        let (lo, hi) = table.range(map.cell(s) as usize);
-                        search(descending_key(s), lo, hi)
+                    } else if at != UNRESOLVED {
+                        // Past the first relevant key of its cell: the next ones compared.
+                        after(descending_key(s), (at & !PAST_FIRST) as usize + 1)
                     } else {
                         search(descending_key(s), 0, r)
                     };

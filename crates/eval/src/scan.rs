@@ -117,6 +117,12 @@ pub(crate) fn score_blocks(
     relevant: &[Vec<u32>],
 ) -> Result<ScoreBlocks> {
     let m = queries.len() / d;
+    let count = images.len().div_ceil((BLOCK_ROWS * d).max(1));
+    // Where each query's relevant list crosses into each block.
+    let cuts: Vec<Vec<usize>> = relevant
+        .par_iter()
+        .map(|list| block_cuts(list, count))
+        .collect();
     let blocks: Vec<std::result::Result<Block, usize>> = images
         .par_chunks(BLOCK_ROWS * d)
         .enumerate()
@@ -125,12 +131,12 @@ pub(crate) fn score_blocks(
             let mut scores = vec![0.0f32; m * len];
             let mut runs: Vec<&mut [f32]> = scores.chunks_mut(len.max(1)).collect();
             score_block(rows, d, queries, &mut runs).map_err(|i| start + i)?;
-            let (mut hits, mut ends) = (Vec::new(), vec![0]);
-            for (run, list) in runs.iter().zip(relevant) {
-                let from = list.partition_point(|&p| (p as usize) < start);
-                let to = list.partition_point(|&p| (p as usize) < start + len);
+            let picked: usize = cuts.iter().map(|c| c[b + 1] - c[b]).sum();
+            let (mut hits, mut ends) = (Vec::with_capacity(picked), Vec::with_capacity(m + 1));
+            ends.push(0);
+            for ((run, list), cut) in runs.iter().zip(relevant).zip(&cuts) {
                 hits.extend(
-                    list[from..to]
+                    list[cut[b]..cut[b + 1]]
                         .iter()
                         .map(|&p| descending_key(run[p as usize - start])),
                 );
@@ -155,6 +161,21 @@ pub(crate) fn score_blocks(
         queries: m,
         blocks: ok,
     })
+}
+
+/// `cuts[b]`: how many of the ascending positions in `list` lie before block `b`, for the
+/// `count` blocks of [`BLOCK_ROWS`] and one past them (`count + 1` values), in one read.
+fn block_cuts(list: &[u32], count: usize) -> Vec<usize> {
+    let mut cuts = Vec::with_capacity(count + 1);
+    let mut i = 0;
+    for b in 0..=count {
+        let start = b * BLOCK_ROWS;
+        while i < list.len() && (list[i] as usize) < start {
+            i += 1;
+        }
+        cuts.push(i);
+    }
+    cuts
 }
 
 /// Scores one block of `rows` (row-major, `d` wide) against the `queries` into `out` (one

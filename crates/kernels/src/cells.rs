@@ -3,9 +3,14 @@
 
 use crate::dot::{isa, Isa};
 
-/// A slot [`CellTable::slots`] leaves to the caller: the score is not finite, or its cell holds
-/// more than [`CELL_BOUNDS`] bounds.
+/// A slot [`CellTable::slots`] leaves to the caller: the score is not finite.
 pub const UNRESOLVED: u32 = u32::MAX;
+
+/// The flag of a slot [`CellTable::slots`] leaves to the caller: `PAST_FIRST | j` says that
+/// the score's key lies above bound `j`, the first of its cell, and is yet to be compared with
+/// the bounds after it (those of a crowded cell, or the second when the score sits at its very
+/// position: a relevant image itself, most often). No slot has this bit otherwise.
+pub const PAST_FIRST: u32 = 1 << 31;
 
 /// Bounds of one cell compared without a branch ([`CellTable::slots`]).
 pub const CELL_BOUNDS: usize = 2;
@@ -299,10 +304,10 @@ impl CellTable {
     }
 
     /// Sets `out[i]` to the slot of `scores[i]` among the bounds: `2j` when `j` bounds lie
-    /// below its key and none equals it, `2j + 1` when bound `j` is the first to equal it, or
-    /// [`UNRESOLVED`] when the score is not finite, or lies past the first bound of a cell
-    /// holding more than [`CELL_BOUNDS`], or at the very position of its cell's second bound
-    /// (the caller then searches [`CellTable::range`]).
+    /// below its key and none equals it, `2j + 1` when bound `j` is the first to equal it;
+    /// [`PAST_FIRST`]` | j` when it lies past bound `j`, the first of a cell holding more than
+    /// [`CELL_BOUNDS`], or at the very position of its cell's second bound (the caller then
+    /// compares the bounds from `j + 1` on); or [`UNRESOLVED`] when it is not finite.
     ///
     /// Panics unless `scores` and `out` are equally long and the table was built.
     pub fn slots(&self, scores: &[f32], out: &mut [u32]) {
@@ -331,9 +336,11 @@ impl CellTable {
             let past_first = first < k;
             // Positions run to POSITIONS, so the codes above it are never passed or met.
             let past_second = past_first && position > second;
-            let unresolved = past_first && (second == CROWDED || position == second);
-            *o = if !s.is_finite() || unresolved {
+            let further = past_first && (second == CROWDED || position == second);
+            *o = if !s.is_finite() {
                 UNRESOLVED
+            } else if further {
+                PAST_FIRST | lo
             } else {
                 2 * (lo + u32::from(past_first) + u32::from(past_second)) + u32::from(first == k)
             };
@@ -377,7 +384,9 @@ fn insertion_sort<T: Ord + Copy>(v: &mut [T]) {
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{CellMap, CROWDED, LO_BITS, MAGNITUDE, POSITIONS, ROUNDING, SLICES, UNRESOLVED};
+    use super::{
+        CellMap, CROWDED, LO_BITS, MAGNITUDE, PAST_FIRST, POSITIONS, ROUNDING, SLICES, UNRESOLVED,
+    };
 
     /// Scores per AVX-512 step.
     const LANES: usize = 16;
@@ -529,6 +538,7 @@ mod x86 {
         let infinity = _mm512_set1_epi32(f32::INFINITY.to_bits() as i32);
         let lo_mask = _mm512_set1_epi32((1 << LO_BITS) - 1);
         let crowded = _mm512_set1_epi32(CROWDED as i32);
+        let past = _mm512_set1_epi32(PAST_FIRST as i32);
         let zero = _mm512_setzero_ps();
         // Even dwords (the entries' low halves) and odd ones (high halves) of two registers.
         let evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
@@ -558,16 +568,15 @@ mod x86 {
                 let second = _mm512_srli_epi32::<LO_BITS>(rest);
                 let past_first = _mm512_cmplt_epu32_mask(first, k);
                 let past_second = past_first & _mm512_cmpgt_epu32_mask(position, second);
-                let unresolved = !finite
-                    | (past_first
-                        & (_mm512_cmpeq_epi32_mask(second, crowded)
-                            | _mm512_cmpeq_epi32_mask(position, second)));
+                let further = past_first
+                    & (_mm512_cmpeq_epi32_mask(second, crowded)
+                        | _mm512_cmpeq_epi32_mask(position, second));
                 let mut slot = _mm512_mask_add_epi32(lo, past_first, lo, one);
                 slot = _mm512_mask_add_epi32(slot, past_second, slot, one);
                 slot = _mm512_slli_epi32::<1>(slot);
                 slot = _mm512_mask_add_epi32(slot, _mm512_cmpeq_epi32_mask(first, k), slot, one);
-                slot =
-                    _mm512_mask_mov_epi32(slot, unresolved, _mm512_set1_epi32(UNRESOLVED as i32));
+                slot = _mm512_mask_or_epi32(slot, further, lo, past);
+                slot = _mm512_mask_mov_epi32(slot, !finite, _mm512_set1_epi32(UNRESOLVED as i32));
                 _mm512_storeu_si512(out.as_mut_ptr().add(i) as *mut _, slot);
             }
         }
@@ -679,8 +688,12 @@ mod tests {
             let past_first = lo < hi && sorted[lo] < k;
             let position = |s: f32| map.place(s).1;
             let tied = hi - lo == 2 && position(s) == position(score_of_key(sorted[lo + 1]));
-            if !s.is_finite() || (past_first && (hi - lo > CELL_BOUNDS || tied)) {
+            if !s.is_finite() {
                 assert_eq!(slot, UNRESOLVED, "{case}: score {s}");
+                continue;
+            }
+            if past_first && (hi - lo > CELL_BOUNDS || tied) {
+                assert_eq!(slot, PAST_FIRST | lo as u32, "{case}: score {s}");
                 continue;
             }
             resolved += 1;

@@ -10,7 +10,7 @@ mod gemm;
 
 pub use cells::{
     descending_key, score_of_key, CellMap, CellTable, CELL_BOUNDS, MAX_BOUNDS, MAX_CELLS,
-    UNRESOLVED,
+    PAST_FIRST, UNRESOLVED,
 };
 
 pub use dot::{dot, isa, norm, Isa};
