@@ -219,7 +219,7 @@ mod tests {
     #[test]
     fn batch_search_matches_the_naive_scan() {
         use rand::{Rng, SeedableRng};
-        // Odd sizes: blocks of 512 rows leave a partial one; dimension 37 leaves kernel tails.
+        // Odd sizes: blocks of BLOCK_ROWS leave a partial one; dimension 37 leaves kernel tails.
         let (n, d, k) = (3 * BLOCK_ROWS + 77, 37, 20);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
         let data: Vec<f32> = (0..n * d).map(|_| rng.gen_range(-1.0..1.0)).collect();

@@ -210,11 +210,10 @@ pub struct CellTable {
     /// One per cell, and one more that counts all the bounds.
     entries: Vec<u64>,
     /// Scratch of [`CellTable::build`]: each key's cell and position, the keys before each
-    /// cell, where the next key of each cell goes, and the keys with their cells and
-    /// positions (above the key's 32 bits, so that they sort as the keys).
+    /// cell, and the keys with their cells and positions (above the key's 32 bits, so that
+    /// they sort as the keys).
     places: Vec<u64>,
     starts: Vec<u32>,
-    cursor: Vec<u32>,
     sorted: Vec<u64>,
 }
 
@@ -236,27 +235,29 @@ impl CellTable {
         self.places.clear();
         self.places.resize(keys.len(), 0);
         map.places(keys, &mut self.places);
+        // Keys of cell c counted at c + 2: after the running sums starts[c + 1] is where cell
+        // c begins, and the scatter moves it on to where c ends, i.e. where c + 1 begins; so
+        // then starts[c] is where cell c begins, for every c.
         let starts = &mut self.starts;
         starts.clear();
-        starts.resize(cells + 1, 0);
+        starts.resize(cells + 2, 0);
         let mut crowded = 0;
         for &p in &self.places {
-            let count = &mut starts[p as u32 as usize + 1];
+            let count = &mut starts[p as u32 as usize + 2];
             *count += 1;
             crowded = crowded.max(*count);
         }
         prefix_sum(starts);
-        self.cursor.clear();
-        self.cursor.extend_from_slice(starts);
         let sorted = &mut self.sorted;
         sorted.clear();
         sorted.resize(keys.len(), 0);
         for (&k, &p) in keys.iter().zip(&self.places) {
-            let at = &mut self.cursor[p as u32 as usize];
+            let at = &mut starts[p as u32 as usize + 1];
             // cell (20 bits) | position (12) | key (32): ordered as the keys.
             sorted[*at as usize] = (p << 44) | (p >> 32) << 32 | u64::from(k);
             *at += 1;
         }
+        starts.pop();
         if crowded <= INSERTION_CELL {
             insertion_sort(sorted);
         } else {
