@@ -2,9 +2,10 @@
 //!
 //! Every metric of [`crate::metrics`] needs only the relevant ties: the distinct scores of the
 //! relevant images, how many images rank before each and how many share it. So the `n` images
-//! are counted, in one read, into the `2u + 1` slots that the `u` distinct relevant scores cut
-//! the ranking into (before the first, on the first, between the first and the second, ...),
-//! and only the `r` relevant scores are sorted. An image finds its slot through a table of
+//! are counted, in one read, into the `2r + 1` slots that the `r` relevant scores, ascending,
+//! cut the ranking into (before the first, on the first, between the first and the second,
+//! ...; of a score repeated, only the first's slots fill), and only the relevant scores are
+//! sorted. An image finds its slot through a table of
 //! cells ([`webly_kernels::CellMap`], [`webly_kernels::CellTable`]): the range from the
 //! best to the worst relevant score cut into cells, narrower where the relevant scores crowd,
 //! each knowing which relevant keys lie in it.
@@ -16,13 +17,14 @@ use webly_kernels::{
 use crate::metrics::{metrics_of_ties, RankMetrics, Tie};
 
 /// Cells of the score range from the best to the worst relevant score, at most: the table
-/// (8 bytes a cell) stays in a core's L2 cache. Measured on the 150K x 300 benchmark
+/// (8 bytes a cell, 512 KB) stays in a core's L2 cache. Measured on the 150K x 300 benchmark
 /// (`scripts/bench_eval.sh`) against 2^14 and 2^15.
 const MAX_CELLS: usize = 1 << 16;
 
-/// Cells per distinct relevant score (up to [`MAX_CELLS`]): few cells then hold more than
-/// [`webly_kernels::CELL_BOUNDS`] relevant scores, which are binary searched. Measured
-/// against 2 and 8: with cells shared by where the scores crowd, 4 is enough.
+/// Cells per relevant image (up to [`MAX_CELLS`]): few cells then hold more than
+/// [`webly_kernels::CELL_BOUNDS`] relevant scores, past which an image compares the next
+/// ones one by one. Measured against 2 and 8: with cells shared out where the scores crowd, 4
+/// is enough.
 const CELLS_PER_KEY: usize = 4;
 
 /// Relevant keys compared one by one after the first of a cell, before a binary search of the

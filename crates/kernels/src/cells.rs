@@ -47,7 +47,7 @@ const SLICES: usize = 16;
 
 /// Most cells a [`CellMap`] is asked for: with the one a slice it may add, a cell number fits
 /// the 20 bits [`CellTable::build`] sorts it in.
-pub const MAX_CELLS: usize = (1 << 20) - 16;
+pub const MAX_CELLS: usize = (1 << 20) - SLICES;
 
 /// Bounds sampled by [`CellMap::new`] to share the cells among the slices.
 const SAMPLE: usize = 4096;
@@ -165,8 +165,9 @@ impl CellMap {
     }
 }
 
-/// Positions within a cell ([`CellMap`]'s `place`), one less than the 12 bits an entry of a
-/// [`CellTable`] gives them, so that two codes are left: [`ONE_BOUND`] and [`CROWDED`].
+/// The last position within a cell ([`CellMap`]'s `place`): positions fit the 12 bits a
+/// [`CellTable`] entry gives them and stay below its two codes, [`ONE_BOUND`] and
+/// [`CROWDED`].
 const POSITIONS: u32 = 4092;
 
 /// `v` (in `0..2^22`) rounded to the nearest integer by adding 2^23: monotone like any
@@ -200,10 +201,10 @@ const INSERTION_CELL: u32 = 32;
 /// cells of a [`CellMap`]. Per cell one `u64`: the first bound from the cell on (low 32 bits),
 /// how many bounds lie in earlier cells (20 bits), and where in the cell its second bound
 /// lies (12 bits: a position of the [`CellMap`], or a code for a cell of at most one bound, or
-/// one for a cell of more than [`CELL_BOUNDS`]). A score then
-/// compares its key with the first bound, and its position with the second's; only a score
-/// past the first bound of a crowded cell, or at the second's very position, is left to a
-/// search. One gather of eight bytes a score.
+/// one for a cell of more than [`CELL_BOUNDS`]). A score then compares its key with the first
+/// bound, and its position with the second's; only a score past the first bound of a crowded
+/// cell, or at the second's very position, is left to its caller ([`PAST_FIRST`]). One gather
+/// of eight bytes a score.
 #[derive(Debug, Clone, Default)]
 pub struct CellTable {
     map: Option<CellMap>,
