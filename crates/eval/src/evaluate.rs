@@ -53,11 +53,7 @@ pub fn evaluate(
             })
         })
         .collect();
-    let tb = std::time::Instant::now();
     let blocks = score_blocks(images, d, keys, &vectors, &relevant)?;
-    if std::env::var_os("TMPS").is_some() {
-        eprintln!("scan {:.2} ms", tb.elapsed().as_secs_f64() * 1e3);
-    }
     let random = RandomRanking::new(n);
     let rank = |j: usize| {
         SCRATCH.with_borrow_mut(|(scratch, hits)| {
