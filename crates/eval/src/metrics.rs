@@ -90,8 +90,8 @@ const SUMMED_HARMONIC: usize = 4096;
 /// The harmonic number H_n = 1 + 1/2 + ... + 1/n: summed up to [`SUMMED_HARMONIC`], beyond by
 /// its Euler-Maclaurin expansion ln n + γ + 1/(2n) - 1/(12n²) + 1/(120n⁴), whose next term,
 /// 1/(252n⁶), is below 1e-23 there (Knuth, The Art of Computer Programming 1, 1.2.7): as exact
-/// as the f64 sum, without its n divisions (0.18 ms for 150K images, which
-/// every evaluation waited for).
+/// as the f64 sum, without its n divisions (0.18 ms for 150K images, which every evaluation
+/// waited for).
 fn harmonic(n: usize) -> f64 {
     if n <= SUMMED_HARMONIC {
         return (1..=n).map(|m| 1.0 / m as f64).sum();
