@@ -13,7 +13,7 @@ use crate::context::Context;
 use crate::error::{PipelineError, Result};
 use crate::eval_stage::{self, Evaluation};
 use crate::export::{write_parquet, ExportDtype, ExportRows};
-use crate::layout::{self, ModelLayout};
+use crate::layout;
 use crate::model_stage;
 use crate::searcher::{
     gallery_query, Found, SearchMode, Searcher, Tag, TextResults, TAG_MIN_COUNT,
@@ -102,6 +102,10 @@ impl fmt::Display for Written {
 }
 
 /// `webly embed`: a split's image embeddings as `.npy` + `.ids`.
+///
+/// The run's data and text stages are opened as the run left them, never run again (see
+/// `Context::open_model`): a word space of another dimension is refused before anything of the
+/// run is written.
 pub fn embed(
     cfg: &RunConfig,
     model: Option<&str>,
@@ -109,10 +113,9 @@ pub fn embed(
     out: Option<&Path>,
 ) -> Result<Written> {
     let model = cfg.model(model)?;
-    let ctx = Context::open(cfg)?;
     let paths = cfg.layout().model(&model.name)?;
+    let (ctx, _) = Context::open_model(cfg, LockKind::Exclusive, &paths)?;
     let out = out.map_or_else(|| paths.embeddings(split), Path::to_path_buf);
-    trained_stamp(&paths)?;
     if let Some(dir) = out.parent() {
         // Files written into the embed stage's folder are not the ones its stamp vouches for.
         crate::stamp::clear(dir)?;
@@ -285,10 +288,6 @@ pub fn export(
         dtype,
         path: out.to_path_buf(),
     })
-}
-
-fn trained_stamp(paths: &ModelLayout) -> Result<String> {
-    crate::train_stage::verified_training(paths.dir())
 }
 
 /// `webly eval`: evaluates a trained model on the test split (`Display` for the terminal,

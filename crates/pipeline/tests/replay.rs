@@ -1,13 +1,14 @@
 //! What a replay of user commands found (the smallest whole run, `fixtures/tiny_run.toml`):
-//! the commands that read a run (query, tag, eval, export, index) open what the run wrote and
-//! never run its data or text stages again, refuse what they cannot answer before any work,
-//! and say what they searched for.
+//! the commands that read a run (query, tag, eval, export, index, embed) open what the run
+//! wrote and never run its data or text stages again, refuse what they cannot answer before any
+//! work, and say what they searched for.
 mod common;
 
 use common::tiny_config;
 
 use webly_pipeline::{
-    evaluate, export, index, query, run, tag, ExportDtype, QueryInput, RunConfig, SearchMode, Split,
+    embed, evaluate, export, index, query, run, tag, ExportDtype, QueryInput, RunConfig,
+    SearchMode, Split,
 };
 
 fn snow() -> QueryInput {
@@ -55,6 +56,7 @@ fn reading_commands_refuse_a_run_without_a_model_before_any_stage() {
         evaluate(&cfg, None).map(|_| ()),
         query(&cfg, None, &snow(), 3, SearchMode::Hnsw, None).map(|_| ()),
         tag(&cfg, None, &out, 3).map(|_| ()),
+        embed(&cfg, None, Split::Test, Some(&out)).map(|_| ()),
     ];
     for e in errors {
         let e = e.expect_err("no trained model").to_string();
@@ -124,9 +126,11 @@ fn reading_commands_open_what_the_run_wrote_and_name_what_is_missing() {
     let mut other = cfg.clone();
     other.text.glove = None;
     other.text.vectors = Some(vectors);
+    let elsewhere = tmp.path().join("test_3d.npy");
     for e in [
         index(&other, None).map(|_| ()),
         evaluate(&other, None).map(|_| ()),
+        embed(&other, None, Split::Test, Some(&elsewhere)).map(|_| ()),
     ] {
         let e = e.expect_err("another dimension").to_string();
         assert!(e.contains("dimension 3"), "{e}");
@@ -135,6 +139,7 @@ fn reading_commands_open_what_the_run_wrote_and_name_what_is_missing() {
         std::fs::read(&captions).unwrap() == embedded,
         "the run's caption embeddings were rewritten"
     );
+    assert!(!elsewhere.exists(), "embed wrote its output");
     assert_eq!(stamp(), before);
 
     // The run's trained vectors gone: named, with the command that makes them; not retrained.
