@@ -114,11 +114,6 @@ impl CellTable {
         self.map = Some(map);
     }
 
-    /// The map the table was built for (`None` before [`CellTable::build`]).
-    pub fn map(&self) -> Option<&CellMap> {
-        self.map.as_ref()
-    }
-
     /// The bounds of cell `c`: indices `lo..hi` into the bounds the table was built with.
     pub fn range(&self, c: usize) -> (usize, usize) {
         let lo = |c: usize| self.entries.get(c).map_or(0, |&e| lo_of(e) as usize);
