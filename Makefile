@@ -1,8 +1,11 @@
 # webly: the two commands of the README.
 #   make demo  - all set-up, build, then the whole pipeline on the embedded default data
 #   make test  - all set-up, then every test
-#   make real-photos - the real-photo evaluation: fetches Debian's tuxpaint-stamps-default, builds
-#                data/real_photos (once), then runs configs/real_photos.toml
+#   make real-photos - the real-photo suite: fetches Debian's tuxpaint-stamps-default, scratch and
+#                stellarium-data, builds data/real_photos{,_scratch,_stellarium} (once each), then
+#                judges the triplet recipe against cross-entropy on every set, seeds 1-3
+#                (configs/real_photos_suite.toml; tables in runs/real_photos_suite/suite.md)
+#   make real-photos-data - only the sets
 SHELL := /bin/bash
 CARGO ?= cargo
 CONFIG ?= configs/demo.toml
@@ -28,7 +31,7 @@ real-photos-data:
 	@bash scripts/real_photos_setup.sh
 
 real-photos: build real-photos-data
-	./target/release/webly run --config configs/real_photos.toml
+	./target/release/webly suite --config configs/real_photos_suite.toml
 
 test: setup
 	@bash scripts/setup_browser.sh

@@ -22,6 +22,9 @@ struct Cli {
 enum Command {
     /// The whole pipeline: data, text space, every model, index, evaluation, comparison.
     Run(ConfigArg),
+    /// Judge a model against a baseline over several sets and seeds (paired bootstrap over
+    /// queries): every set's pipeline, then one table per set and the mean.
+    Suite(SuiteArgs),
     /// Generate an InstaCities-style dataset (layout + ground_truth.tsv + contact sheet).
     Synth(SynthArgs),
     /// Word vectors: convert/cache, train GloVe on captions, embed captions, neighbours.
@@ -57,6 +60,16 @@ struct ConfigArg {
     /// Run config (TOML).
     #[arg(long, default_value = "configs/demo.toml")]
     config: PathBuf,
+}
+
+#[derive(Args)]
+struct SuiteArgs {
+    /// Suite config (TOML): sets, seeds, model, baseline.
+    #[arg(long, default_value = "configs/real_photos_suite.toml")]
+    config: PathBuf,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -334,6 +347,10 @@ fn load_path(path: &std::path::Path) -> anyhow::Result<RunConfig> {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(c) => println!("{}", pipeline::run(&load(&c)?)?),
+        Command::Suite(a) => print(
+            &pipeline::suite(&pipeline::SuiteConfig::load(&a.config)?)?,
+            a.json,
+        )?,
         Command::Synth(a) => {
             let cfg = a.config.as_ref().map(|c| load_path(c)).transpose()?;
             let flags = SynthOverrides {

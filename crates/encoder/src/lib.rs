@@ -65,9 +65,9 @@ mod train;
 
 pub use cache::{ExtractReport, FeatureCache, FeatureSet};
 pub use config::{
-    Arch, CacheConfig, CacheDtype, ComputeKind, DeviceChoice, Distance, Freeze, HeadKind,
-    LossConfig, LossKind, Mining, ModelConfig, OptimizerKind, Padding, Schedule, TrainConfig,
-    DEFAULT_CACHE_DIR,
+    Arch, CacheConfig, CacheDtype, ComputeKind, DeviceChoice, Distance, Freeze, HeadInit, HeadKind,
+    Keep, LossConfig, LossKind, Mining, ModelConfig, OptimizerKind, Padding, Schedule, TrainConfig,
+    DEFAULT_CACHE_DIR, FALSE_NEGATIVE_SIMILARITY,
 };
 pub use device::{resolve_device, set_threads};
 pub use embedding::{ImageEmbeddings, KeyedEmbeddings, EMBED_BATCH};

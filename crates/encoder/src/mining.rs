@@ -321,6 +321,59 @@ mod tests {
         assert!(single.contains(&(0, 1)));
     }
 
+    // The default rule on a hand-made batch of 6, anchor 0. GloVe cosine distances from caption 0
+    // (similarity = 1 - distance) and image-to-caption distances (d_ap = 1.0):
+    //   caption 1: similarity 1.0 (same words)           d 0.1 (hard)  -> never (identical)
+    //   caption 2: similarity 0.95 (a paraphrase)        d 0.3 (hard)  -> never (false negative)
+    //   caption 3: similarity 0.90 (on the threshold)    d 0.8 (hard)  -> taken
+    //   caption 4: similarity 0.40                       d 1.3 (semi)  -> taken
+    //   caption 5: similarity -0.2                       d 3.5 (easy)  -> taken
+    // Whatever the image distances (hard, semi-hard, easy), only the GloVe similarity decides;
+    // anchor 1, whose every other caption is a paraphrase, gets no triplet at all.
+    #[test]
+    fn default_mining_drops_paraphrases_of_the_positive_by_glove_distance() {
+        const M: usize = 6;
+        let mut it = vec![2.0f32; M * M];
+        let mut tt = vec![0.5f32; M * M];
+        for i in 0..M {
+            it[i * M + i] = 1.0;
+            tt[i * M + i] = 0.0;
+        }
+        it[..M].copy_from_slice(&[1.0, 0.1, 0.3, 0.8, 1.3, 3.5]);
+        tt[..M].copy_from_slice(&[0.0, 0.0, 0.05, 0.1, 0.6, 1.2]);
+        for j in 1..M {
+            tt[j * M] = tt[j]; // symmetric
+        }
+        for j in 2..M {
+            tt[M + j] = 0.02; // captions 2-5 paraphrase caption 1
+            tt[j * M + 1] = 0.02;
+        }
+        let inp = MiningInput {
+            n: M,
+            img_txt: &it,
+            txt_txt: &tt,
+            margin: 0.5,
+        };
+        assert_eq!(
+            Mining::default(),
+            Mining::All {
+                max_similarity: crate::config::FALSE_NEGATIVE_SIMILARITY
+            }
+        );
+        let pairs = mine_pairs(Mining::default(), &inp, &mut ChaCha8Rng::seed_from_u64(0));
+        let of =
+            |a: usize| -> Vec<usize> { pairs.iter().filter(|p| p.0 == a).map(|p| p.1).collect() };
+        assert_eq!(of(0), vec![3, 4, 5]);
+        assert_eq!(of(1), Vec::<usize>::new());
+        // Anchor 2: caption 0 (similarity 0.95) and caption 1 (0.98) are dropped.
+        assert_eq!(of(2), vec![3, 4, 5]);
+        let s = pair_shares(&inp, &pairs[..3]);
+        assert_eq!(
+            (s.hard, s.semi_hard, s.easy),
+            (1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0)
+        );
+    }
+
     #[test]
     fn glove_band_drops_probable_false_negatives() {
         let (it, tt) = matrices();

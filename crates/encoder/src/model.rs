@@ -1,6 +1,6 @@
 //! The image network: backbone + projection head, built in a var store, with freezing,
 //! pretrained weights and the output transform.
-use crate::config::{Arch, Freeze, HeadKind, ModelConfig};
+use crate::config::{Arch, Freeze, HeadInit, HeadKind, ModelConfig, SMALL_INIT_GAIN};
 use crate::error::{torch, EncoderError};
 use crate::nets::{efficientnet_lite0, resnet18, small_cnn, under, Backbone, Phase};
 use serde::{Deserialize, Serialize};
@@ -31,13 +31,33 @@ enum Head {
     Mlp(nn::Linear, nn::Linear),
 }
 
+/// The output layer's initialisation (hidden layers keep tch's default).
+fn output_layer(init: HeadInit, fan_in: i64) -> nn::LinearConfig {
+    match init {
+        HeadInit::KaimingUniform => Default::default(),
+        HeadInit::Small => nn::LinearConfig {
+            ws_init: nn::Init::Randn {
+                mean: 0.0,
+                stdev: SMALL_INIT_GAIN / (fan_in as f64).sqrt(),
+            },
+            bs_init: Some(nn::Init::Const(0.0)),
+            bias: true,
+        },
+    }
+}
+
 impl Head {
-    fn new(p: nn::Path, kind: HeadKind, features: i64, out_dim: i64) -> Self {
+    fn new(p: nn::Path, kind: HeadKind, init: HeadInit, features: i64, out_dim: i64) -> Self {
         match kind {
-            HeadKind::Linear => Head::Linear(nn::linear(p, features, out_dim, Default::default())),
+            HeadKind::Linear => Head::Linear(nn::linear(
+                p,
+                features,
+                out_dim,
+                output_layer(init, features),
+            )),
             HeadKind::Mlp { hidden } => Head::Mlp(
                 nn::linear(&p / "fc1", features, hidden, Default::default()),
-                nn::linear(&p / "fc2", hidden, out_dim, Default::default()),
+                nn::linear(&p / "fc2", hidden, out_dim, output_layer(init, hidden)),
             ),
         }
     }
@@ -90,7 +110,13 @@ impl Network {
             Freeze::Backbone => backbone.stages.len(),
             Freeze::AllButLast(n) => backbone.stages.len().saturating_sub(n),
         };
-        let head = Head::new(p / HEAD, cfg.head, backbone.features, cfg.out_dim);
+        let head = Head::new(
+            p / HEAD,
+            cfg.head,
+            cfg.head_init,
+            backbone.features,
+            cfg.out_dim,
+        );
         Ok(Self {
             backbone,
             head,
@@ -205,6 +231,48 @@ mod tests {
         assert_eq!(e.size(), [3, 8]);
         let norms = e.norm_scalaropt_dim(2, [1], false);
         assert!((norms - 1.0).abs().max().double_value(&[]) < 1e-5);
+    }
+
+    // The head's output layer: N(0, (0.01 / sqrt(fan_in))^2) with a zero bias by default,
+    // tch's Kaiming uniform U(-sqrt(6 / fan_in), sqrt(6 / fan_in)) on request. The small CNN's
+    // last width is the fan-in (8 here; 8 x 8 = 64 weights).
+    #[test]
+    fn head_init_scales() {
+        let stats = |init| {
+            let mut vs = nn::VarStore::new(Device::Cpu);
+            tch::manual_seed(0);
+            let c = ModelConfig {
+                head_init: init,
+                out_dim: 256,
+                small_cnn_widths: vec![4, 64],
+                ..cfg(Freeze::None)
+            };
+            Network::build(&mut vs, &c).expect("build");
+            let v = vs.variables();
+            let w = &v["proj.weight"];
+            let b = &v["proj.bias"];
+            (
+                w.std(true).double_value(&[]),
+                w.abs().max().double_value(&[]),
+                b.abs().max().double_value(&[]),
+            )
+        };
+        let (std, _, bias) = stats(HeadInit::Small);
+        let want = SMALL_INIT_GAIN / 64f64.sqrt();
+        assert!((std / want - 1.0).abs() < 0.05, "std {std} want {want}");
+        assert_eq!(bias, 0.0);
+        let (std, max, bias) = stats(HeadInit::KaimingUniform);
+        let bound = (6.0f64 / 64.0).sqrt();
+        // a uniform on [-b, b] has std b / sqrt(3)
+        assert!(
+            (std / (bound / 3f64.sqrt()) - 1.0).abs() < 0.05,
+            "std {std}"
+        );
+        assert!(
+            max <= bound && max > 0.95 * bound,
+            "max {max} bound {bound}"
+        );
+        assert!(bias > 0.0);
     }
 
     // Freezing all but the last block: only that block's and the head's variables get gradients,

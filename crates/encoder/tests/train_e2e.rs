@@ -6,8 +6,8 @@ use common::{colour_map, config, data, generate, CROP, DIM};
 use tch::{nn, Tensor};
 use webly_data::{load_batch, Crop, LoaderConfig};
 use webly_encoder::{
-    embed, train, Encoder, EncoderError, LossConfig, LossKind, Mining, NoHooks, OptimizerKind,
-    BEST, LAST, METRICS, MODEL, PLOT, STATE,
+    embed, train, Encoder, EncoderError, Keep, LossConfig, LossKind, Mining, NoHooks,
+    OptimizerKind, BEST, LAST, METRICS, MODEL, PLOT, STATE,
 };
 
 /// Random ranking gives about 0.25 on 4 balanced colours.
@@ -112,6 +112,42 @@ fn cross_entropy_baseline_learns_colours() {
         report.first_loss, report.final_loss
     );
     assert!(m > ABOVE_RANDOM, "CE mAP {m}");
+}
+
+// `best.safetensors` holds the epoch of the highest validation mAP by default, the last epoch
+// with `keep = last`, whatever validation says. The hook scores epochs 0.5, 0.9, 0.7, ... so
+// the best is epoch 1 of 6.
+#[test]
+fn keep_chooses_best_validation_or_last_epoch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let train_set = generate(&dir.path().join("train"), 96, 5);
+    let mut d = data(&train_set);
+    d.val_images = train_set.images[..8].to_vec();
+    d.val_keys = (0..8).map(|i| format!("k{i}")).collect();
+    let mut kept = Vec::new();
+    for keep in [Keep::BestVal, Keep::Last] {
+        let mut cfg = config(&dir.path().join(format!("{keep:?}")));
+        cfg.keep = keep;
+        let mut hook = |epoch: usize, _: &webly_encoder::KeyedEmbeddings| {
+            Ok(Some(if epoch == 1 {
+                0.9
+            } else {
+                0.5 + 0.01 * epoch as f64
+            }))
+        };
+        let report = train(&cfg, &d, &mut hook).expect("train");
+        kept.push((report.best_epoch, report.best_val_map));
+        let same_as_last = weights(&cfg.out_dir.join(BEST))
+            .iter()
+            .zip(
+                weights(&cfg.out_dir.join(LAST))
+                    .iter()
+                    .filter(|(n, _)| !n.starts_with(webly_encoder::CHECKPOINT_OPTIMIZER_PREFIX)),
+            )
+            .all(|(a, b)| a.0 == b.0 && a.1.equal(&b.1));
+        assert_eq!(same_as_last, keep == Keep::Last, "{keep:?}");
+    }
+    assert_eq!(kept, [(Some(1), Some(0.9)), (Some(5), Some(0.55))]);
 }
 
 // Stopping after 4 steps and resuming must end exactly where an uninterrupted run ends: same data

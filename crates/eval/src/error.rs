@@ -83,6 +83,9 @@ pub enum EvalError {
         /// The decoding or encoding error.
         source: image::ImageError,
     },
+    /// Arguments of a statistic that it cannot use (lengths, settings, non-finite values).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl EvalError {

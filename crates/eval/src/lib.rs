@@ -7,9 +7,11 @@
 //!   metrics beside their expectation under a random ranking, group summaries ([`Report`]).
 //! - [`Report::write_run`]: `report.{md,csv,json}` and `ap.png` in a run folder, atomically;
 //!   [`compare`] puts several runs side by side; [`write_gallery`] writes an HTML page.
+//! - [`PairedBootstrap`]: how sure a difference of two models' mAP is (paired over queries).
 
 #![deny(missing_docs)]
 mod atomic;
+mod bootstrap;
 mod compare;
 mod error;
 mod evaluate;
@@ -25,6 +27,7 @@ mod row;
 mod scan;
 
 use atomic::write_atomic;
+pub use bootstrap::{PairedBootstrap, PairedDifference, DEFAULT_RESAMPLES};
 pub use compare::{compare, Comparison, RunHeadline};
 pub use error::EvalError;
 pub use evaluate::{cosine_scores, evaluate, mean_average_precision, EvalQuery};

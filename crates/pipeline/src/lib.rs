@@ -17,7 +17,7 @@
 //! | eval | `run_dir/models/<name>/eval` | never (it takes seconds) |
 //!
 //! The `webly` binary calls one function of this crate per command ([`query`], [`export`](fn@export)...),
-//! and [`run`].
+//! and [`run`]; [`suite`] judges one recipe over several run configs and seeds.
 
 mod commands;
 mod config;
@@ -37,6 +37,7 @@ mod searcher;
 /// `webly embed --shard I/N` and `webly merge`: work shards of a split's embedding.
 pub mod shards;
 mod stamp;
+mod suite;
 mod text_stage;
 mod train_stage;
 mod wording;
@@ -61,6 +62,7 @@ pub use searcher::{
 pub use shards::{
     embed_captions_shard, embed_shard, merge, merge_checked, MergeReport, ShardManifest, ShardSpec,
 };
+pub use suite::{suite, Criteria, SeedResult, SetResult, SuiteConfig, SuiteReport};
 pub use train_stage::{TrainOutcome, TrainOverrides};
 pub use webly_data::Split;
 pub use webly_encoder::DeviceChoice;

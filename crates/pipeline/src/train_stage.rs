@@ -161,6 +161,7 @@ fn train_inputs(train: &TrainConfig, text_stamp: &str) -> Result<String> {
         /// The loader's pixels for one config (see `webly_data::PIXELS_VERSION`).
         pixels: u32,
         grad_clip: Option<f64>,
+        keep: webly_encoder::Keep,
         /// What the cache changes in training (not where it lives).
         cache: Option<(usize, webly_encoder::CacheDtype, u64)>,
         text: &'a str,
@@ -180,6 +181,7 @@ fn train_inputs(train: &TrainConfig, text_stamp: &str) -> Result<String> {
         loader: &train.loader,
         pixels: webly_data::PIXELS_VERSION,
         grad_clip: train.grad_clip,
+        keep: train.keep,
         cache: webly_encoder::FeatureCache::applies(&train.model, &train.cache).then_some((
             train.cache.views,
             train.cache.dtype,

@@ -3,6 +3,7 @@
 use super::window::Window;
 use super::{Run, TrainHooks, TrainReport};
 use crate::batches::{CachedBatches, ImageBatches, Ready};
+use crate::config::Keep;
 use crate::embedding::{embed_set, embed_with, KeyedEmbeddings, EMBED_BATCH};
 use crate::error::{io, EncoderError};
 use crate::files::{save_weights, BEST, METRICS, PLOT};
@@ -217,6 +218,7 @@ impl Run<'_> {
     ) -> Result<(), EncoderError> {
         let val_map = self.validate(epoch, hooks)?;
         let improved = match (val_map, self.state.best_val_map) {
+            _ if self.cfg.keep == Keep::Last => true,
             (Some(m), Some(b)) => m > b,
             (Some(_), None) => true,
             // Without validation images the latest epoch is kept as "best"; with them, an
