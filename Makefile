@@ -40,6 +40,7 @@ test: setup
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --release -- -D warnings
+	python3 scripts/check_links.py
 
 bench-setup: setup
 	@bash scripts/bench_setup.sh
