@@ -41,6 +41,8 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --release -- -D warnings
 	python3 scripts/check_links.py
+	python3 scripts/module_cycles.py
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --release
 
 bench-setup: setup
 	@bash scripts/bench_setup.sh

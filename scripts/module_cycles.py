@@ -7,13 +7,72 @@ included, `#[cfg(test)]` blocks excluded) names a path `crate::x::y...` or `supe
 `self::...` that resolves to module B (the longest prefix that is a module file), B not an
 ancestor or descendant of A (a parent declares its children; children may use the parent's
 re-exports, which are not a cycle of concern). Cycles are the strongly connected components with
-more than one module. Usage: python3 scripts/module_cycles.py [crate ...]; exit 1 when any cycle.
+more than one module.
+
+It also checks the crate layering (LAYERS): a crate's [dependencies] and the `webly_*` paths its
+src/ names may only point to crates of a lower layer, and only the crates of TORCH may depend on
+tch or torch-sys (text, data, index and eval build and test without libtorch).
+
+Usage: python3 scripts/module_cycles.py [crate ...]; exit 1 when any cycle or layering breach.
 """
 import os
 import re
 import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "crates")
+
+# The crate layers, lowest first: a crate may depend only on crates of a lower layer.
+LAYERS = {
+    "io": 0, "kernels": 0,
+    "text": 1, "data": 1, "index": 1,
+    "eval": 2, "encoder": 2,
+    "pipeline": 3,
+    "serve": 4,
+    "core": 5,
+}
+# The crates that may link libtorch.
+TORCH = {"encoder", "pipeline", "serve", "core"}
+DEP_RE = re.compile(r"^(webly-[a-z]+|tch|torch-sys)\s*=", re.M)
+USE_RE = re.compile(r"\bwebly_([a-z]+)::")
+
+
+def crate_of(dep):
+    return dep[len("webly-"):] if dep.startswith("webly-") else dep
+
+
+def layering(crates):
+    """Layering breaches: (crate, what) pairs."""
+    bad = []
+    for c in crates:
+        if c not in LAYERS:
+            bad.append((c, "not in LAYERS: give it a layer in scripts/module_cycles.py"))
+            continue
+        with open(os.path.join(ROOT, c, "Cargo.toml"), encoding="utf-8") as f:
+            toml = f.read()
+        deps = set()
+        for section in re.finditer(r"^\[(dependencies|build-dependencies)\]\n(.*?)(?=^\[|\Z)", toml, re.S | re.M):
+            deps |= {crate_of(d) for d in DEP_RE.findall(section.group(2))}
+        for d in sorted(deps):
+            if d in ("tch", "torch-sys"):
+                if c not in TORCH:
+                    bad.append((c, f"depends on {d} (only {', '.join(sorted(TORCH))} may link libtorch)"))
+            elif LAYERS.get(d, 99) >= LAYERS[c]:
+                bad.append((c, f"depends on webly-{d}, which is not in a lower layer"))
+        src = os.path.join(ROOT, c, "src")
+        if not os.path.isdir(src):
+            src = os.path.join(ROOT, c)
+        for dirpath, _, files in os.walk(src):
+            for f in files:
+                if not f.endswith(".rs"):
+                    continue
+                path = os.path.join(dirpath, f)
+                with open(path, encoding="utf-8") as fh:
+                    text = strip_tests(fh.read())
+                for used in sorted(set(USE_RE.findall(text))):
+                    if used != c and used in LAYERS and LAYERS[used] >= LAYERS[c]:
+                        rel = os.path.relpath(path, os.path.join(ROOT, ".."))
+                        bad.append((c, f"{rel} uses webly_{used}, which is not in a lower layer"))
+    return bad
 PATH_RE = re.compile(r"\b(crate|super|self)((?:::[A-Za-z_][A-Za-z0-9_]*)+)")
 GROUP_RE = re.compile(r"\b(crate|super|self)((?:::[A-Za-z_][A-Za-z0-9_]*)*)::\{([^;]*?)\};", re.S)
 
@@ -167,7 +226,12 @@ def main():
                         print(f"    {'::'.join(m) or '<root>'} -> {'::'.join(t) or '<root>'}")
     if not found:
         print("no module-level import cycle")
-    return 1 if found else 0
+    breaches = layering(crates)
+    for c, what in breaches:
+        print(f"{c}: {what}")
+    if not breaches:
+        print("crate layering holds")
+    return 1 if found or breaches else 0
 
 
 if __name__ == "__main__":

@@ -495,21 +495,14 @@ fn text(command: TextCommand) -> anyhow::Result<()> {
             config,
             k,
         } => {
-            // The config's [text] settings (non_utf8) apply to --vectors too when it loads.
-            let cfg = match &vectors {
-                Some(_) => load(&config).ok(),
-                None => Some(load(&config)?),
+            // With --vectors, a config file that does not exist means the defaults; one that
+            // exists is read (its [text] non_utf8 applies) and its errors are reported.
+            let cfg = match vectors.is_some() && !config.config.exists() {
+                true => None,
+                false => Some(load(&config)?),
             };
-            let non_utf8 = cfg.as_ref().map(|c| c.text.non_utf8).unwrap_or_default();
-            let vectors = match vectors {
-                Some(v) => v,
-                None => cfg.and_then(|c| c.text.vectors).ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "{} trains its word vectors: give --vectors",
-                        config.config.display()
-                    )
-                })?,
-            };
+            let (vectors, non_utf8) =
+                pipeline::neighbour_space(cfg.as_ref(), &config.config, vectors)?;
             println!(
                 "{}",
                 pipeline::text_neighbors(&vectors, &query, k, non_utf8)?

@@ -1,4 +1,5 @@
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 //! InstaCities1M layout, splits, parallel image loading, and the InstaCities-style generator.
 //!
 //! - [`Dataset::open`] reads `img_resized_1M/cities_instagram/<city>/<id>.jpg` and

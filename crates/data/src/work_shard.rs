@@ -1,6 +1,6 @@
 //! Work shards for a cluster (`--shard I/N`): which part of a job one task does. webly ships no
 //! scheduler; each shard is one task of GNU parallel, a Slurm job array or a Kubernetes
-//! indexed Job (see the README).
+//! indexed Job (see docs/guide.md, "Sharded work on a cluster").
 use std::fmt;
 use std::str::FromStr;
 

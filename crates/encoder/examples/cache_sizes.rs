@@ -1,6 +1,6 @@
 //! Bytes per image and view of the activation cache, for each arch and freeze point:
 //! `cargo run --release -p webly-encoder --example cache_sizes [CROP...]` (default 128 224).
-//! Prints a markdown table (the README's) with the cost of 1M images at 4 views.
+//! Prints a markdown table (docs/guide.md's) with the cost of 1M images at 4 views.
 use tch::Device;
 use webly_encoder::{
     Arch, CacheConfig, CacheDtype, FeatureCache, Freeze, LoaderConfig, ModelConfig,

@@ -284,7 +284,7 @@ pub enum Schedule {
 #[serde(rename_all = "snake_case")]
 pub enum CacheDtype {
     /// IEEE half precision: half the bytes; EfficientNet's activations (ReLU6, BatchNorm
-    /// outputs) lose nothing measurable in retrieval (see the README's cache table).
+    /// outputs) lose nothing measurable in retrieval (docs/guide.md, "The activation cache").
     #[default]
     F16,
     /// Single precision: bit-exact with the uncached network.
@@ -304,7 +304,7 @@ pub enum ComputeKind {
     /// bfloat16 weights and activations through oneDNN: on a CPU with BF16 instructions
     /// 2.2-2.5x faster than f32 with decoding included, 3-4x for the network alone
     /// (EfficientNet-Lite0, 128-224 px, 2 cores, `make bench`); about 5% relative error in the
-    /// pooled features, no measurable loss in retrieval (README, "The activation cache").
+    /// pooled features, no measurable loss in retrieval (docs/guide.md, "The activation cache").
     /// Emulated, hence slow, on CPUs without them.
     Bf16,
 }

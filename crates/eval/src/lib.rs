@@ -10,6 +10,7 @@
 //! - [`PairedBootstrap`]: how sure a difference of two models' mAP is (paired over queries).
 
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 mod atomic;
 mod bootstrap;
 mod compare;

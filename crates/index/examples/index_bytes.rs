@@ -1,4 +1,4 @@
-//! Bytes per image of a saved HNSW index (all its files, manifest included), for the README's
+//! Bytes per image of a saved HNSW index (all its files, manifest included), for docs/guide.md's
 //! scale table: `cargo run --release -p webly-index --example index_bytes -- [N] [DIM]`.
 //! Builds over N clustered vectors of DIM (defaults 20,000 x 50, the demo's GloVe dimension)
 //! with the default config, saves into a temporary folder and prints `key=value` pairs.

@@ -23,7 +23,7 @@ pub enum Builder {
     /// 1, 2 and 4 as hnswlib implements them), writing the flat layout directly. The default:
     /// on 50K x 128 vectors and 2 threads it builds 4-6x faster than hnsw_rs (about hnswlib's
     /// speed) holding 45 MiB instead of 157, and its graph is searched at least as fast at
-    /// equal recall (README, benchmarks).
+    /// equal recall (docs/benchmarks.md).
     #[default]
     Webly,
     /// hnsw_rs (the design's choice), whose graph is then copied into the flat layout.

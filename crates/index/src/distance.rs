@@ -1,5 +1,5 @@
-//! The clamped dot distance handed to hnsw_rs, on the workspace's dot kernel (webly's builder
-//! and the flat search call [`dot`] directly).
+//! The clamped dot distance that the hnsw_rs builder ([`crate::Builder::HnswRs`]) uses, on the
+//! workspace's dot kernel (webly's own builder and the flat search call [`dot`] directly).
 
 use anndists::dist::Distance;
 
@@ -10,8 +10,7 @@ pub use webly_kernels::dot;
 ///
 /// anndists' `DistDot` asserts `1 - a.b >= 0`, which rounding breaks for a vector against
 /// itself (`a.a` can be 1.0000001) and kills a parallel build holding duplicates; this one
-/// clamps instead. hnsw_rs checks the distance of a reloaded dump by the type's last name
-/// segment, so this type must keep its name (`DotClamped`) or old indexes stop loading.
+/// clamps instead.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct DotClamped;
 

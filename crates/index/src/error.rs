@@ -107,15 +107,6 @@ pub enum IndexError {
         /// Missing, cut short or edited.
         what: String,
     },
-    /// hnsw_rs refused a file (kept for callers matching on it; webly's own files are read
-    /// without hnsw_rs since format 4).
-    #[error("{path}: hnsw_rs: {message}")]
-    Hnsw {
-        /// The file.
-        path: PathBuf,
-        /// hnsw_rs's message.
-        message: String,
-    },
 }
 
 impl IndexError {

@@ -73,8 +73,7 @@ impl Hnsw {
 
     /// Opens an index folder written by [`Hnsw::save`], refusing one built for another
     /// dimension or word space, or whose files differ from the checksums of its manifest
-    /// ([`IndexError::Damaged`], checked before hnsw_rs reads anything). The hnsw_rs loader is
-    /// leaked (see [`Hnsw`]).
+    /// ([`IndexError::Damaged`], checked before any file is parsed).
     pub fn open(dir: &Path, expected: &Expect) -> Result<Self> {
         let manifest = verify(dir)?;
         check_expected(dir, &manifest, expected)?;

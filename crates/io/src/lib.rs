@@ -7,7 +7,7 @@
 //! stamps record for every file they vouch for (verified with [`verify`] before use), and the
 //! run folder's advisory [`FolderLock`] (one writer, or any number of readers).
 //!
-//! Writers that take a path instead of bytes (tch weights, plotters PNGs, hnsw_rs dumps) use
+//! Writers that take a path instead of bytes (tch weights, plotters PNGs, an index's folder) use
 //! [`write_atomic_path`] (a temporary sibling that keeps the extension) and
 //! [`write_dir_atomic`] (a temporary sibling folder).
 //!
@@ -17,6 +17,7 @@
 //! Errors are plain `std::io::Error`s (or [`AtomicError`] where the caller's writer has its own
 //! error); each library maps them into its own error type with the path it was writing.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;

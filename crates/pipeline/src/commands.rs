@@ -10,9 +10,11 @@ use webly_text::{LoadOptions, LoadReport, NonUtf8, WordVectors};
 
 use crate::config::RunConfig;
 use crate::context::Context;
+use crate::embed_stage;
 use crate::error::{PipelineError, Result};
 use crate::eval_stage::{self, Evaluation};
 use crate::export::{write_parquet, ExportDtype, ExportRows};
+use crate::index_stage;
 use crate::layout;
 use crate::model_stage;
 use crate::searcher::{
@@ -20,7 +22,6 @@ use crate::searcher::{
 };
 use crate::text_stage::SPLITS;
 use crate::train_stage::{TrainOutcome, TrainOverrides};
-use webly_index::Manifest;
 use webly_io::LockKind;
 
 /// Flags of `webly synth` that override the settings it starts from.
@@ -120,57 +121,8 @@ pub fn embed(
         // Files written into the embed stage's folder are not the ones its stamp vouches for.
         crate::stamp::clear(dir)?;
     }
-    eval_stage::embed_split(paths.dir(), &ctx.data.dataset, split, &out)?;
+    embed_stage::embed_split(paths.dir(), &ctx.data.dataset, split, &out)?;
     Ok(Written { path: out })
-}
-
-/// What `webly index` built: the index's folder and manifest (count, dimension, recall).
-#[derive(Debug, Clone)]
-pub struct Indexed {
-    /// The index's folder.
-    pub dir: PathBuf,
-    /// Its manifest, with the recall@k measured against exact search.
-    pub manifest: Manifest,
-}
-
-impl fmt::Display for Indexed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let m = &self.manifest;
-        write!(
-            f,
-            "indexed {} images of dimension {} in {}: ",
-            m.count,
-            m.dim,
-            self.dir.display()
-        )?;
-        match &m.recall {
-            None => write!(f, "recall not measured"),
-            Some(r) => {
-                write!(f, "recall@{} {:.4} ({} queries)", r.k, r.recall, r.queries)?;
-                match r.warning() {
-                    Some(w) => write!(f, "\nwarning: {w}"),
-                    None => Ok(()),
-                }
-            }
-        }
-    }
-}
-
-/// `webly index`: (re)builds a model's index over its test embeddings.
-///
-/// The run's data and text stages are opened as the run left them, never run again (see
-/// `Context::open_model`): a word space of another dimension is refused before anything of the
-/// run is written.
-pub fn index(cfg: &RunConfig, model: Option<&str>) -> Result<Indexed> {
-    let model = cfg.model(model)?;
-    let paths = cfg.layout().model(&model.name)?;
-    let (ctx, stamp) = Context::open_model(cfg, LockKind::Exclusive, &paths)?;
-    let emb_path = model_stage::ensure_embedded(&ctx, &paths, &stamp)?;
-    let emb = eval_stage::read_embeddings(&emb_path)?;
-    let fp = model_stage::fingerprints(&ctx, &stamp)?;
-    let dir = paths.index_dir();
-    let manifest = eval_stage::build_index(&emb, &cfg.index, &dir, &fp)?;
-    Ok(Indexed { dir, manifest })
 }
 
 /// What `webly export` wrote.
@@ -237,13 +189,13 @@ pub fn export(
     let paths = cfg.layout().model(&model.name)?;
     let (ctx, stamp) = Context::open_model(cfg, LockKind::Exclusive, &paths)?;
     let emb_path = if split == Split::Test {
-        model_stage::ensure_embedded(&ctx, &paths, &stamp)?
+        embed_stage::ensure_embedded(&ctx, &paths, &stamp)?
     } else {
         let path = paths.export_embeddings(split);
-        eval_stage::embed_split(paths.dir(), &ctx.data.dataset, split, &path)?;
+        embed_stage::embed_split(paths.dir(), &ctx.data.dataset, split, &path)?;
         path
     };
-    let emb = eval_stage::read_embeddings(&emb_path)?;
+    let emb = embed_stage::read_embeddings(&emb_path)?;
     let items: std::collections::HashMap<&str, &webly_data::Item> = ctx
         .data
         .dataset
@@ -270,7 +222,7 @@ pub fn export(
             .map(|i| i.image.display().to_string())
             .collect(),
     };
-    let fp = model_stage::fingerprints(&ctx, &stamp)?;
+    let fp = index_stage::fingerprints(&ctx, &stamp)?;
     let metadata = [
         ("webly.model", model.name.clone()),
         ("webly.model_fingerprint", fp.model),
@@ -300,7 +252,7 @@ pub fn evaluate(cfg: &RunConfig, model: Option<&str>) -> Result<Evaluation> {
     let paths = cfg.layout().model(&model.name)?;
     let (ctx, stamp) = Context::open_model(cfg, LockKind::Exclusive, &paths)?;
     let queries = ctx.queries()?;
-    let emb = eval_stage::read_embeddings(&model_stage::ensure_embedded(&ctx, &paths, &stamp)?)?;
+    let emb = embed_stage::read_embeddings(&embed_stage::ensure_embedded(&ctx, &paths, &stamp)?)?;
     let title = format!("webly {}", model.name);
     let truth = GroundTruth::load(&ctx.data.dataset.root)?;
     eval_stage::evaluate_model(
@@ -627,6 +579,31 @@ impl fmt::Display for Neighbours {
     }
 }
 
+/// `webly text neighbors`' word space: `vectors` when given, else the config's `[text] vectors`;
+/// the config's `[text] non_utf8` applies to either. `cfg` is `None` when `--vectors` is given
+/// and no config file exists (the defaults apply); a config that exists but cannot be read is
+/// the caller's error, never ignored.
+///
+/// # Errors
+/// [`PipelineError::Config`] when neither names a vectors file (the config trains its own).
+pub fn neighbour_space(
+    cfg: Option<&RunConfig>,
+    config_path: &Path,
+    vectors: Option<PathBuf>,
+) -> Result<(PathBuf, NonUtf8)> {
+    let non_utf8 = cfg.map(|c| c.text.non_utf8).unwrap_or_default();
+    let vectors = match vectors {
+        Some(v) => v,
+        None => cfg
+            .and_then(|c| c.text.vectors.clone())
+            .ok_or_else(|| PipelineError::Config {
+                path: config_path.to_path_buf(),
+                message: "it trains its word vectors: give --vectors".into(),
+            })?,
+    };
+    Ok((vectors, non_utf8))
+}
+
 /// `webly text neighbors`: nearest words to a word or to a comma-separated vector, reading
 /// `vectors` with the `non_utf8` policy of the run config's `[text]`.
 pub fn text_neighbors(
@@ -687,4 +664,34 @@ fn parse_vector(s: &str) -> Option<Vec<f32>> {
         return None;
     }
     s.split(',').map(|x| x.trim().parse::<f32>().ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> RunConfig {
+        let base = "run_dir = \"runs/x\"\n[data.dataset]\nroot = \"data/x\"\n[text]\n";
+        toml::from_str(&format!("{base}{text}")).expect("config")
+    }
+
+    // --vectors wins; without it the config's [text] vectors; a config that trains its own
+    // vectors and no --vectors is an error naming the config; non_utf8 always from the config.
+    #[test]
+    fn neighbour_space_takes_vectors_then_the_config() {
+        let path = Path::new("configs/x.toml");
+        let with = config("vectors = \"v.txt\"\nnon_utf8 = \"latin1\"");
+        let given = Some(PathBuf::from("w.txt"));
+        let (v, n) = neighbour_space(Some(&with), path, given.clone()).expect("given");
+        assert_eq!((v, n), (PathBuf::from("w.txt"), NonUtf8::Latin1));
+        let (v, _) = neighbour_space(Some(&with), path, None).expect("config's");
+        assert_eq!(v, PathBuf::from("v.txt"));
+        let (_, n) = neighbour_space(None, path, given).expect("no config");
+        assert_eq!(n, NonUtf8::default());
+        let mut trains = config("");
+        trains.text.vectors = None; // a config built in code that only trains GloVe
+        let e = neighbour_space(Some(&trains), path, None).expect_err("trains its own");
+        assert!(e.to_string().contains("configs/x.toml"), "{e}");
+        assert!(neighbour_space(None, path, None).is_err());
+    }
 }

@@ -1,23 +1,21 @@
-//! Stages 4-6 for one trained model: embed the test images, build the HNSW index, evaluate.
+//! Stage 6: evaluate one model's test embeddings (mAP, P@k, R-precision by captions and by ground
+//! truth), its galleries, and the per-epoch validation hook of training.
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use webly_data::{Dataset, GroundTruth, Item, Split};
-use webly_encoder::{Encoder, KeyedEmbeddings, TrainHooks};
+use webly_encoder::{KeyedEmbeddings, TrainHooks};
 use webly_eval::{
     evaluate, write_gallery, CaptionRelevance, EvalQuery, GalleryHit, GalleryQuery, PlotConfig,
     Relevance, Report, TruthRelevance,
 };
-use webly_index::{Embeddings, Fingerprints, Hit, Hnsw, HnswConfig, Manifest, Search};
-use webly_text::{clean, read_ids, read_matrix, write_ids, write_matrix};
+use webly_index::{Embeddings, Hit, Search};
+use webly_text::clean;
 
 use crate::error::{PipelineError, Result};
 use crate::layout::{ModelLayout, ReportKind};
-use crate::wording::count;
 
-/// Images embedded per forward pass at evaluation time.
-pub const EMBED_BATCH: usize = 64;
 /// The group whose mAP validation reports (see `webly_eval::Summary::group`).
 const ALL: &str = "All";
 
@@ -59,77 +57,6 @@ impl TrainHooks for Validator {
         .map_err(|e| e.to_string())?;
         Ok(report.summary(ALL).map(|s| s.map))
     }
-}
-
-/// Embeds a split's images with the trained model into `out` (`.npy` + `.ids`).
-pub fn embed_split(model_dir: &Path, dataset: &Dataset, split: Split, out: &Path) -> Result<usize> {
-    let items = dataset.split(split);
-    Ok(embed_items(model_dir, &items, &split.to_string(), out)?.0)
-}
-
-/// Embeds `items` (named `split` in messages) into `out` (`.npy` + `.ids`, in the items' order):
-/// the rows written and the keys of the images that could not be read.
-pub fn embed_items(
-    model_dir: &Path,
-    items: &[&Item],
-    split: &str,
-    out: &Path,
-) -> Result<(usize, Vec<String>)> {
-    let encoder = Encoder::load(model_dir)?;
-    let paths: Vec<PathBuf> = items.iter().map(|i| i.image.clone()).collect();
-    let emb = encoder.embed_set(split, &paths, EMBED_BATCH, webly_encoder::Bar::Show)?;
-    for s in &emb.skipped {
-        eprintln!("[embed] skipped {s}");
-    }
-    if !emb.skipped.is_empty() {
-        eprintln!(
-            "[embed] {split}: {} skipped",
-            count(emb.skipped.len(), "unreadable image")
-        );
-    }
-    let keys: Vec<String> = emb.loaded.iter().map(|&i| items[i].key.clone()).collect();
-    if keys.is_empty() {
-        return Err(PipelineError::Invalid(format!(
-            "[embed] {split}: none of its {} images could be read{}: nothing to embed or index",
-            items.len(),
-            emb.skipped
-                .first()
-                .map_or(String::new(), |s| format!(" (e.g. {s})"))
-        )));
-    }
-    write_matrix(out, keys.len(), emb.dim, &emb.matrix)?;
-    write_ids(&out.with_extension("ids"), &keys)?;
-    let mut skipped: Vec<String> = items.iter().map(|i| i.key.clone()).collect();
-    let loaded: std::collections::HashSet<&String> = keys.iter().collect();
-    skipped.retain(|k| !loaded.contains(k));
-    Ok((keys.len(), skipped))
-}
-
-/// Reads embeddings written by [`embed_split`].
-pub fn read_embeddings(path: &Path) -> Result<Embeddings> {
-    let (matrix, _rows, dim) = read_matrix(path)?;
-    let keys = read_ids(&path.with_extension("ids"))?;
-    Ok(Embeddings::new(matrix, dim, keys)?)
-}
-
-/// Builds the HNSW index over `emb`, measures its recall against exact search, saves it.
-pub fn build_index(
-    emb: &Embeddings,
-    cfg: &HnswConfig,
-    dir: &Path,
-    fingerprints: &Fingerprints,
-) -> Result<Manifest> {
-    let mut hnsw = Hnsw::build(emb, cfg)?;
-    if hnsw.nodes() < hnsw.len() {
-        eprintln!(
-            "[index] {} rows hold {} distinct vectors: identical ones share a graph node",
-            hnsw.len(),
-            hnsw.nodes()
-        );
-    }
-    // A recall below the floor is reported once, by the command's result (`Indexed`,
-    // `ModelResult`), from the manifest.
-    Ok(hnsw.save(dir, fingerprints)?)
 }
 
 /// The evaluation of one model: against captions, and against the true content when known.

@@ -1,4 +1,5 @@
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 //! The webly pipeline: generated (or real) InstaCities1M-layout data, a frozen GloVe text space,
 //! CNN image encoders trained into it, HNSW indexes and retrieval evaluation.
 //!
@@ -6,15 +7,17 @@
 //! JSON, markdown) under the run folder, with a `stamp.json` fingerprint of its inputs, so a
 //! stage whose inputs did not change is reused and each stage can be rerun alone:
 //!
-//! | stage | folder | reused when |
-//! |---|---|---|
-//! | data | `data.dataset.root` | the synth settings are unchanged |
-//! | text | `run_dir/text` | the text settings and the dataset are unchanged |
-//! | features | `run_dir/features/<fingerprint>` | per shard: the backbone, freeze point, loader and views are unchanged and its images have the same size and modification time |
-//! | train | `run_dir/models/<name>` | the training settings and the text space are unchanged |
-//! | embed | `run_dir/models/<name>/embed` | the model is unchanged |
-//! | index | `run_dir/models/<name>/index` | the model, text space and index settings are unchanged |
-//! | eval | `run_dir/models/<name>/eval` | never (it takes seconds) |
+//! | stage | module | folder | reused when |
+//! |---|---|---|---|
+//! | data | `data_stage` | `data.dataset.root` | the synth settings are unchanged |
+//! | text | `text_stage` | `run_dir/text` | the text settings and the dataset are unchanged |
+//! | features | `features_stage` | `run_dir/features/<fingerprint>` | per shard: the backbone, freeze point, loader and views are unchanged and its images have the same size and modification time |
+//! | train | `train_stage` | `run_dir/models/<name>` | the training settings and the text space are unchanged |
+//! | embed | `embed_stage` | `run_dir/models/<name>/embed` | the model is unchanged |
+//! | index | `index_stage` | `run_dir/models/<name>/index` | the model, text space and index settings are unchanged |
+//! | eval | `eval_stage` | `run_dir/models/<name>/eval` | never (it takes seconds) |
+//!
+//! `model_stage` chains train, embed, index and eval for one model; `run` chains every stage.
 //!
 //! The `webly` binary calls one function of this crate per command ([`query`], [`export`](fn@export)...),
 //! and [`run`]; [`suite`] judges one recipe over several run configs and seeds.
@@ -23,12 +26,14 @@ mod commands;
 mod config;
 mod context;
 mod data_stage;
+mod embed_stage;
 mod error;
 mod eval_stage;
 /// `webly export`'s parquet writer: columns, metadata and float types.
 pub mod export;
 mod features_stage;
 mod fsio;
+mod index_stage;
 mod layout;
 mod model_stage;
 mod queries;
@@ -43,21 +48,21 @@ mod train_stage;
 mod wording;
 
 pub use commands::{
-    compare, embed, evaluate, export, index, query, synth, tag, text_convert, text_embed,
-    text_neighbors, text_train, train, CaptionFiles, Converted, Exported, Indexed, Neighbours,
-    QueryAnswer, QueryInput, SynthOverrides, TagAnswer, Written,
+    compare, embed, evaluate, export, neighbour_space, query, synth, tag, text_convert, text_embed,
+    text_neighbors, text_train, train, CaptionFiles, Converted, Exported, Neighbours, QueryAnswer,
+    QueryInput, SynthOverrides, TagAnswer, Written,
 };
 pub use config::{DataSection, EvalSection, ModelRun, RunConfig, TextSection, WeightingKind};
 pub use error::{PipelineError, Result};
 pub use eval_stage::Evaluation;
 pub use export::ExportDtype;
 pub use features_stage::{extract, ExtractSummary};
+pub use index_stage::{index, Indexed};
 pub use layout::{check_model_name, ModelLayout, ReportKind, RunLayout, TrainsGlove};
 pub use model_stage::{ModelResult, StageTimes};
 pub use run::{comparison, run, RunSummary};
 pub use searcher::{
-    check_key_form, gallery_query, resolve_key, Found, IndexFacts, KeyError, SearchMode, Searcher,
-    Tag, TextResults, MAX_KEY_BYTES, TAG_MIN_COUNT,
+    gallery_query, Found, IndexFacts, SearchMode, Searcher, Tag, TextResults, TAG_MIN_COUNT,
 };
 pub use shards::{
     embed_captions_shard, embed_shard, merge, merge_checked, MergeReport, ShardManifest, ShardSpec,

@@ -3,17 +3,18 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use webly_data::{GroundTruth, Split};
+use webly_data::GroundTruth;
 use webly_eval::{EvalQuery, Report};
-use webly_index::{Expect, Fingerprints, Hnsw, Manifest};
+use webly_index::Manifest;
 
 use crate::config::ModelRun;
 use crate::context::Context;
-use crate::error::{PipelineError, Result};
+use crate::embed_stage;
+use crate::error::Result;
 use crate::eval_stage::{self, Evaluation, Validator};
 use crate::features_stage::{self, CacheSet};
+use crate::index_stage;
 use crate::layout::ModelLayout;
-use crate::stamp;
 use crate::train_stage::{self, TrainOutcome, TrainOverrides};
 
 /// What one model's stages produced.
@@ -155,7 +156,7 @@ pub fn run_model(
     let train = train_outcome(ctx, model, overrides, queries)?;
     times.train += lap(&mut t);
     let paths = ModelLayout::at(train.dir.clone());
-    if !is_embedded(ctx, &paths, &train.stamp, false)? {
+    if !embed_stage::is_embedded(ctx, &paths, &train.stamp, false)? {
         let test = features_stage::test_images(&ctx.data.dataset);
         let sets = [CacheSet {
             name: "test",
@@ -165,10 +166,10 @@ pub fn run_model(
         features.extend(features_stage::ensure(&cfg, &sets)?);
     }
     times.features += lap(&mut t);
-    let emb_path = ensure_embedded(ctx, &paths, &train.stamp)?;
-    let emb = eval_stage::read_embeddings(&emb_path)?;
+    let emb_path = embed_stage::ensure_embedded(ctx, &paths, &train.stamp)?;
+    let emb = embed_stage::read_embeddings(&emb_path)?;
     times.embed += lap(&mut t);
-    let manifest = ensure_index(ctx, &paths, &train.stamp, &emb)?;
+    let manifest = index_stage::ensure_index(ctx, &paths, &train.stamp, &emb)?;
     times.index += lap(&mut t);
     let title = format!("webly {}", model.name);
     let truth = GroundTruth::load(&ctx.data.dataset.root)?;
@@ -181,7 +182,7 @@ pub fn run_model(
         &title,
     )?;
     let gallery = paths.gallery();
-    let hnsw = open_index(ctx, &paths)?;
+    let hnsw = index_stage::open_index(ctx, &paths)?;
     let pages = eval_stage::gallery(
         &hnsw,
         &ctx.data.dataset,
@@ -219,103 +220,4 @@ pub fn train_outcome(
         &ctx.text,
         &mut validator,
     )
-}
-
-/// Whether the test embeddings of the model with `train_stamp` are there for this dataset and
-/// verify; `say_why` prints which file is damaged when they do not (once per stage run).
-fn is_embedded(
-    ctx: &Context,
-    paths: &ModelLayout,
-    train_stamp: &str,
-    say_why: bool,
-) -> Result<bool> {
-    let dir = paths.embed_dir();
-    let inputs = embed_stamp(ctx, train_stamp)?;
-    let files = ModelLayout::embed_files(Split::Test);
-    let files = files.each_ref().map(String::as_str);
-    Ok(match say_why {
-        true => stamp::is_fresh(&dir, &inputs, &files),
-        false => stamp::check(&dir, &inputs, &files) == stamp::Check::Fresh,
-    })
-}
-
-/// The test embeddings of a trained model.
-///
-/// Reused when the model and the dataset's content are unchanged: `webly eval` or `index` after
-/// test images were edited embeds them again even though the model is not retrained.
-pub fn ensure_embedded(ctx: &Context, paths: &ModelLayout, train_stamp: &str) -> Result<PathBuf> {
-    let out = paths.embeddings(Split::Test);
-    let dir = paths.embed_dir();
-    let inputs = embed_stamp(ctx, train_stamp)?;
-    if !is_embedded(ctx, paths, train_stamp, true)? {
-        stamp::clear(&dir)?;
-        let n = eval_stage::embed_split(paths.dir(), &ctx.data.dataset, Split::Test, &out)?;
-        eprintln!("[embed] {n} test images -> {}", out.display());
-        let files = ModelLayout::embed_files(Split::Test);
-        stamp::write(&dir, &inputs, &files.each_ref().map(String::as_str))?;
-    }
-    Ok(out)
-}
-
-/// What the test embeddings depend on: the model and the dataset's content.
-pub fn embed_stamp(ctx: &Context, train_stamp: &str) -> Result<String> {
-    stamp::fingerprint(&(train_stamp, &ctx.data.stamp))
-}
-
-/// The index's fingerprints: of the embeddings it holds (model and data) and of the word space.
-pub fn fingerprints(ctx: &Context, train_stamp: &str) -> Result<Fingerprints> {
-    Ok(Fingerprints {
-        model: embed_stamp(ctx, train_stamp)?,
-        text: ctx.text.embedder.fingerprint(),
-    })
-}
-
-/// The HNSW index of the test embeddings (rebuilt when the model or the index settings change).
-fn ensure_index(
-    ctx: &Context,
-    paths: &ModelLayout,
-    train_stamp: &str,
-    emb: &webly_index::Embeddings,
-) -> Result<Manifest> {
-    let dir = paths.index_dir();
-    let fp = fingerprints(ctx, train_stamp)?;
-    match webly_index::verify(&dir) {
-        Ok(m) => {
-            let same_config = stamp::fingerprint(&m.config)? == stamp::fingerprint(&ctx.cfg.index)?;
-            if m.model_fingerprint == fp.model && m.text_fingerprint == fp.text && same_config {
-                return Ok(m);
-            }
-        }
-        // Never built: nothing to say.
-        Err(webly_index::IndexError::Io { source, .. })
-            if source.kind() == std::io::ErrorKind::NotFound
-                && !dir.join(webly_index::MANIFEST_FILE).exists() => {}
-        Err(e) => eprintln!("[index] {e}; rebuilding the index"),
-    }
-    eprintln!("[index] building HNSW over {} test images", emb.len());
-    eval_stage::build_index(emb, &ctx.cfg.index, &dir, &fp)
-}
-
-/// Opens a model's saved index, refusing one built with another text space.
-pub fn open_index(ctx: &Context, paths: &ModelLayout) -> Result<Hnsw> {
-    let expect = Expect {
-        dim: ctx.text.embedder.dim(),
-        text_fingerprint: ctx.text.embedder.fingerprint(),
-    };
-    let dir = paths.index_dir();
-    if !dir.join(webly_index::MANIFEST_FILE).exists() {
-        return Err(PipelineError::Missing {
-            what: "the HNSW index",
-            path: dir,
-            hint: "webly index".into(),
-        });
-    }
-    Hnsw::open(&dir, &expect).map_err(|e| match e {
-        webly_index::IndexError::Damaged { path, what } => PipelineError::Damaged {
-            path,
-            what,
-            repair: "webly index".into(),
-        },
-        other => other.into(),
-    })
 }

@@ -15,10 +15,10 @@ use webly_text::TextEmbedder;
 
 use crate::config::RunConfig;
 use crate::context::Context;
+use crate::embed_stage;
 use crate::error::{PipelineError, Result};
-use crate::eval_stage;
+use crate::index_stage::open_index;
 use crate::layout::ModelLayout;
-use crate::model_stage::open_index;
 
 /// A word must occur this often in the training captions to be offered as a tag: the whole
 /// GloVe vocabulary (400K words, most of them rare names and web tokens) buries the concepts.
@@ -145,7 +145,7 @@ impl Searcher {
             "the test embeddings",
             "webly index",
         )?;
-        let exact = Exact::new(eval_stage::read_embeddings(&emb_path)?);
+        let exact = Exact::new(embed_stage::read_embeddings(&emb_path)?);
         let rows = exact
             .embeddings()
             .keys()
@@ -357,134 +357,5 @@ pub fn gallery_query(label: &str, hits: &[Found]) -> GalleryQuery {
     GalleryQuery {
         query: label.to_string(),
         hits: hits.iter().map(Found::to_gallery_hit).collect(),
-    }
-}
-
-/// Why a key cannot name an image in the store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyError {
-    /// Empty, too long, absolute, with `..`, a separator other than one `/`, a backslash, a
-    /// control character or a percent sign (an encoded separator).
-    Malformed(&'static str),
-    /// Well formed but not a dataset key.
-    Unknown,
-    /// The file resolves (through a symlink) outside the image store.
-    OutsideStore,
-}
-
-/// Longest key accepted, in bytes (dataset keys are `city/id`).
-pub const MAX_KEY_BYTES: usize = 256;
-
-/// Checks a client-given key and returns the image file it names, never a path outside the
-/// image store: the key must be a known dataset key of plain form (`city/id`, no `..`, no
-/// absolute path, no backslash or percent-encoding left after URL decoding), and its file,
-/// with symlinks resolved, must lie under the store's resolved root.
-pub fn resolve_key(searcher: &Searcher, key: &str) -> std::result::Result<PathBuf, KeyError> {
-    check_key_form(key)?;
-    let path = searcher.image_of(key).ok_or(KeyError::Unknown)?;
-    inside_store(searcher.image_root(), path)
-}
-
-/// `path` with symlinks resolved, if it lies under `root` (also resolved); a file that does not
-/// exist is [`KeyError::Unknown`].
-pub fn inside_store(root: &Path, path: &Path) -> std::result::Result<PathBuf, KeyError> {
-    let root = root.canonicalize().map_err(|_| KeyError::OutsideStore)?;
-    let real = path.canonicalize().map_err(|_| KeyError::Unknown)?;
-    if real.starts_with(&root) {
-        Ok(real)
-    } else {
-        Err(KeyError::OutsideStore)
-    }
-}
-
-/// The form checks of [`resolve_key`] alone.
-pub fn check_key_form(key: &str) -> std::result::Result<(), KeyError> {
-    if key.is_empty() {
-        return Err(KeyError::Malformed("empty key"));
-    }
-    if key.len() > MAX_KEY_BYTES {
-        return Err(KeyError::Malformed("key longer than 256 bytes"));
-    }
-    if key.chars().any(|c| c.is_control() || c == '\\' || c == '%') {
-        return Err(KeyError::Malformed(
-            "control character, backslash or percent sign in the key",
-        ));
-    }
-    if key.starts_with('/') || Path::new(key).is_absolute() {
-        return Err(KeyError::Malformed("absolute path"));
-    }
-    if key.split('/').any(|part| matches!(part, "" | "." | "..")) {
-        return Err(KeyError::Malformed("'..', '.' or an empty part in the key"));
-    }
-    Ok(())
-}
-
-impl std::fmt::Display for KeyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            KeyError::Malformed(why) => write!(f, "malformed key: {why}"),
-            KeyError::Unknown => write!(f, "no image of the dataset has this key"),
-            KeyError::OutsideStore => write!(f, "the key's file lies outside the image store"),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn key_forms() {
-        assert_eq!(check_key_form("london/123"), Ok(()));
-        for bad in [
-            "",
-            "../etc/passwd",
-            "london/../../x",
-            "/etc/passwd",
-            "london\\..\\x",
-            "london%2F..%2Fx",
-            "london//x",
-            "./london/1",
-            "london/./1",
-            "london/1/",
-            "a\0b",
-        ] {
-            assert!(
-                matches!(check_key_form(bad), Err(KeyError::Malformed(_))),
-                "{bad:?} accepted"
-            );
-        }
-        assert!(check_key_form(&"a".repeat(MAX_KEY_BYTES + 1)).is_err());
-    }
-
-    #[test]
-    fn symlinks_out_of_the_store_are_refused() {
-        let tmp = tempfile::tempdir().unwrap();
-        let store = tmp.path().join("store");
-        std::fs::create_dir_all(store.join("london")).unwrap();
-        let inside = store.join("london/1.jpg");
-        std::fs::write(&inside, b"x").unwrap();
-        let outside = tmp.path().join("secret.txt");
-        std::fs::write(&outside, b"secret").unwrap();
-        assert_eq!(
-            inside_store(&store, &inside),
-            Ok(inside.canonicalize().unwrap())
-        );
-        #[cfg(unix)]
-        {
-            let link = store.join("london/2.jpg");
-            std::os::unix::fs::symlink(&outside, &link).unwrap();
-            assert_eq!(inside_store(&store, &link), Err(KeyError::OutsideStore));
-            let dir_link = store.join("paris");
-            std::os::unix::fs::symlink(tmp.path(), &dir_link).unwrap();
-            assert_eq!(
-                inside_store(&store, &dir_link.join("secret.txt")),
-                Err(KeyError::OutsideStore)
-            );
-        }
-        assert_eq!(
-            inside_store(&store, &store.join("london/none.jpg")),
-            Err(KeyError::Unknown)
-        );
     }
 }

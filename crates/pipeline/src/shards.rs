@@ -2,7 +2,7 @@
 //! work shard `I` of `N` and writes one output per shard with a manifest; `webly merge` combines
 //! the shard outputs after checking that they come from one model and one text space and that no
 //! key is missing or repeated. webly ships no scheduler: each shard is one task of GNU
-//! parallel, a Slurm job array or a Kubernetes indexed Job (see the README).
+//! parallel, a Slurm job array or a Kubernetes indexed Job (see docs/guide.md, "Sharded work on a cluster").
 //!
 //! An image's work shard is `webly_data::key_hash(key) % N`: deterministic, independent of the
 //! storage shards and of the machine, so every task computes its own part of the same split.
@@ -17,10 +17,10 @@ use webly_text::{read_ids, read_matrix, write_ids, write_matrix};
 
 use crate::config::RunConfig;
 use crate::context::Context;
+use crate::embed_stage;
 use crate::error::{PipelineError, Result};
-use crate::eval_stage;
 use crate::fsio::write_atomic;
-use crate::model_stage;
+use crate::index_stage;
 
 /// The `kind` of an image-embedding shard manifest.
 pub const EMBED_SHARD_KIND: &str = "webly-embed-shard";
@@ -84,9 +84,9 @@ pub fn embed_shard(
     let stem = shard_stem(split, spec);
     let npy = out_dir.join(format!("{stem}.npy"));
     // The shard's own activation-cache set: tasks side by side never write one cache file.
-    let (rows, skipped) = eval_stage::embed_items(paths.dir(), &items, &stem, &npy)?;
+    let (rows, skipped) = embed_stage::embed_items(paths.dir(), &items, &stem, &npy)?;
     let dim = read_matrix(&npy)?.2;
-    let fp = model_stage::fingerprints(&ctx, &stamp)?;
+    let fp = index_stage::fingerprints(&ctx, &stamp)?;
     let manifest = ShardManifest {
         kind: EMBED_SHARD_KIND.into(),
         split,

@@ -2,6 +2,7 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
+use crate::keys::{resolve_key, KeyError};
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Multipart, Query, State};
@@ -9,7 +10,7 @@ use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use webly_pipeline::{resolve_key, Found, IndexFacts, KeyError, PipelineError, SearchMode, Tag};
+use webly_pipeline::{Found, IndexFacts, PipelineError, SearchMode, Tag};
 
 use crate::error::ApiError;
 use crate::AppState;

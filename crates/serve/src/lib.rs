@@ -21,8 +21,10 @@
 //! | `GET /thumb/KEY` | a JPEG thumbnail of an indexed image |
 
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 mod api;
 mod error;
+mod keys;
 mod page;
 
 use std::net::SocketAddr;

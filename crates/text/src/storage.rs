@@ -45,9 +45,8 @@ impl MmapMatrix {
 
     fn as_slice(&self) -> &[f32] {
         let bytes = &self.map[self.offset..self.offset + self.rows * self.dim * 4];
-        // SAFETY: `new` checked that the range is inside the map and f32-aligned; every bit
-        // pattern is a valid f32; the map is read-only and lives as long as `self`.
-        unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<f32>(), self.rows * self.dim) }
+        // `new` checked bounds and alignment, so the cast cannot fail.
+        bytemuck::cast_slice(bytes)
     }
 }
 
