@@ -29,8 +29,8 @@ pub use error::DataError;
 pub use ground_truth::{GroundTruth, GROUND_TRUTH_FILE};
 pub use layout::{CAPTION_DIR, CAPTION_EXTENSION, CITIES, IMAGE_DIR, IMAGE_EXTENSIONS};
 pub use loader::{
-    decode_image, load_batch, load_image, load_image_bytes, Batch, Crop, DecodeLimits, ImageLimits,
-    LoaderConfig, Skipped, PIXELS_VERSION,
+    decode_image, jpeg_end, load_batch, load_image, load_image_bytes, Batch, Crop, DecodeLimits,
+    ImageLimits, LoaderConfig, Skipped, MAX_JPEG_SCANS, PIXELS_VERSION,
 };
 pub use source::{
     hash_split, image_container, key_hash, read_image_bytes, DatasetSource, Folder,

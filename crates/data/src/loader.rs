@@ -11,11 +11,15 @@ use serde::{Deserialize, Serialize};
 use crate::error::DataError;
 use crate::resize::resize_bilinear;
 
-/// JPEG start-of-image and end-of-image markers.
+/// JPEG start-of-image marker.
 const JPEG_START: [u8; 2] = [0xFF, 0xD8];
-const JPEG_END: [u8; 2] = [0xFF, 0xD9];
-/// How far from the end of a JPEG file its end marker is looked for (trailing bytes allowed).
-const JPEG_END_WINDOW: usize = 4096;
+/// Most scans (start-of-scan segments) a JPEG may have. A baseline JPEG has one; libjpeg's
+/// standard progressive script has 10 (6 for greyscale) and mozjpeg's optimised scripts stay well
+/// under 64. Each scan walks every block of the picture, so a file that repeats a tiny scan costs
+/// `scans x pixels` of work from a few hundred KB (libjpeg-turbo's LJT-01-003; NVIDIA DALI caps
+/// scans at 500). Here a scan of a 16-megapixel picture costs about 70 ms of CPU: 64 scans keep
+/// the worst case near 5 s, under the server's request timeout; 500 would allow half a minute.
+pub const MAX_JPEG_SCANS: usize = 64;
 /// Probability of a horizontal mirror under [`Crop::Random`].
 const MIRROR_PROBABILITY: f64 = 0.5;
 /// The reduced-size inverse DCTs of JPEG, as denominators (1/8, 1/4, 1/2): libjpeg's
@@ -343,9 +347,12 @@ pub(crate) fn decode_rgb(
     if bytes.is_empty() {
         return Err("empty file".into());
     }
-    if bytes.starts_with(&JPEG_START) && !has_jpeg_end(bytes) {
-        return Err("truncated JPEG (no end-of-image marker)".into());
-    }
+    // A JPEG's own structure says where it ends: what follows the end marker (a Motion Photo's
+    // video, a vendor trailer) is not decoded, and a file cut short is refused.
+    let bytes = match bytes.starts_with(&JPEG_START) {
+        true => &bytes[..jpeg_end(bytes)?],
+        false => bytes,
+    };
     // A decoder bug must not take the whole batch down: a panic becomes a skip reason.
     let decoded = std::panic::catch_unwind(|| decode_oriented(bytes, limits, min_side))
         .map_err(|_| "the decoder panicked on this file".to_string())?;
@@ -439,12 +446,66 @@ fn decode_jpeg_scaled(
     }
 }
 
-/// Whether the JPEG end-of-image marker `FF D9` lies in the last [`JPEG_END_WINDOW`] bytes.
-/// Inside entropy-coded data `FF` is always followed by `00` or a restart marker, so `FF D9`
-/// only occurs as a real marker; the decoder itself pads truncated files with grey.
-fn has_jpeg_end(bytes: &[u8]) -> bool {
-    let tail = &bytes[bytes.len().saturating_sub(JPEG_END_WINDOW)..];
-    tail.windows(2).any(|w| w == JPEG_END)
+/// The length of the JPEG that starts `bytes`: up to and including its end-of-image marker
+/// (`FF D9`), found by walking its segments (ITU T.81 B.1): a marker segment gives its length,
+/// a scan's entropy-coded data runs to the next marker that is neither a stuffed `FF 00` nor a
+/// restart marker `RSTn`. Bytes between segments that are not a marker are skipped, as libjpeg
+/// skips them.
+///
+/// # Errors
+/// A file that ends before its end marker (truncated: the decoder would pad it with grey), a
+/// segment length that runs past the end, or more than [`MAX_JPEG_SCANS`] scans.
+pub fn jpeg_end(bytes: &[u8]) -> Result<usize, String> {
+    const TRUNCATED: &str = "truncated JPEG (no end-of-image marker)";
+    const SOS: u8 = 0xDA;
+    const EOI: u8 = 0xD9;
+    let is_rst = |m: u8| (0xD0..=0xD7).contains(&m);
+    let mut i = JPEG_START.len();
+    let mut scans = 0usize;
+    loop {
+        // The next marker: `FF` (fill bytes `FF FF` allowed) then a code other than 00 and FF.
+        while i < bytes.len() && bytes[i] != 0xFF {
+            i += 1;
+        }
+        while i + 1 < bytes.len() && bytes[i + 1] == 0xFF {
+            i += 1;
+        }
+        let Some(&code) = bytes.get(i + 1) else {
+            return Err(TRUNCATED.into());
+        };
+        match code {
+            EOI => return Ok(i + 2),
+            0x00 => i += 2,
+            m if is_rst(m) || m == 0x01 => i += 2,
+            m => {
+                let len = match bytes.get(i + 2..i + 4) {
+                    Some(&[hi, lo]) => usize::from(u16::from_be_bytes([hi, lo])),
+                    _ => return Err(TRUNCATED.into()),
+                };
+                i += 2 + len;
+                if i > bytes.len() {
+                    return Err(TRUNCATED.into());
+                }
+                if m == SOS {
+                    scans += 1;
+                    if scans > MAX_JPEG_SCANS {
+                        return Err(format!(
+                            "more than {MAX_JPEG_SCANS} scans in one JPEG (a scan bomb?)"
+                        ));
+                    }
+                    // Entropy-coded data: up to the next FF that starts a real marker.
+                    while i + 1 < bytes.len()
+                        && !(bytes[i] == 0xFF && bytes[i + 1] != 0x00 && !is_rst(bytes[i + 1]))
+                    {
+                        i += 1;
+                    }
+                    if i + 1 >= bytes.len() {
+                        return Err(TRUNCATED.into());
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Resizes the shorter side, crops and (maybe) mirrors into CHW floats in `out`
@@ -598,8 +659,27 @@ mod tests {
         assert!(decode_rgb(b"", &l, None).is_err());
         assert!(decode_rgb(b"hello, not an image", &l, Some(8)).is_err());
         assert!(decode_rgb(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 16], &l, Some(8)).is_err());
-        assert!(has_jpeg_end(&[0xFF, 0xD8, 1, 2, 0xFF, 0xD9, 0]));
-        assert!(!has_jpeg_end(&[0xFF, 0xD8, 1, 2, 0xFF, 0x00]));
+        // Garbage before a marker is skipped; a stuffed FF 00 or a restart marker inside a scan's
+        // data does not end it; the end is counted past the end marker.
+        let sos = [0xFF, 0xDA, 0, 2];
+        let scan = [
+            &sos[..],
+            &[1, 0xFF, 0x00, 2, 0xFF, 0xD3, 3, 0xFF, 0xD9, 9, 9],
+        ]
+        .concat();
+        assert_eq!(
+            jpeg_end(&[&[0xFF, 0xD8, 7][..], &scan].concat()),
+            Ok(3 + 4 + 9)
+        );
+        assert!(jpeg_end(&[0xFF, 0xD8, 1, 2, 0xFF, 0x00]).is_err());
+        assert!(jpeg_end(&[0xFF, 0xD8, 0xFF, 0xE0, 0x40, 0x00, 1]).is_err());
+        let bomb = [
+            &[0xFF, 0xD8][..],
+            &scan[..7].repeat(MAX_JPEG_SCANS + 1),
+            &[0xFF, 0xD9],
+        ]
+        .concat();
+        assert!(jpeg_end(&bomb).unwrap_err().contains("scans"));
     }
 
     #[test]

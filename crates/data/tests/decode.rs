@@ -1,12 +1,16 @@
-//! Images as the web has them (issue 10, kinds 3 and 4): EXIF orientation, WebP named .jpg,
-//! decompression and aspect-ratio bombs; and no panic on arbitrary bytes.
+//! Images as the web has them (issue 10, kinds 3 and 4; issue 25, kinds 1 and 3): EXIF
+//! orientation, WebP named .jpg, decompression and aspect-ratio bombs, Motion Photos (data after
+//! the end marker), progressive scan bombs; and no panic on arbitrary bytes.
 
 use std::io::Cursor;
 use std::path::PathBuf;
 
 use image::metadata::Orientation;
 use image::{DynamicImage, RgbImage};
-use webly_data::{decode_image, load_batch, load_image, Crop, DecodeLimits, LoaderConfig};
+use webly_data::{
+    decode_image, jpeg_end, load_batch, load_image, Crop, DecodeLimits, LoaderConfig,
+    MAX_JPEG_SCANS,
+};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -267,4 +271,81 @@ fn a_reduced_dct_decode_still_applies_the_orientation() {
     let b = load_image(&png, &cfg, Crop::Center, 0).unwrap();
     let diff: f32 = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f32>() / a.len() as f32;
     assert!(diff < 6.0, "mean abs diff {diff}");
+}
+
+// The fixtures of issue 25 were written with Pillow 11 (scripts' venv):
+//   img = Image.new("RGB", (64, 48)); img.putpixel((x, y), (4 * x, 5 * y, 128)) for every pixel
+//   img.save("progressive.jpg", "JPEG", progressive=True, quality=90)            # 6 scans
+//   motion_photo.jpg = progressive.jpg + b"\0\0\0\x18ftypmp42" + 6,000 bytes + FF D8 FF D9 FF D9
+//   scan_bomb.jpg: a grey 64 x 64 progressive JPEG whose last scan repeats 200 times
+//     (../shared/cases/image-scan-bomb/make_scans.py 64 200)
+
+// A phone Motion Photo appends a video after the JPEG's end marker: the picture decodes as the
+// JPEG alone does, whatever the trailer holds (markers included) and however long it is.
+#[test]
+fn data_after_the_end_marker_is_ignored() {
+    let jpeg = std::fs::read(fixture("progressive.jpg")).unwrap();
+    let motion = std::fs::read(fixture("motion_photo.jpg")).unwrap();
+    assert!(motion.starts_with(&jpeg) && motion.len() > jpeg.len() + 4096);
+    assert_eq!(jpeg_end(&motion), Ok(jpeg.len()));
+    let limits = DecodeLimits::default();
+    let alone = decode_image(&jpeg, &limits).unwrap();
+    assert_eq!(decode_image(&motion, &limits).unwrap(), alone);
+    // A trailer of megabytes, as real Motion Photos have.
+    let mut long = motion.clone();
+    long.extend(std::iter::repeat_n(0xFFu8, 3 << 20));
+    assert_eq!(decode_image(&long, &limits).unwrap(), alone);
+    let cfg = LoaderConfig {
+        resize: 32,
+        crop: 32,
+        ..LoaderConfig::default()
+    };
+    let batch = load_batch(&[fixture("motion_photo.jpg")], &cfg, Crop::Center);
+    assert_eq!(batch.loaded, vec![0], "{:?}", batch.skipped);
+}
+
+// A file cut anywhere before its end marker is truncated, never padded with grey: inside a
+// marker segment, inside the entropy-coded data of a scan, or right before the end marker.
+#[test]
+fn a_jpeg_cut_anywhere_is_truncated() {
+    let jpeg = std::fs::read(fixture("progressive.jpg")).unwrap();
+    for cut in [3, 20, jpeg.len() / 2, jpeg.len() - 2, jpeg.len() - 1] {
+        let e = decode_image(&jpeg[..cut], &DecodeLimits::default()).unwrap_err();
+        assert!(e.contains("truncated JPEG"), "cut at {cut}: {e}");
+    }
+    let e = decode_image(
+        &std::fs::read(fixture("truncated.jpg")).unwrap(),
+        &DecodeLimits::default(),
+    );
+    assert!(e.unwrap_err().contains("truncated JPEG"));
+}
+
+// A progressive JPEG may not repeat scans without bound: each scan walks every block, so 200
+// scans of a flat picture are a small file and unbounded work (libjpeg-turbo's LJT-01-003).
+// The bomb is refused before any decoding; an ordinary progressive file (6 scans) decodes.
+#[test]
+fn a_progressive_scan_bomb_is_refused_before_decoding() {
+    let bomb = std::fs::read(fixture("scan_bomb.jpg")).unwrap();
+    let e = decode_image(&bomb, &DecodeLimits::default()).unwrap_err();
+    assert!(
+        e.contains(&format!("more than {MAX_JPEG_SCANS} scans")),
+        "{e}"
+    );
+    let cfg = LoaderConfig {
+        resize: 32,
+        crop: 32,
+        ..LoaderConfig::default()
+    };
+    let batch = load_batch(&[fixture("scan_bomb.jpg")], &cfg, Crop::Center);
+    assert!(batch.loaded.is_empty());
+    assert!(
+        batch.skipped[0].reason.contains("scans"),
+        "{:?}",
+        batch.skipped
+    );
+    assert!(decode_image(
+        &std::fs::read(fixture("progressive.jpg")).unwrap(),
+        &DecodeLimits::default()
+    )
+    .is_ok());
 }

@@ -248,7 +248,9 @@ fn thumbnail(s: &AppState, key: &str) -> Result<Vec<u8>, ApiError> {
     let path = resolve_key(&s.searcher, key).map_err(key_error)?;
     let bytes = webly_data::read_image_bytes(&path)
         .map_err(|e| ApiError::internal(format!("reading the image of {key}: {e}")))?;
-    let img = image::load_from_memory(&bytes)
+    // webly's decoder: bounded work (pixels, allocation, JPEG scans) and the EXIF orientation.
+    let img = webly_data::decode_image(&bytes, &webly_data::DecodeLimits::default())
+        .map(image::DynamicImage::ImageRgb8)
         .map_err(|e| ApiError::internal(format!("decoding the image of {key}: {e}")))?;
     let side = s.config.thumb_side;
     let small = img.thumbnail(side, side).into_rgb8();

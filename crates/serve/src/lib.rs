@@ -55,6 +55,12 @@ pub struct ServeConfig {
     pub image_limits: ImageLimits,
     /// Every request is answered within this many milliseconds, or gets 408.
     pub request_timeout_ms: u64,
+    /// A connection whose request head (request line and headers) has not arrived this many
+    /// milliseconds after the server started reading it is closed: slow clients (slowloris)
+    /// cannot hold sockets. Idle keep-alive connections close after as long.
+    pub header_timeout_ms: u64,
+    /// Connections served at once; more wait in the listen queue until one closes.
+    pub max_connections: usize,
     /// Largest `k` a query may ask for.
     pub max_k: usize,
     /// `k` when a query gives none.
@@ -70,6 +76,8 @@ impl Default for ServeConfig {
         ServeConfig {
             image_limits: ImageLimits::default(),
             request_timeout_ms: 10_000,
+            header_timeout_ms: 5_000,
+            max_connections: 4096,
             max_k: 100,
             default_k: 12,
             thumb_side: 256,
@@ -132,12 +140,65 @@ pub async fn serve(state: Arc<AppState>, addr: SocketAddr) -> Result<(), ServeEr
         .map_err(|source| ServeError::Bind { addr, source })?;
     let local = listener.local_addr().map_err(ServeError::Serve)?;
     eprintln!("[serve] {} on http://{local}/", state.searcher.model());
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(ServeError::Serve)?;
+    serve_on(listener, state, shutdown_signal()).await;
     eprintln!("[serve] stopped");
     Ok(())
+}
+
+/// Pause after an `accept` that failed for want of resources (file descriptors, memory), so
+/// that a full table does not spin the loop.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Serves [`router`] on `listener` until `shutdown` resolves, then lets the requests in flight
+/// finish. HTTP/1.1 over hyper, with what `axum::serve` lacks against slow clients: a request
+/// head must arrive within [`ServeConfig::header_timeout_ms`] (hyper's `header_read_timeout`),
+/// and at most [`ServeConfig::max_connections`] connections are served at once.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let slots = Arc::new(tokio::sync::Semaphore::new(
+        state.config.max_connections.max(1),
+    ));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(state.config.header_timeout_ms));
+    let app = router(state);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = Arc::clone(&slots).acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break, // never closed
+            },
+            () = &mut shutdown => break,
+        };
+        let socket = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((socket, _)) => socket,
+                Err(e) => {
+                    eprintln!("[serve] accepting a connection: {e}");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Small JSON answers: no Nagle delay.
+        let _ = socket.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(socket), service));
+        tokio::spawn(async move {
+            // A client that leaves, or a head that did not arrive in time, ends the connection;
+            // nothing to report.
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    graceful.shutdown().await;
 }
 
 /// Loads the searcher of `model` in the run of `cfg`, then serves it on `addr` (blocking: runs

@@ -336,3 +336,74 @@ async fn concurrent_requests_share_one_state() {
         }
     }
 }
+
+// Slow clients (slowloris, issue 25 kind 2): sockets that drip a header byte now and then, and
+// sockets that send nothing, are closed by the server once the header timeout has passed, while
+// a search on a fresh connection still answers within a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_closed_and_searches_still_answer() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const DRIPPING: usize = 300;
+    const SILENT: usize = 20;
+    const HEADER_TIMEOUT_MS: u64 = 1_500;
+    let addr = common::start_with(webly_serve::ServeConfig {
+        header_timeout_ms: HEADER_TIMEOUT_MS,
+        ..common::test_config()
+    })
+    .await;
+    let mut dripping = Vec::new();
+    for _ in 0..DRIPPING {
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        s.write_all(b"GET /api/health HTTP/1.1\r\nX-Slow: ")
+            .await
+            .expect("first bytes");
+        dripping.push(s);
+    }
+    let mut silent = Vec::new();
+    for _ in 0..SILENT {
+        silent.push(tokio::net::TcpStream::connect(addr).await.expect("connect"));
+    }
+    let started = Instant::now();
+    let (status, body) =
+        tokio::time::timeout(Duration::from_secs(1), get(addr, "/api/search?q=red&k=3"))
+            .await
+            .expect("a search answers within a second while slow clients hold sockets");
+    assert_eq!(status, 200, "{body}");
+    eprintln!(
+        "search answered in {:.0} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    // Drip a byte on every socket every 250 ms, past the header timeout and a margin.
+    let deadline = Duration::from_millis(HEADER_TIMEOUT_MS + 1_000);
+    while started.elapsed() < deadline {
+        for s in &mut dripping {
+            let _ = s.write_all(b"a").await;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let mut open = 0;
+    for s in dripping.iter_mut().chain(silent.iter_mut()) {
+        let mut buf = [0u8; 256];
+        // Closed: end of stream, a reset, or whatever the server wrote before closing.
+        match tokio::time::timeout(Duration::from_millis(200), s.read(&mut buf)).await {
+            Err(_) => open += 1,
+            Ok(Ok(0) | Err(_)) => {}
+            Ok(Ok(_)) => {
+                if let Ok(Ok(n)) =
+                    tokio::time::timeout(Duration::from_millis(200), s.read(&mut buf)).await
+                {
+                    if n > 0 {
+                        open += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(
+        open,
+        0,
+        "{open} of {} slow sockets still open",
+        DRIPPING + SILENT
+    );
+}

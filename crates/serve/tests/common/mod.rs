@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 
 use webly_data::ImageLimits;
 use webly_pipeline::{RunConfig, Searcher};
-use webly_serve::{router, AppState, ServeConfig};
+use webly_serve::{serve_on, AppState, ServeConfig};
 
 /// Images generated for the miniature (ci.toml has 1500).
 const IMAGES: usize = 600;
@@ -53,15 +53,35 @@ pub fn state() -> Arc<AppState> {
         let cfg = miniature_config();
         webly_pipeline::run(&cfg).expect("the miniature run builds");
         let searcher = Searcher::open(&cfg, None).expect("the miniature run loads");
-        let config = ServeConfig {
-            image_limits: ImageLimits {
-                max_bytes: MAX_UPLOAD_BYTES,
-                max_pixels: MAX_UPLOAD_PIXELS,
-            },
-            ..ServeConfig::default()
-        };
-        Arc::new(AppState { searcher, config })
+        Arc::new(AppState {
+            searcher,
+            config: test_config(),
+        })
     }))
+}
+
+/// The test server's settings: small upload limits, the rest the defaults.
+pub fn test_config() -> ServeConfig {
+    ServeConfig {
+        image_limits: ImageLimits {
+            max_bytes: MAX_UPLOAD_BYTES,
+            max_pixels: MAX_UPLOAD_PIXELS,
+        },
+        ..ServeConfig::default()
+    }
+}
+
+/// Starts a server of its own with `config` over the miniature run (loaded again).
+pub async fn start_with(config: ServeConfig) -> SocketAddr {
+    state(); // the miniature run exists
+    let searcher = Searcher::open(&miniature_config(), None).expect("the miniature run loads");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("an ephemeral loopback port");
+    let addr = listener.local_addr().expect("a local address");
+    let state = Arc::new(AppState { searcher, config });
+    tokio::spawn(serve_on(listener, state, std::future::pending()));
+    addr
 }
 
 /// Starts the server on an ephemeral loopback port (on the calling test's runtime).
@@ -70,9 +90,6 @@ pub async fn start() -> SocketAddr {
         .await
         .expect("an ephemeral loopback port");
     let addr = listener.local_addr().expect("a local address");
-    let app = router(state());
-    tokio::spawn(async move {
-        axum::serve(listener, app).await.expect("the server runs");
-    });
+    tokio::spawn(serve_on(listener, state(), std::future::pending()));
     addr
 }
