@@ -10,7 +10,8 @@ commits; scripts/same_behaviour.sh makes them). For every model of the runs it c
   build is not bit-reproducible);
 - the evaluation (`eval/*/report.json`, `report.csv`), the index's manifest, the training state
   and `metrics.csv`: equal once the fields that hold a time or a throughput are dropped
-  (TIMING_FIELDS).
+  (TIMING_FIELDS), and the index's fingerprint of its inputs (PATH_FIELDS: the dataset's
+  absolute root is one of those inputs, and each commit runs in its own checkout).
 
 Prints one line per difference and exits 1 when there is any. Python 3 standard library only.
 """
@@ -22,6 +23,9 @@ from pathlib import Path
 
 # Fields that differ from one run to the next by nature: wall-clock times and throughputs.
 TIMING_FIELDS = {"created_unix", "images_per_s", "data_wait", "seconds", "elapsed_s", "wall_s"}
+# Fields that name where the run is: fingerprints of inputs that hold absolute paths.
+PATH_FIELDS = {"model_fingerprint"}
+IGNORED_FIELDS = TIMING_FIELDS | PATH_FIELDS
 BYTE_FILES = [
     "best.safetensors",
     "last.safetensors",
@@ -42,7 +46,7 @@ def sha(path):
 
 def without_timing(value):
     if isinstance(value, dict):
-        return {k: without_timing(v) for k, v in value.items() if k not in TIMING_FIELDS}
+        return {k: without_timing(v) for k, v in value.items() if k not in IGNORED_FIELDS}
     if isinstance(value, list):
         return [without_timing(v) for v in value]
     return value
@@ -50,7 +54,7 @@ def without_timing(value):
 
 def csv_rows(path):
     with open(path, newline="", encoding="utf-8") as f:
-        return [{k: v for k, v in row.items() if k not in TIMING_FIELDS} for row in csv.DictReader(f)]
+        return [{k: v for k, v in row.items() if k not in IGNORED_FIELDS} for row in csv.DictReader(f)]
 
 
 def compare(a, b):
