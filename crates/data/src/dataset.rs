@@ -2,6 +2,7 @@
 //! was found and skipped, and the configuration that says where a dataset lives, how it is
 //! stored and how it is split. This module imports no other module of the crate but `split`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -79,7 +80,9 @@ impl Default for DatasetConfig {
 /// One image with its caption.
 #[derive(Clone, Debug)]
 pub struct Item {
-    /// `city/id` (for the other formats: the sample's key, `shard/key`).
+    /// `city/id`; for the other formats the sample's key (`2024/trip/IMG_0001`, `000000003`),
+    /// written `<shard>/<key>` (`00001/000000003`) when more than one shard holds that key, and
+    /// with the bytes of a name that is not UTF-8 escaped as `\xNN` (`caf\xe9`).
     pub key: String,
     /// The city folder (for the other formats: the key's folder part).
     pub city: String,
@@ -137,18 +140,60 @@ pub struct LayoutReport {
     /// Shards cut short or damaged: the samples before the break are kept.
     #[serde(default)]
     pub broken_shards: usize,
-    /// Images left out because an earlier image (or shard) had the same key.
+    /// Images left out because an earlier image had the same key (after keys that several
+    /// shards hold were qualified by their shard: see [`LayoutReport::shared_keys`]).
     #[serde(default)]
     pub duplicate_keys: usize,
-    /// Samples whose img2dataset `status` is not `success`.
+    /// Samples kept whose key another shard also holds: each is keyed `<shard>/<key>`
+    /// (`webdataset`, `img2dataset_files`; webdataset's keys are unique only within a shard).
+    #[serde(default)]
+    pub shared_keys: usize,
+    /// Member or file names that are not UTF-8: kept, their bytes escaped as `\xNN` in the key
+    /// (`webdataset`, `img2dataset_files`). Members whose escaped key equals the key of a UTF-8
+    /// name are left out and counted in `ignored_files`.
+    #[serde(default)]
+    pub non_utf8_names: usize,
+    /// Samples whose img2dataset `status` is not `success` (skipped).
     #[serde(default)]
     pub failed_status: usize,
+    /// The same samples by status (`failed_to_download`, `failed_to_resize`, ...): at most 8
+    /// kinds by name, the rest under `other`; names are cut to 40 characters, control
+    /// characters escaped (a shard's metadata is outside data: any string can be a status).
+    #[serde(default)]
+    pub failed_statuses: BTreeMap<String, usize>,
     /// `.json` metadata members that are not a JSON object (ignored).
     #[serde(default)]
     pub bad_metadata: usize,
     /// Images without a caption kept in the test split to be searchable (`folder`).
     #[serde(default)]
     pub uncaptioned_indexed: usize,
+}
+
+/// Most kinds of failed status that [`LayoutReport::failed_statuses`] names.
+const MAX_STATUS_KINDS: usize = 8;
+/// Most characters of a status kept in [`LayoutReport::failed_statuses`].
+const MAX_STATUS_CHARS: usize = 40;
+
+impl LayoutReport {
+    /// Counts one sample skipped for its img2dataset `status` (see
+    /// [`LayoutReport::failed_statuses`]).
+    pub(crate) fn count_failed_status(&mut self, status: &str) {
+        self.failed_status += 1;
+        let mut name: String = status
+            .chars()
+            .take(MAX_STATUS_CHARS)
+            .flat_map(|c| match c.is_control() {
+                true => c.escape_default().collect::<Vec<_>>(),
+                false => vec![c],
+            })
+            .collect();
+        if !self.failed_statuses.contains_key(&name)
+            && self.failed_statuses.len() >= MAX_STATUS_KINDS
+        {
+            name = "other".to_string();
+        }
+        *self.failed_statuses.entry(name).or_default() += 1;
+    }
 }
 
 impl fmt::Display for LayoutReport {
@@ -185,13 +230,32 @@ impl fmt::Display for LayoutReport {
         if self.shards > 0 || self.duplicate_keys + self.failed_status + self.bad_metadata > 0 {
             write!(
                 f,
-                "\nshards: {} read, {} broken; {} repeated keys, {} failed status, {} bad metadata",
-                self.shards,
-                self.broken_shards,
-                self.duplicate_keys,
-                self.failed_status,
-                self.bad_metadata
+                "\nshards: {} read, {} broken; {} repeated keys, {} failed status",
+                self.shards, self.broken_shards, self.duplicate_keys, self.failed_status,
             )?;
+            if !self.failed_statuses.is_empty() {
+                let kinds: Vec<String> = self
+                    .failed_statuses
+                    .iter()
+                    .map(|(k, n)| format!("{k} {n}"))
+                    .collect();
+                write!(f, " ({})", kinds.join(", "))?;
+            }
+            write!(f, ", {} bad metadata", self.bad_metadata)?;
+            if self.shared_keys > 0 {
+                write!(
+                    f,
+                    "; {} keys held by several shards (kept as shard/key)",
+                    self.shared_keys
+                )?;
+            }
+            if self.non_utf8_names > 0 {
+                write!(
+                    f,
+                    "; {} names not UTF-8 (kept, bytes escaped as \\xNN)",
+                    self.non_utf8_names
+                )?;
+            }
         }
         if self.uncaptioned_indexed > 0 {
             write!(

@@ -56,6 +56,7 @@ impl DatasetSource for Folder {
                     None => None,
                 };
                 Ok(Record {
+                    split_key: key.clone(),
                     key,
                     image,
                     caption,

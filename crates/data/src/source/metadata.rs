@@ -6,23 +6,19 @@ use std::path::Path;
 
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
-use serde::Deserialize;
+use serde_json::Value;
 
 use crate::error::DataError;
 
 /// The fields of img2dataset's metadata that webly uses (others are ignored).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Meta {
     /// The sample's caption (when `.txt` is missing).
-    #[serde(default)]
     pub caption: Option<String>,
     /// `success`, `failed_to_download`, `failed_to_resize`, ...
-    #[serde(default)]
     pub status: Option<String>,
     /// Pixel size after img2dataset's resize (informational).
-    #[serde(default)]
     pub width: Option<u64>,
-    #[serde(default)]
     pub height: Option<u64>,
 }
 
@@ -39,10 +35,69 @@ impl Meta {
         m
     }
 
-    /// A `.json` member's metadata; `None` when it is not a JSON object of these fields.
+    /// A `.json` member's metadata; `None` when it is not a JSON object.
+    ///
+    /// Read as img2dataset writes it, with Python's `json.dump`: the bare tokens `NaN`,
+    /// `Infinity` and `-Infinity` (not JSON, but written for float columns such as
+    /// `original_width` or `similarity` that have no value) are read as `null`, so one such
+    /// value never hides the `status` or `caption` beside it. Each field is taken when it has
+    /// the expected type and left `None` otherwise: `caption` and `status` strings, `width` and
+    /// `height` non-negative integers (`48` or `48.0`); other fields are not looked at.
     pub fn from_json(bytes: &[u8]) -> Option<Meta> {
-        serde_json::from_slice(bytes).ok()
+        let value: Value = serde_json::from_slice(&python_floats_as_null(bytes)).ok()?;
+        let object = value.as_object()?;
+        let text = |k: &str| object.get(k).and_then(Value::as_str).map(str::to_string);
+        let size = |k: &str| {
+            let v = object.get(k)?;
+            v.as_u64().or_else(|| {
+                v.as_f64()
+                    .filter(|f| f.fract() == 0.0 && (0.0..9.0e15).contains(f))
+                    .map(|f| f as u64)
+            })
+        };
+        Some(Meta {
+            caption: text("caption"),
+            status: text("status"),
+            width: size("width"),
+            height: size("height"),
+        })
     }
+}
+
+/// `bytes` with each `NaN`, `Infinity` and `-Infinity` outside a string replaced by `null`
+/// (Python's `json` module writes these for non-finite floats; RFC 8259 has no such values).
+/// Text inside strings, escapes included, is left as it is; bytes without any are borrowed.
+fn python_floats_as_null(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    const TOKENS: [&[u8]; 3] = [b"-Infinity", b"Infinity", b"NaN"];
+    if !TOKENS
+        .iter()
+        .any(|t| bytes.windows(t.len()).any(|w| w == *t))
+    {
+        return std::borrow::Cow::Borrowed(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let (mut in_string, mut escaped) = (false, false);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if let Some(t) = TOKENS.iter().find(|t| bytes[i..].starts_with(t)) {
+            out.extend_from_slice(b"null");
+            i += t.len();
+            continue;
+        }
+        out.push(b);
+        i += 1;
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// The rows of a shard's `.parquet` by key (columns `key`, `caption`, `status`, `width`,
@@ -106,6 +161,7 @@ mod tests {
         assert_eq!(m.caption.as_deref(), Some("a dog"));
         assert_eq!((m.width, m.height), (Some(256), Some(192)));
         assert!(Meta::from_json(b"not json").is_none());
+        assert!(Meta::from_json(b"[1, 2]").is_none());
         let shard = Meta {
             caption: Some("from parquet".into()),
             status: Some("success".into()),
@@ -118,5 +174,29 @@ mod tests {
         let m = Meta::merge(Some(own), Some(&shard));
         assert_eq!(m.status.as_deref(), Some("failed_to_download"));
         assert_eq!(m.caption.as_deref(), Some("from parquet"));
+    }
+
+    /// Python's `json.dump` writes `NaN`, `Infinity` and `-Infinity` for non-finite floats:
+    /// the fields beside them are still read, and the same words inside strings are kept.
+    #[test]
+    fn json_metadata_with_python_non_finite_floats_keeps_its_fields() {
+        let m = Meta::from_json(
+            br#"{"url": "http://x/NaN.jpg", "caption": "NaN and -Infinity \" NaN", "status":
+                "failed_to_resize", "width": 48.0, "height": NaN, "original_width": NaN,
+                "similarity": -Infinity, "aspect": Infinity, "list": [NaN, 1, Infinity]}"#,
+        )
+        .unwrap();
+        assert_eq!(m.status.as_deref(), Some("failed_to_resize"));
+        assert_eq!(m.caption.as_deref(), Some("NaN and -Infinity \" NaN"));
+        assert_eq!((m.width, m.height), (Some(48), None));
+        // A field of another type is left out, never the whole file.
+        let m = Meta::from_json(br#"{"caption": 7, "status": "success", "width": -3}"#).unwrap();
+        assert_eq!(
+            (m.caption, m.status.as_deref(), m.width),
+            (None, Some("success"), None)
+        );
+        // Broken JSON stays broken.
+        assert!(Meta::from_json(b"{\"status\": NaNa}").is_none());
+        assert!(Meta::from_json(b"{\"status\": \"success\", NaN}").is_none());
     }
 }

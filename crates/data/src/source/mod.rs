@@ -14,7 +14,8 @@
 //!
 //! Every source but `instacities` splits by the **key-hash rule** ([`hash_split`]): shard order
 //! carries no meaning, so an item's split depends on its key alone, and adding or removing
-//! shards never moves another item between splits.
+//! shards never moves another item between splits. A key that several shards hold is shown as
+//! `<shard>/<key>` for each of them; its split is still that of the shard's own key.
 
 mod folder;
 mod image_ref;
@@ -121,7 +122,12 @@ fn fmix64(mut h: u64) -> u64 {
 
 /// One image a source found, with its caption when it has one.
 pub(crate) struct Record {
+    /// The item's key: unique in the dataset but for the rare repeats [`finish`] counts.
     pub key: String,
+    /// The key the split is computed from: the sample's own key in its shard, before any
+    /// qualification by shard (`000000003` of `00001/000000003`), so that adding or removing
+    /// other shards never moves a sample between splits. Equal to `key` for other sources.
+    pub split_key: String,
     pub image: std::path::PathBuf,
     pub caption: Option<CaptionText>,
 }
@@ -144,17 +150,31 @@ pub(crate) fn check_config(cfg: &DatasetConfig) -> Result<(), DataError> {
 }
 
 /// Turns records into a dataset: sorted by key (the first of a repeated key kept, the others
-/// counted), split by the split file or the key-hash rule; records without a caption go to the
-/// test split (`folder` only: the other sources drop them before).
+/// counted in `duplicate_keys` and taken out of `pairs` or `images_without_caption`, so the
+/// report counts what is used), split by the split file (by `key`) or the key-hash rule (by
+/// `split_key`); records without a caption go to the test split (`folder` only: the other
+/// sources drop them before).
 pub(crate) fn finish(
     cfg: &DatasetConfig,
     mut records: Vec<Record>,
     mut report: LayoutReport,
 ) -> Result<Dataset, DataError> {
     records.sort_by(|a, b| a.key.cmp(&b.key));
-    let before = records.len();
-    records.dedup_by(|later, first| later.key == first.key);
-    report.duplicate_keys += before - records.len();
+    let mut kept: Vec<Record> = Vec::with_capacity(records.len());
+    for r in records {
+        if kept.last().is_some_and(|last| last.key == r.key) {
+            report.duplicate_keys += 1;
+            match r.caption {
+                Some(_) => report.pairs = report.pairs.saturating_sub(1),
+                None => {
+                    report.images_without_caption = report.images_without_caption.saturating_sub(1)
+                }
+            }
+            continue;
+        }
+        kept.push(r);
+    }
+    let records = kept;
     let mut listed: Option<HashMap<String, Split>> = match &cfg.split_file {
         Some(path) => Some(read_split_keys(path)?),
         None => None,
@@ -170,7 +190,7 @@ pub(crate) fn finish(
                 }
             },
             (None, None) => Split::Test,
-            (None, Some(_)) => hash_split(&r.key, cfg.test_fraction, cfg.val_fraction),
+            (None, Some(_)) => hash_split(&r.split_key, cfg.test_fraction, cfg.val_fraction),
         };
         let caption = match r.caption {
             Some(c) => {

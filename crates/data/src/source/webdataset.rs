@@ -1,6 +1,8 @@
 //! img2dataset output: webdataset tar shards, and the "files" layout.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -8,7 +10,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::metadata::{read_parquet_meta, Meta};
-use super::samples::{into_records, split_name, Member, Sample, ShardSamples};
+use super::samples::{escape_name, into_records, Filed, Member, ShardSamples};
 use super::{check_config, finish, member_path, DatasetSource, Record};
 use crate::dataset::{Dataset, DatasetConfig, LayoutReport};
 use crate::error::DataError;
@@ -25,6 +27,11 @@ const MAX_JSON_BYTES: u64 = 1 << 20;
 /// indexed by their offset and length and read in place later ([`super::read_image_bytes`]).
 /// A shard cut short (or with a damaged header) keeps the samples before the break, is
 /// counted in `broken_shards` and named on stderr.
+///
+/// Keys (both layouts): webdataset's rule on the member's name bytes; a name that is not UTF-8
+/// is kept with those bytes escaped as `\xNN` (never decoded lossily, so two names never share
+/// a key); a key that another shard also holds becomes `<shard>/<key>`, split by the shard's
+/// own key (see [`crate::Item::key`]).
 pub struct Webdataset;
 
 /// img2dataset's "files" layout: one sub-folder of the root per shard (`00000/`), holding
@@ -63,7 +70,9 @@ impl DatasetSource for Webdataset {
                 message,
             });
         }
-        let mut dataset = open_shards(cfg, &shards, |p| scan_tar(p, cfg.max_caption_bytes))?;
+        let mut dataset = open_shards(cfg, &shards, Path::file_stem, |p| {
+            scan_tar(p, cfg.max_caption_bytes)
+        })?;
         if let Some(first) = compressed.first() {
             eprintln!("[data] warning: {}", advice(compressed.len(), first));
             dataset.report.ignored_files += compressed.len();
@@ -103,7 +112,9 @@ impl DatasetSource for Img2datasetFiles {
                 message: "no shard folders here (format = \"img2dataset_files\")".into(),
             });
         }
-        open_shards(cfg, &shards, |p| scan_folder(p, cfg.max_caption_bytes))
+        open_shards(cfg, &shards, Path::file_name, |p| {
+            scan_folder(p, cfg.max_caption_bytes)
+        })
     }
 }
 
@@ -123,10 +134,13 @@ fn list(root: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>, DataE
     Ok(out)
 }
 
-/// Scans every shard in parallel, reads its parquet metadata, and splits the records.
+/// Scans every shard in parallel, reads its parquet metadata, qualifies the keys that more than
+/// one shard holds ([`qualify_shared_keys`]), and splits the records. `shard_name` gives the name
+/// that qualifies a shard's keys (`00001` of `00001.tar` or of the folder `00001/`).
 fn open_shards(
     cfg: &DatasetConfig,
     shards: &[PathBuf],
+    shard_name: fn(&Path) -> Option<&OsStr>,
     scan: impl Fn(&Path) -> Result<ShardSamples, DataError> + Sync,
 ) -> Result<Dataset, DataError> {
     let scanned: Vec<(ShardSamples, BTreeMap<String, Meta>)> = shards
@@ -140,21 +154,81 @@ fn open_shards(
                     samples.samples.len()
                 );
             }
+            for warning in samples.warnings() {
+                eprintln!("[data] warning: {}: {warning}", shard.display());
+            }
             let meta = read_parquet_meta(&shard.with_extension(PARQUET))?;
             Ok((samples, meta))
         })
         .collect::<Result<_, DataError>>()?;
     let mut report = LayoutReport::default();
-    let mut records: Vec<Record> = Vec::new();
-    for (samples, meta) in scanned {
-        records.extend(into_records(
-            samples,
-            &meta,
-            cfg.max_caption_bytes,
-            &mut report,
-        ));
+    let mut per_shard: Vec<(String, Vec<Record>)> = Vec::with_capacity(shards.len());
+    for (shard, (samples, meta)) in shards.iter().zip(scanned) {
+        let name = match shard_name(shard).and_then(os_name_bytes) {
+            Some(bytes) => escape_name(&bytes).0,
+            None => shard.display().to_string(),
+        };
+        let records = into_records(samples, &meta, cfg.max_caption_bytes, &mut report);
+        per_shard.push((name, records));
     }
+    report.shared_keys = qualify_shared_keys(&mut per_shard);
+    let records = per_shard.into_iter().flat_map(|(_, r)| r).collect();
     finish(cfg, records, report)
+}
+
+/// Gives every record whose key another shard also holds the key `<shard>/<key>` (both or all
+/// of them, whatever the shard order; `Record::split_key` keeps the shard's own key, so the
+/// split of a sample never changes when shards are added or removed). Returns how many records
+/// were qualified, and names the first on stderr.
+///
+/// Why: webdataset's keys are only unique within a shard (`__key__` with the shard's
+/// `__url__`), and tools other than img2dataset number each shard from `000000000`. Keys that
+/// are unique across the shards, as img2dataset's are (the shard number is their prefix), stay
+/// as they are, so split files, ground truth and outputs keyed by them keep working.
+fn qualify_shared_keys(per_shard: &mut [(String, Vec<Record>)]) -> usize {
+    let mut holders: HashMap<&str, u32> = HashMap::new();
+    for (_, records) in per_shard.iter() {
+        for r in records {
+            *holders.entry(r.key.as_str()).or_default() += 1;
+        }
+    }
+    let shared: HashSet<String> = holders
+        .into_iter()
+        .filter(|&(_, n)| n > 1)
+        .map(|(k, _)| k.to_string())
+        .collect();
+    if shared.is_empty() {
+        return 0;
+    }
+    let mut first: Option<String> = None;
+    let mut qualified = 0;
+    for (shard, records) in per_shard.iter_mut() {
+        for r in records.iter_mut().filter(|r| shared.contains(&r.key)) {
+            r.key = format!("{shard}/{}", r.key);
+            first.get_or_insert_with(|| r.key.clone());
+            qualified += 1;
+        }
+    }
+    if let Some(first) = first {
+        eprintln!(
+            "[data] warning: {qualified} samples share their key with a sample of another \
+             shard: all kept, each keyed <shard>/<key> (first: {first})"
+        );
+    }
+    qualified
+}
+
+/// The bytes of a file name (on Unix, exactly as stored); `None` for a name that has no byte
+/// form (lone surrogates in a Windows name), which the caller counts as ignored.
+fn os_name_bytes(name: &OsStr) -> Option<Cow<'_, [u8]>> {
+    #[cfg(unix)]
+    {
+        Some(Cow::Borrowed(std::os::unix::ffi::OsStrExt::as_bytes(name)))
+    }
+    #[cfg(not(unix))]
+    {
+        name.to_str().map(|s| Cow::Borrowed(s.as_bytes()))
+    }
 }
 
 /// Indexes one tar shard by streaming its headers (seeking over image data).
@@ -188,15 +262,9 @@ fn scan_tar(shard: &Path, max_caption_bytes: usize) -> Result<ShardSamples, Data
         if !entry.header().entry_type().is_file() {
             continue;
         }
-        let name = match entry.path() {
-            Ok(p) => p.to_string_lossy().into_owned(),
-            Err(_) => {
-                out.ignored += 1;
-                continue;
-            }
-        };
-        let Some((key, kind)) = split_name(&name) else {
-            out.ignored += 1;
+        // The name's bytes as stored (a PAX `path` record included): never decoded lossily.
+        let raw = entry.path_bytes().into_owned();
+        let Some(Filed { name, key, kind }) = out.file(&raw) else {
             continue;
         };
         let (offset, len) = (entry.raw_file_position(), entry.size());
@@ -206,7 +274,9 @@ fn scan_tar(shard: &Path, max_caption_bytes: usize) -> Result<ShardSamples, Data
             ));
             break;
         }
-        let sample = out.samples.entry(key).or_default();
+        let Some(sample) = out.samples.get_mut(&key) else {
+            continue;
+        };
         let read_small = |entry: &mut dyn Read, limit: u64| -> Result<Vec<u8>, String> {
             let mut bytes = Vec::new();
             entry
@@ -254,15 +324,21 @@ fn scan_folder(dir: &Path, max_caption_bytes: usize) -> Result<ShardSamples, Dat
     let mut out = ShardSamples::default();
     for entry in fs::read_dir(dir).map_err(|e| DataError::read(dir, e))? {
         let path = entry.map_err(|e| DataError::read(dir, e))?.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        let Some(raw) = path.file_name().and_then(os_name_bytes) else {
+            // Not representable as bytes (a name with lone surrogates, off Unix only).
             out.ignored += 1;
             continue;
         };
-        let Some((key, kind)) = split_name(name).filter(|_| path.is_file()) else {
+        if !path.is_file() {
             out.ignored += 1;
             continue;
+        }
+        let Some(Filed { key, kind, .. }) = out.file(&raw) else {
+            continue;
         };
-        let sample: &mut Sample = out.samples.entry(key).or_default();
+        let Some(sample) = out.samples.get_mut(&key) else {
+            continue;
+        };
         match kind {
             Member::Image if sample.image.is_none() => sample.image = Some(path),
             Member::Caption if sample.txt.is_none() => {
