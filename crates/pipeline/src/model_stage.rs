@@ -138,6 +138,9 @@ pub fn run_model(
     let cfg = train_stage::effective_config(ctx.cfg, model, dim, overrides)?;
     if !train_stage::is_trained(&cfg, &ctx.text)? {
         let data = train_stage::train_data(&ctx.data.dataset, &ctx.text)?;
+        // What training would refuse (a batch larger than the captioned training images, ...)
+        // is refused before the features are extracted, the slow stage.
+        webly_encoder::check(&cfg, &data)?;
         let sets = [
             CacheSet {
                 name: "train",

@@ -179,3 +179,31 @@ fn answer_rows(cfg: &RunConfig) -> usize {
         .lines()
         .count()
 }
+
+// A photo folder with fewer captioned training images than the batch (a user's first try with
+// the demo's batch of 64) is refused after the data and text stages, before any feature is
+// extracted, naming the batch size and the number of images.
+#[test]
+fn a_batch_larger_than_the_training_images_is_refused_before_extraction() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = tiny_config(tmp.path());
+    cfg.models[0].train.batch_size = 100_000;
+    // A frozen pretrained backbone: the run would extract its features first.
+    let weights = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/weights/efficientnet-lite0.safetensors");
+    cfg.models[0].train.model = webly_encoder::ModelConfig {
+        arch: webly_encoder::Arch::EfficientNetLite0,
+        pretrained: Some(weights),
+        freeze: webly_encoder::Freeze::Backbone,
+        ..webly_encoder::ModelConfig::default()
+    };
+    let err = match run(&cfg) {
+        Ok(_) => panic!("a batch larger than the training set was accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("batch_size 100000"), "{err}");
+    assert!(
+        cfg.run_dir.join("text").exists() && !cfg.run_dir.join("features").exists(),
+        "the text stage ran and no feature was extracted before the refusal"
+    );
+}
