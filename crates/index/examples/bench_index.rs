@@ -30,7 +30,8 @@ use ndarray_npy::{read_npy, write_npy};
 use serde_json::json;
 use webly_index::synthetic::{clustered_split, SyntheticConfig};
 use webly_index::{
-    Builder, DotClamped, Embeddings, Exact, Expect, Fingerprints, Hnsw, HnswConfig, RecallConfig,
+    DotClamped, Embeddings, Exact, Expect, Fingerprints, Hnsw, HnswBuilder, HnswConfig,
+    RecallConfig,
 };
 
 /// The ef values swept (hnswlib's script sweeps the same).
@@ -80,7 +81,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (emb, queries) = clustered_split(n, m, dim, &SyntheticConfig::default());
         (emb, queries, out, args.get(4))
     };
-    let builder: Builder = serde_json::from_value(json!(builder.map_or("webly", |s| s.as_str())))?;
+    let builder: HnswBuilder =
+        serde_json::from_value(json!(builder.map_or("webly", |s| s.as_str())))?;
     let builder_name = serde_json::to_value(builder)?
         .as_str()
         .unwrap_or("webly")

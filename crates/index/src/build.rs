@@ -50,7 +50,7 @@ pub(crate) fn build(mut flat: FlatGraph, params: BuildParams) -> FlatGraph {
     }
     let levels = draw_levels(n, params.m, params.seed);
     let (links, entry) = {
-        let builder = Builder::new(&flat, levels, params);
+        let builder = ParallelBuilder::new(&flat, levels, params);
         let next = AtomicUsize::new(1);
         rayon::broadcast(|_| {
             let mut ws = Workspace::new(n);
@@ -283,18 +283,18 @@ impl Workspace {
     }
 }
 
-struct Builder<'a> {
+struct ParallelBuilder<'a> {
     flat: &'a FlatGraph,
     links: Links,
     entry: Mutex<Entry>,
     ef: usize,
 }
 
-impl<'a> Builder<'a> {
+impl<'a> ParallelBuilder<'a> {
     /// Node 0 is the entry point, on its own top layer; the others are inserted in order.
     fn new(flat: &'a FlatGraph, levels: Vec<u8>, p: BuildParams) -> Self {
         let top = levels[0] as usize;
-        Builder {
+        ParallelBuilder {
             flat,
             links: Links::new(levels, p.m),
             entry: Mutex::new(Entry { node: 0, top }),
@@ -471,7 +471,7 @@ impl<'a> Builder<'a> {
 mod tests {
     use super::*;
     use crate::synthetic::{clustered, clustered_split, SyntheticConfig};
-    use crate::{recall_at_k, Builder as Which, Embeddings, Exact, Hnsw, HnswConfig, Search};
+    use crate::{recall_at_k, Embeddings, Exact, Hnsw, HnswBuilder as Which, HnswConfig, Search};
 
     fn config(builder: Which) -> HnswConfig {
         HnswConfig {
@@ -600,7 +600,7 @@ mod tests {
             ef_construction: 10,
             seed: 1,
         };
-        let builder = Builder::new(&flat, vec![0; 4], params);
+        let builder = ParallelBuilder::new(&flat, vec![0; 4], params);
         let base = flat.vector(0);
         let mut sorted: Vec<Cand> = (1..4).map(|r| Cand(builder.dist(base, r), r)).collect();
         sorted.sort_unstable();

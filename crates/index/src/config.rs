@@ -18,7 +18,7 @@ const MAX_M: usize = 256;
 /// opening do not depend on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Builder {
+pub enum HnswBuilder {
     /// webly's own parallel builder (`crates/index/src/build.rs`: the HNSW paper's Algorithms
     /// 1, 2 and 4 as hnswlib implements them), writing the flat layout directly. The default:
     /// on 50K x 128 vectors and 2 threads it builds 4-6x faster than hnsw_rs (about hnswlib's
@@ -46,7 +46,7 @@ pub struct HnswConfig {
     /// Recall@k against brute force measured right after the build.
     pub recall: RecallConfig,
     /// Which code builds the graph (`"webly"` or `"hnsw_rs"`).
-    pub builder: Builder,
+    pub builder: HnswBuilder,
     /// Seed of the random node levels of the webly builder (hnsw_rs draws its own).
     pub seed: u64,
 }
@@ -61,7 +61,7 @@ impl Default for HnswConfig {
             ef_construction: 200,
             ef_search: 128,
             recall: RecallConfig::default(),
-            builder: Builder::default(),
+            builder: HnswBuilder::default(),
             seed: DEFAULT_HNSW_SEED,
         }
     }

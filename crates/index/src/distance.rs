@@ -1,4 +1,4 @@
-//! The clamped dot distance that the hnsw_rs builder ([`crate::Builder::HnswRs`]) uses, on the
+//! The clamped dot distance that the hnsw_rs builder ([`crate::HnswBuilder::HnswRs`]) uses, on the
 //! workspace's dot kernel (webly's own builder and the flat search call [`dot`] directly).
 
 use anndists::dist::Distance;

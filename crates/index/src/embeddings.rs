@@ -26,7 +26,7 @@ impl Embeddings {
         let bad = data
             .par_chunks_mut(dim)
             .enumerate()
-            .find_map_first(|(row, v)| normalise_row(v).err().map(|e| (row, e)));
+            .find_map_first(|(row, v)| l2_normalize(v).err().map(|e| (row, e)));
         if let Some((row, zero)) = bad {
             let key = keys[row].clone();
             return Err(if zero {
@@ -100,7 +100,7 @@ fn check_keys(keys: &[String]) -> Result<()> {
 }
 
 /// Normalises in place; `Err(true)` for an all-zero row, `Err(false)` for a non-finite value.
-pub(crate) fn normalise_row(v: &mut [f32]) -> std::result::Result<(), bool> {
+pub(crate) fn l2_normalize(v: &mut [f32]) -> std::result::Result<(), bool> {
     if v.iter().any(|x| !x.is_finite()) {
         return Err(false);
     }
@@ -118,9 +118,9 @@ pub(crate) fn normalise_row(v: &mut [f32]) -> std::result::Result<(), bool> {
 }
 
 /// A unit-length copy of a query, or `None` when it is zero or not finite.
-pub(crate) fn normalised_query(q: &[f32]) -> Option<Vec<f32>> {
+pub(crate) fn l2_normalized(q: &[f32]) -> Option<Vec<f32>> {
     let mut v = q.to_vec();
-    normalise_row(&mut v).ok().map(|_| v)
+    l2_normalize(&mut v).ok().map(|_| v)
 }
 
 #[cfg(test)]

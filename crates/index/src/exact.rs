@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use crate::embeddings::normalised_query;
+use crate::embeddings::l2_normalized;
 use crate::search::{keep_top_k, to_hits};
 use crate::{Embeddings, Hit, Search};
 
@@ -39,7 +39,7 @@ impl Exact {
     pub fn scores(&self, q: &[f32]) -> Vec<f32> {
         let d = self.dim();
         let mut out = vec![0.0f32; self.emb.len()];
-        let Some(q) = normalised_query(q).filter(|q| q.len() == d) else {
+        let Some(q) = l2_normalized(q).filter(|q| q.len() == d) else {
             return out;
         };
         out.par_chunks_mut(BLOCK_ROWS)
@@ -62,7 +62,7 @@ impl Exact {
                 expected: d,
             });
         }
-        let normalised: Vec<Option<Vec<f32>>> = queries.chunks(d).map(normalised_query).collect();
+        let normalised: Vec<Option<Vec<f32>>> = queries.chunks(d).map(l2_normalized).collect();
         let valid: Vec<f32> = normalised.iter().flatten().flatten().copied().collect();
         let mut tops = top_k_batch(&self.emb, &valid, k).into_iter();
         Ok(normalised
@@ -122,7 +122,7 @@ fn top_k_batch(emb: &Embeddings, queries: &[f32], k: usize) -> Vec<Vec<(f32, usi
 
 /// The `k` best rows for one query, through the batch path (so both agree exactly).
 fn search_one(emb: &Embeddings, q: &[f32], k: usize) -> Vec<Hit> {
-    let Some(q) = normalised_query(q).filter(|q| q.len() == emb.dim()) else {
+    let Some(q) = l2_normalized(q).filter(|q| q.len() == emb.dim()) else {
         return Vec::new();
     };
     let top = top_k_batch(emb, &q, k)
@@ -201,7 +201,7 @@ mod tests {
 
     /// The naive scan: f64 dot of the normalised query with every row, best first.
     fn naive(emb: &Embeddings, q: &[f32]) -> Vec<(f64, usize)> {
-        let q = normalised_query(q).unwrap();
+        let q = l2_normalized(q).unwrap();
         let mut all: Vec<(f64, usize)> = (0..emb.len())
             .map(|i| {
                 let s = emb

@@ -3,8 +3,8 @@
 use hnsw_rs::hnsw::Hnsw as Graph;
 
 use crate::build::BuildParams;
-use crate::config::{Builder, HnswConfig, HNSW_MAX_LAYER};
-use crate::embeddings::normalised_query;
+use crate::config::{HnswBuilder, HnswConfig, HNSW_MAX_LAYER};
+use crate::embeddings::l2_normalized;
 use crate::exact::ExactRef;
 use crate::flat::FlatGraph;
 use crate::recall::{measure_recall, RecallReport};
@@ -14,7 +14,7 @@ use crate::{DotClamped, Embeddings, Hit, Manifest, Result, Search};
 /// An HNSW graph over unit vectors with row keys.
 ///
 /// webly's builder writes the graph straight into the flat layout (`flat.rs`); hnsw_rs's graph
-/// is copied into it and dropped ([`crate::Builder`]). Either way an index holds one copy of
+/// is copied into it and dropped ([`crate::HnswBuilder`]). Either way an index holds one copy of
 /// its vectors and links. [`Hnsw::save`] writes that layout as two plain files and
 /// [`Hnsw::open`] reads them back as they are.
 pub struct Hnsw {
@@ -48,7 +48,7 @@ impl Hnsw {
         config.check()?;
         let node_rows = distinct_rows(emb);
         let flat = match config.builder {
-            Builder::Webly => {
+            HnswBuilder::Webly => {
                 let flat = FlatGraph::with_vectors(
                     node_rows.len(),
                     emb.dim(),
@@ -62,7 +62,7 @@ impl Hnsw {
                 };
                 crate::build::build(flat, params)
             }
-            Builder::HnswRs => build_hnsw_rs(emb, &node_rows, config),
+            HnswBuilder::HnswRs => build_hnsw_rs(emb, &node_rows, config),
         };
         let mut index = Hnsw {
             flat,
@@ -102,7 +102,7 @@ impl Hnsw {
         if q.len() != self.dim {
             return Vec::new();
         }
-        let Some(q) = normalised_query(q) else {
+        let Some(q) = l2_normalized(q) else {
             return Vec::new();
         };
         if k == 0 || self.keys.is_empty() {
@@ -224,9 +224,9 @@ mod tests {
         assert_eq!((c.m, c.ef_construction, c.ef_search), (8, 200, 128));
         assert_eq!((c.recall.k, c.recall.queries), (5, 200));
         assert!(serde_json::from_str::<HnswConfig>(r#"{"M": 8}"#).is_err());
-        assert_eq!((c.builder, c.seed), (Builder::Webly, 42));
+        assert_eq!((c.builder, c.seed), (HnswBuilder::Webly, 42));
         let c: HnswConfig = serde_json::from_str(r#"{"builder": "hnsw_rs"}"#).unwrap();
-        assert_eq!(c.builder, Builder::HnswRs);
+        assert_eq!(c.builder, HnswBuilder::HnswRs);
         assert!(serde_json::from_str::<HnswConfig>(r#"{"builder": "faiss"}"#).is_err());
     }
 
@@ -248,7 +248,7 @@ mod tests {
         data.extend_from_slice(base.as_slice());
         let keys = (0..600).map(|i| format!("dup/{i}")).collect();
         let e = Embeddings::new(data, 32, keys).unwrap();
-        for builder in [Builder::Webly, Builder::HnswRs] {
+        for builder in [HnswBuilder::Webly, HnswBuilder::HnswRs] {
             let config = HnswConfig {
                 builder,
                 ..Default::default()
@@ -273,7 +273,7 @@ mod tests {
         }
         let keys = (0..400).map(|i| format!("k{i}")).collect();
         let e = Embeddings::new(data, 16, keys).unwrap();
-        for builder in [Builder::Webly, Builder::HnswRs] {
+        for builder in [HnswBuilder::Webly, HnswBuilder::HnswRs] {
             let config = HnswConfig {
                 builder,
                 ..Default::default()

@@ -3,7 +3,7 @@
 //! - [`Embeddings`]: a validated, re-normalised row-major `n x d` matrix with one key per row.
 //! - [`Exact`]: parallel brute force (the ground truth); [`Hnsw`]: an HNSW graph (Malkov &
 //!   Yashunin 2018) with the cosine distance `1 - a.b`, built by webly's own parallel builder
-//!   (the default) or by hnsw_rs with [`DotClamped`] ([`Builder`]), and kept and searched as a
+//!   (the default) or by hnsw_rs with [`DotClamped`] ([`HnswBuilder`]), and kept and searched as a
 //!   flat layout only (hnswlib's: per node its vector and its layer-0 links in one 64-byte
 //!   aligned record; an epoch-stamped visited list per thread; one copy of the vectors). Both
 //!   implement the tiny [`Search`] trait.
@@ -29,7 +29,7 @@ mod search;
 mod store;
 pub mod synthetic;
 
-pub use config::{Builder, HnswConfig, DEFAULT_HNSW_SEED, HNSW_MAX_LAYER};
+pub use config::{HnswBuilder, HnswConfig, DEFAULT_HNSW_SEED, HNSW_MAX_LAYER};
 pub use distance::{dot, DotClamped};
 pub use embeddings::Embeddings;
 pub use error::IndexError;

@@ -261,7 +261,7 @@ pub fn is_stopword(token: &str) -> bool {
 
 /// Step 0 of [`clean`]: NFKC, then accents folded (see the module docs). ASCII text is returned
 /// as it is (it is already in that form).
-pub fn normalize(text: &str) -> Cow<'_, str> {
+pub fn normalize_unicode(text: &str) -> Cow<'_, str> {
     if text.is_ascii() {
         return Cow::Borrowed(text);
     }
@@ -278,7 +278,7 @@ pub fn normalize(text: &str) -> Cow<'_, str> {
 /// Cleans a caption or query into tokens by the reference rule, after Unicode normalisation
 /// (see the module docs).
 pub fn clean(text: &str) -> Vec<String> {
-    let text = normalize(text);
+    let text = normalize_unicode(text);
     let mut tokens = Vec::new();
     let mut current = String::new();
     for c in text.chars() {
@@ -352,7 +352,7 @@ mod tests {
         assert_eq!(clean("ﬁsh straße Øresund"), ["fish", "strasse", "oresund"]);
         // A byte-order mark is not a letter and splits nothing.
         assert_eq!(clean("\u{feff}snow"), ["snow"]);
-        assert_eq!(normalize("plain ascii"), "plain ascii");
+        assert_eq!(normalize_unicode("plain ascii"), "plain ascii");
     }
 
     #[test]

@@ -30,8 +30,8 @@ mod word2vec_text;
 
 pub use cache::{cache_path, CACHE_SUFFIX};
 pub use clean::{
-    caption_vocabulary, clean, is_stopword, normalize, EXTRA_STOPWORDS, LATIN_FOLDS, MAX_TOKEN_LEN,
-    MIN_TOKEN_LEN, STOPWORDS,
+    caption_vocabulary, clean, is_stopword, normalize_unicode, EXTRA_STOPWORDS, LATIN_FOLDS,
+    MAX_TOKEN_LEN, MIN_TOKEN_LEN, STOPWORDS,
 };
 pub use embed::{ids_path, CaptionEmbeddings, Idf, QueryEmbedding, TextEmbedder, Weighting};
 pub use error::{Result, TextError};

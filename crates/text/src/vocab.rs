@@ -18,7 +18,7 @@ pub struct Vocab {
 }
 
 /// The form a cleaned query or caption token of `word` takes when it differs only by accents,
-/// case or width: [`crate::normalize`]d and lowercased, and then ASCII letters and digits only
+/// case or width: [`crate::normalize_unicode`]d and lowercased, and then ASCII letters and digits only
 /// (words with other characters, such as `chi-town`, get no alias: `clean` would join them, a
 /// rule of its own).
 fn folded_form(word: &str) -> Option<String> {
@@ -28,7 +28,7 @@ fn folded_form(word: &str) -> Option<String> {
     {
         return None;
     }
-    let f = crate::normalize(word).to_ascii_lowercase();
+    let f = crate::normalize_unicode(word).to_ascii_lowercase();
     let plain = !f.is_empty() && f.bytes().all(|b| b.is_ascii_alphanumeric());
     (plain && f != word).then_some(f)
 }
