@@ -311,28 +311,12 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("webly: error: {}", one_line(&e));
+            // The error and its causes on one line, `a: b: c`: every library error prints its
+            // own message only and keeps its cause as `source()`, so each is said once.
+            eprintln!("webly: error: {e:#}");
             ExitCode::FAILURE
         }
     }
-}
-
-/// The error and its causes on one line, each said once: a library error whose message already
-/// quotes its source (`reading X: Is a directory (os error 21)`) is not followed by that source
-/// again, as `{:#}` would print it.
-fn one_line(e: &anyhow::Error) -> String {
-    let mut out = String::new();
-    for cause in e.chain() {
-        let said = cause.to_string();
-        if out.contains(&said) {
-            continue;
-        }
-        if !out.is_empty() {
-            out += ": ";
-        }
-        out += &said;
-    }
-    out
 }
 
 fn load(config: &ConfigArg) -> anyhow::Result<RunConfig> {

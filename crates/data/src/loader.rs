@@ -192,7 +192,7 @@ pub fn load_batch(paths: &[PathBuf], cfg: &LoaderConfig, crop: Crop) -> Batch {
         .map(|(pos, (out, path))| {
             load_image_into(path, cfg, crop, pos, out)
                 .err()
-                .map(|e| e.to_string())
+                .map(|e| webly_io::error_chain(&e))
         })
         .collect();
     let mut batch = Batch::default();

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum EncoderError {
     /// A libtorch call failed (shapes, devices, a weights file libtorch could not read...).
-    #[error("libtorch failed while {context}: {source}")]
+    #[error("libtorch failed while {context}")]
     Torch {
         /// What was being done.
         context: String,
@@ -14,7 +14,7 @@ pub enum EncoderError {
         source: tch::TchError,
     },
     /// A file or folder could not be read or written.
-    #[error("could not {action} {path}: {source}")]
+    #[error("could not {action} {path}")]
     Io {
         /// What was being done (`read`, `write`, `create`...).
         action: &'static str,
@@ -25,7 +25,7 @@ pub enum EncoderError {
         source: std::io::Error,
     },
     /// A JSON file (model.json, state.json) could not be read or written.
-    #[error("could not {action} JSON {path}: {source}")]
+    #[error("could not {action} JSON {path}")]
     Json {
         /// What was being done.
         action: &'static str,
@@ -36,7 +36,7 @@ pub enum EncoderError {
         source: serde_json::Error,
     },
     /// The metrics CSV could not be read or written.
-    #[error("could not {action} metrics CSV {path}: {source}")]
+    #[error("could not {action} metrics CSV {path}")]
     Csv {
         /// What was being done.
         action: &'static str,

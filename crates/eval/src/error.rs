@@ -4,11 +4,12 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
     /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file or folder.
         path: PathBuf,
         /// The I/O error.
+        #[source]
         source: std::io::Error,
     },
     /// A line of a query file cannot be used.
@@ -52,19 +53,21 @@ pub enum EvalError {
         dim: usize,
     },
     /// A JSON report cannot be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Json {
         /// The report file.
         path: PathBuf,
         /// The JSON error.
+        #[source]
         source: serde_json::Error,
     },
     /// A CSV report cannot be written.
-    #[error("{path}: csv: {source}")]
+    #[error("{path}: csv")]
     Csv {
         /// The report file.
         path: PathBuf,
         /// The CSV error.
+        #[source]
         source: csv::Error,
     },
     /// The AP chart cannot be drawn.
@@ -76,11 +79,12 @@ pub enum EvalError {
         what: String,
     },
     /// A gallery thumbnail cannot be made from an image.
-    #[error("{path}: image: {source}")]
+    #[error("{path}: image")]
     Image {
         /// The image file.
         path: PathBuf,
         /// The decoding or encoding error.
+        #[source]
         source: image::ImageError,
     },
     /// Arguments of a statistic that it cannot use (lengths, settings, non-finite values).

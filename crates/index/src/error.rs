@@ -46,19 +46,21 @@ pub enum IndexError {
         key: String,
     },
     /// Reading or writing a file of an index folder failed.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file or folder.
         path: PathBuf,
         /// What the operating system said.
+        #[source]
         source: std::io::Error,
     },
     /// `manifest.json` is not valid JSON for a [`crate::Manifest`] (or could not be written).
-    #[error("{path}: invalid manifest: {source}")]
+    #[error("{path}: invalid manifest")]
     Manifest {
         /// The manifest file.
         path: PathBuf,
         /// The parser's message, with line and column.
+        #[source]
         source: serde_json::Error,
     },
     /// A query vector of another dimension than the vectors searched: the word space it came

@@ -15,7 +15,8 @@
 //! (indicatif bars and plain periodic lines) and, with the `plot` feature, [`plot_font`].
 //!
 //! Errors are plain `std::io::Error`s (or [`AtomicError`] where the caller's writer has its own
-//! error); each library maps them into its own error type with the path it was writing.
+//! error); each library maps them into its own error type with the path it was writing, whose
+//! message names the path and whose `source()` is the cause, printed once by [`error_chain`].
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 use std::fs::File;
@@ -82,13 +83,30 @@ impl<E: std::fmt::Display> std::fmt::Display for AtomicError<E> {
     }
 }
 
+/// Transparent: the message is the wrapped error's and so is the cause, so a chain printed
+/// with `: ` between causes says each once.
 impl<E: std::error::Error + 'static> std::error::Error for AtomicError<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            AtomicError::Write(e) => Some(e),
-            AtomicError::Io(e) => Some(e),
+            AtomicError::Write(e) => e.source(),
+            AtomicError::Io(e) => e.source(),
         }
     }
+}
+
+/// An error and its causes on one line, `message: cause: cause`, as anyhow's `{:#}` prints
+/// them. webly's error types print their own message only and keep what caused it as
+/// [`std::error::Error::source`], so this is how a library error becomes text without losing
+/// its cause (a skipped file's reason, a server's answer, a warning).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
 }
 
 impl<E> From<std::io::Error> for AtomicError<E> {
@@ -246,6 +264,33 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An error with a message of its own and a cause kept as its source, as webly's are.
+    #[derive(Debug)]
+    struct Reading(std::io::Error);
+
+    impl std::fmt::Display for Reading {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("reading x.npy")
+        }
+    }
+
+    impl std::error::Error for Reading {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_chain_says_each_cause_once() {
+        let e = Reading(std::io::Error::other("disk full"));
+        assert_eq!(error_chain(&e), "reading x.npy: disk full");
+        // Wrapped as the caller's writer error, or as the atomic write's own: still once.
+        let wrapped: AtomicError<Reading> = AtomicError::Write(e);
+        assert_eq!(error_chain(&wrapped), "reading x.npy: disk full");
+        let io: AtomicError<Reading> = AtomicError::Io(std::io::Error::other("no space"));
+        assert_eq!(error_chain(&io), "no space");
+    }
 
     #[test]
     fn failed_body_keeps_the_old_file_and_leaves_no_temp() {

@@ -60,7 +60,7 @@ pub fn synth(
         (Some(out), _) => out.clone(),
         (None, Some(c)) => c.data.dataset.root.clone(),
         (None, None) => {
-            return Err(PipelineError::Invalid(
+            return Err(PipelineError::Usage(
                 "give the output folder (--out DIR) or a run config (--config FILE)".into(),
             ))
         }
@@ -159,7 +159,7 @@ impl fmt::Display for Exported {
 fn check_out_folder(out: &Path) -> Result<()> {
     match out.parent() {
         Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => {
-            Err(PipelineError::Invalid(format!(
+            Err(PipelineError::Usage(format!(
                 "the folder of {} does not exist: {} (create it first)",
                 out.display(),
                 dir.display()
@@ -205,7 +205,7 @@ pub fn export(
         .collect();
     let item = |k: &String| {
         items.get(k.as_str()).copied().ok_or_else(|| {
-            PipelineError::Invalid(format!(
+            PipelineError::Mismatch(format!(
                 "{}: key {k} is not in the dataset (embed again)",
                 emb_path.display()
             ))
@@ -275,7 +275,7 @@ pub fn compare(paths: &[PathBuf]) -> Result<Comparison> {
         dirs.extend(layout::report_dirs(p, webly_eval::REPORT_JSON));
     }
     if dirs.is_empty() {
-        return Err(PipelineError::Invalid(
+        return Err(PipelineError::Usage(
             "no report.json under the given folders".into(),
         ));
     }
@@ -382,10 +382,10 @@ impl fmt::Display for QueryAnswer {
 /// Refuses `k = 0` before any work: a search for no result answers nothing a user wants.
 ///
 /// # Errors
-/// [`PipelineError::Invalid`] naming `-k` and what it counts.
+/// [`PipelineError::Usage`] naming `-k` and what it counts.
 fn check_k(k: usize, what: &str) -> Result<()> {
     match k {
-        0 => Err(PipelineError::Invalid(format!(
+        0 => Err(PipelineError::Usage(format!(
             "-k 0: ask for at least one {what}"
         ))),
         _ => Ok(()),
@@ -396,7 +396,7 @@ fn check_k(k: usize, what: &str) -> Result<()> {
 /// `html`, a gallery page whose frames say whether the ground truth shows every query word.
 ///
 /// # Errors
-/// `k = 0` ([`PipelineError::Invalid`], before any work); a run without the trained model, its
+/// `k = 0` ([`PipelineError::Usage`], before any work); a run without the trained model, its
 /// embeddings, index, dataset or word space (each named); a query with no known word.
 pub fn query(
     cfg: &RunConfig,
@@ -476,7 +476,7 @@ impl fmt::Display for TagAnswer {
 /// `webly tag`: the `k` nearest caption words to an image's embedding.
 ///
 /// # Errors
-/// `k = 0` ([`PipelineError::Invalid`], before any work); a run without the trained model,
+/// `k = 0` ([`PipelineError::Usage`], before any work); a run without the trained model,
 /// dataset or word space (each named); an image that cannot be read (named).
 pub fn tag(cfg: &RunConfig, model: Option<&str>, image: &Path, k: usize) -> Result<TagAnswer> {
     check_k(k, "word")?;
@@ -549,7 +549,7 @@ impl fmt::Display for CaptionFiles {
 /// `webly text train`: the text stage of a run whose config has a [text.glove] table.
 pub fn text_train(cfg: &RunConfig) -> Result<CaptionFiles> {
     if cfg.text.glove.is_none() {
-        return Err(PipelineError::Invalid(
+        return Err(PipelineError::Setting(
             "the run config has no [text.glove] table: nothing to train".into(),
         ));
     }
@@ -622,7 +622,7 @@ pub fn text_neighbors(
         None => {
             let word = one_clean_word(query)?;
             let v = vectors.get(&word).ok_or_else(|| {
-                PipelineError::Invalid(format!(
+                PipelineError::Usage(format!(
                     "{query:?} (cleaned: {word:?}) is not in the vocabulary"
                 ))
             })?;
@@ -630,7 +630,7 @@ pub fn text_neighbors(
         }
     };
     if target.len() != vectors.dim() {
-        return Err(PipelineError::Invalid(format!(
+        return Err(PipelineError::Usage(format!(
             "the vector has {} values, the space {}",
             target.len(),
             vectors.dim()
@@ -649,10 +649,10 @@ fn one_clean_word(query: &str) -> Result<String> {
     let mut words = webly_text::clean(query);
     match words.len() {
         1 => Ok(words.remove(0)),
-        0 => Err(PipelineError::Invalid(format!(
+        0 => Err(PipelineError::Usage(format!(
             "{query:?} has no word left after cleaning (stop words and punctuation are removed)"
         ))),
-        _ => Err(PipelineError::Invalid(format!(
+        _ => Err(PipelineError::Usage(format!(
             "{query:?} is several words after cleaning ({}): give one word, or a vector",
             words.join(", ")
         ))),

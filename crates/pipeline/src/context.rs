@@ -45,7 +45,7 @@ impl<'a> Context<'a> {
     /// # Errors
     /// [`PipelineError::Busy`]; [`PipelineError::Missing`] naming the model folder and
     /// `webly train` when the model is not trained; [`PipelineError::Missing`] or
-    /// [`PipelineError::Invalid`] when the dataset is not there or is not the one the config
+    /// [`PipelineError::Mismatch`] when the dataset is not there or is not the one the config
     /// generates, or the run's trained GloVe vectors are missing, each naming the path and
     /// `webly text embed`;
     /// [`PipelineError::SpaceDim`].
@@ -181,8 +181,11 @@ fn model_dim(model_dir: &Path) -> Result<usize> {
         },
         _ => PipelineError::io("reading", &path)(e),
     })?;
-    let saved: SavedModel = serde_json::from_slice(&bytes)
-        .map_err(|e| PipelineError::Invalid(format!("{}: {e}", path.display())))?;
+    let saved: SavedModel =
+        serde_json::from_slice(&bytes).map_err(|source| PipelineError::Json {
+            what: path.display().to_string(),
+            source,
+        })?;
     usize::try_from(saved.model.out_dim)
-        .map_err(|_| PipelineError::Invalid(format!("{}: negative out_dim", path.display())))
+        .map_err(|_| PipelineError::Mismatch(format!("{}: negative out_dim", path.display())))
 }

@@ -22,7 +22,7 @@ pub struct DataStage {
 ///
 /// # Errors
 /// [`PipelineError::Missing`] when the dataset folder is not there, and
-/// [`PipelineError::Invalid`] when a generated dataset is not the one `[data.synth]` describes
+/// [`PipelineError::Mismatch`] when a generated dataset is not the one `[data.synth]` describes
 /// (generated with other settings, or unfinished), each naming the folder and the command that
 /// makes it; the dataset's own errors.
 pub fn open_existing(cfg: &RunConfig) -> Result<DataStage> {
@@ -38,7 +38,7 @@ pub fn open_existing(cfg: &RunConfig) -> Result<DataStage> {
         Some(s) => {
             let inputs = generation_inputs(s, root)?;
             if stamp::check(root, &inputs, &[]) != stamp::Check::Fresh {
-                return Err(PipelineError::Invalid(format!(
+                return Err(PipelineError::Mismatch(format!(
                     "{} does not hold the dataset the config's [data.synth] describes (made with \
                      other settings, or unfinished): run `{MAKES_DATA_AND_TEXT}` first",
                     root.display()

@@ -43,7 +43,7 @@ pub fn embed_items(
     }
     let keys: Vec<String> = emb.loaded.iter().map(|&i| items[i].key.clone()).collect();
     if keys.is_empty() {
-        return Err(PipelineError::Invalid(format!(
+        return Err(PipelineError::Empty(format!(
             "[embed] {split}: none of its {} images could be read{}: nothing to embed or index",
             items.len(),
             emb.skipped

@@ -1,11 +1,12 @@
 //! The pipeline's error: each library's error, plus what the pipeline itself checks.
 use std::path::PathBuf;
 
-/// Errors of the pipeline stages.
+/// Errors of the pipeline stages. Each message says what was being done and on what; a cause
+/// (an I/O or JSON error) is the `source()`, not repeated in the message.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
     /// A file or folder could not be read or written.
-    #[error("{what} {}: {source}", path.display())]
+    #[error("{what} {}", path.display())]
     Io {
         /// What was being done (`reading`, `writing`, `creating`...).
         what: &'static str,
@@ -77,9 +78,41 @@ pub enum PipelineError {
         /// What this command wanted (`read it`, `write it`).
         wanted: &'static str,
     },
-    /// A request or a file's content that cannot be used; the message names it.
+    /// A command's arguments or a query that cannot be used (`-k 0`, no `--out`, a word not in
+    /// the vocabulary, no shard manifest among the inputs); the message names it.
     #[error("{0}")]
-    Invalid(String),
+    Usage(String),
+    /// An image given to embed (a file, an upload) that cannot be read; the message names it and
+    /// says why.
+    #[error("{0}")]
+    Unreadable(String),
+    /// The run config asks for what cannot be done (a text space with neither `vectors` nor
+    /// `[text.glove]`, a model with nothing to extract, a model name that is not a plain
+    /// folder name); the message names the setting.
+    #[error("{0}")]
+    Setting(String),
+    /// Files that must agree do not, with each other or with the dataset (shard manifests and
+    /// their matrices, an embedding matrix and its ids, caption embeddings and the images, the
+    /// reports a suite compares, a model.json's dimension); the message names them.
+    #[error("{0}")]
+    Mismatch(String),
+    /// Nothing to work with: a split none of whose images could be read, a training that ran no
+    /// step; the message names the split or the model.
+    #[error("{0}")]
+    Empty(String),
+    /// A JSON file of the run folder (a shard manifest, model.json, a report) that cannot be read
+    /// or written, or a value that cannot be fingerprinted.
+    #[error("{what}")]
+    Json {
+        /// The file (and what it should be), or what was being fingerprinted.
+        what: String,
+        /// The JSON error (with its line and column when reading).
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The export's parquet schema was refused by the parquet library.
+    #[error("parquet schema")]
+    Parquet(#[source] parquet::errors::ParquetError),
     /// From the dataset.
     #[error(transparent)]
     Data(#[from] webly_data::DataError),

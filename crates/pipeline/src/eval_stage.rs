@@ -54,7 +54,7 @@ impl TrainHooks for Validator {
             &self.queries,
             &self.relevance,
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| webly_io::error_chain(&e))?;
         Ok(report.summary(ALL).map(|s| s.map))
     }
 }

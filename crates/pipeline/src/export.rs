@@ -85,7 +85,7 @@ pub struct ExportRows<'a> {
 /// `metadata` as the file's key-value metadata.
 ///
 /// # Errors
-/// [`PipelineError::Invalid`] when the row lengths disagree; [`PipelineError::Io`] naming `path`
+/// [`PipelineError::Mismatch`] when the row lengths disagree; [`PipelineError::Io`] naming `path`
 /// when it cannot be written.
 pub fn write_parquet(
     path: &Path,
@@ -99,7 +99,7 @@ pub fn write_parquet(
         || rows.image_paths.len() != n
         || rows.dim == 0
     {
-        return Err(PipelineError::Invalid(format!(
+        return Err(PipelineError::Mismatch(format!(
             "export of {n} keys: {} embedding values of dimension {}, {} captions, {} paths",
             rows.embeddings.len(),
             rows.dim,
@@ -119,7 +119,7 @@ pub fn write_parquet(
            required binary image_path (STRING);
          }}"
     );
-    let schema = Arc::new(parse_message_type(&schema).map_err(invalid)?);
+    let schema = Arc::new(parse_message_type(&schema).map_err(PipelineError::Parquet)?);
     let props = Arc::new(WriterProperties::builder().build());
     let write = |out: &mut std::io::BufWriter<&std::fs::File>| -> std::io::Result<()> {
         let mut w = SerializedFileWriter::new(out, schema.clone(), props.clone())
@@ -135,10 +135,6 @@ pub fn write_parquet(
         Ok(())
     };
     webly_io::write_atomic_with(path, write).map_err(PipelineError::io("writing", path))
-}
-
-fn invalid(e: parquet::errors::ParquetError) -> PipelineError {
-    PipelineError::Invalid(format!("parquet schema: {e}"))
 }
 
 /// One row group: the four columns of rows `range`.

@@ -112,7 +112,7 @@ impl fmt::Display for ExtractSummary {
 /// the run folder, fill the whole cache; `webly run` and `webly train` then extract nothing.
 ///
 /// # Errors
-/// [`PipelineError::Invalid`] when the model trains from no cache (no frozen pretrained
+/// [`PipelineError::Setting`] when the model trains from no cache (no frozen pretrained
 /// backbone); the data, text and cache errors of the stages.
 pub fn extract(
     cfg: &RunConfig,
@@ -125,7 +125,7 @@ pub fn extract(
     let dim = ctx.text.embedder.dim();
     let train = train_stage::effective_config(cfg, model, dim, &TrainOverrides::default())?;
     if !FeatureCache::applies(&train.model, &train.cache) {
-        return Err(PipelineError::Invalid(format!(
+        return Err(PipelineError::Setting(format!(
             "model {}: nothing to extract: only a pretrained backbone with frozen stages \
              (freeze = \"backbone\" or {{ all_but_last = N }}) trains from a feature cache",
             model.name

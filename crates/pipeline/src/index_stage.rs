@@ -41,7 +41,10 @@ pub fn ensure_index(
         Err(webly_index::IndexError::Io { source, .. })
             if source.kind() == std::io::ErrorKind::NotFound
                 && !dir.join(webly_index::MANIFEST_FILE).exists() => {}
-        Err(e) => eprintln!("[index] {e}; rebuilding the index"),
+        Err(e) => eprintln!(
+            "[index] {}; rebuilding the index",
+            webly_io::error_chain(&e)
+        ),
     }
     eprintln!("[index] building HNSW over {} test images", emb.len());
     build_index(emb, &ctx.cfg.index, &dir, &fp)

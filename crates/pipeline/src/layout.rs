@@ -114,10 +114,10 @@ impl RunLayout {
     /// The folder of the model `name`.
     ///
     /// # Errors
-    /// [`PipelineError::Invalid`] for a name that is not a plain folder name (see
+    /// [`PipelineError::Setting`] for a name that is not a plain folder name (see
     /// [`check_model_name`]): it could point outside the run folder.
     pub fn model(&self, name: &str) -> Result<ModelLayout> {
-        check_model_name(name).map_err(PipelineError::Invalid)?;
+        check_model_name(name).map_err(PipelineError::Setting)?;
         Ok(ModelLayout {
             dir: self.models_dir().join(name),
         })

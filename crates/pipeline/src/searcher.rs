@@ -230,7 +230,7 @@ impl Searcher {
     pub fn embed_file(&self, path: &Path) -> Result<Vec<f32>> {
         let batch = load_batch(&[path.to_path_buf()], &self.loader, Crop::Center);
         if let Some(s) = batch.skipped.first() {
-            return Err(PipelineError::Invalid(s.to_string()));
+            return Err(PipelineError::Unreadable(s.to_string()));
         }
         self.embed_pixels(&batch.data)
     }
@@ -238,7 +238,12 @@ impl Searcher {
     /// The embedding of an encoded JPEG, PNG or WebP (an upload), within `limits`.
     pub fn embed_bytes(&self, bytes: &[u8], limits: &ImageLimits) -> Result<Vec<f32>> {
         let pixels = webly_data::load_image_bytes(bytes, &self.loader, Crop::Center, limits)
-            .map_err(|e| PipelineError::Invalid(format!("cannot read the image: {e}")))?;
+            .map_err(|e| {
+                PipelineError::Unreadable(format!(
+                    "cannot read the image: {}",
+                    webly_io::error_chain(&e)
+                ))
+            })?;
         self.embed_pixels(&pixels)
     }
 

@@ -99,8 +99,10 @@ pub fn embed_shard(
         skipped,
     };
     let path = out_dir.join(format!("{stem}.json"));
-    let json = serde_json::to_vec_pretty(&manifest)
-        .map_err(|e| PipelineError::Invalid(format!("{}: {e}", path.display())))?;
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|source| PipelineError::Json {
+        what: path.display().to_string(),
+        source,
+    })?;
     write_atomic(&path, &json)?;
     Ok(path)
 }
@@ -150,8 +152,10 @@ pub fn embed_captions_shard(
             skipped: emb.skipped.clone(),
         };
         let path = out_dir.join(format!("{stem}.json"));
-        let json = serde_json::to_vec_pretty(&manifest)
-            .map_err(|e| PipelineError::Invalid(format!("{}: {e}", path.display())))?;
+        let json = serde_json::to_vec_pretty(&manifest).map_err(|source| PipelineError::Json {
+            what: path.display().to_string(),
+            source,
+        })?;
         write_atomic(&path, &json)?;
         written.push(path);
     }
@@ -197,7 +201,7 @@ impl fmt::Display for MergeReport {
 /// dataset's order).
 ///
 /// # Errors
-/// [`PipelineError::Invalid`] naming the manifest that disagrees, the missing shard or the
+/// [`PipelineError::Mismatch`] naming the manifest that disagrees, the missing shard or the
 /// missing or repeated key.
 pub fn merge(
     inputs: &[PathBuf],
@@ -209,14 +213,16 @@ pub fn merge(
     let mut loaded: Vec<(PathBuf, ShardManifest)> = Vec::new();
     for path in manifests {
         let bytes = std::fs::read(&path).map_err(PipelineError::io("reading", &path))?;
-        let m: ShardManifest = serde_json::from_slice(&bytes).map_err(|e| {
-            PipelineError::Invalid(format!("{}: not a shard manifest: {e}", path.display()))
-        })?;
+        let m: ShardManifest =
+            serde_json::from_slice(&bytes).map_err(|source| PipelineError::Json {
+                what: format!("{}: not a shard manifest", path.display()),
+                source,
+            })?;
         if split.is_some_and(|s| s != m.split) {
             continue;
         }
         if m.kind != EMBED_SHARD_KIND && m.kind != CAPTION_SHARD_KIND {
-            return Err(PipelineError::Invalid(format!(
+            return Err(PipelineError::Mismatch(format!(
                 "{}: kind {:?}, expected {EMBED_SHARD_KIND:?} or {CAPTION_SHARD_KIND:?}",
                 path.display(),
                 m.kind
@@ -225,14 +231,14 @@ pub fn merge(
         loaded.push((path, m));
     }
     let Some((first_path, first)) = loaded.first().cloned() else {
-        return Err(PipelineError::Invalid(
+        return Err(PipelineError::Usage(
             "merge: no shard manifests given".into(),
         ));
     };
     let mut seen = BTreeSet::new();
     for (path, m) in &loaded {
         let differs = |what: &str, a: &dyn fmt::Display, b: &dyn fmt::Display| {
-            PipelineError::Invalid(format!(
+            PipelineError::Mismatch(format!(
                 "{} has {what} {a} but {} has {b}: shards of one split of one model and \
                  text space only (`--split` picks one split's shards from a folder)",
                 path.display(),
@@ -266,7 +272,7 @@ pub fn merge(
             return Err(differs("dimension", &m.dim, &first.dim));
         }
         if !seen.insert(m.shard.index) {
-            return Err(PipelineError::Invalid(format!(
+            return Err(PipelineError::Mismatch(format!(
                 "{}: shard {} is given twice",
                 path.display(),
                 m.shard
@@ -274,7 +280,7 @@ pub fn merge(
         }
     }
     if let Some(missing) = (0..first.shard.count).find(|i| !seen.contains(i)) {
-        return Err(PipelineError::Invalid(format!(
+        return Err(PipelineError::Mismatch(format!(
             "shard {missing}/{} is missing (given: {})",
             first.shard.count,
             seen.iter()
@@ -291,7 +297,7 @@ pub fn merge(
         let (data, n, dim) = read_matrix(&npy)?;
         let keys = read_ids(&npy.with_extension("ids"))?;
         if n != m.rows || keys.len() != n || dim != m.dim {
-            return Err(PipelineError::Invalid(format!(
+            return Err(PipelineError::Mismatch(format!(
                 "{}: {n} rows of dimension {dim} and {} keys, the manifest says {} of {}",
                 npy.display(),
                 keys.len(),
@@ -301,14 +307,14 @@ pub fn merge(
         }
         for key in keys.iter().chain(&m.skipped) {
             if !m.shard.holds(key) {
-                return Err(PipelineError::Invalid(format!(
+                return Err(PipelineError::Mismatch(format!(
                     "{}: key {key} does not belong to shard {}",
                     path.display(),
                     m.shard
                 )));
             }
             if !keys_seen.insert(key.clone()) {
-                return Err(PipelineError::Invalid(format!(
+                return Err(PipelineError::Mismatch(format!(
                     "{}: key {key} is repeated",
                     path.display()
                 )));
@@ -321,7 +327,7 @@ pub fn merge(
     }
     if let Some(expected) = expected {
         if let Some(k) = expected.iter().find(|k| !keys_seen.contains(*k)) {
-            return Err(PipelineError::Invalid(format!(
+            return Err(PipelineError::Mismatch(format!(
                 "key {k} of the {} split is in no shard ({} of its {} keys are)",
                 first.split,
                 keys_seen.len(),
@@ -329,7 +335,7 @@ pub fn merge(
             )));
         }
         if keys_seen.len() != expected.len() {
-            return Err(PipelineError::Invalid(format!(
+            return Err(PipelineError::Mismatch(format!(
                 "the shards hold {} keys, the {} split has {}",
                 keys_seen.len(),
                 first.split,
@@ -365,10 +371,13 @@ pub fn merge_checked(
             let manifests = manifest_files(inputs)?;
             let first = manifests
                 .first()
-                .ok_or_else(|| PipelineError::Invalid("merge: no shard manifests given".into()))?;
+                .ok_or_else(|| PipelineError::Usage("merge: no shard manifests given".into()))?;
             let bytes = std::fs::read(first).map_err(PipelineError::io("reading", first))?;
-            let m: ShardManifest = serde_json::from_slice(&bytes)
-                .map_err(|e| PipelineError::Invalid(format!("{}: {e}", first.display())))?;
+            let m: ShardManifest =
+                serde_json::from_slice(&bytes).map_err(|source| PipelineError::Json {
+                    what: first.display().to_string(),
+                    source,
+                })?;
             m.split
         }
     };

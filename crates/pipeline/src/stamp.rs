@@ -16,8 +16,10 @@ pub const STAMP_FILE: &str = "stamp.json";
 
 /// A fingerprint of anything serialisable (its JSON form, hashed).
 pub fn fingerprint<T: Serialize + ?Sized>(value: &T) -> Result<String> {
-    let json = serde_json::to_vec(value)
-        .map_err(|e| PipelineError::Invalid(format!("fingerprinting a config: {e}")))?;
+    let json = serde_json::to_vec(value).map_err(|source| PipelineError::Json {
+        what: "fingerprinting a config".into(),
+        source,
+    })?;
     Ok(hex::encode(Sha256::digest(&json))[..16].to_string())
 }
 

@@ -220,7 +220,7 @@ fn run_set(path: &Path, suite: &SuiteConfig) -> Result<SetResult> {
             .iter()
             .find(|m| m.name == name)
             .ok_or_else(|| {
-                PipelineError::Invalid(format!("{}: no result for {name}", path.display()))
+                PipelineError::Mismatch(format!("{}: no result for {name}", path.display()))
             })
     };
     let mut seeds = Vec::new();
@@ -231,7 +231,7 @@ fn run_set(path: &Path, suite: &SuiteConfig) -> Result<SetResult> {
         let (b, _) = judged(by_name(&seed_name(&suite.baseline, seed))?);
         let queries = |r: &Report| r.rows.iter().map(|q| q.query.clone()).collect::<Vec<_>>();
         if queries(m) != queries(b) {
-            return Err(PipelineError::Invalid(format!(
+            return Err(PipelineError::Mismatch(format!(
                 "{}: the two models were evaluated on different queries",
                 path.display()
             )));
@@ -239,7 +239,7 @@ fn run_set(path: &Path, suite: &SuiteConfig) -> Result<SetResult> {
         let difference = suite
             .bootstrap
             .difference(&aps(m), &aps(b))
-            .map_err(|e| PipelineError::Invalid(format!("{}: {e}", path.display())))?;
+            .map_err(|e| PipelineError::Mismatch(format!("{}: {e}", path.display())))?;
         seeds.push(SeedResult {
             seed,
             model_map: mean(&aps(m)),
@@ -250,7 +250,7 @@ fn run_set(path: &Path, suite: &SuiteConfig) -> Result<SetResult> {
         base_q.push(aps(b));
         first.get_or_insert((m, relevance));
     }
-    let (report, relevance) = first.ok_or_else(|| PipelineError::Invalid("no seed".into()))?;
+    let (report, relevance) = first.ok_or_else(|| PipelineError::Setting("no seed".into()))?;
     let per_query = |runs: &[Vec<f64>]| -> Vec<f64> {
         (0..runs[0].len())
             .map(|q| runs.iter().map(|r| r[q]).sum::<f64>() / runs.len() as f64)
@@ -259,7 +259,7 @@ fn run_set(path: &Path, suite: &SuiteConfig) -> Result<SetResult> {
     let pooled = suite
         .bootstrap
         .difference(&per_query(&model_q), &per_query(&base_q))
-        .map_err(|e| PipelineError::Invalid(format!("{}: {e}", path.display())))?;
+        .map_err(|e| PipelineError::Mismatch(format!("{}: {e}", path.display())))?;
     let random_map = mean(&report.rows.iter().map(|q| q.random_ap).collect::<Vec<_>>());
     let model_map = mean(&seeds.iter().map(|s| s.model_map).collect::<Vec<_>>());
     let baseline_map = mean(&seeds.iter().map(|s| s.baseline_map).collect::<Vec<_>>());
@@ -317,8 +317,10 @@ pub fn suite(cfg: &SuiteConfig) -> Result<SuiteReport> {
         source,
     })?;
     write_atomic(&report.table_path, report.to_string().as_bytes())?;
-    let json = serde_json::to_vec_pretty(&report)
-        .map_err(|e| PipelineError::Invalid(format!("suite.json: {e}")))?;
+    let json = serde_json::to_vec_pretty(&report).map_err(|source| PipelineError::Json {
+        what: "suite.json".into(),
+        source,
+    })?;
     write_atomic(&cfg.out_dir.join("suite.json"), &json)?;
     report.table_path = cfg.out_dir.join("suite.md");
     Ok(report)

@@ -49,7 +49,7 @@ impl TextSpace {
         let (matrix, rows, dim) = read_matrix(&path)?;
         let keys = read_ids(&path.with_extension("ids"))?;
         if keys.len() != rows {
-            return Err(PipelineError::Invalid(format!(
+            return Err(PipelineError::Mismatch(format!(
                 "{}: {rows} rows but {} ids beside it",
                 path.display(),
                 keys.len()
@@ -94,7 +94,7 @@ pub fn open_existing(cfg: &RunConfig, dataset: &Dataset) -> Result<TextSpace> {
 }
 
 fn no_vectors() -> PipelineError {
-    PipelineError::Invalid("[text] needs `vectors` or a [text.glove] table".into())
+    PipelineError::Setting("[text] needs `vectors` or a [text.glove] table".into())
 }
 
 /// The cleaned words of each training caption.

@@ -86,7 +86,7 @@ pub fn effective_config(
     // One activation cache per run, shared by the models with the same frozen backbone.
     train.cache.dir.get_or_insert_with(|| layout.features_dir());
     train.model.out_dim = i64::try_from(dim)
-        .map_err(|_| PipelineError::Invalid(format!("text dimension {dim} too large")))?;
+        .map_err(|_| PipelineError::Setting(format!("text dimension {dim} too large")))?;
     // Command-line overrides are checked as the config's own values are, before any stage runs.
     webly_encoder::check_settings(&train)?;
     Ok(train)
@@ -268,7 +268,7 @@ pub fn train_model(
     let report = webly_encoder::train(&train, &data, hooks)?;
     // Finished means valid: steps were taken and the saved model loads.
     if report.steps == 0 {
-        return Err(PipelineError::Invalid(format!(
+        return Err(PipelineError::Empty(format!(
             "[{name}] training ran no step ({} of {} training images skipped): nothing was \
              learned, so {} is not marked finished",
             report.skipped_images,
@@ -307,7 +307,7 @@ pub fn train_data(dataset: &Dataset, text: &TextSpace) -> Result<TrainData> {
     let mut train_images = Vec::with_capacity(captions.keys.len());
     for key in &captions.keys {
         let path = images.get(key.as_str()).ok_or_else(|| {
-            PipelineError::Invalid(format!(
+            PipelineError::Mismatch(format!(
                 "caption embedding {key} has no image in the dataset: rerun `webly text embed`"
             ))
         })?;

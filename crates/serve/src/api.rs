@@ -10,6 +10,7 @@ use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use webly_io::error_chain;
 use webly_pipeline::{Found, IndexFacts, PipelineError, SearchMode, Tag};
 
 use crate::error::ApiError;
@@ -147,7 +148,7 @@ pub async fn search(
                 ..ApiError::bad(message)
             })
         }
-        Err(e) => Err(ApiError::internal(e.to_string())),
+        Err(e) => Err(ApiError::internal(error_chain(&e))),
     }
 }
 
@@ -321,7 +322,7 @@ async fn key_vector(s: &Arc<AppState>, key: &str) -> Result<Vec<f32>, ApiError> 
     tokio::task::spawn_blocking(move || state.searcher.embed_file(&path))
         .await
         .map_err(|e| ApiError::internal(format!("embedding task: {e}")))?
-        .map_err(|e| ApiError::internal(e.to_string()))
+        .map_err(|e| ApiError::internal(error_chain(&e)))
 }
 
 /// Reads the multipart field `image` and embeds it (on a blocking thread, within the limits).
@@ -366,8 +367,8 @@ async fn upload_vector(
         .await
         .map_err(|e| ApiError::internal(format!("embedding task: {e}")))?
         .map_err(|e| match e {
-            PipelineError::Invalid(m) => ApiError::bad(m),
-            other => ApiError::internal(other.to_string()),
+            PipelineError::Unreadable(m) => ApiError::bad(m),
+            other => ApiError::internal(error_chain(&other)),
         })
 }
 

@@ -11,10 +11,10 @@ use serde::Serialize;
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// The finished run (model, index, text space) could not be opened.
-    #[error("loading the run: {0}")]
+    #[error("loading the run")]
     Load(#[from] webly_pipeline::PipelineError),
     /// The address could not be bound (in use, not allowed).
-    #[error("listening on {addr}: {source}")]
+    #[error("listening on {addr}")]
     Bind {
         /// The address asked for.
         addr: SocketAddr,
@@ -31,7 +31,7 @@ pub enum ServeError {
         message: String,
     },
     /// The server stopped on an I/O error.
-    #[error("serving: {0}")]
+    #[error("serving")]
     Serve(#[source] std::io::Error),
 }
 

@@ -7,11 +7,12 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum TextError {
     /// An I/O failure on a named file.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file being read or written.
         path: PathBuf,
         /// The underlying error.
+        #[source]
         source: std::io::Error,
     },
     /// Bad content at a given line of a text file (or record of a binary one).

@@ -90,7 +90,7 @@ impl WordVectors {
         report.cache = match cache_path {
             None => CacheStatus::Off,
             Some(cp) => match (cache::write_cache(&cp, &meta, &vectors, &report), stale) {
-                (Err(e), _) => CacheStatus::WriteFailed(cp, e.to_string()),
+                (Err(e), _) => CacheStatus::WriteFailed(cp, webly_io::error_chain(&e)),
                 (Ok(()), Some(reason)) => CacheStatus::Rebuilt(cp, reason),
                 (Ok(()), None) => CacheStatus::Written(cp),
             },
