@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use webly_kernels::descending_key;
+use webly_kernels::{block_of, descending_key, scan_blocks};
 
 use crate::{EvalError, Result};
 
@@ -104,8 +104,9 @@ impl ScoreBlocks {
 /// (0 for an all-zero row), and the keys of each query's `relevant` images (ascending distinct
 /// positions; none at all, or one list per query), picked up while their block is in cache.
 ///
-/// One pass over blocks of rows in parallel: each block is checked for non-finite values,
-/// normed and scored against all queries in one matrix product. [`EvalError::NonFinite`]
+/// One pass over blocks of rows in parallel ([`scan_blocks`], the scan exact search uses too):
+/// each block is scored against all queries in one matrix product, checked for non-finite
+/// values and normed. [`EvalError::NonFinite`]
 /// names the first bad row. Shapes are checked by the caller. The product sums in another
 /// order than a per-row dot product, so scores can differ in the last bits and images within
 /// rounding of each other can swap ranks (on the 150K x 300 benchmark AP moved by < 2e-8).
@@ -117,34 +118,34 @@ pub(crate) fn score_blocks(
     relevant: &[Vec<u32>],
 ) -> Result<ScoreBlocks> {
     let m = queries.len() / d;
-    let count = images.len().div_ceil((BLOCK_ROWS * d).max(1));
+    let n = images.len() / d;
+    let count = n.div_ceil(BLOCK_ROWS);
     // Where each query's relevant list crosses into each block.
     let cuts: Vec<Vec<usize>> = relevant
         .par_iter()
         .map(|list| block_cuts(list, count))
         .collect();
-    let blocks: Vec<std::result::Result<Block, usize>> = images
-        .par_chunks(BLOCK_ROWS * d)
-        .enumerate()
-        .map(|(b, rows)| {
-            let (start, len) = (b * BLOCK_ROWS, rows.len() / d);
-            let mut scores = vec![0.0f32; m * len];
-            let mut runs: Vec<&mut [f32]> = scores.chunks_mut(len.max(1)).collect();
-            score_block(rows, d, queries, &mut runs).map_err(|i| start + i)?;
-            let picked: usize = cuts.iter().map(|c| c[b + 1] - c[b]).sum();
-            let (mut hits, mut ends) = (Vec::with_capacity(picked), Vec::with_capacity(m + 1));
-            ends.push(0);
-            for ((run, list), cut) in runs.iter().zip(relevant).zip(&cuts) {
-                hits.extend(
-                    list[cut[b]..cut[b + 1]]
-                        .iter()
-                        .map(|&p| descending_key(run[p as usize - start])),
-                );
-                ends.push(hits.len());
-            }
-            Ok(Block { scores, hits, ends })
-        })
-        .collect();
+    let keep = |b: usize, rows: &[f32], by_row: &[f32]| -> std::result::Result<Block, usize> {
+        let (start, len) = (b * BLOCK_ROWS, rows.len() / d);
+        let mut scores = vec![0.0f32; m * len];
+        let mut runs: Vec<&mut [f32]> = scores.chunks_mut(len.max(1)).collect();
+        normed_by_query(rows, d, by_row, &mut runs).map_err(|i| start + i)?;
+        let picked: usize = cuts.iter().map(|c| c[b + 1] - c[b]).sum();
+        let (mut hits, mut ends) = (Vec::with_capacity(picked), Vec::with_capacity(m + 1));
+        ends.push(0);
+        for ((run, list), cut) in runs.iter().zip(relevant).zip(&cuts) {
+            hits.extend(
+                list[cut[b]..cut[b + 1]]
+                    .iter()
+                    .map(|&p| descending_key(run[p as usize - start])),
+            );
+            ends.push(hits.len());
+        }
+        Ok(Block { scores, hits, ends })
+    };
+    let blocks: Vec<std::result::Result<Block, usize>> =
+        scan_blocks(queries, d, n, |b| block_of(images, d, b), keep)
+            .expect("shapes checked by the caller");
     let mut ok = Vec::with_capacity(blocks.len());
     for block in blocks {
         match block {
@@ -178,12 +179,13 @@ fn block_cuts(list: &[u32], count: usize) -> Vec<usize> {
     cuts
 }
 
-/// Scores one block of `rows` (row-major, `d` wide) against the `queries` into `out` (one
-/// slice per query, one score per row); `Err(i)` for the block's first non-finite row `i`.
-fn score_block(
+/// One block's scores by row (`by_row`, `len x m`, from [`scan_blocks`]) divided by each row's
+/// norm, into `out` (one slice per query, one score per row); `Err(i)` for the block's first
+/// non-finite row `i`.
+fn normed_by_query(
     rows: &[f32],
     d: usize,
-    queries: &[f32],
+    by_row: &[f32],
     out: &mut [&mut [f32]],
 ) -> std::result::Result<(), usize> {
     let m = out.len();
@@ -191,9 +193,6 @@ fn score_block(
     for (i, r) in rows.chunks_exact(d).enumerate() {
         inv.push(inverse_norm(r).ok_or(i)?);
     }
-    let mut by_row = vec![0.0f32; m * inv.len()];
-    webly_kernels::dot_block_by_row(queries, rows, d, &mut by_row)
-        .expect("shapes checked by the caller");
     // Normed and turned query-major by tiles of TILE rows, whose scores stay in the L1 cache
     // while every query's are written.
     for (t, (tile, inv)) in by_row

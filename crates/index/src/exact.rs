@@ -1,10 +1,13 @@
 //! Parallel brute-force search: the ground truth the HNSW index is measured against.
 
+use std::borrow::Cow;
+
 use rayon::prelude::*;
+use webly_kernels::{block_of, scan_blocks};
 
 use crate::embeddings::l2_normalized;
 use crate::search::{keep_top_k, to_hits};
-use crate::{Embeddings, Hit, Search};
+use crate::{Embeddings, Hit, Hnsw, Search};
 
 /// Rows scored per rayon task against every query at once ([`webly_kernels::BLOCK_ROWS`]): the
 /// block stays in cache while all queries read it, so the matrix is read from memory once.
@@ -38,14 +41,14 @@ impl Exact {
     /// a zero or non-finite query, or one of another dimension (see [`Search::check_query`]).
     pub fn scores(&self, q: &[f32]) -> Vec<f32> {
         let d = self.dim();
-        let mut out = vec![0.0f32; self.emb.len()];
         let Some(q) = l2_normalized(q).filter(|q| q.len() == d) else {
-            return out;
+            return vec![0.0f32; self.emb.len()];
         };
-        out.par_chunks_mut(BLOCK_ROWS)
-            .zip(self.emb.as_slice().par_chunks(BLOCK_ROWS * d))
-            .for_each(|(o, rows)| score_block(&q, rows, d, o));
-        out
+        let rows = Rows::Matrix(&self.emb);
+        // One query: scores by row are the scores in row order.
+        scan_blocks(&q, d, rows.len(), |b| rows.block(b), |_, _, s| s.to_vec())
+            .expect("one query against whole rows")
+            .concat()
     }
 
     /// The `k` best rows for each of the row-major `queries` (`m x dim`): all queries are
@@ -64,7 +67,7 @@ impl Exact {
         }
         let normalised: Vec<Option<Vec<f32>>> = queries.chunks(d).map(l2_normalized).collect();
         let valid: Vec<f32> = normalised.iter().flatten().flatten().copied().collect();
-        let mut tops = top_k_batch(&self.emb, &valid, k).into_iter();
+        let mut tops = top_k_batch(Rows::Matrix(&self.emb), &valid, k).into_iter();
         Ok(normalised
             .iter()
             .map(|q| match q {
@@ -75,66 +78,111 @@ impl Exact {
     }
 }
 
-/// `out[i] = q . rows[i]` through the same matrix product as [`top_k_batch`].
-fn score_block(q: &[f32], rows: &[f32], d: usize, out: &mut [f32]) {
-    // Shapes hold by construction: `q` has `d` values, `rows` whole rows, `out` one per row.
-    webly_kernels::dot_block(q, rows, d, out).expect("one query against whole rows");
+/// The rows an exact scan reads: one matrix, or an index's own vectors gathered a block at a
+/// time (so that a searcher holding an index needs no second copy of them). Both give the scan
+/// the same blocks of the same values, so both score alike, bit for bit.
+#[derive(Clone, Copy)]
+pub(crate) enum Rows<'a> {
+    /// A row-major matrix, read where it lies.
+    Matrix(&'a Embeddings),
+    /// The vectors of an index's graph nodes, in row order.
+    Index(&'a Hnsw),
 }
 
-/// The `k` best rows of `emb` for each normalised query of the row-major `queries`
-/// (`m x dim`), best first: parallel over blocks of rows, each scored against all queries by
-/// one matrix product and cut to its own top `k` per query, then merged.
-fn top_k_batch(emb: &Embeddings, queries: &[f32], k: usize) -> Vec<Vec<(f32, usize)>> {
-    let d = emb.dim();
+impl<'a> Rows<'a> {
+    fn len(self) -> usize {
+        match self {
+            Rows::Matrix(e) => e.len(),
+            Rows::Index(h) => h.len(),
+        }
+    }
+
+    fn dim(self) -> usize {
+        match self {
+            Rows::Matrix(e) => e.dim(),
+            Rows::Index(h) => h.dim,
+        }
+    }
+
+    fn keys(self) -> &'a [String] {
+        match self {
+            Rows::Matrix(e) => e.keys(),
+            Rows::Index(h) => h.keys(),
+        }
+    }
+
+    /// Block `b` of [`BLOCK_ROWS`] rows, row-major.
+    fn block(self, b: usize) -> Cow<'a, [f32]> {
+        match self {
+            Rows::Matrix(e) => block_of(e.as_slice(), e.dim(), b),
+            Rows::Index(h) => {
+                let start = (b * BLOCK_ROWS).min(h.len());
+                let end = (start + BLOCK_ROWS).min(h.len());
+                Cow::Owned(
+                    (start..end)
+                        .flat_map(|row| h.row_vector(row))
+                        .copied()
+                        .collect(),
+                )
+            }
+        }
+    }
+}
+
+/// The `k` best rows for each normalised query of the row-major `queries` (`m x dim`), best
+/// first: parallel over blocks of rows, each scored against all queries by one matrix product
+/// ([`scan_blocks`]) and cut to its own top `k` per query, then merged.
+fn top_k_batch(rows: Rows<'_>, queries: &[f32], k: usize) -> Vec<Vec<(f32, usize)>> {
+    let d = rows.dim();
     let m = queries.len() / d;
     if m == 0 {
         return Vec::new();
     }
-    emb.as_slice()
-        .par_chunks(BLOCK_ROWS * d)
-        .enumerate()
-        .map(|(b, rows)| {
-            let len = rows.len() / d;
-            let mut scores = vec![0.0f32; m * len];
-            webly_kernels::dot_block(queries, rows, d, &mut scores)
-                .expect("whole queries against whole rows");
-            scores
-                .chunks_exact(len)
-                .map(|s| {
-                    let first = b * BLOCK_ROWS;
-                    keep_top_k(s.iter().copied().zip(first..).collect(), k)
+    let blocks = scan_blocks(
+        queries,
+        d,
+        rows.len(),
+        |b| rows.block(b),
+        |b, _, by_row| {
+            let first = b * BLOCK_ROWS;
+            (0..m)
+                .map(|j| {
+                    let scores = by_row.iter().skip(j).step_by(m).copied();
+                    keep_top_k(scores.zip(first..).collect(), k)
                 })
                 .collect::<Vec<_>>()
-        })
-        .reduce(
-            || vec![Vec::new(); m],
-            |a, b| {
-                a.into_iter()
-                    .zip(b)
-                    .map(|(mut x, y)| {
-                        x.extend(y);
-                        keep_top_k(x, k)
-                    })
-                    .collect()
-            },
-        )
+        },
+    )
+    .expect("whole queries against whole rows");
+    blocks.into_par_iter().reduce(
+        || vec![Vec::new(); m],
+        |a, b| {
+            a.into_iter()
+                .zip(b)
+                .map(|(mut x, y)| {
+                    x.extend(y);
+                    keep_top_k(x, k)
+                })
+                .collect()
+        },
+    )
 }
 
 /// The `k` best rows for one query, through the batch path (so both agree exactly).
-fn search_one(emb: &Embeddings, q: &[f32], k: usize) -> Vec<Hit> {
-    let Some(q) = l2_normalized(q).filter(|q| q.len() == emb.dim()) else {
+pub(crate) fn search_one(rows: Rows<'_>, q: &[f32], k: usize) -> Vec<Hit> {
+    let Some(q) = l2_normalized(q).filter(|q| q.len() == rows.dim()) else {
         return Vec::new();
     };
-    let top = top_k_batch(emb, &q, k)
+    let top = top_k_batch(rows, &q, k)
         .into_iter()
         .next()
         .unwrap_or_default();
-    to_hits(top, emb.keys())
+    to_hits(top, rows.keys())
 }
 
 impl Search for Exact {
     fn search(&self, q: &[f32], k: usize) -> Vec<Hit> {
-        search_one(&self.emb, q, k)
+        search_one(Rows::Matrix(&self.emb), q, k)
     }
 
     fn dim(&self) -> usize {
@@ -147,7 +195,7 @@ pub(crate) struct ExactRef<'a>(pub(crate) &'a Embeddings);
 
 impl Search for ExactRef<'_> {
     fn search(&self, q: &[f32], k: usize) -> Vec<Hit> {
-        search_one(self.0, q, k)
+        search_one(Rows::Matrix(self.0), q, k)
     }
 
     fn dim(&self) -> usize {

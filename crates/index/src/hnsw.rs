@@ -5,7 +5,7 @@ use hnsw_rs::hnsw::Hnsw as Graph;
 use crate::build::BuildParams;
 use crate::config::{HnswBuilder, HnswConfig, HNSW_MAX_LAYER};
 use crate::embeddings::l2_normalized;
-use crate::exact::ExactRef;
+use crate::exact::{search_one, ExactRef, Rows};
 use crate::flat::FlatGraph;
 use crate::recall::{measure_recall, RecallReport};
 use crate::search::{keep_top_k, to_hits};
@@ -23,6 +23,8 @@ pub struct Hnsw {
     pub(crate) keys: Vec<String>,
     /// Rows of each graph node, ascending (several when rows hold identical vectors).
     pub(crate) node_rows: Vec<Vec<usize>>,
+    /// The graph node of each row (the inverse of `node_rows`).
+    pub(crate) row_nodes: Vec<u32>,
     pub(crate) dim: usize,
     pub(crate) config: HnswConfig,
     pub(crate) recall: Option<RecallReport>,
@@ -67,6 +69,7 @@ impl Hnsw {
         let mut index = Hnsw {
             flat,
             keys: emb.keys().to_vec(),
+            row_nodes: row_nodes(&node_rows, emb.len()),
             node_rows,
             dim: emb.dim(),
             config: config.clone(),
@@ -116,6 +119,18 @@ impl Hnsw {
             })
             .collect();
         to_hits(keep_top_k(cands, k), &self.keys)
+    }
+
+    /// The exact `k` nearest rows to `q` by brute force over the index's own vectors: the same
+    /// hits and scores, bit for bit, as [`crate::Exact`] over the embeddings the index was built
+    /// from (see there), without a second copy of them.
+    pub fn search_exact(&self, q: &[f32], k: usize) -> Vec<Hit> {
+        search_one(Rows::Index(self), q, k)
+    }
+
+    /// Row `row`'s (unit) vector, as indexed; panics when out of range.
+    pub fn row_vector(&self, row: usize) -> &[f32] {
+        self.flat.vector(self.row_nodes[row])
     }
 
     /// Changes the `ef` used by [`Search::search`].
@@ -183,6 +198,17 @@ fn build_hnsw_rs(emb: &Embeddings, node_rows: &[Vec<usize>], config: &HnswConfig
 }
 
 /// Rows grouped by bit-identical vector, each group ascending, groups in order of first row.
+/// The graph node of each of `n` rows, from the rows of each node.
+pub(crate) fn row_nodes(node_rows: &[Vec<usize>], n: usize) -> Vec<u32> {
+    let mut out = vec![0u32; n];
+    for (node, rows) in node_rows.iter().enumerate() {
+        // Nodes are fewer than rows, and a graph's node ids are u32 (graph.u32).
+        let node = u32::try_from(node).expect("node ids fit u32");
+        rows.iter().for_each(|&r| out[r] = node);
+    }
+    out
+}
+
 fn distinct_rows(emb: &Embeddings) -> Vec<Vec<usize>> {
     let mut node_of: std::collections::HashMap<Vec<u32>, usize> =
         std::collections::HashMap::with_capacity(emb.len());
@@ -300,5 +326,51 @@ mod tests {
         // A query of another dimension finds nothing rather than panicking.
         assert!(h.search(&[1.0, 0.0], 3).is_empty());
         assert!(h.check_query(&[1.0, 0.0]).is_err());
+    }
+
+    #[test]
+    fn exact_search_over_the_index_is_exact_search_over_its_rows() {
+        // Two blocks of rows, a dimension that leaves kernel tails, and copies sharing a node.
+        let (n, d) = (webly_kernels::BLOCK_ROWS + 300, 19);
+        let base = clustered(n, d, &SyntheticConfig::default());
+        let mut data = base.as_slice().to_vec();
+        for row in (0..n).step_by(7) {
+            data[row * d..(row + 1) * d].copy_from_slice(base.row(3));
+        }
+        let keys = (0..n).map(|i| format!("k{i}")).collect();
+        let e = Embeddings::new(data, d, keys).unwrap();
+        let exact = crate::Exact::new(e.clone());
+        let dir = tempfile::tempdir().unwrap();
+        let fp = crate::Fingerprints {
+            model: "m".into(),
+            text: "t".into(),
+        };
+        let expect = crate::Expect {
+            dim: d,
+            text_fingerprint: "t".into(),
+        };
+        let odd: Vec<f32> = (0..d).map(|i| i as f32 - 7.5).collect();
+        for builder in [HnswBuilder::Webly, HnswBuilder::HnswRs] {
+            let config = HnswConfig {
+                builder,
+                ..Default::default()
+            };
+            let mut built = Hnsw::build(&e, &config).unwrap();
+            assert!(built.nodes() < n);
+            let path = dir.path().join(format!("{builder:?}"));
+            built.save(&path, &fp).unwrap();
+            let opened = Hnsw::open(&path, &expect).unwrap();
+            for h in [&built, &opened] {
+                // The same hits, scores bit for bit, as exact search over the rows.
+                for q in [e.row(3), e.row(100), e.row(n - 1), &odd] {
+                    assert_eq!(h.search_exact(q, 60), exact.search(q, 60));
+                }
+                assert!(h.search_exact(&vec![0.0; d], 5).is_empty());
+                assert!(h.search_exact(&[1.0, 0.0], 5).is_empty());
+                for row in [0, 3, 7, webly_kernels::BLOCK_ROWS, n - 1] {
+                    assert_eq!(h.row_vector(row), e.row(row), "row {row}");
+                }
+            }
+        }
     }
 }

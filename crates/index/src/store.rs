@@ -88,6 +88,7 @@ impl Hnsw {
         let node_rows = read_nodes(&dir.join(&manifest.nodes_file), &manifest)?;
         Ok(Hnsw {
             flat,
+            row_nodes: crate::hnsw::row_nodes(&node_rows, keys.len()),
             keys,
             node_rows,
             dim: manifest.dim,

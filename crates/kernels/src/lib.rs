@@ -7,6 +7,7 @@
 mod cells;
 mod dot;
 mod gemm;
+mod scan;
 
 pub use cells::{
     descending_key, score_of_key, CellMap, CellTable, CELL_BOUNDS, MAX_BOUNDS, MAX_CELLS,
@@ -15,6 +16,7 @@ pub use cells::{
 
 pub use dot::{dot, isa, norm, Isa};
 pub use gemm::{dot_block, dot_block_by_row, BLOCK_ROWS};
+pub use scan::{block_of, scan_blocks};
 
 /// What a kernel was given that does not fit.
 #[derive(Debug, thiserror::Error)]

@@ -10,12 +10,11 @@ use serde::Serialize;
 use webly_data::{load_batch, Crop, GroundTruth, ImageLimits, LoaderConfig, Split};
 use webly_encoder::Encoder;
 use webly_eval::{GalleryHit, GalleryQuery};
-use webly_index::{Exact, Hit, Hnsw, Manifest, Search};
+use webly_index::{Hit, Hnsw, Manifest, Search};
 use webly_text::TextEmbedder;
 
 use crate::config::RunConfig;
 use crate::context::Context;
-use crate::embed_stage;
 use crate::error::{PipelineError, Result};
 use crate::index_stage::open_index;
 use crate::layout::ModelLayout;
@@ -104,10 +103,10 @@ pub struct IndexFacts {
 pub struct Searcher {
     model: String,
     embedder: TextEmbedder,
-    exact: Exact,
-    /// Row of each indexed key in `exact`.
-    rows: HashMap<String, usize>,
+    /// The test images' index: its vectors serve both search modes (one copy of them).
     hnsw: Hnsw,
+    /// Row of each indexed key in `hnsw`.
+    rows: HashMap<String, usize>,
     encoder: Mutex<Encoder>,
     loader: LoaderConfig,
     items: HashMap<String, Entry>,
@@ -137,7 +136,6 @@ impl Searcher {
         let model = cfg.model(model)?;
         let paths = cfg.layout().model(&model.name)?;
         let (ctx, _) = Context::open_model(cfg, webly_io::LockKind::Shared, &paths)?;
-        let emb_path = paths.embeddings(Split::Test);
         let files = ModelLayout::embed_files(Split::Test);
         crate::stamp::verified(
             &paths.embed_dir(),
@@ -145,15 +143,13 @@ impl Searcher {
             "the test embeddings",
             "webly index",
         )?;
-        let exact = Exact::new(embed_stage::read_embeddings(&emb_path)?);
-        let rows = exact
-            .embeddings()
+        let hnsw = open_index(&ctx, &paths)?;
+        let rows = hnsw
             .keys()
             .iter()
             .enumerate()
             .map(|(i, k)| (k.clone(), i))
             .collect();
-        let hnsw = open_index(&ctx, &paths)?;
         let encoder = Encoder::load(paths.dir())?;
         let loader = encoder.saved().loader.clone();
         let train = ctx.data.dataset.split(Split::Train);
@@ -187,9 +183,8 @@ impl Searcher {
         Ok(Searcher {
             model: model.name.clone(),
             embedder: text.embedder,
-            exact,
-            rows,
             hnsw,
+            rows,
             encoder: Mutex::new(encoder),
             loader,
             items,
@@ -223,7 +218,7 @@ impl Searcher {
     /// The stored embedding of an indexed (test) image, if `key` is one.
     pub fn indexed_vector(&self, key: &str) -> Option<&[f32]> {
         let row = *self.rows.get(key)?;
-        Some(self.exact.embeddings().row(row))
+        Some(self.hnsw.row_vector(row))
     }
 
     /// The embedding of an image file (loaded with the model's loader, center crop).
@@ -297,8 +292,8 @@ impl Searcher {
         IndexFacts {
             model: self.model.clone(),
             arch,
-            size: self.exact.embeddings().len(),
-            dimension: self.exact.embeddings().dim(),
+            size: self.hnsw.len(),
+            dimension: self.hnsw.dim(),
             text_space: self.text_space.clone(),
             text_words: self.embedder.vectors.len(),
             text_fingerprint: self.embedder.fingerprint(),
@@ -314,7 +309,7 @@ impl Searcher {
 
     fn search(&self, vector: &[f32], k: usize, mode: SearchMode) -> Vec<Hit> {
         match mode {
-            SearchMode::Exact => self.exact.search(vector, k),
+            SearchMode::Exact => self.hnsw.search_exact(vector, k),
             SearchMode::Hnsw => self.hnsw.search(vector, k),
         }
     }
