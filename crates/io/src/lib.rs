@@ -7,6 +7,9 @@
 //! stamps record for every file they vouch for (verified with [`verify`] before use), and the
 //! run folder's advisory [`FolderLock`] (one writer, or any number of readers).
 //!
+//! Embedding matrices, of captions and of images alike, are stored as `.npy` with their keys in
+//! `.ids` beside them ([`write_matrix`], [`read_matrix`], [`write_ids`], [`read_ids`]).
+//!
 //! Writers that take a path instead of bytes (tch weights, plotters PNGs, an index's folder) use
 //! [`write_atomic_path`] (a temporary sibling that keeps the extension) and
 //! [`write_dir_atomic`] (a temporary sibling folder).
@@ -25,12 +28,14 @@ use std::path::Path;
 
 mod checksum;
 mod lock;
+mod matrix;
 #[cfg(feature = "plot")]
 mod plot;
 pub mod progress;
 
 pub use checksum::{checksum, checksums, verify, Damage, CHECKSUM_KIND};
 pub use lock::{is_temporary, FolderLock, LockKind, LOCK_FILE};
+pub use matrix::{ids_path, read_ids, read_matrix, write_ids, write_matrix, MatrixError};
 #[cfg(feature = "plot")]
 pub use plot::{plot_font, PLOT_FONT};
 

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use webly_data::{Dataset, Item, Split};
 use webly_encoder::Encoder;
 use webly_index::Embeddings;
-use webly_text::{read_ids, read_matrix, write_ids, write_matrix};
+use webly_io::{ids_path, read_ids, read_matrix, write_ids, write_matrix};
 
 use crate::context::Context;
 use crate::error::{PipelineError, Result};
@@ -52,7 +52,7 @@ pub fn embed_items(
         )));
     }
     write_matrix(out, keys.len(), emb.dim, &emb.matrix)?;
-    write_ids(&out.with_extension("ids"), &keys)?;
+    write_ids(&ids_path(out), &keys)?;
     let mut skipped: Vec<String> = items.iter().map(|i| i.key.clone()).collect();
     let loaded: std::collections::HashSet<&String> = keys.iter().collect();
     skipped.retain(|k| !loaded.contains(k));
@@ -62,7 +62,7 @@ pub fn embed_items(
 /// Reads embeddings written by [`embed_split`].
 pub fn read_embeddings(path: &Path) -> Result<Embeddings> {
     let (matrix, _rows, dim) = read_matrix(path)?;
-    let keys = read_ids(&path.with_extension("ids"))?;
+    let keys = read_ids(&ids_path(path))?;
     Ok(Embeddings::new(matrix, dim, keys)?)
 }
 

@@ -116,6 +116,9 @@ pub enum PipelineError {
     /// From the dataset.
     #[error(transparent)]
     Data(#[from] webly_data::DataError),
+    /// From an embedding matrix or its key file (`.npy`, `.ids`).
+    #[error(transparent)]
+    Matrix(#[from] webly_io::MatrixError),
     /// From the word vectors or caption embeddings.
     #[error(transparent)]
     Text(#[from] webly_text::TextError),

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 pub use webly_data::ShardSpec;
 use webly_data::{Item, Split};
-use webly_text::{read_ids, read_matrix, write_ids, write_matrix};
+use webly_io::{ids_path, read_ids, read_matrix, write_ids, write_matrix};
 
 use crate::config::RunConfig;
 use crate::context::Context;
@@ -139,7 +139,7 @@ pub fn embed_captions_shard(
         let stem = format!("captions-{}", shard_stem(split, spec));
         let npy = out_dir.join(format!("{stem}.npy"));
         write_matrix(&npy, emb.keys.len(), emb.dim, &emb.matrix)?;
-        write_ids(&npy.with_extension("ids"), &emb.keys)?;
+        write_ids(&ids_path(&npy), &emb.keys)?;
         let manifest = ShardManifest {
             kind: CAPTION_SHARD_KIND.into(),
             split,
@@ -295,7 +295,7 @@ pub fn merge(
     for (path, m) in &loaded {
         let npy = path.with_extension("npy");
         let (data, n, dim) = read_matrix(&npy)?;
-        let keys = read_ids(&npy.with_extension("ids"))?;
+        let keys = read_ids(&ids_path(&npy))?;
         if n != m.rows || keys.len() != n || dim != m.dim {
             return Err(PipelineError::Mismatch(format!(
                 "{}: {n} rows of dimension {dim} and {} keys, the manifest says {} of {}",
@@ -347,7 +347,7 @@ pub fn merge(
     let keys: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
     let data: Vec<f32> = rows.iter().flat_map(|r| r.1.iter().copied()).collect();
     write_matrix(out, keys.len(), first.dim, &data)?;
-    write_ids(&out.with_extension("ids"), &keys)?;
+    write_ids(&ids_path(out), &keys)?;
     Ok(MergeReport {
         kind: first.kind.clone(),
         shards: loaded.len(),
@@ -419,7 +419,7 @@ mod tests {
         let data: Vec<f32> = keys.iter().flat_map(|k| [k.len() as f32, 1.0]).collect();
         write_matrix(&npy, keys.len(), 2, &data).unwrap();
         let ids: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-        write_ids(&npy.with_extension("ids"), &ids).unwrap();
+        write_ids(&ids_path(&npy), &ids).unwrap();
         let m = ShardManifest {
             kind: EMBED_SHARD_KIND.into(),
             split: Split::Test,
@@ -463,7 +463,7 @@ mod tests {
         let b = write_shard(dir.path(), ShardSpec { index: 1, count: 2 }, &part(1), "m");
         let r = merge(&[dir.path().to_path_buf()], None, Some(&keys), &out).unwrap();
         assert_eq!((r.shards, r.rows), (2, 40));
-        let merged = read_ids(&out.with_extension("ids")).unwrap();
+        let merged = read_ids(&ids_path(&out)).unwrap();
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(merged, sorted);

@@ -3,10 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use webly_data::{Dataset, Split};
-use webly_text::{
-    clean, read_ids, read_matrix, train_glove, write_ids, write_matrix, Idf, LoadOptions,
-    TextEmbedder, Weighting, WordVectors,
-};
+use webly_io::{ids_path, read_ids, read_matrix, write_ids, write_matrix};
+use webly_text::{clean, train_glove, Idf, LoadOptions, TextEmbedder, Weighting, WordVectors};
 
 use crate::config::{RunConfig, WeightingKind};
 use crate::error::{PipelineError, Result};
@@ -47,7 +45,7 @@ impl TextSpace {
     pub fn captions(&self, split: Split) -> Result<CaptionMatrix> {
         let path = self.captions_path(split);
         let (matrix, rows, dim) = read_matrix(&path)?;
-        let keys = read_ids(&path.with_extension("ids"))?;
+        let keys = read_ids(&ids_path(&path))?;
         if keys.len() != rows {
             return Err(PipelineError::Mismatch(format!(
                 "{}: {rows} rows but {} ids beside it",
@@ -234,7 +232,7 @@ fn embed_splits(space: &TextSpace, dataset: &Dataset) -> Result<()> {
         );
         let path = space.captions_path(split);
         write_matrix(&path, emb.keys.len(), emb.dim, &emb.matrix)?;
-        write_ids(&path.with_extension("ids"), &emb.keys)?;
+        write_ids(&ids_path(&path), &emb.keys)?;
     }
     Ok(())
 }

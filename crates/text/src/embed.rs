@@ -1,7 +1,7 @@
 //! Caption and query embeddings in the word space.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -9,8 +9,8 @@ use sha2::{Digest, Sha256};
 
 use crate::clean::clean;
 use crate::error::{Result, TextError};
-use crate::npy::{read_ids, read_matrix, write_ids, write_matrix};
 use crate::vectors::{norm, WordVectors};
+use webly_io::{ids_path, read_ids, read_matrix, write_ids, write_matrix};
 
 /// Rows hashed into the fingerprint (evenly spaced over the vocabulary).
 const FINGERPRINT_ROWS: usize = 64;
@@ -116,7 +116,7 @@ impl CaptionEmbeddings {
     /// Writes `<npy_path>` and the keys beside it (same name, `.ids` extension), atomically.
     pub fn write(&self, npy_path: &Path) -> Result<()> {
         write_matrix(npy_path, self.keys.len(), self.dim, &self.matrix)?;
-        write_ids(&ids_path(npy_path), &self.keys)
+        Ok(write_ids(&ids_path(npy_path), &self.keys)?)
     }
 
     /// Reads what [`CaptionEmbeddings::write`] wrote (`skipped` is not stored: empty).
@@ -146,11 +146,6 @@ impl CaptionEmbeddings {
     pub fn row(&self, i: usize) -> &[f32] {
         &self.matrix[i * self.dim..(i + 1) * self.dim]
     }
-}
-
-/// The `.ids` file beside a `.npy` file.
-pub fn ids_path(npy_path: &Path) -> PathBuf {
-    npy_path.with_extension("ids")
 }
 
 /// Embeds token lists, captions and queries with fixed word vectors.

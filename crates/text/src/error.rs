@@ -44,6 +44,9 @@ pub enum TextError {
         /// Its cleaned tokens (possibly empty).
         tokens: Vec<String>,
     },
+    /// A caption embedding matrix or its key file (`.npy`, `.ids`).
+    #[error(transparent)]
+    Matrix(#[from] webly_io::MatrixError),
     /// A matrix whose shape does not match what was expected.
     #[error("{what}: shape mismatch: {msg}")]
     Shape {

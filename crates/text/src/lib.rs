@@ -7,7 +7,8 @@
 //!   content), with a binary cache beside the source; one module per format, each reading from
 //!   `BufRead`.
 //! - [`train_glove`]: the Stanford GloVe tools (vocab_count, cooccur, shuffle, glove) in Rust.
-//! - [`TextEmbedder`]: caption and query embeddings (mean or tf-idf weighted), `.npy`/`.ids` I/O.
+//! - [`TextEmbedder`]: caption and query embeddings (mean or tf-idf weighted), stored
+//!   as `.npy`/`.ids` by `webly-io` (as image embeddings are).
 
 #![deny(missing_docs)]
 mod atomic;
@@ -20,7 +21,6 @@ mod glove;
 mod glove_text;
 mod lines;
 mod load;
-mod npy;
 use webly_io::progress;
 mod storage;
 mod vectors;
@@ -33,14 +33,13 @@ pub use clean::{
     caption_vocabulary, clean, is_stopword, normalize_unicode, EXTRA_STOPWORDS, LATIN_FOLDS,
     MAX_TOKEN_LEN, MIN_TOKEN_LEN, STOPWORDS,
 };
-pub use embed::{ids_path, CaptionEmbeddings, Idf, QueryEmbedding, TextEmbedder, Weighting};
+pub use embed::{CaptionEmbeddings, Idf, QueryEmbedding, TextEmbedder, Weighting};
 pub use error::{Result, TextError};
 pub use format::{CacheStatus, Format, LoadOptions, LoadReport, NonUtf8};
 pub use glove::{train_glove, Cooc, GloveConfig, TrainStats};
 pub use glove_text::{read_glove_text, write_glove_text_to};
 pub use lines::MAX_DUPLICATE_EXAMPLES;
 pub use load::{detect_format, read_any};
-pub use npy::{read_ids, read_matrix, write_ids, write_matrix};
 pub use storage::Storage;
 pub use vectors::WordVectors;
 pub use vocab::Vocab;
