@@ -196,10 +196,13 @@ struct TextEmbedArgs {
 struct ExtractArgs {
     #[command(flatten)]
     model: ModelArgs,
-    /// Extract only work shard I of N (`I/N`): cache shard s of each set when s modulo N is I.
-    /// N tasks (GNU parallel, a Slurm array, a Kubernetes indexed Job) sharing the run folder
-    /// fill the whole cache.
-    #[arg(long)]
+    /// Extract only part I of N (`I/N`): cache shard s of each set when s modulo N is I (by
+    /// cache shard, not by key hash as `embed --shard` splits). N tasks (GNU parallel, a Slurm
+    /// array, a Kubernetes indexed Job) sharing the run folder fill the whole cache.
+    #[arg(long, value_name = "I/N")]
+    part: Option<pipeline::ShardSpec>,
+    /// Deprecated name of --part, kept so that existing scripts keep working.
+    #[arg(long, value_name = "I/N", hide = true, conflicts_with = "part")]
     shard: Option<pipeline::ShardSpec>,
 }
 
@@ -373,10 +376,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", pipeline::Written { path });
         }
         Command::Extract(a) => {
+            if a.shard.is_some() {
+                eprintln!(
+                    "webly: note: `extract --shard I/N` is now `extract --part I/N` (a part is \
+                     cache shards, not the key-hash work shard of `embed --shard`); --shard \
+                     still works"
+                );
+            }
             let cfg = load(&a.model.config)?;
             println!(
                 "{}",
-                pipeline::extract(&cfg, a.model.model.as_deref(), a.shard)?
+                pipeline::extract(&cfg, a.model.model.as_deref(), a.part.or(a.shard))?
             );
         }
         Command::Merge(a) => println!(

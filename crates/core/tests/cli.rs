@@ -36,6 +36,8 @@ fn a_bad_split_or_device_is_refused_before_any_work() {
             "all",
         ),
         (&["train", "--device", "tpu"][..], "tpu"),
+        (&["extract", "--part", "2/2"][..], "2/2"),
+        // The old name of --part still parses (and is checked) the same way.
         (&["extract", "--shard", "2/2"][..], "2/2"),
     ] {
         let mut full = args.to_vec();
@@ -61,6 +63,40 @@ fn a_bad_split_or_device_is_refused_before_any_work() {
     assert!(
         !ok && err.contains("no-such-config"),
         "gpu is a device: {err}"
+    );
+}
+
+#[test]
+fn extract_splits_by_part_and_still_takes_shard() {
+    // Its partition differs from embed's --shard (cache shards, not key hash): another name.
+    let (ok, stdout, _) = webly(&["extract", "--help"]);
+    assert!(ok);
+    assert!(stdout.contains("--part <I/N>"), "{stdout}");
+    assert!(
+        !stdout.contains("--shard <I/N>"),
+        "the old name is not advertised: {stdout}"
+    );
+    let (ok, _, err) = webly(&[
+        "extract",
+        "--part",
+        "0/2",
+        "--shard",
+        "1/2",
+        "--config",
+        "no-such-config.toml",
+    ]);
+    assert!(!ok && err.contains("cannot be used with"), "{err}");
+    // The old name alone: a note, then the same work (here: the missing config, named).
+    let (ok, _, err) = webly(&[
+        "extract",
+        "--shard",
+        "1/2",
+        "--config",
+        "no-such-config.toml",
+    ]);
+    assert!(
+        !ok && err.contains("--part I/N") && err.contains("no-such-config"),
+        "{err}"
     );
 }
 

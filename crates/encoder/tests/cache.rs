@@ -277,7 +277,7 @@ fn cached_training_resumes_exactly() {
     }
 }
 
-// `webly extract --shard I/N`: two tasks side by side, each with its own cache handle, write
+// `webly extract --part I/N`: two tasks side by side, each with its own cache handle, write
 // their cache shards into one set folder; the whole set is then there (nothing extracted again)
 // and holds what one extraction of everything holds.
 #[test]

@@ -105,7 +105,7 @@ impl fmt::Display for ExtractSummary {
     }
 }
 
-/// `webly extract [--shard I/N]`: fills a model's activation cache for its training (with the
+/// `webly extract [--part I/N]`: fills a model's activation cache for its training (with the
 /// configured views), validation and test images without training anything: the whole cache,
 /// or only the cache shards of work shard `part` ([`ShardSpec::takes`]: cache shard `s` of
 /// each set when `s % N == I`). N tasks side by side, on one machine or on a cluster sharing

@@ -286,7 +286,7 @@ impl FeatureCache {
         Ok((set_files, report))
     }
 
-    /// One task's part of [`FeatureCache::ensure`] (`webly extract --shard I/N`): makes sure the
+    /// One task's part of [`FeatureCache::ensure`] (`webly extract --part I/N`): makes sure the
     /// cache shards `s` of the set with `part.takes(s)` are there (shard `s` holds images
     /// `s * shard_images..`), extracting the missing or stale ones, and leaves the others alone.
     /// Tasks side by side write distinct shard files into one set folder, each committed by its
