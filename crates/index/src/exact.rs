@@ -6,8 +6,9 @@ use rayon::prelude::*;
 use webly_kernels::{block_of, scan_blocks};
 
 use crate::embeddings::l2_normalized;
+use crate::flat::FlatGraph;
 use crate::search::{keep_top_k, to_hits};
-use crate::{Embeddings, Hit, Hnsw, Search};
+use crate::{Embeddings, Hit, Search};
 
 /// Rows scored per rayon task against every query at once ([`webly_kernels::BLOCK_ROWS`]): the
 /// block stays in cache while all queries read it, so the matrix is read from memory once.
@@ -85,29 +86,38 @@ impl Exact {
 pub(crate) enum Rows<'a> {
     /// A row-major matrix, read where it lies.
     Matrix(&'a Embeddings),
-    /// The vectors of an index's graph nodes, in row order.
-    Index(&'a Hnsw),
+    /// The vectors of an index's graph nodes ([`crate::Hnsw`]), in row order.
+    Index {
+        /// The graph, holding one vector per node.
+        flat: &'a FlatGraph,
+        /// The node of each row.
+        row_nodes: &'a [u32],
+        /// The key of each row.
+        keys: &'a [String],
+        /// Values per vector.
+        dim: usize,
+    },
 }
 
 impl<'a> Rows<'a> {
     fn len(self) -> usize {
         match self {
             Rows::Matrix(e) => e.len(),
-            Rows::Index(h) => h.len(),
+            Rows::Index { keys, .. } => keys.len(),
         }
     }
 
     fn dim(self) -> usize {
         match self {
             Rows::Matrix(e) => e.dim(),
-            Rows::Index(h) => h.dim,
+            Rows::Index { dim, .. } => dim,
         }
     }
 
     fn keys(self) -> &'a [String] {
         match self {
             Rows::Matrix(e) => e.keys(),
-            Rows::Index(h) => h.keys(),
+            Rows::Index { keys, .. } => keys,
         }
     }
 
@@ -115,15 +125,13 @@ impl<'a> Rows<'a> {
     fn block(self, b: usize) -> Cow<'a, [f32]> {
         match self {
             Rows::Matrix(e) => block_of(e.as_slice(), e.dim(), b),
-            Rows::Index(h) => {
-                let start = (b * BLOCK_ROWS).min(h.len());
-                let end = (start + BLOCK_ROWS).min(h.len());
-                Cow::Owned(
-                    (start..end)
-                        .flat_map(|row| h.row_vector(row))
-                        .copied()
-                        .collect(),
-                )
+            Rows::Index {
+                flat, row_nodes, ..
+            } => {
+                let start = (b * BLOCK_ROWS).min(row_nodes.len());
+                let end = (start + BLOCK_ROWS).min(row_nodes.len());
+                let vectors = row_nodes[start..end].iter().map(|&n| flat.vector(n));
+                Cow::Owned(vectors.flatten().copied().collect())
             }
         }
     }

@@ -125,7 +125,13 @@ impl Hnsw {
     /// hits and scores, bit for bit, as [`crate::Exact`] over the embeddings the index was built
     /// from (see there), without a second copy of them.
     pub fn search_exact(&self, q: &[f32], k: usize) -> Vec<Hit> {
-        search_one(Rows::Index(self), q, k)
+        let rows = Rows::Index {
+            flat: &self.flat,
+            row_nodes: &self.row_nodes,
+            keys: &self.keys,
+            dim: self.dim,
+        };
+        search_one(rows, q, k)
     }
 
     /// Row `row`'s (unit) vector, as indexed; panics when out of range.
