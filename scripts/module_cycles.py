@@ -11,7 +11,7 @@ more than one module.
 
 It also checks the crate layering (LAYERS): a crate's [dependencies] and the `webly_*` paths its
 src/ names may only point to crates of a lower layer, and only the crates of TORCH may depend on
-tch or torch-sys (text, data, index and eval build and test without libtorch).
+tch or torch-sys (text, data, synth, index and eval build and test without libtorch).
 
 Usage: python3 scripts/module_cycles.py [crate ...]; exit 1 when any cycle or layering breach.
 """
@@ -25,7 +25,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "crates")
 LAYERS = {
     "io": 0, "kernels": 0,
     "text": 1, "data": 1, "index": 1,
-    "eval": 2, "encoder": 2,
+    "eval": 2, "encoder": 2, "synth": 2,
     "pipeline": 3,
     "serve": 4,
     "core": 5,

@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use webly_data::synth::{generate, SynthConfig};
 use webly_data::{load_batch, Crop, LoaderConfig};
+use webly_synth::{generate, SynthConfig};
 
 /// Images per `load_batch` call (the reference's batch size was 120).
 const BATCH: usize = 128;

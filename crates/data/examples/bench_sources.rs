@@ -11,11 +11,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use webly_data::synth::{generate, SynthConfig};
 use webly_data::{
     load_batch, read_image_bytes, Crop, Dataset, DatasetConfig, DatasetFormat, LoaderConfig,
     CAPTION_DIR,
 };
+use webly_synth::{generate, SynthConfig};
 
 /// Images per `load_batch` call.
 const BATCH: usize = 128;

@@ -8,8 +8,3 @@ use crate::error::DataError;
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
     webly_io::write_atomic(path, bytes).map_err(|e| DataError::write(path, e))
 }
-
-/// As [`write_atomic`], without a sync to disk: for generated files that can be regenerated.
-pub(crate) fn write_atomic_unsynced(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
-    webly_io::write_atomic_unsynced(path, bytes).map_err(|e| DataError::write(path, e))
-}

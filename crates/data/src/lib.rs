@@ -1,6 +1,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
-//! InstaCities1M layout, splits, parallel image loading, and the InstaCities-style generator.
+//! InstaCities1M layout, splits and parallel image loading (webly-synth generates data in that
+//! layout).
 //!
 //! - [`Dataset::open`] reads `img_resized_1M/cities_instagram/<city>/<id>.jpg` and
 //!   `captions_resized_1M/cities_instagram/<city>/<id>.txt`, pairs them, and assigns the
@@ -9,7 +10,6 @@
 //!   split by key ([`hash_split`]). Tar members are read in place ([`read_image_bytes`]).
 //! - [`GroundTruth`] reads `<root>/ground_truth.tsv` (true concepts of generated images).
 //! - [`load_batch`] decodes, resizes, crops and mirrors images into `f32` CHW batches in parallel.
-//! - [`synth::generate`] writes learnable InstaCities-style data in the same layout.
 
 mod atomic;
 mod caption;
@@ -21,7 +21,6 @@ mod loader;
 mod resize;
 mod source;
 mod split;
-pub mod synth;
 mod work_shard;
 
 pub use dataset::{Dataset, DatasetConfig, DatasetFormat, Item, LayoutReport};

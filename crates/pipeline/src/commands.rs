@@ -3,9 +3,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use webly_data::synth::{self, SynthConfig, SynthReport};
 use webly_data::{GroundTruth, Split};
 use webly_eval::{compare as compare_runs, Comparison};
+use webly_synth::{self as synth, SynthConfig, SynthReport};
 use webly_text::{LoadOptions, LoadReport, NonUtf8, WordVectors};
 
 use crate::config::RunConfig;

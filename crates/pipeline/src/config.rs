@@ -6,10 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use webly_data::synth::SynthConfig;
 use webly_data::DatasetConfig;
 use webly_encoder::TrainConfig;
 use webly_index::HnswConfig;
+use webly_synth::SynthConfig;
 use webly_text::GloveConfig;
 
 use crate::error::PipelineError;

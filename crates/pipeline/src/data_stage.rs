@@ -2,8 +2,8 @@
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
-use webly_data::synth::{self, SynthConfig};
 use webly_data::{image_container, Dataset, GROUND_TRUTH_FILE};
+use webly_synth::{self as synth, SynthConfig};
 
 use crate::config::RunConfig;
 use crate::error::{PipelineError, Result};

@@ -116,6 +116,9 @@ pub enum PipelineError {
     /// From the dataset.
     #[error(transparent)]
     Data(#[from] webly_data::DataError),
+    /// From the generator of the demo's data (`[data.synth]`, `webly synth`).
+    #[error(transparent)]
+    Synth(#[from] webly_synth::SynthError),
     /// From an embedding matrix or its key file (`.npy`, `.ids`).
     #[error(transparent)]
     Matrix(#[from] webly_io::MatrixError),

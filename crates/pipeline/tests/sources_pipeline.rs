@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
-use webly_data::synth::{self, SynthConfig};
 use webly_data::{Dataset, DatasetConfig, DatasetFormat, GROUND_TRUTH_FILE};
 use webly_pipeline::{
     embed_captions_shard, embed_shard, export, merge_checked, run, ExportDtype, RunConfig,
     ShardSpec,
 };
+use webly_synth::{self as synth, SynthConfig};
 
 /// A `.npy` matrix (f32, C order) and the keys of its `.ids`.
 fn read_npy(path: &Path) -> (Vec<f32>, Vec<String>) {

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use webly_data::synth::{generate, render_sample, Sample, SynthConfig, CONTACT_SHEET_FILE};
 use webly_data::{
     load_batch, Crop, Dataset, DatasetConfig, GroundTruth, LoaderConfig, Split, CITIES,
 };
+use webly_synth::{generate, render_sample, Sample, SynthConfig, CONTACT_SHEET_FILE};
 
 fn small(out: &Path, images: usize) -> SynthConfig {
     SynthConfig {

@@ -18,10 +18,9 @@ use super::concept::{sample_scene, Concept, QUERY_PAIRS};
 use super::render::render;
 use super::sample::Sample;
 use super::sheet::contact_sheet;
-use crate::atomic::{write_atomic, write_atomic_unsynced};
-use crate::error::DataError;
-use crate::ground_truth::GROUND_TRUTH_FILE;
-use crate::layout::{CAPTION_DIR, CITIES, IMAGE_DIR};
+use webly_data::{CAPTION_DIR, CITIES, GROUND_TRUTH_FILE, IMAGE_DIR};
+
+use crate::error::{write_atomic, write_atomic_unsynced, SynthError};
 
 /// File name of the contact sheet, in `out`.
 pub const CONTACT_SHEET_FILE: &str = "contact_sheet.png";
@@ -88,8 +87,8 @@ impl Default for SynthConfig {
 
 impl SynthConfig {
     /// Checks ranges of every option.
-    pub fn validate(&self) -> Result<(), DataError> {
-        let bad = |m: String| Err(DataError::Config(m));
+    pub fn validate(&self) -> Result<(), SynthError> {
+        let bad = |m: String| Err(SynthError::Config(m));
         if self.image_size < MIN_IMAGE_SIZE {
             return bad(format!(
                 "image_size {} is below {MIN_IMAGE_SIZE}",
@@ -189,7 +188,7 @@ pub fn render_sample(cfg: &SynthConfig, index: usize) -> Sample {
 
 /// Generates `cfg.images` images in parallel into `cfg.out` (InstaCities1M layout plus
 /// `ground_truth.tsv`, and `contact_sheet.png` when asked). Every file is written atomically.
-pub fn generate(cfg: &SynthConfig) -> Result<SynthReport, DataError> {
+pub fn generate(cfg: &SynthConfig) -> Result<SynthReport, SynthError> {
     cfg.validate()?;
     prepare_out(cfg)?;
     let start = Instant::now();
@@ -201,7 +200,7 @@ pub fn generate(cfg: &SynthConfig) -> Result<SynthReport, DataError> {
             bar.inc(1);
             row
         })
-        .collect::<Result<_, DataError>>()?;
+        .collect::<Result<_, SynthError>>()?;
     bar.finish_and_clear();
     write_ground_truth(&cfg.out, &rows)?;
     let seconds = start.elapsed().as_secs_f64();
@@ -218,14 +217,14 @@ pub fn generate(cfg: &SynthConfig) -> Result<SynthReport, DataError> {
 }
 
 /// Creates the city folders; refuses (or clears, with `overwrite`) an existing dataset.
-fn prepare_out(cfg: &SynthConfig) -> Result<(), DataError> {
+fn prepare_out(cfg: &SynthConfig) -> Result<(), SynthError> {
     let images = cfg.out.join(IMAGE_DIR);
     let captions = cfg.out.join(CAPTION_DIR);
     let occupied = fs::read_dir(&images)
         .map(|mut d| d.next().is_some())
         .unwrap_or(false);
     if occupied && !cfg.overwrite {
-        return Err(DataError::Layout {
+        return Err(SynthError::Layout {
             path: images,
             message: "already holds data that this generator's settings did not make: replace it \
                       (`webly synth --overwrite`, or `overwrite = true` in the run config's \
@@ -236,18 +235,18 @@ fn prepare_out(cfg: &SynthConfig) -> Result<(), DataError> {
     }
     for dir in [&images, &captions] {
         if occupied && dir.exists() {
-            fs::remove_dir_all(dir).map_err(|e| DataError::write(dir, e))?;
+            fs::remove_dir_all(dir).map_err(|e| SynthError::write(dir, e))?;
         }
         for city in CITIES {
             let d = dir.join(city);
-            fs::create_dir_all(&d).map_err(|e| DataError::write(&d, e))?;
+            fs::create_dir_all(&d).map_err(|e| SynthError::write(&d, e))?;
         }
     }
     Ok(())
 }
 
 /// Writes one sample's JPEG and caption; returns its ground-truth row.
-fn write_sample(cfg: &SynthConfig, s: &Sample) -> Result<(String, Vec<String>), DataError> {
+fn write_sample(cfg: &SynthConfig, s: &Sample) -> Result<(String, Vec<String>), SynthError> {
     let img_path = cfg
         .out
         .join(IMAGE_DIR)
@@ -256,7 +255,7 @@ fn write_sample(cfg: &SynthConfig, s: &Sample) -> Result<(String, Vec<String>), 
     let mut jpeg = Vec::new();
     JpegEncoder::new_with_quality(Cursor::new(&mut jpeg), cfg.jpeg_quality)
         .encode_image(&s.image)
-        .map_err(|e| DataError::Image {
+        .map_err(|e| SynthError::Image {
             path: img_path.clone(),
             message: e.to_string(),
         })?;
@@ -270,7 +269,7 @@ fn write_sample(cfg: &SynthConfig, s: &Sample) -> Result<(String, Vec<String>), 
     Ok((format!("{}/{}", s.city, s.id), s.concepts.clone()))
 }
 
-fn write_ground_truth(out: &Path, rows: &[(String, Vec<String>)]) -> Result<(), DataError> {
+fn write_ground_truth(out: &Path, rows: &[(String, Vec<String>)]) -> Result<(), SynthError> {
     let text: String = rows
         .iter()
         .map(|(key, concepts)| format!("{key}\t{}\n", concepts.join(",")))
@@ -278,7 +277,7 @@ fn write_ground_truth(out: &Path, rows: &[(String, Vec<String>)]) -> Result<(), 
     write_atomic(&out.join(GROUND_TRUTH_FILE), text.as_bytes())
 }
 
-fn write_sheet(cfg: &SynthConfig) -> Result<Option<PathBuf>, DataError> {
+fn write_sheet(cfg: &SynthConfig) -> Result<Option<PathBuf>, SynthError> {
     if !cfg.contact_sheet || cfg.images == 0 {
         return Ok(None);
     }
@@ -288,7 +287,7 @@ fn write_sheet(cfg: &SynthConfig) -> Result<Option<PathBuf>, DataError> {
         .map(|i| render_sample(cfg, i))
         .collect();
     let path = cfg.out.join(CONTACT_SHEET_FILE);
-    let png = contact_sheet(&samples).map_err(|message| DataError::Image {
+    let png = contact_sheet(&samples).map_err(|message| SynthError::Image {
         path: path.clone(),
         message,
     })?;

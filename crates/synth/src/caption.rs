@@ -264,7 +264,7 @@ mod tests {
 
     #[test]
     fn city_tags_cover_the_cities() {
-        for c in crate::CITIES {
+        for c in webly_data::CITIES {
             assert!(!city_tags(c).is_empty(), "{c}");
         }
     }

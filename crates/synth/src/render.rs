@@ -131,7 +131,7 @@ impl<R: Rng> Painter<'_, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synth::concept::sample_scene;
+    use crate::concept::sample_scene;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 

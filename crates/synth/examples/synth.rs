@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use webly_data::synth::{generate, SynthConfig};
+use webly_synth::{generate, SynthConfig};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
