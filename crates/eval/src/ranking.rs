@@ -6,29 +6,32 @@
 //! cut the ranking into (before the first, on the first, between the first and the second,
 //! ...; of a score repeated, only the first's slots fill), and only the relevant scores are
 //! sorted. An image finds its slot through a table of
-//! cells ([`webly_kernels::CellMap`], [`webly_kernels::CellTable`]): the range from the
+//! cells ([`CellMap`], [`CellTable`], in [`webly_kernels::cells`]): the range from the
 //! best to the worst relevant score cut into cells, narrower where the relevant scores crowd,
 //! each knowing which relevant keys lie in it.
 
-use webly_kernels::{
-    descending_key, score_of_key, CellMap, CellTable, MAX_BOUNDS, PAST_FIRST, UNRESOLVED,
+use webly_kernels::cells::{
+    descending_key, score_of_key, CellMap, CellTable, CELL_CAPACITY, MAX_BOUNDS, PAST_FIRST,
+    UNRESOLVED,
 };
 
 use crate::metrics::{metrics_of_ties, RankMetrics, Tie};
 
 /// Cells of the score range from the best to the worst relevant score, at most: the table
 /// (8 bytes a cell, 512 KB) stays in a core's L2 cache. Measured on the 150K x 300 benchmark
-/// (`scripts/bench_eval.sh`) against 2^14 and 2^15.
+/// (`scripts/bench_eval.sh`) against 2^14 and 2^15. The workspace's one `MAX_CELLS`: a choice
+/// within what a [`CellMap`] can hold ([`CELL_CAPACITY`]).
 const MAX_CELLS: usize = 1 << 16;
+const _: () = assert!(MAX_CELLS <= CELL_CAPACITY);
 
 /// Cells per relevant image (up to [`MAX_CELLS`]): few cells then hold more than
-/// [`webly_kernels::CELL_BOUNDS`] relevant scores, past which an image compares the next
+/// [`webly_kernels::cells::CELL_BOUNDS`] relevant scores, past which an image compares the next
 /// ones one by one. Measured against 2 and 8: with cells shared out where the scores crowd, 4
 /// is enough.
 const CELLS_PER_KEY: usize = 4;
 
 /// Relevant keys compared one by one after the first of a cell, before a binary search of the
-/// rest ([`webly_kernels::PAST_FIRST`]).
+/// rest ([`PAST_FIRST`]).
 const AFTER_STEPS: usize = 4;
 
 /// Images placed by one kernel call, whose slots are then counted.

@@ -3,7 +3,8 @@
 
 use rayon::prelude::*;
 
-use webly_kernels::{block_of, descending_key, scan_blocks};
+use webly_kernels::cells::descending_key;
+use webly_kernels::{block_of, scan_blocks};
 
 use crate::{EvalError, Result};
 

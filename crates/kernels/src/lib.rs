@@ -1,18 +1,13 @@
 #![deny(missing_docs)]
 //! webly's vector kernels, shared by the text space, the index and the evaluation (none of
 //! which links tch): one dot product for the whole workspace, queries-against-rows scoring as
-//! a matrix product, and the placement of every score of a ranking among a few sorted ones
-//! (exact evaluation).
+//! a matrix product and the exact scan built on it ([`scan_blocks`]), and, in [`cells`], the
+//! placement of every score of a ranking among a few sorted ones (exact evaluation).
 
-mod cells;
+pub mod cells;
 mod dot;
 mod gemm;
 mod scan;
-
-pub use cells::{
-    descending_key, score_of_key, CellMap, CellTable, CELL_BOUNDS, MAX_BOUNDS, MAX_CELLS,
-    PAST_FIRST, UNRESOLVED,
-};
 
 pub use dot::{dot, isa, norm, Isa};
 pub use gemm::{dot_block, dot_block_by_row, BLOCK_ROWS};

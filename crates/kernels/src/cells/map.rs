@@ -6,9 +6,10 @@ use super::x86;
 use super::{score_of_key, POSITIONS, ROUNDING, SLICES};
 use crate::dot::{isa, Isa};
 
-/// Most cells a [`CellMap`] is asked for: with the one a slice it may add, a cell number fits
-/// the 20 bits [`super::CellTable::build`] sorts it in.
-pub const MAX_CELLS: usize = (1 << 20) - SLICES;
+/// Most cells a [`CellMap`] can hold (its capacity, not a choice: a caller picks how many it
+/// asks for): with the one a slice it may add, a cell number fits the 20 bits
+/// [`super::CellTable::build`] sorts it in.
+pub const CELL_CAPACITY: usize = (1 << 20) - SLICES;
 
 /// Bounds sampled by [`CellMap::new`] to share the cells among the slices.
 const SAMPLE: usize = 4096;
@@ -41,10 +42,10 @@ impl CellMap {
     /// About `count` cells from `best` down to `worst`, shared among the slices as the
     /// `bounds` (keys, [`super::descending_key`]; any order) fall in them, at least one a slice;
     /// `None` unless both scores are finite, `best > worst` and `count` is in
-    /// `1..=`[`MAX_CELLS`].
+    /// `1..=`[`CELL_CAPACITY`].
     pub fn new(best: f32, worst: f32, count: usize, bounds: &[u32]) -> Option<Self> {
         let range = best - worst;
-        let fits = (1..=MAX_CELLS).contains(&count);
+        let fits = (1..=CELL_CAPACITY).contains(&count);
         if !(range.is_finite() && range > 0.0 && fits) {
             return None;
         }

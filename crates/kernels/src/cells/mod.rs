@@ -1,14 +1,16 @@
-//! Placing every score of a ranking among a few sorted keys through a table of cells (the
-//! exact evaluation's ranking, `webly-eval`), AVX-512 chosen once at run time: the keys
-//! (here), the map from a score to its cell ([`CellMap`]), the table of the keys among the
-//! cells ([`CellTable`]) and the AVX-512 kernels of both (`x86`).
+//! Placing every score of a ranking among a few sorted keys through a table of cells, AVX-512
+//! chosen once at run time: the keys (here), the map from a score to its cell ([`CellMap`]),
+//! the table of the keys among the cells ([`CellTable`]) and the AVX-512 kernels of both
+//! (`x86`). Its one user is the exact evaluation's ranking (`webly-eval`'s `ranking.rs`, which
+//! picks how many cells to use); it lives here, as a module of its own, because its kernels are
+//! `unsafe` SIMD and webly-eval forbids unsafe code.
 
 mod map;
 mod table;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
-pub use map::{CellMap, MAX_CELLS};
+pub use map::{CellMap, CELL_CAPACITY};
 pub use table::{CellTable, MAX_BOUNDS};
 
 /// A slot [`CellTable::slots`] leaves to the caller: the score is not finite.
