@@ -48,6 +48,7 @@ async fn a_short_soak_answers_every_request_and_leaks_no_descriptor() {
         max_upload_pixels: config.image_limits.max_pixels,
         search_workers: 2,
         search_pause: Duration::from_millis(2),
+        bomb_workers: 1,
         queries: queries.iter().map(|q| q.to_string()).collect(),
     };
     let report = driver::run(plan).await.expect("the soak runs");

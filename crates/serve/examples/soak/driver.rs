@@ -52,15 +52,17 @@ pub struct Plan {
     pub search_workers: usize,
     /// Pause of each search client between two searches (pacing).
     pub search_pause: Duration,
+    /// Clients that upload the costly scan bomb, each one after another with a pause.
+    pub bomb_workers: usize,
     /// Query texts, taken in turn.
     pub queries: Vec<String>,
 }
 
-/// Scans of a refused scan bomb: past `webly_data::MAX_JPEG_SCANS` (64), as the issue's example
-/// (1,000 there; fewer here keeps the file under the upload limit).
-pub const REFUSED_BOMB_SCANS: usize = 200;
-/// Side of the refused bomb's picture, in pixels (its size only sets the file's length).
-const REFUSED_BOMB_SIDE: u32 = 512;
+/// Scans and side of a refused scan bomb: issue 25's example (`make_scans.py 4000 1000`), past
+/// `webly_data::MAX_JPEG_SCANS` (64). Uploads are given the largest side within the limits, up
+/// to this.
+pub const REFUSED_BOMB_SCANS: usize = 1000;
+const REFUSED_BOMB_SIDE: u32 = 4000;
 /// Scans of the costliest bomb the server takes: `webly_data::MAX_JPEG_SCANS`.
 pub const COSTLY_BOMB_SCANS: usize = 64;
 /// Stalled sockets and slow uploads send one byte this often (a slowloris client's pace).
@@ -275,6 +277,9 @@ pub struct Report {
     pub plan: Plan,
     /// Seconds the mix ran.
     pub mix_seconds: f64,
+    /// Seconds until the server was idle after the mix, and its CPU seconds meanwhile: work on
+    /// requests already answered (a decode outlives its 408).
+    pub left_over: (f64, f64),
 }
 
 impl Report {
@@ -376,6 +381,11 @@ impl Report {
                 None => "NOT back to the start level".into(),
             }
         );
+        let _ = writeln!(
+            out,
+            "after the mix: the server idle after {:.1} s, {:.2} s of CPU meanwhile",
+            self.left_over.0, self.left_over.1
+        );
         for b in &self.bombs {
             let _ = writeln!(
                 out,
@@ -433,54 +443,104 @@ pub fn cpu_seconds(pid: u32) -> std::io::Result<f64> {
     Ok((ticks(11)? + ticks(12)?) as f64 / hz as f64)
 }
 
-/// A grey `side x side` progressive JPEG whose last scan is repeated until it has `scans` scans:
-/// the scan bomb of issue 25 (`shared/cases/image-scan-bomb/make_scans.py` does the same with
-/// Pillow). Each scan makes the decoder walk every block of the picture. Encoded by
-/// `jpeg-encoder` (progressive by spectral selection, optimised Huffman tables, so that a flat
-/// block's scan is a 1-bit end-of-block code).
+/// A grey `side x side` progressive JPEG of `scans` scans, every one after the first two an AC
+/// refinement of the whole picture: the scan bomb of issue 25
+/// (`shared/cases/image-scan-bomb/make_scans.py` repeats Pillow's last refinement scan the
+/// same way). A refinement scan of a flat picture is a few bytes (end-of-band runs of 32,767
+/// blocks), yet the decoder walks every coefficient of every block to refine it (libjpeg-turbo's
+/// LJT-01-003). The first two scans (DC, then AC 1-63) are `jpeg-encoder`'s progressive output.
 pub fn scan_bomb(side: u32, scans: usize) -> Vec<u8> {
     let side16 = u16::try_from(side).expect("a JPEG side fits 16 bits");
     let pixels = vec![128u8; side as usize * side as usize];
     let mut jpeg = Vec::new();
     let mut enc = jpeg_encoder::Encoder::new(&mut jpeg, 90);
-    // One DC scan and one AC scan (coefficients 1-63).
     enc.set_progressive_scans(2);
     enc.set_optimized_huffman_tables(true);
     enc.encode(&pixels, side16, side16, jpeg_encoder::ColorType::Luma)
         .expect("a flat picture encodes");
-    let sos = scan_segments(&jpeg);
-    let &(start, end) = sos.last().expect("a progressive JPEG has scans");
-    let repeats = scans.saturating_sub(sos.len());
-    let mut out = Vec::with_capacity(jpeg.len() + repeats * (end - start));
-    out.extend_from_slice(&jpeg[..end]);
-    for _ in 0..repeats {
-        out.extend_from_slice(&jpeg[start..end]);
+    let eoi = jpeg.len() - 2;
+    assert_eq!(jpeg[eoi..], [0xFF, 0xD9], "the encoder ends with EOI");
+    let component = frame_component(&jpeg).expect("a progressive frame header");
+    // AC table 1: the end-of-band symbols EOB0..EOB14 (run class r in the high nibble, ITU T.81
+    // G.1.2.2), 15 codes of 4 bits each, canonical: symbol i gets code i.
+    let mut dht = vec![0xFF, 0xC4, 0, 34, 0x11];
+    dht.extend((1..=16).map(|len| if len == 4 { 15 } else { 0 }));
+    dht.extend((0..15u8).map(|r| r << 4));
+    // One refinement scan: component, DC table 0 / AC table 1, Ss 1, Se 63, Ah 1, Al 0.
+    let mut scan = vec![0xFF, 0xDA, 0, 8, 1, component, 0x01, 1, 63, 0x10];
+    let blocks = u64::from(side.div_ceil(8)).pow(2);
+    let mut bits = BitWriter::default();
+    let mut left = blocks;
+    while left > 0 {
+        let run = left.min((1 << 15) - 1);
+        let r = 63 - run.leading_zeros(); // floor(log2(run))
+        bits.put(u64::from(r), 4);
+        bits.put(run - (1 << r), r);
+        left -= run;
     }
-    out.extend_from_slice(&jpeg[end..]);
+    scan.extend(bits.finish());
+    let repeats = scans.saturating_sub(2);
+    let mut out = Vec::with_capacity(jpeg.len() + dht.len() + repeats * scan.len());
+    out.extend_from_slice(&jpeg[..eoi]);
+    out.extend_from_slice(&dht);
+    for _ in 0..repeats {
+        out.extend_from_slice(&scan);
+    }
+    out.extend_from_slice(&jpeg[eoi..]);
     out
 }
 
-/// Byte ranges of the scans of a JPEG: each from its start-of-scan marker to the next marker
-/// that is not a stuffed `FF 00` or a restart marker (ITU T.81 B.1).
-fn scan_segments(j: &[u8]) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut i = 2;
-    while i + 3 < j.len() && j[i] == 0xFF && j[i + 1] != 0xD9 {
-        let len = usize::from(u16::from_be_bytes([j[i + 2], j[i + 3]]));
-        if j[i + 1] != 0xDA {
-            i += 2 + len;
-            continue;
+/// Entropy-coded bits, most significant first, with `FF` bytes stuffed (`FF 00`) and the last
+/// byte padded with ones (ITU T.81 F.1.2.3).
+#[derive(Default)]
+struct BitWriter {
+    out: Vec<u8>,
+    acc: u64,
+    n: u32,
+}
+
+impl BitWriter {
+    fn put(&mut self, value: u64, bits: u32) {
+        for i in (0..bits).rev() {
+            self.acc = (self.acc << 1) | ((value >> i) & 1);
+            self.n += 1;
+            if self.n == 8 {
+                self.byte();
+            }
         }
-        let mut k = i + 2 + len;
-        while k + 1 < j.len()
-            && !(j[k] == 0xFF && j[k + 1] != 0 && !(0xD0..=0xD7).contains(&j[k + 1]))
-        {
-            k += 1;
-        }
-        out.push((i, k));
-        i = k;
     }
-    out
+
+    fn byte(&mut self) {
+        let b = self.acc as u8;
+        self.out.push(b);
+        if b == 0xFF {
+            self.out.push(0);
+        }
+        (self.acc, self.n) = (0, 0);
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        if self.n > 0 {
+            let pad = 8 - self.n;
+            self.put((1 << pad) - 1, pad);
+        }
+        self.out
+    }
+}
+
+/// The id of the first component of a JPEG's progressive frame header (SOF2), walking the
+/// marker segments before the first scan.
+fn frame_component(j: &[u8]) -> Option<u8> {
+    let mut i = 2;
+    while i + 3 < j.len() && j[i] == 0xFF {
+        let len = usize::from(u16::from_be_bytes([j[i + 2], j[i + 3]]));
+        match j[i + 1] {
+            0xC2 => return j.get(i + 10).copied(),
+            0xDA => return None,
+            _ => i += 2 + len,
+        }
+    }
+    None
 }
 
 /// The side of the largest square picture within `max_pixels`.
@@ -776,10 +836,11 @@ pub async fn run(plan: Plan) -> Result<Report, String> {
         .map_err(|e| format!("the thumbnail of {first}: {e}"))?
         .to_vec();
     let costly_side = largest_side(plan.max_upload_pixels);
+    let refused_side = REFUSED_BOMB_SIDE.min(costly_side);
     let ctx = Arc::new(Ctx {
         http: http.clone(),
         keys,
-        refused_bomb: scan_bomb(REFUSED_BOMB_SIDE, REFUSED_BOMB_SCANS),
+        refused_bomb: scan_bomb(refused_side, REFUSED_BOMB_SCANS),
         costly_bomb: scan_bomb(costly_side, COSTLY_BOMB_SCANS),
         costly_side,
         good_jpeg,
@@ -929,7 +990,7 @@ pub async fn run(plan: Plan) -> Result<Report, String> {
             }
         }));
     }
-    {
+    for _ in 0..plan.bomb_workers {
         let ctx = Arc::clone(&ctx);
         tasks.push(tokio::spawn(async move {
             while Instant::now() < until {
@@ -956,12 +1017,21 @@ pub async fn run(plan: Plan) -> Result<Report, String> {
     let waves = waves.await.unwrap_or_default();
     let mix_seconds = mix_started.elapsed().as_secs_f64();
 
+    // Work left over from the mix (uploads answered 408 still decoding): until the server is
+    // idle.
+    let (busy_from, cpu_from) = (Instant::now(), cpu_seconds(plan.pid).unwrap_or(f64::NAN));
+    wait_idle(plan.pid, plan.request_timeout * 3).await;
+    let left_over = (
+        busy_from.elapsed().as_secs_f64(),
+        cpu_seconds(plan.pid).unwrap_or(f64::NAN) - cpu_from,
+    );
+
     // The bombs, each alone: the server's CPU from the upload until it is idle again.
     let mut bombs = Vec::new();
     for (kind, side, scans, bytes) in [
         (
             Kind::BombRefused,
-            REFUSED_BOMB_SIDE,
+            refused_side,
             REFUSED_BOMB_SCANS,
             &ctx.refused_bomb,
         ),
@@ -1021,6 +1091,7 @@ pub async fn run(plan: Plan) -> Result<Report, String> {
         bombs,
         plan,
         mix_seconds,
+        left_over,
     })
 }
 

@@ -7,7 +7,7 @@
 //!
 //! ```sh
 //! cargo run --release -p webly-serve --example soak -- --addr 127.0.0.1:18081 --pid PID \
-//!     [--seconds 60] [--crowd 2000] [--wave 200] [--queries eval/queries/simple.txt] \
+//!     [--seconds 60] [--crowd 2000] [--wave 200] [--bomb-clients 1] [--queries eval/queries/simple.txt] \
 //!     [--serve-config limits.toml]
 //! ```
 //! The server's limits are read from the same `--serve-config` file the server was given (the
@@ -48,6 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seconds: f64 = value("--seconds").map_or(Ok(60.0), |s| s.parse())?;
     let crowd: usize = value("--crowd").map_or(Ok(2000), |s| s.parse())?;
     let wave: usize = value("--wave").map_or(Ok(200), |s| s.parse())?;
+    let bomb_workers: usize = value("--bomb-clients").map_or(Ok(1), |s| s.parse())?;
     let queries_file = value("--queries").unwrap_or_else(|| "eval/queries/simple.txt".into());
     let config = match value("--serve-config") {
         Some(p) => ServeConfig::load(Path::new(&p))?,
@@ -76,6 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         max_upload_pixels: config.image_limits.max_pixels,
         search_workers: 2,
         search_pause: Duration::from_millis(1),
+        bomb_workers,
         queries,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
