@@ -361,14 +361,23 @@ async fn upload_vector(
             ),
         ));
     }
-    let state = Arc::clone(s);
-    tokio::task::spawn_blocking(move || state.searcher.embed_bytes(&bytes, &limits))
+    // A turn to decode: waiting for it counts against the request timeout, and a request that
+    // times out waiting is dropped here, before any work.
+    let slot = Arc::clone(&s.upload_slots)
+        .acquire_owned()
         .await
-        .map_err(|e| ApiError::internal(format!("embedding task: {e}")))?
-        .map_err(|e| match e {
-            PipelineError::Invalid(m) => ApiError::bad(m),
-            other => ApiError::internal(other.to_string()),
-        })
+        .map_err(|e| ApiError::internal(format!("upload slots: {e}")))?;
+    let state = Arc::clone(s);
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        state.searcher.embed_bytes(&bytes, &limits)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("embedding task: {e}")))?
+    .map_err(|e| match e {
+        PipelineError::Invalid(m) => ApiError::bad(m),
+        other => ApiError::internal(other.to_string()),
+    })
 }
 
 fn hits(s: &AppState, vector: &[f32], k: usize, mode: SearchMode) -> Vec<Hit> {
