@@ -67,7 +67,7 @@ fn no_cache() -> LoadOptions {
 
 #[test]
 fn a_word2vec_text_header_claiming_2_pow_32_values_is_refused_without_allocating_them() {
-    let _one = ONE_AT_A_TIME.lock().unwrap();
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let path = fixture("w2v_header_dim_2pow32.txt");
     let (result, largest) = largest_allocation(|| WordVectors::load(&path, &no_cache()));
     let e = result.unwrap_err().to_string();
@@ -81,7 +81,7 @@ fn a_word2vec_text_header_claiming_2_pow_32_values_is_refused_without_allocating
 
 #[test]
 fn a_word2vec_binary_header_claiming_2_pow_61_values_is_a_truncated_record() {
-    let _one = ONE_AT_A_TIME.lock().unwrap();
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let path = fixture("w2v_binary_header_dim_2pow61.bin");
     let (result, largest) = largest_allocation(|| WordVectors::load(&path, &no_cache()));
     let e = result.unwrap_err().to_string();
@@ -95,7 +95,7 @@ fn a_word2vec_binary_header_claiming_2_pow_61_values_is_a_truncated_record() {
 
 #[test]
 fn a_cache_claiming_4_billion_duplicate_examples_is_rebuilt_without_allocating_them() {
-    let _one = ONE_AT_A_TIME.lock().unwrap();
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("vectors.txt");
     std::fs::copy(fixture("cache_source.txt"), &source).unwrap();
