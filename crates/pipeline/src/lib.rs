@@ -41,7 +41,6 @@ mod run;
 mod searcher;
 /// `webly embed --shard I/N` and `webly merge`: work shards of a split's embedding.
 pub mod shards;
-/// Stage stamps (`stamp.json`) and content signatures: what decides that a stage is reused.
 pub mod stamp;
 mod suite;
 mod text_stage;
