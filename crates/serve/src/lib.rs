@@ -39,6 +39,7 @@ use tower_http::timeout::TimeoutLayer;
 use webly_data::ImageLimits;
 pub use webly_pipeline::Searcher;
 
+pub use api::{parse_request, Asked};
 pub use error::ServeError;
 
 /// Default address: loopback only; another address only when given.
