@@ -6,11 +6,13 @@
 #                judges the triplet recipe against cross-entropy on every set, seeds 1-3
 #                (configs/real_photos_suite.toml; tables in runs/real_photos_suite/suite.md)
 #   make real-photos-data - only the sets
+#   make fuzz  - every fuzz target of crates/fuzz for FUZZ_SECONDS (default 60) each, then a
+#                table of executions, execs/s and findings (docs/fuzzing.md)
 SHELL := /bin/bash
 CARGO ?= cargo
 CONFIG ?= configs/demo.toml
 
-.PHONY: setup build demo real-photos real-photos-data test lint bench bench-setup clean-runs
+.PHONY: setup build demo real-photos real-photos-data test lint bench bench-setup clean-runs fuzz
 
 setup:
 	@bash scripts/setup.sh
@@ -43,6 +45,10 @@ lint:
 	python3 scripts/check_links.py
 	python3 scripts/module_cycles.py
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --release
+
+fuzz: setup
+	$(CARGO) build --release -p webly-fuzz
+	bash scripts/fuzz.sh
 
 bench-setup: setup
 	@bash scripts/bench_setup.sh

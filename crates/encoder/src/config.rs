@@ -21,6 +21,24 @@ pub enum Arch {
     /// Written `efficientnet_lite0` (the older `efficient_net_lite0` still reads).
     #[serde(rename = "efficientnet_lite0", alias = "efficient_net_lite0")]
     EfficientNetLite0,
+    /// EfficientNet-Lite1 (trained at 240 px; `efficientnet-lite1-77cc7160.pth`).
+    #[serde(rename = "efficientnet_lite1")]
+    EfficientNetLite1,
+    /// EfficientNet-Lite2 (trained at 260 px; `efficientnet-lite2-9656183e.pth`).
+    #[serde(rename = "efficientnet_lite2")]
+    EfficientNetLite2,
+}
+
+/// The EfficientNet-Lite sizes webly has weights for (TF's `efficientnet_lite_params`; top-1
+/// accuracies from the README of tensorflow/tpu's `models/official/efficientnet/lite`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiteVariant {
+    /// Width 1.0, depth 1.0, 224 px: 4.7 M parameters, ImageNet top-1 75.1%.
+    Lite0,
+    /// Width 1.0, depth 1.1, 240 px: 5.4 M parameters, 76.7%.
+    Lite1,
+    /// Width 1.1, depth 1.2, 260 px: 6.1 M parameters, 77.6%.
+    Lite2,
 }
 
 /// Which part of the backbone does not learn. Frozen stages also run BatchNorm in eval mode.
@@ -33,7 +51,7 @@ pub enum Freeze {
     /// The whole backbone is frozen; only the projection head learns.
     Backbone,
     /// Everything but the last N backbone stages is frozen (stages: small CNN blocks; ResNet stem
-    /// and 8 basic blocks; EfficientNet stem, 16 MBConv blocks, head conv).
+    /// and 8 basic blocks; EfficientNet stem, 16 MBConv blocks (21 for Lite1 and Lite2), head conv).
     AllButLast(usize),
 }
 
@@ -573,6 +591,8 @@ mod tests {
             ("res_net18", Arch::ResNet18),
             ("efficientnet_lite0", Arch::EfficientNetLite0),
             ("efficient_net_lite0", Arch::EfficientNetLite0),
+            ("efficientnet_lite1", Arch::EfficientNetLite1),
+            ("efficientnet_lite2", Arch::EfficientNetLite2),
         ] {
             let cfg: TrainConfig =
                 toml::from_str(&format!("[model]\narch = {name:?}\n")).expect(name);

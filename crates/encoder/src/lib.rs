@@ -66,8 +66,8 @@ mod train;
 pub use cache::{ExtractReport, FeatureCache, FeatureSet};
 pub use config::{
     Arch, CacheConfig, CacheDtype, ComputeKind, DeviceChoice, Distance, Freeze, HeadInit, HeadKind,
-    Keep, LossConfig, LossKind, Mining, ModelConfig, OptimizerKind, Padding, Schedule, TrainConfig,
-    DEFAULT_CACHE_DIR, FALSE_NEGATIVE_SIMILARITY,
+    Keep, LiteVariant, LossConfig, LossKind, Mining, ModelConfig, OptimizerKind, Padding, Schedule,
+    TrainConfig, DEFAULT_CACHE_DIR, FALSE_NEGATIVE_SIMILARITY,
 };
 pub use device::{resolve_device, set_threads};
 pub use embedding::{ImageEmbeddings, KeyedEmbeddings, EMBED_BATCH};
@@ -76,7 +76,7 @@ pub use error::EncoderError;
 pub use files::{BEST, LAST, METRICS, MODEL, PLOT, STATE};
 pub use metrics::{plot, read_metrics, MetricsRow, RowKind};
 pub use model::{Network, OutputKind};
-pub use nets::{EfficientNetLite0, InputNorm, Phase};
+pub use nets::{EfficientNetLite, InputNorm, Phase};
 pub use schedule::lr_at;
 pub use train::{
     best_is_intact, can_resume, check, check_settings, replot, train, NoHooks, State, TrainData,

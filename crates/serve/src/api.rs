@@ -2,11 +2,12 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
-use crate::keys::{resolve_key, KeyError};
+use crate::keys::{check_key_form, resolve_key, KeyError};
+use axum::body::{Body, Bytes};
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Multipart, Query, State};
-use axum::http::{header, StatusCode, Uri};
+use axum::extract::{FromRequest, Multipart, Query, State};
+use axum::http::{header, Method, Request, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,7 @@ use webly_io::error_chain;
 use webly_pipeline::{Found, IndexFacts, PipelineError, SearchMode, Tag};
 
 use crate::error::ApiError;
-use crate::AppState;
+use crate::{AppState, ServeConfig};
 
 type Shared = State<Arc<AppState>>;
 type Answer<T> = Result<Json<T>, ApiError>;
@@ -112,18 +113,11 @@ pub async fn search(
     params: Result<Query<Params>, QueryRejection>,
 ) -> Answer<SearchAnswer> {
     let p = params_of(params)?;
-    let k = k_of(&s, &p)?;
+    let k = k_of(&s.config, &p)?;
     let mode = mode_of(&p)?;
-    let q = p.q.as_deref().map(str::trim).unwrap_or_default();
+    let q = query_of(&s.config, &p)?.unwrap_or_default();
     if q.is_empty() {
         return Err(ApiError::bad("give the query words as ?q=..."));
-    }
-    if q.len() > s.config.max_query_bytes {
-        return Err(ApiError::bad(format!(
-            "the query is {} bytes, more than the limit of {}",
-            q.len(),
-            s.config.max_query_bytes
-        )));
     }
     match s.searcher.text(q, k, mode) {
         Ok(r) => Ok(Json(SearchAnswer {
@@ -158,7 +152,7 @@ pub async fn similar_key(
     params: Result<Query<Params>, QueryRejection>,
 ) -> Answer<SimilarAnswer> {
     let p = params_of(params)?;
-    let (k, mode) = (k_of(&s, &p)?, mode_of(&p)?);
+    let (k, mode) = (k_of(&s.config, &p)?, mode_of(&p)?);
     let key = key_param(&p)?;
     let vector = key_vector(&s, key).await?;
     Ok(Json(SimilarAnswer {
@@ -176,7 +170,7 @@ pub async fn similar_upload(
     upload: Result<Multipart, MultipartRejection>,
 ) -> Answer<SimilarAnswer> {
     let p = params_of(params)?;
-    let (k, mode) = (k_of(&s, &p)?, mode_of(&p)?);
+    let (k, mode) = (k_of(&s.config, &p)?, mode_of(&p)?);
     let vector = upload_vector(&s, upload).await?;
     Ok(Json(SimilarAnswer {
         key: None,
@@ -192,7 +186,7 @@ pub async fn tags_key(
     params: Result<Query<Params>, QueryRejection>,
 ) -> Answer<TagsAnswer> {
     let p = params_of(params)?;
-    let k = k_of(&s, &p)?;
+    let k = k_of(&s.config, &p)?;
     let key = key_param(&p)?;
     let vector = key_vector(&s, key).await?;
     Ok(Json(TagsAnswer {
@@ -209,7 +203,7 @@ pub async fn tags_upload(
     upload: Result<Multipart, MultipartRejection>,
 ) -> Answer<TagsAnswer> {
     let p = params_of(params)?;
-    let k = k_of(&s, &p)?;
+    let k = k_of(&s.config, &p)?;
     let vector = upload_vector(&s, upload).await?;
     Ok(Json(TagsAnswer {
         key: None,
@@ -276,16 +270,29 @@ fn params_of(p: Result<Query<Params>, QueryRejection>) -> Result<Params, ApiErro
         .map_err(|e| ApiError::bad(format!("bad query string: {}", e.body_text())))
 }
 
-fn k_of(s: &AppState, p: &Params) -> Result<usize, ApiError> {
-    let max = s.config.max_k;
+fn k_of(config: &ServeConfig, p: &Params) -> Result<usize, ApiError> {
+    let max = config.max_k;
     match p.k.as_deref() {
-        None | Some("") => Ok(s.config.default_k.min(max)),
+        None | Some("") => Ok(config.default_k.min(max)),
         Some(t) => match t.trim().parse::<usize>() {
             Ok(k) if (1..=max).contains(&k) => Ok(k),
             _ => Err(ApiError::bad(format!(
                 "k={t:?}: give a whole number from 1 to {max}"
             ))),
         },
+    }
+}
+
+/// `q` trimmed, refused over `config.max_query_bytes`.
+fn query_of<'a>(config: &ServeConfig, p: &'a Params) -> Result<Option<&'a str>, ApiError> {
+    let q = p.q.as_deref().map(str::trim);
+    match q {
+        Some(q) if q.len() > config.max_query_bytes => Err(ApiError::bad(format!(
+            "the query is {} bytes, more than the limit of {}",
+            q.len(),
+            config.max_query_bytes
+        ))),
+        _ => Ok(q),
     }
 }
 
@@ -330,6 +337,32 @@ async fn upload_vector(
     s: &Arc<AppState>,
     upload: Result<Multipart, MultipartRejection>,
 ) -> Result<Vec<f32>, ApiError> {
+    let bytes = upload_bytes(&s.config, upload).await?;
+    let limits = s.config.image_limits.clone();
+    // A turn to decode: waiting for it counts against the request timeout, and a request that
+    // times out waiting is dropped here, before any work.
+    let slot = Arc::clone(&s.upload_slots)
+        .acquire_owned()
+        .await
+        .map_err(|e| ApiError::internal(format!("upload slots: {e}")))?;
+    let state = Arc::clone(s);
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        state.searcher.embed_bytes(&bytes, &limits)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("embedding task: {e}")))?
+    .map_err(|e| match e {
+        PipelineError::Unreadable(m) => ApiError::bad(m),
+        other => ApiError::internal(error_chain(&other)),
+    })
+}
+
+/// The bytes of the multipart field `image`, refused over `config.image_limits.max_bytes`.
+async fn upload_bytes(
+    config: &ServeConfig,
+    upload: Result<Multipart, MultipartRejection>,
+) -> Result<Bytes, ApiError> {
     let mut form = upload.map_err(|e| {
         ApiError::new(
             e.status(),
@@ -351,25 +384,70 @@ async fn upload_vector(
         }
     }
     let bytes = bytes.ok_or_else(|| ApiError::bad("no multipart field named \"image\""))?;
-    let limits = s.config.image_limits.clone();
-    if bytes.len() > limits.max_bytes {
+    let max_bytes = config.image_limits.max_bytes;
+    if bytes.len() > max_bytes {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
-                "the image is {} bytes, more than the limit of {}",
-                bytes.len(),
-                limits.max_bytes
+                "the image is {} bytes, more than the limit of {max_bytes}",
+                bytes.len()
             ),
         ));
     }
-    let state = Arc::clone(s);
-    tokio::task::spawn_blocking(move || state.searcher.embed_bytes(&bytes, &limits))
-        .await
-        .map_err(|e| ApiError::internal(format!("embedding task: {e}")))?
-        .map_err(|e| match e {
-            PipelineError::Unreadable(m) => ApiError::bad(m),
-            other => ApiError::internal(error_chain(&other)),
-        })
+    Ok(bytes)
+}
+
+/// What a request to the API asks, as the handlers read it before they search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Asked {
+    /// `q`, trimmed (a text query; `GET /api/search` needs it).
+    pub q: Option<String>,
+    /// `key`, checked in form but not looked up (`GET /api/similar`, `GET /api/tags`).
+    pub key: Option<String>,
+    /// `k`: 1 to `max_k`, or `default_k` when not given.
+    pub k: usize,
+    /// `mode`: `hnsw` (default) or `exact`.
+    pub mode: SearchMode,
+    /// Length in bytes of the multipart field `image` of a `POST` (an upload), within
+    /// `image_limits.max_bytes`.
+    pub upload: Option<usize>,
+}
+
+/// Parses `request` as the API's handlers do before any search, with the same extractors and
+/// checks: its query string (`q`, `key`, `k`, `mode`; unknown names refused; `key` checked in
+/// form: no `..`, absolute path, backslash, control character or percent sign), and for a `POST` its multipart/form-data body (the field
+/// `image`, at most `config.image_limits.max_bytes`; the body itself is not limited here, as
+/// the router's body limit does that). No searcher is needed: this is what untrusted request
+/// bytes reach first (`webly-fuzz` calls it).
+///
+/// # Errors
+/// The status (4xx) and reason the API would answer.
+pub async fn parse_request(
+    config: &ServeConfig,
+    request: Request<Body>,
+) -> Result<Asked, (StatusCode, String)> {
+    let fail = |e: ApiError| (e.status, e.message);
+    let params = Query::<Params>::try_from_uri(request.uri());
+    let p = params_of(params).map_err(fail)?;
+    let (k, mode) = (k_of(config, &p).map_err(fail)?, mode_of(&p).map_err(fail)?);
+    if let Some(key) = p.key.as_deref().filter(|k| !k.is_empty()) {
+        check_key_form(key).map_err(|e| fail(key_error(e)))?;
+    }
+    let q = query_of(config, &p).map_err(fail)?.map(str::to_string);
+    let upload = match request.method() == Method::POST {
+        true => {
+            let form = Multipart::from_request(request, &()).await;
+            Some(upload_bytes(config, form).await.map_err(fail)?.len())
+        }
+        false => None,
+    };
+    Ok(Asked {
+        q,
+        key: p.key,
+        k,
+        mode,
+        upload,
+    })
 }
 
 fn hits(s: &AppState, vector: &[f32], k: usize, mode: SearchMode) -> Vec<Hit> {
@@ -378,4 +456,73 @@ fn hits(s: &AppState, vector: &[f32], k: usize, mode: SearchMode) -> Vec<Hit> {
         .into_iter()
         .map(Hit::from)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(method: Method, uri: &str, content_type: &str, body: &[u8]) -> Request<Body> {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body.to_vec()))
+            .unwrap()
+    }
+
+    fn upload(field: &str, data: &[u8]) -> Vec<u8> {
+        let mut body = format!(
+            "--B\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"a.jpg\"\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n--B--\r\n");
+        body
+    }
+
+    #[tokio::test]
+    async fn requests_are_parsed_and_refused_as_the_handlers_do() {
+        let config = ServeConfig::default();
+        let parse =
+            |uri: &str| parse_request(&config, request(Method::GET, uri, "text/plain", b""));
+        let asked = parse("/api/search?q=+snow+&k=5&mode=exact").await.unwrap();
+        assert_eq!(asked.q.as_deref(), Some("snow"));
+        assert_eq!(
+            (asked.k, asked.mode, asked.upload),
+            (5, SearchMode::Exact, None)
+        );
+        assert_eq!(parse("/api/search?q=a").await.unwrap().k, config.default_k);
+        for bad in [
+            "k=0",
+            "k=101",
+            "mode=fast",
+            "key=../etc/passwd",
+            "nope=1",
+            "k=%FF",
+        ] {
+            let (status, message) = parse(&format!("/api/search?{bad}")).await.unwrap_err();
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {message}");
+        }
+        let long = format!("/api/search?q={}", "a".repeat(config.max_query_bytes + 1));
+        assert_eq!(parse(&long).await.unwrap_err().0, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn uploads_are_read_within_the_limit() {
+        let mut config = ServeConfig::default();
+        config.image_limits.max_bytes = 8;
+        let form = "multipart/form-data; boundary=B";
+        let post = |body: Vec<u8>, ct: &str| request(Method::POST, "/api/similar", ct, &body);
+        let asked = parse_request(&config, post(upload("image", b"12345678"), form))
+            .await
+            .unwrap();
+        assert_eq!(asked.upload, Some(8));
+        let too_big = parse_request(&config, post(upload("image", b"123456789"), form)).await;
+        assert_eq!(too_big.unwrap_err().0, StatusCode::PAYLOAD_TOO_LARGE);
+        let other = parse_request(&config, post(upload("file", b"1"), form)).await;
+        assert_eq!(other.unwrap_err().0, StatusCode::BAD_REQUEST);
+        let not_form = parse_request(&config, post(b"x".to_vec(), "text/plain")).await;
+        assert!(not_form.unwrap_err().0.is_client_error());
+    }
 }

@@ -39,6 +39,7 @@ use tower_http::timeout::TimeoutLayer;
 use webly_data::ImageLimits;
 pub use webly_pipeline::Searcher;
 
+pub use api::{parse_request, Asked};
 pub use error::ServeError;
 
 /// Default address: loopback only; another address only when given.
@@ -69,6 +70,15 @@ pub struct ServeConfig {
     pub thumb_side: u32,
     /// Longest query text, in bytes.
     pub max_query_bytes: usize,
+    /// Uploads decoded and embedded at once; 0 (the default) is one per core
+    /// (`std::thread::available_parallelism`). The others wait for a turn within the request
+    /// timeout: one that times out waiting gets 408 and costs no decoding. A decode cannot be
+    /// stopped once started (a 64-scan bomb at 40 MP takes seconds of CPU), so without this
+    /// bound every upload that timed out went on decoding after its 408, all at once (the soak
+    /// test with 8 clients sending such bombs, 2 cores: 2.1 GB resident at the peak, and 17 s of
+    /// CPU over the 30 s after the last answer; bounded: 0.8 GB, 1.8 s). Under such a flood the
+    /// other uploads wait their turn too and may get 408; searches need no turn.
+    pub upload_workers: usize,
 }
 
 impl Default for ServeConfig {
@@ -82,6 +92,7 @@ impl Default for ServeConfig {
             default_k: 12,
             thumb_side: 256,
             max_query_bytes: 1024,
+            upload_workers: 0,
         }
     }
 }
@@ -106,6 +117,23 @@ pub struct AppState {
     pub searcher: Searcher,
     /// Limits and timeouts of the server.
     pub config: ServeConfig,
+    /// Turns to decode an upload ([`ServeConfig::upload_workers`] permits).
+    pub upload_slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl AppState {
+    /// The state of a server of `searcher` with `config`.
+    pub fn new(searcher: Searcher, config: ServeConfig) -> Self {
+        let workers = match config.upload_workers {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        };
+        AppState {
+            searcher,
+            config,
+            upload_slots: Arc::new(tokio::sync::Semaphore::new(workers)),
+        }
+    }
 }
 
 /// The page and the API over `state`, with the body limit and the timeout on every request.
@@ -217,12 +245,100 @@ pub fn run(
         searcher.facts().size,
         started.elapsed().as_secs_f64()
     );
-    let state = Arc::new(AppState { searcher, config });
+    let mut config = config;
+    config.max_connections = open_files::fit_connections(config.max_connections);
+    let state = Arc::new(AppState::new(searcher, config));
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(ServeError::Serve)?
         .block_on(serve(state, addr))
+}
+
+/// The process's open-file limit against [`ServeConfig::max_connections`]: a stalled socket holds
+/// a descriptor, and the common soft limit (1,024) is below the default 4,096 connections.
+mod open_files {
+    /// Descriptors kept for what is not a connection: the index and model files, images read
+    /// for thumbnails and uploads, the runtime's own (a generous allowance: webly serve holds
+    /// about 15 when idle, `docs/benchmarks.md`'s soak test).
+    pub(crate) const RESERVE: u64 = 256;
+
+    /// How many of `wanted` connections fit under an open-file limit of `limit`, [`RESERVE`] kept.
+    pub(crate) fn connections_under(wanted: usize, limit: u64) -> usize {
+        let room = limit.saturating_sub(RESERVE).max(1);
+        (wanted as u64).min(room) as usize
+    }
+
+    /// Raises the soft open-file limit towards the hard one, as far as `wanted` connections
+    /// need (as Go's runtime and nginx's `worker_rlimit_nofile` do), and returns how many
+    /// connections fit: `wanted`, or fewer with a warning when the hard limit is too low.
+    #[cfg(unix)]
+    pub(crate) fn fit_connections(wanted: usize) -> usize {
+        use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+        let need = wanted as u64 + RESERVE;
+        let limit = getrlimit(Resource::Nofile);
+        let mut soft = limit.current.unwrap_or(u64::MAX);
+        if soft < need {
+            let raised = limit.maximum.map_or(need, |hard| hard.min(need));
+            let new = Rlimit {
+                current: Some(raised),
+                maximum: limit.maximum,
+            };
+            if setrlimit(Resource::Nofile, new).is_ok() {
+                soft = raised;
+            }
+        }
+        let fit = connections_under(wanted, soft);
+        if fit < wanted {
+            eprintln!(
+                "[serve] the open-file limit ({soft}) leaves room for {fit} of max_connections = \
+                 {wanted}: serving at most {fit} at once (raise `ulimit -n` for more)"
+            );
+        }
+        fit
+    }
+
+    /// Elsewhere the limit is not the process's to read: `wanted` as it is.
+    #[cfg(not(unix))]
+    pub(crate) fn fit_connections(wanted: usize) -> usize {
+        wanted
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn connections_keep_the_reserve_under_the_limit() {
+            assert_eq!(connections_under(4096, 1024), 1024 - RESERVE as usize);
+            assert_eq!(connections_under(4096, 20_000), 4096);
+            assert_eq!(connections_under(4096, 10), 1, "never zero");
+        }
+
+        // From the common soft limit of 1,024 (lowering it needs no privilege), the soft limit
+        // ends where the connections need it, or at the hard limit.
+        #[cfg(unix)]
+        #[test]
+        fn the_soft_limit_is_raised_as_far_as_needed() {
+            use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+            let before = getrlimit(Resource::Nofile);
+            let hard = before.maximum.unwrap_or(u64::MAX);
+            let low = Rlimit {
+                current: Some(hard.min(1024)),
+                maximum: before.maximum,
+            };
+            setrlimit(Resource::Nofile, low).expect("lower the soft limit");
+            let wanted = 2_000;
+            let fit = fit_connections(wanted);
+            let soft = getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
+            setrlimit(Resource::Nofile, before).expect("restore the limit");
+            assert!(
+                soft >= hard.min(wanted as u64 + RESERVE),
+                "soft {soft}, hard {hard}"
+            );
+            assert_eq!(fit, connections_under(wanted, soft));
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or (on Unix) SIGTERM.

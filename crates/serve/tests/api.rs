@@ -306,6 +306,40 @@ async fn uploads_search_by_image_and_bad_uploads_are_refused() {
     assert_eq!(status, 200);
 }
 
+// Uploads take turns to decode (`upload_workers`), and the wait counts against the request
+// timeout: with every turn taken, an upload is answered 408 without being decoded (a decode
+// cannot be stopped once started, so queued scan bombs used to go on after their 408, all at
+// once); once a turn is free, the same upload is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_wait_for_a_decoding_turn_within_the_request_timeout() {
+    const WORKERS: usize = 2;
+    let (addr, state) = common::start_state(webly_serve::ServeConfig {
+        upload_workers: WORKERS,
+        request_timeout_ms: 1_000,
+        ..common::test_config()
+    })
+    .await;
+    assert_eq!(state.upload_slots.available_permits(), WORKERS);
+    let (_, found) = get(addr, "/api/search?q=snow&k=1&mode=exact").await;
+    let key = keys(&found)[0].clone();
+    let bytes = std::fs::read(state.searcher.image_of(&key).unwrap()).unwrap();
+
+    let held = std::sync::Arc::clone(&state.upload_slots)
+        .acquire_many_owned(WORKERS as u32)
+        .await
+        .expect("the slots are never closed");
+    let (status, body) = upload(addr, "/api/similar?k=1&mode=exact", "image", bytes.clone()).await;
+    assert_eq!(status, 408, "{body}");
+    // Queries need no turn.
+    let (status, _) = get(addr, "/api/search?q=snow&k=1").await;
+    assert_eq!(status, 200);
+    drop(held);
+    let (status, sim) = upload(addr, "/api/similar?k=1&mode=exact", "image", bytes).await;
+    assert_eq!(status, 200, "{sim}");
+    assert_eq!(keys(&sim), vec![key]);
+    assert_eq!(state.upload_slots.available_permits(), WORKERS);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_requests_share_one_state() {
     let addr = common::start().await;

@@ -255,7 +255,8 @@ fn decode(
     {
         return Err("corrupt: checksum mismatch".into());
     }
-    let mut words = decode_words(block, n + n_examples)?;
+    let count = n.checked_add(n_examples).ok_or("corrupt: bad word count")?;
+    let mut words = decode_words(block, count)?;
     let examples = words.split_off(n);
     let vocab = Vocab::new(words).ok_or("corrupt: repeated word")?;
     let matrix = MmapMatrix::new(map, matrix_offset, n, dim).ok_or("corrupt: bad matrix")?;
@@ -275,7 +276,9 @@ fn decode(
 }
 
 fn decode_words(mut block: &[u8], count: usize) -> std::result::Result<Vec<String>, String> {
-    let mut words = Vec::with_capacity(count);
+    // Each word takes at least its 4-byte length: the header's count (outside data) sizes
+    // nothing beyond what the block can hold (found by webly-fuzz).
+    let mut words = Vec::with_capacity(count.min(block.len() / 4));
     for _ in 0..count {
         if block.len() < 4 {
             return Err("corrupt: words block too short".into());

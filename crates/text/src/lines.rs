@@ -279,8 +279,24 @@ fn parse_chunk(chunk: &[u8], dim: usize) -> std::result::Result<ChunkOut, (usize
         data: Vec::with_capacity(chunk.len() / 8),
         lines: 0,
     };
-    let mut values = vec![0f32; dim];
     let body = chunk.strip_suffix(b"\n").unwrap_or(chunk);
+    // A line holding `dim` values is longer than `dim` bytes, so a chunk shorter than that holds
+    // none: refused before the values buffer is sized by a dimension the data cannot have (a
+    // word2vec header's `dim` comes from the file; found by webly-fuzz).
+    if dim > chunk.len() {
+        let lines = || body.split(|&b| b == b'\n').map(trim_end);
+        return match lines().enumerate().find(|(_, l)| !l.is_empty()) {
+            Some((i, line)) => {
+                let fields = line.split(|&b| is_sep(b)).filter(|f| !f.is_empty());
+                Err((i, too_few(dim, fields.count())))
+            }
+            None => Ok(ChunkOut {
+                lines: lines().count(),
+                ..out
+            }),
+        };
+    }
+    let mut values = vec![0f32; dim];
     for (i, raw) in body.split(|&b| b == b'\n').enumerate() {
         out.lines = i + 1;
         let line = trim_end(raw);

@@ -1,7 +1,7 @@
 //! word2vec binary format: a `count dim` text header line, then per word: the word's bytes, a
 //! space, `dim` little-endian f32, and optionally a newline (the original tool writes one).
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 
 use crate::error::{Result, TextError};
 use crate::format::{Format, LoadOptions, LoadReport};
@@ -47,8 +47,11 @@ pub fn read_word2vec_binary<R: BufRead>(
     parsed.into_vectors(Format::Word2VecBinary, name)
 }
 
-/// One binary record's word bytes and values.
+/// One binary record's word bytes and values. The buffers grow with the bytes actually read,
+/// never to the header's `dim` up front: the header is outside data, and a claimed dimension
+/// of 4294967296 must not allocate 16 GiB before the file is found short (found by webly-fuzz).
 struct Record {
+    dim: usize,
     word: Vec<u8>,
     bytes: Vec<u8>,
     values: Vec<f32>,
@@ -57,20 +60,31 @@ struct Record {
 impl Record {
     fn new(dim: usize) -> Self {
         Record {
+            dim,
             word: Vec::new(),
-            bytes: vec![0u8; dim * 4],
-            values: vec![0f32; dim],
+            bytes: Vec::new(),
+            values: Vec::new(),
         }
     }
 
     fn read<R: BufRead>(&mut self, reader: &mut R) -> std::result::Result<(), String> {
+        const TRUNCATED: &str = "truncated vector (file ends early)";
         read_word(reader, &mut self.word)?;
+        let len = self.dim.checked_mul(4).ok_or(TRUNCATED)?;
+        self.bytes.clear();
         reader
-            .read_exact(&mut self.bytes)
-            .map_err(|_| "truncated vector (file ends early)".to_string())?;
-        for (v, b) in self.values.iter_mut().zip(self.bytes.chunks_exact(4)) {
-            *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            .take(len as u64)
+            .read_to_end(&mut self.bytes)
+            .map_err(|e| format!("read error: {e}"))?;
+        if self.bytes.len() != len {
+            return Err(TRUNCATED.into());
         }
+        self.values.clear();
+        self.values.extend(
+            self.bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        );
         Ok(())
     }
 }

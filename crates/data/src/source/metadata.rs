@@ -104,11 +104,29 @@ fn python_floats_as_null(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 /// `height`; missing columns are `None`). No file is no metadata.
 ///
 /// # Errors
-/// [`DataError::Layout`] naming the file when it exists but is not readable parquet.
+/// [`DataError::Layout`] naming the file when it exists but is not readable parquet, also when
+/// the parquet reader panics on it (it does on some damaged files: webly-fuzz found three).
 pub(crate) fn read_parquet_meta(path: &Path) -> Result<BTreeMap<String, Meta>, DataError> {
     if !path.is_file() {
         return Ok(BTreeMap::new());
     }
+    std::panic::catch_unwind(|| parquet_rows(path)).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(DataError::Layout {
+            path: path.to_path_buf(),
+            message: format!(
+                "not readable as img2dataset parquet metadata (the parquet reader panicked: {why})"
+            ),
+        })
+    })
+}
+
+/// [`read_parquet_meta`] proper, on a file that exists.
+fn parquet_rows(path: &Path) -> Result<BTreeMap<String, Meta>, DataError> {
     let bad = |e: parquet::errors::ParquetError| DataError::Layout {
         path: path.to_path_buf(),
         message: format!("not readable as img2dataset parquet metadata: {e}"),

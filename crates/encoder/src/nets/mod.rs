@@ -3,8 +3,8 @@ mod efficientnet;
 mod resnet;
 mod small_cnn;
 
-pub(crate) use efficientnet::efficientnet_lite0;
-pub use efficientnet::EfficientNetLite0;
+pub(crate) use efficientnet::efficientnet_lite;
+pub use efficientnet::EfficientNetLite;
 pub(crate) use resnet::resnet18;
 pub(crate) use small_cnn::small_cnn;
 

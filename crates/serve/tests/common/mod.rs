@@ -53,10 +53,7 @@ pub fn state() -> Arc<AppState> {
         let cfg = miniature_config();
         webly_pipeline::run(&cfg).expect("the miniature run builds");
         let searcher = Searcher::open(&cfg, None).expect("the miniature run loads");
-        Arc::new(AppState {
-            searcher,
-            config: test_config(),
-        })
+        Arc::new(AppState::new(searcher, test_config()))
     }))
 }
 
@@ -73,15 +70,24 @@ pub fn test_config() -> ServeConfig {
 
 /// Starts a server of its own with `config` over the miniature run (loaded again).
 pub async fn start_with(config: ServeConfig) -> SocketAddr {
+    start_state(config).await.0
+}
+
+/// [`start_with`], also giving the server's state (to hold its upload slots, say).
+pub async fn start_state(config: ServeConfig) -> (SocketAddr, Arc<AppState>) {
     state(); // the miniature run exists
     let searcher = Searcher::open(&miniature_config(), None).expect("the miniature run loads");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("an ephemeral loopback port");
     let addr = listener.local_addr().expect("a local address");
-    let state = Arc::new(AppState { searcher, config });
-    tokio::spawn(serve_on(listener, state, std::future::pending()));
-    addr
+    let state = Arc::new(AppState::new(searcher, config));
+    tokio::spawn(serve_on(
+        listener,
+        Arc::clone(&state),
+        std::future::pending(),
+    ));
+    (addr, state)
 }
 
 /// Starts the server on an ephemeral loopback port (on the calling test's runtime).
