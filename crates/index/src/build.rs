@@ -17,6 +17,10 @@
 //! heaps for all its insertions. Built on one thread the graph is a pure function of the vectors,
 //! `M`, `ef_construction` and the seed; a parallel build is not bit-reproducible (the insertion
 //! interleaving decides which links exist), as with hnswlib.
+//!
+//! [`insert`] runs the same insertion for nodes appended to a built graph
+//! ([`crate::Hnsw::insert`]), its levels continuing the seed's stream: inserting nodes that a
+//! build would have inserted last gives them the levels that build would have drawn.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -43,15 +47,89 @@ pub(crate) struct BuildParams {
 
 /// Builds the graph over the vectors of `flat` (unit rows, no links yet, room for `2M` layer-0
 /// links per node: [`FlatGraph::with_vectors`]) and writes its links and entry point into it.
-pub(crate) fn build(mut flat: FlatGraph, params: BuildParams) -> FlatGraph {
+pub(crate) fn build(flat: FlatGraph, params: BuildParams) -> FlatGraph {
     let n = flat.nodes();
     if n == 0 {
         return flat;
     }
     let levels = draw_levels(n, params.m, params.seed);
+    let links = Links::new(levels, params.m);
+    let entry = Entry {
+        node: 0,
+        top: links.level[0] as usize,
+    };
+    run(flat, links, entry, 1, params, None)
+}
+
+/// Inserts nodes `first..` of `flat` (their vectors appended without links:
+/// [`FlatGraph::push_nodes`]) into the graph that nodes `..first` form, with the algorithm of
+/// [`build`]: levels drawn from the seed's stream where a build of `first` nodes left it
+/// ([`draw_levels_at`]), the same insertion in parallel on the current rayon pool, then
+/// [`link_unreached`]. The graph must be in the form [`FlatGraph::normalize_upper`] leaves, with
+/// room for `2M` layer-0 links ([`FlatGraph::reserve`]). `dead[node]` marks tombstones: the
+/// searches pass through them, but a new node links to them only when its search found nothing
+/// else. On one thread the result is a pure function of the graph, the vectors and `params`.
+pub(crate) fn insert(
+    flat: FlatGraph,
+    first: usize,
+    params: BuildParams,
+    dead: &[bool],
+) -> FlatGraph {
+    let n = flat.nodes();
+    if first >= n {
+        return flat;
+    }
+    let mut levels = flat.levels();
+    levels[first..].copy_from_slice(&draw_levels_at(first, n - first, params.m, params.seed));
+    let links = Links::new(levels, params.m);
+    for node in 0..first as u32 {
+        links.write(node, 0, flat.links0(node));
+    }
+    for (l, layer) in flat.upper.iter().enumerate() {
+        for (&node, list) in layer {
+            links.write(node, l + 1, list);
+        }
+    }
+    let (entry, next) = match flat.entry {
+        Some(node) if first > 0 => (
+            Entry {
+                node,
+                top: flat.upper.len(),
+            },
+            first,
+        ),
+        _ => (
+            Entry {
+                node: first as u32,
+                top: links.level[first] as usize,
+            },
+            first + 1,
+        ),
+    };
+    run(flat, links, entry, next, params, Some(dead))
+}
+
+/// Inserts nodes `next..` into the graph held by `links` (whose entry point is `entry`) on
+/// every thread of the current rayon pool, then writes every list and the entry point into
+/// `flat` and links the nodes left unreachable.
+fn run(
+    mut flat: FlatGraph,
+    links: Links,
+    entry: Entry,
+    next: usize,
+    params: BuildParams,
+    dead: Option<&[bool]>,
+) -> FlatGraph {
+    let n = flat.nodes();
     let (links, entry) = {
-        let builder = ParallelBuilder::new(&flat, levels, params);
-        let next = AtomicUsize::new(1);
+        let builder = ParallelBuilder {
+            flat: &flat,
+            links,
+            entry: Mutex::new(entry),
+            ef: params.ef_construction.max(1),
+            dead,
+        };
+        let next = AtomicUsize::new(next);
         rayon::broadcast(|_| {
             let mut ws = Workspace::new(n);
             loop {
@@ -87,7 +165,7 @@ pub(crate) fn build(mut flat: FlatGraph, params: BuildParams) -> FlatGraph {
 /// search could then never return it. Tried in order: the node's own links, their links, then
 /// every reached node. Not in hnswlib; deterministic. Returns the nodes still unreached (none
 /// unless every reached node's list is full).
-fn link_unreached(flat: &mut FlatGraph) -> usize {
+pub(crate) fn link_unreached(flat: &mut FlatGraph) -> usize {
     let n = flat.nodes();
     let Some(entry) = flat.entry else {
         return 0;
@@ -139,8 +217,16 @@ fn link_unreached(flat: &mut FlatGraph) -> usize {
 /// Levels `floor(-ln(U) * mL)`, `mL = 1 / ln(M)`, `U` uniform in (0, 1] (paper section 4.1,
 /// hnswlib's `getRandomLevel`), capped below [`HNSW_MAX_LAYER`].
 fn draw_levels(n: usize, m: usize, seed: u64) -> Vec<u8> {
+    draw_levels_at(0, n, m, seed)
+}
+
+/// The levels of nodes `first..first + n` as [`draw_levels`] of `first + n` nodes draws them:
+/// the seed's stream continued from where `first` draws left it (each draw takes two words of
+/// ChaCha8's output), without drawing the first ones.
+fn draw_levels_at(first: usize, n: usize, m: usize, seed: u64) -> Vec<u8> {
     let ml = 1.0 / (m as f64).ln();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_word_pos(2 * first as u128);
     (0..n)
         .map(|_| {
             let u: f64 = 1.0 - rng.gen::<f64>(); // in (0, 1]
@@ -256,6 +342,8 @@ struct Workspace {
     /// The unvisited neighbours of the node being expanded.
     batch: Vec<u32>,
     pool: Vec<Cand>,
+    /// The live nodes of `sorted` (an insertion into a graph with tombstones).
+    live: Vec<Cand>,
 }
 
 impl Workspace {
@@ -270,6 +358,7 @@ impl Workspace {
             scratch: Vec::new(),
             batch: Vec::new(),
             pool: Vec::new(),
+            live: Vec::new(),
         }
     }
 
@@ -288,10 +377,14 @@ struct ParallelBuilder<'a> {
     links: Links,
     entry: Mutex<Entry>,
     ef: usize,
+    /// Tombstones (an insertion into a graph with removed rows): never picked as new links
+    /// while a search found a live node. `None` in a build.
+    dead: Option<&'a [bool]>,
 }
 
 impl<'a> ParallelBuilder<'a> {
     /// Node 0 is the entry point, on its own top layer; the others are inserted in order.
+    #[cfg(test)]
     fn new(flat: &'a FlatGraph, levels: Vec<u8>, p: BuildParams) -> Self {
         let top = levels[0] as usize;
         ParallelBuilder {
@@ -299,6 +392,7 @@ impl<'a> ParallelBuilder<'a> {
             links: Links::new(levels, p.m),
             entry: Mutex::new(Entry { node: 0, top }),
             ef: p.ef_construction.max(1),
+            dead: None,
         }
     }
 
@@ -327,7 +421,20 @@ impl<'a> ParallelBuilder<'a> {
         }
         for layer in (0..=level.min(top)).rev() {
             self.search_layer(q, Cand(d_ep, ep), layer, ws);
-            self.select(&ws.sorted, self.links.m, &mut ws.selected);
+            match self.dead {
+                None => self.select(&ws.sorted, self.links.m, &mut ws.selected),
+                Some(dead) => {
+                    ws.live.clear();
+                    let live = ws.sorted.iter().filter(|c| !dead[c.1 as usize]);
+                    ws.live.extend(live);
+                    let found = if ws.live.is_empty() {
+                        &ws.sorted
+                    } else {
+                        &ws.live
+                    };
+                    self.select(found, self.links.m, &mut ws.selected);
+                }
+            }
             self.connect(node, layer, ws);
             Cand(d_ep, ep) = ws.sorted[0];
         }
@@ -412,24 +519,9 @@ impl<'a> ParallelBuilder<'a> {
         ws.sorted.sort_unstable();
     }
 
-    /// Algorithm 4 (SELECT-NEIGHBORS-HEURISTIC) as hnswlib's `getNeighborsByHeuristic2`: from
-    /// `sorted` (distances to the base, nearest first) keep a candidate unless a kept one is
-    /// closer to it than the base is, up to `m`; fewer than `m` candidates are all kept.
+    /// Algorithm 4: [`select_neighbours`].
     fn select(&self, sorted: &[Cand], m: usize, out: &mut Vec<u32>) {
-        out.clear();
-        if sorted.len() < m {
-            out.extend(sorted.iter().map(|c| c.1));
-            return;
-        }
-        for c in sorted {
-            if out.len() >= m {
-                break;
-            }
-            let v = self.vector(c.1);
-            if out.iter().all(|&kept| self.dist(v, kept) >= c.0) {
-                out.push(c.1);
-            }
-        }
+        select_neighbours(self.flat, sorted, m, out);
     }
 
     /// Links `node` to `ws.selected` on `layer` and each of them back to `node`, shrinking a
@@ -463,6 +555,30 @@ impl<'a> ParallelBuilder<'a> {
             self.select(&pool, cap, &mut ws.scratch);
             ws.pool = pool;
             self.links.write(nb, layer, &ws.scratch);
+        }
+    }
+}
+
+/// Algorithm 4 (SELECT-NEIGHBORS-HEURISTIC) as hnswlib's `getNeighborsByHeuristic2`: from
+/// `sorted` (distances to the base, nearest first) keep a candidate unless a kept one is closer
+/// to it than the base is, up to `m`; fewer than `m` candidates are all kept. The one selection
+/// of the build, the insertion and the compaction's repair.
+pub(crate) fn select_neighbours(flat: &FlatGraph, sorted: &[Cand], m: usize, out: &mut Vec<u32>) {
+    out.clear();
+    if sorted.len() < m {
+        out.extend(sorted.iter().map(|c| c.1));
+        return;
+    }
+    for c in sorted {
+        if out.len() >= m {
+            break;
+        }
+        let v = flat.vector(c.1);
+        if out
+            .iter()
+            .all(|&kept| 1.0 - dot(v, flat.vector(kept)) >= c.0)
+        {
+            out.push(c.1);
         }
     }
 }
@@ -565,6 +681,12 @@ mod tests {
             );
         }
         assert_eq!(levels, draw_levels(100_000, 16, 1));
+        // An insertion's levels continue the stream where the build's stopped.
+        for first in [0, 1, 7, 8, 99_000] {
+            let rest = draw_levels_at(first, 100_000 - first, 16, 1);
+            assert_eq!(rest, levels[first..], "from {first}");
+        }
+        assert_ne!(draw_levels_at(5, 1_000, 16, 1), levels[..1_000]);
     }
 
     #[test]

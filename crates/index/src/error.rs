@@ -92,6 +92,22 @@ pub enum IndexError {
         /// Fingerprint the caller expects ([`crate::Expect::text_fingerprint`]).
         expected: String,
     },
+    /// [`crate::Hnsw::insert`] given a row whose key the index already holds, or one key
+    /// twice: keys name rows, so each may be indexed once (remove the old row first to replace
+    /// it).
+    #[error("insert: key {key:?} is already in the index (or given twice); remove it first to replace its row")]
+    DuplicateKey {
+        /// The key.
+        key: String,
+    },
+    /// [`crate::Hnsw::insert`] given vectors of another dimension than the index's.
+    #[error("insert: the new vectors have dimension {found} but the index has {expected}")]
+    InsertDim {
+        /// The new vectors' dimension.
+        found: usize,
+        /// The index's dimension.
+        expected: usize,
+    },
     /// A file of an index folder whose content contradicts its manifest or itself (counts,
     /// links past the last node, an unknown format version).
     #[error("{path}: {what}")]

@@ -140,7 +140,7 @@ impl<'a> Rows<'a> {
 /// The `k` best rows for each normalised query of the row-major `queries` (`m x dim`), best
 /// first: parallel over blocks of rows, each scored against all queries by one matrix product
 /// ([`scan_blocks`]) and cut to its own top `k` per query, then merged.
-fn top_k_batch(rows: Rows<'_>, queries: &[f32], k: usize) -> Vec<Vec<(f32, usize)>> {
+pub(crate) fn top_k_batch(rows: Rows<'_>, queries: &[f32], k: usize) -> Vec<Vec<(f32, usize)>> {
     let d = rows.dim();
     let m = queries.len() / d;
     if m == 0 {

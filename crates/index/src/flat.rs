@@ -82,21 +82,18 @@ impl FlatGraph {
             .min(LINE_WORDS - 1);
         advise_huge_pages(&data);
         data.resize(base + nodes * stride, 0);
-        let prefetch_lines = match nodes * stride * 4 > CACHE_RESIDENT_BYTES {
-            true => dim.div_ceil(LINE_WORDS),
-            false => 1,
-        };
         let mut graph = FlatGraph {
             dim,
             nodes,
             room,
             stride,
             base,
-            prefetch_lines,
+            prefetch_lines: 1,
             data,
             upper: Vec::new(),
             entry: None,
         };
+        graph.set_prefetch_lines();
         for node in 0..nodes {
             let at = graph.base + node * stride;
             fill(
@@ -105,6 +102,163 @@ impl FlatGraph {
             );
         }
         graph
+    }
+
+    /// Which records outgrow a core's cache, and so how many lines of a vector to prefetch.
+    fn set_prefetch_lines(&mut self) {
+        self.prefetch_lines = match self.nodes * self.stride * 4 > CACHE_RESIDENT_BYTES {
+            true => self.dim.div_ceil(LINE_WORDS),
+            false => 1,
+        };
+    }
+
+    /// Makes room for at least `room` layer-0 links per record and `extra` more nodes without a
+    /// move: the records are copied into a fresh, line-aligned allocation when the room grows
+    /// (a graph read from disk or copied from hnsw_rs has room for its largest degree only) or
+    /// the allocation is too small; the new one keeps a quarter more nodes in reserve, so that
+    /// a series of small insertions copies the graph once (the reserve is address space, not
+    /// resident memory, until it is written). Links and vectors are unchanged.
+    pub(crate) fn reserve(&mut self, room: usize, extra: usize) {
+        let room = room.max(self.room);
+        let stride = (self.dim + 1 + room).div_ceil(LINE_WORDS) * LINE_WORDS;
+        let need = self.nodes + extra;
+        if stride == self.stride && self.base + need * stride <= self.data.capacity() {
+            self.room = room;
+            return;
+        }
+        let keep = need + need / 4;
+        let mut data: Vec<u32> = Vec::with_capacity(keep * stride + LINE_WORDS);
+        let base = data
+            .as_ptr()
+            .align_offset(LINE_WORDS * 4)
+            .min(LINE_WORDS - 1);
+        advise_huge_pages(&data);
+        data.resize(base + self.nodes * stride, 0);
+        let words = (self.dim + 1 + self.room).min(self.stride);
+        for node in 0..self.nodes {
+            let from = self.base + node * self.stride;
+            let to = base + node * stride;
+            data[to..to + words].copy_from_slice(&self.data[from..from + words]);
+        }
+        (self.data, self.base, self.stride, self.room) = (data, base, stride, room);
+        self.set_prefetch_lines();
+    }
+
+    /// Appends `count` nodes without links; `fill(i, out)` writes the vector of the `i`-th new
+    /// one. Calls [`FlatGraph::reserve`] first, so records stay line-aligned.
+    pub(crate) fn push_nodes(&mut self, count: usize, mut fill: impl FnMut(usize, &mut [f32])) {
+        self.reserve(self.room, count);
+        let first = self.nodes;
+        self.nodes += count;
+        self.data.resize(self.base + self.nodes * self.stride, 0);
+        for i in 0..count {
+            let at = self.base + (first + i) * self.stride;
+            fill(
+                i,
+                bytemuck::cast_slice_mut(&mut self.data[at..at + self.dim]),
+            );
+        }
+        self.set_prefetch_lines();
+    }
+
+    /// Keeps the nodes whose `new_id` is not `u32::MAX`, renumbered to it (the kept nodes in
+    /// their order: `new_id` rises over them from 0), records moved down in place. Links to
+    /// dropped nodes are dropped (a caller repairs the lists first); the entry point must be kept.
+    pub(crate) fn retain_nodes(&mut self, new_id: &[u32]) {
+        let mut kept = 0;
+        for old in 0..self.nodes {
+            let id = new_id[old];
+            if id == u32::MAX {
+                continue;
+            }
+            debug_assert_eq!(id as usize, kept);
+            let (from, to) = (
+                self.base + old * self.stride,
+                self.base + kept * self.stride,
+            );
+            if from != to {
+                self.data.copy_within(from..from + self.stride, to);
+            }
+            let at = to + self.dim;
+            let len = (self.data[at] as usize).min(self.room);
+            let mut out = 0;
+            for i in 0..len {
+                let nb = new_id[self.data[at + 1 + i] as usize];
+                if nb != u32::MAX {
+                    self.data[at + 1 + out] = nb;
+                    out += 1;
+                }
+            }
+            self.data[at] = out as u32;
+            kept += 1;
+        }
+        self.nodes = kept;
+        self.data.truncate(self.base + kept * self.stride);
+        for layer in &mut self.upper {
+            *layer = layer
+                .drain()
+                .filter(|(node, _)| new_id[*node as usize] != u32::MAX)
+                .map(|(node, links)| {
+                    let links = links
+                        .iter()
+                        .map(|&nb| new_id[nb as usize])
+                        .filter(|&nb| nb != u32::MAX)
+                        .collect();
+                    (new_id[node as usize], links)
+                })
+                .collect();
+        }
+        self.entry = self
+            .entry
+            .map(|e| new_id[e as usize])
+            .filter(|&e| e != u32::MAX);
+        self.set_prefetch_lines();
+    }
+
+    /// Each node's level: the highest upper layer it is on (0: layer 0 only).
+    pub(crate) fn levels(&self) -> Vec<u8> {
+        let mut levels = vec![0u8; self.nodes];
+        for (l, layer) in self.upper.iter().enumerate() {
+            for &node in layer.keys() {
+                levels[node as usize] = levels[node as usize].max(l as u8 + 1);
+            }
+        }
+        levels
+    }
+
+    /// Puts the upper layers into the form webly's builder keeps, which updates rely on: a node
+    /// is on layers `1..=level` and no others, and its links on a layer point at nodes on it.
+    /// A node's level is the highest layer where it has links (the entry point's: the top). A
+    /// graph built by webly already has this form; hnsw_rs's copy has every node on every layer
+    /// with empty lists above its level, which this drops (a search never moves through an
+    /// empty list, so it finds the same nodes).
+    pub(crate) fn normalize_upper(&mut self) {
+        let top = self.upper.len();
+        let mut level = vec![0usize; self.nodes];
+        for (l, layer) in self.upper.iter().enumerate() {
+            for (&node, links) in layer {
+                if !links.is_empty() {
+                    level[node as usize] = level[node as usize].max(l + 1);
+                }
+            }
+        }
+        if let Some(e) = self.entry {
+            level[e as usize] = top;
+        }
+        for (l, layer) in self.upper.iter_mut().enumerate() {
+            let on = |node: u32| level[node as usize] > l;
+            let mut kept: HashMap<u32, Vec<u32>> = HashMap::new();
+            for (node, links) in layer.drain() {
+                if on(node) {
+                    kept.insert(node, links.into_iter().filter(|&nb| on(nb)).collect());
+                }
+            }
+            // A node on this layer that was missing from it gets an empty list.
+            for (node, _) in level.iter().enumerate().filter(|(_, &lv)| lv > l) {
+                kept.entry(node as u32).or_default();
+            }
+            *layer = kept;
+        }
     }
 
     /// Sets `node`'s layer-0 links (at most the record's room; the rest are dropped).
@@ -184,6 +338,22 @@ impl FlatGraph {
 
     /// Up to `k` nearest rows as `(distance, row)`, best first (`ef` >= `k` candidates).
     pub(crate) fn search(&self, q: &[f32], k: usize, ef: usize) -> Vec<(f32, usize)> {
+        self.search_live(q, k, ef, |_| true)
+    }
+
+    /// Up to `k` nearest nodes for which `live` holds, as [`FlatGraph::search`]: the first `k`
+    /// live nodes of the beam. Nodes that are not live (tombstones) are still expanded, so they
+    /// keep the graph connected, but never returned; when the beam holds fewer than `k` live
+    /// nodes and was full, the search runs again with `ef` doubled (up to the node count), so
+    /// tombstones never take the places of live neighbours. With every node live it is exactly
+    /// [`FlatGraph::search`].
+    pub(crate) fn search_live(
+        &self,
+        q: &[f32],
+        k: usize,
+        ef: usize,
+        live: impl Fn(u32) -> bool,
+    ) -> Vec<(f32, usize)> {
         let Some(mut ep) = self.entry else {
             return Vec::new();
         };
@@ -191,11 +361,21 @@ impl FlatGraph {
         for layer in self.upper.iter().rev() {
             (ep, d_ep) = self.greedy(q, layer, ep, d_ep);
         }
+        let mut ef = ef.max(k);
         SPACE.with(|space| {
             let mut space = space.borrow_mut();
-            self.beam0(q, Cand(d_ep, ep), ef.max(k), &mut space);
-            let found = space.pool.iter().take(k);
-            found.map(|(c, _)| (c.0, c.1 as usize)).collect()
+            loop {
+                self.beam0(q, Cand(d_ep, ep), ef, &mut space);
+                let found: Vec<(f32, usize)> = (space.pool.iter())
+                    .filter(|(c, _)| live(c.1))
+                    .take(k)
+                    .map(|(c, _)| (c.0, c.1 as usize))
+                    .collect();
+                if found.len() >= k || space.pool.len() < ef || ef >= self.nodes {
+                    return found;
+                }
+                ef = (ef * 2).min(self.nodes);
+            }
         })
     }
 

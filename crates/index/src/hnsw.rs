@@ -21,10 +21,13 @@ pub struct Hnsw {
     /// The graph, one node per distinct vector (see [`Hnsw::build`]), flat.
     pub(crate) flat: FlatGraph,
     pub(crate) keys: Vec<String>,
-    /// Rows of each graph node, ascending (several when rows hold identical vectors).
+    /// Rows of each graph node, ascending (several when rows hold identical vectors; none for
+    /// a tombstone, a node whose rows were all removed).
     pub(crate) node_rows: Vec<Vec<usize>>,
     /// The graph node of each row (the inverse of `node_rows`).
     pub(crate) row_nodes: Vec<u32>,
+    /// Tombstones: nodes of `node_rows` without rows ([`Hnsw::remove`], [`Hnsw::compact`]).
+    pub(crate) deleted: usize,
     pub(crate) dim: usize,
     pub(crate) config: HnswConfig,
     pub(crate) recall: Option<RecallReport>,
@@ -71,6 +74,7 @@ impl Hnsw {
             keys: emb.keys().to_vec(),
             row_nodes: row_nodes(&node_rows, emb.len()),
             node_rows,
+            deleted: 0,
             dim: emb.dim(),
             config: config.clone(),
             recall: None,
@@ -86,14 +90,22 @@ impl Hnsw {
         Ok(index)
     }
 
-    /// Number of graph nodes (distinct vectors); at most [`Hnsw::len`].
+    /// Number of graph nodes: distinct vectors, tombstones included (nodes whose rows were all
+    /// removed, kept until [`Hnsw::compact`]: [`Hnsw::deleted_share`]). Without removals at
+    /// most [`Hnsw::len`].
     pub fn nodes(&self) -> usize {
         self.node_rows.len()
     }
 
     /// Search with an explicit `ef` (the benchmark's sweep), on the flat copy of the graph.
+    /// Tombstones are passed through but never returned: the first `k` live nodes of the beam
+    /// count, and the beam widens when it holds fewer ([`Hnsw::remove`]).
     pub fn search_ef(&self, q: &[f32], k: usize, ef: usize) -> Vec<Hit> {
-        self.search_with(q, k, |q| self.flat.search(q, k, ef.max(k)))
+        if self.deleted == 0 {
+            return self.search_with(q, k, |q| self.flat.search(q, k, ef.max(k)));
+        }
+        let live = |node: u32| !self.node_rows[node as usize].is_empty();
+        self.search_with(q, k, |q| self.flat.search_live(q, k, ef.max(k), live))
     }
 
     fn search_with(
@@ -144,7 +156,7 @@ impl Hnsw {
         self.config.ef_search = ef.max(1);
     }
 
-    /// Number of indexed rows.
+    /// Number of indexed rows (removed ones not counted).
     pub fn len(&self) -> usize {
         self.keys.len()
     }
@@ -164,7 +176,9 @@ impl Hnsw {
         &self.config
     }
 
-    /// Recall measured at build time (also kept in the manifest).
+    /// Recall measured at build time or by [`Hnsw::measure_recall`] (also kept in the
+    /// manifest); `None` once the index changed after it ([`Hnsw::insert`], [`Hnsw::remove`],
+    /// [`Hnsw::compact`]).
     pub fn recall(&self) -> Option<&RecallReport> {
         self.recall.as_ref()
     }
@@ -203,7 +217,6 @@ fn build_hnsw_rs(emb: &Embeddings, node_rows: &[Vec<usize>], config: &HnswConfig
     FlatGraph::from_graph(&graph, node_rows.len(), emb.dim())
 }
 
-/// Rows grouped by bit-identical vector, each group ascending, groups in order of first row.
 /// The graph node of each of `n` rows, from the rows of each node.
 pub(crate) fn row_nodes(node_rows: &[Vec<usize>], n: usize) -> Vec<u32> {
     let mut out = vec![0u32; n];
@@ -215,7 +228,8 @@ pub(crate) fn row_nodes(node_rows: &[Vec<usize>], n: usize) -> Vec<u32> {
     out
 }
 
-fn distinct_rows(emb: &Embeddings) -> Vec<Vec<usize>> {
+/// Rows grouped by bit-identical vector, each group ascending, groups in order of first row.
+pub(crate) fn distinct_rows(emb: &Embeddings) -> Vec<Vec<usize>> {
     let mut node_of: std::collections::HashMap<Vec<u32>, usize> =
         std::collections::HashMap::with_capacity(emb.len());
     let mut nodes: Vec<Vec<usize>> = Vec::new();
@@ -237,6 +251,7 @@ impl std::fmt::Debug for Hnsw {
         f.debug_struct("Hnsw")
             .field("len", &self.keys.len())
             .field("nodes", &self.node_rows.len())
+            .field("deleted", &self.deleted)
             .field("dim", &self.dim)
             .field("config", &self.config)
             .field("recall", &self.recall)

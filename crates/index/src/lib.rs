@@ -10,12 +10,17 @@
 //! - [`Hnsw::save`] / [`Hnsw::open`]: a folder with that graph as plain files
 //!   (`vectors.f32`, `graph.u32`), `keys.txt`, `nodes.txt` and `manifest.json`, written into a
 //!   fresh temp folder and renamed into place; opening reads the files as they are.
+//! - [`Hnsw::insert`], [`Hnsw::remove`], [`Hnsw::compact`]: an index that grows and shrinks
+//!   without a rebuild (new rows inserted by the build's algorithm, removed ones left as
+//!   tombstones that searches pass through but never return, until a compaction repairs the
+//!   links around them: [`DEFAULT_COMPACT_SHARE`]); [`Hnsw::measure_recall`] measures again.
 //! - [`recall_at_k`]: recall of any [`Search`] against [`Exact`]; [`synthetic`] makes
 //!   clustered low-rank test vectors with a fixed seed.
 
 #![deny(missing_docs)]
 
 mod build;
+mod compact;
 mod config;
 mod distance;
 mod embeddings;
@@ -28,6 +33,7 @@ mod recall;
 mod search;
 mod store;
 pub mod synthetic;
+mod update;
 
 pub use config::{HnswBuilder, HnswConfig, DEFAULT_HNSW_SEED, HNSW_MAX_LAYER};
 pub use distance::{dot, DotClamped};
@@ -43,6 +49,7 @@ pub use recall::{
 };
 pub use search::{check_dim, Hit, Search};
 pub use store::{read_manifest, verify};
+pub use update::DEFAULT_COMPACT_SHARE;
 
 /// Result alias of this crate.
 pub type Result<T> = std::result::Result<T, IndexError>;

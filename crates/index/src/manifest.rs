@@ -11,7 +11,7 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 /// File with one row key per line, in row order.
 pub const KEYS_FILE: &str = "keys.txt";
 /// File with the graph node of each row, one number per line, in row order (rows with
-/// identical vectors share a node).
+/// identical vectors share a node; a tombstone, [`Manifest::deleted`], has no row).
 pub const NODES_FILE: &str = "nodes.txt";
 /// File with the graph nodes' vectors: little-endian f32, `nodes x dim`, row after row.
 pub const VECTORS_FILE: &str = "vectors.f32";
@@ -33,8 +33,14 @@ pub struct Manifest {
     pub dim: usize,
     /// Rows (keys).
     pub count: usize,
-    /// Graph nodes: distinct vectors.
+    /// Graph nodes: distinct vectors, tombstones included.
     pub nodes: usize,
+    /// Tombstones among the graph nodes: nodes whose rows were all removed
+    /// ([`crate::Hnsw::remove`]), kept in the graph (searches pass through them) until
+    /// [`crate::Hnsw::compact`]; no row of `nodes.txt` names them. Written only when not 0, so
+    /// the manifest of an index without removals is as before (absent: 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub deleted: usize,
     /// The distance the graph was built with (`1 - a.b` of unit vectors, clamped at 0).
     pub distance: String,
     /// The parameters it was built with (the builder among them).
@@ -60,6 +66,10 @@ pub struct Manifest {
     /// version is then refused.)
     #[serde(default)]
     pub checksums: BTreeMap<String, String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The caller's identifiers of the models behind the vectors.

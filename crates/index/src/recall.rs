@@ -110,12 +110,19 @@ fn overlap(truth: &[crate::Hit], got: &[crate::Hit]) -> Option<f64> {
 
 /// `count` distinct rows (fewer when there are fewer rows) chosen with `seed`, row-major.
 pub fn sample_rows(emb: &Embeddings, count: usize, seed: u64) -> Vec<f32> {
+    gather_sample(emb.len(), count, seed, |i| emb.row(i))
+}
+
+/// The rows [`sample_rows`] picks out of `n` rows, each given by `row`, row-major.
+pub(crate) fn gather_sample<'a>(
+    n: usize,
+    count: usize,
+    seed: u64,
+    row: impl Fn(usize) -> &'a [f32],
+) -> Vec<f32> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let picked = sample(&mut rng, emb.len(), count.min(emb.len()));
-    picked
-        .iter()
-        .flat_map(|i| emb.row(i).iter().copied())
-        .collect()
+    let picked = sample(&mut rng, n, count.min(n));
+    picked.iter().flat_map(|i| row(i).iter().copied()).collect()
 }
 
 pub(crate) fn measure_recall(

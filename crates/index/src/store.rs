@@ -25,8 +25,8 @@ impl Hnsw {
     fn write_into(&self, tmp: &Path, fp: &Fingerprints) -> Result<Manifest> {
         write_file(&tmp.join(VECTORS_FILE), &self.flat.vector_bytes())?;
         write_file(&tmp.join(GRAPH_FILE), &self.flat.graph_bytes())?;
-        let mut keys = self.keys.join("\n");
-        keys.push('\n');
+        // One key per line, each ended by a line break (an index without rows: an empty file).
+        let keys: String = self.keys.iter().flat_map(|k| [k.as_str(), "\n"]).collect();
         write_file(&tmp.join(KEYS_FILE), keys.as_bytes())?;
         let mut node_of = vec![0usize; self.keys.len()];
         for (node, rows) in self.node_rows.iter().enumerate() {
@@ -55,6 +55,7 @@ impl Hnsw {
             dim: self.dim,
             count: self.keys.len(),
             nodes: self.node_rows.len(),
+            deleted: self.deleted,
             distance: DISTANCE.to_string(),
             config: self.config.clone(),
             model_fingerprint: fp.model.clone(),
@@ -91,6 +92,7 @@ impl Hnsw {
             row_nodes: crate::hnsw::row_nodes(&node_rows, keys.len()),
             keys,
             node_rows,
+            deleted: manifest.deleted,
             dim: manifest.dim,
             config: manifest.config.clone(),
             recall: manifest.recall.clone(),
@@ -183,7 +185,8 @@ fn read_keys(path: &Path, count: usize) -> Result<Vec<String>> {
     Ok(keys)
 }
 
-/// Reads the node of each row and groups rows by node; every node must hold a row.
+/// Reads the node of each row and groups rows by node; every node must hold a row but the
+/// manifest's `deleted` tombstones.
 fn read_nodes(path: &Path, m: &Manifest) -> Result<Vec<Vec<usize>>> {
     let text = fs::read_to_string(path).map_err(|e| IndexError::io(path, e))?;
     let mut node_rows = vec![Vec::new(); m.nodes];
@@ -203,12 +206,14 @@ fn read_nodes(path: &Path, m: &Manifest) -> Result<Vec<Vec<usize>>> {
         node_rows[node].push(row);
         rows += 1;
     }
-    if rows != m.count || node_rows.iter().any(Vec::is_empty) {
+    let empty = node_rows.iter().filter(|rows| rows.is_empty()).count();
+    if rows != m.count || empty != m.deleted {
         return Err(corrupt(
             path,
             format!(
-                "{rows} rows over {} nodes, manifest says {} rows",
-                m.nodes, m.count
+                "{rows} rows over {} nodes, {empty} of them without a row; manifest says {} \
+                 rows and {} tombstones",
+                m.nodes, m.count, m.deleted
             ),
         ));
     }
