@@ -17,6 +17,8 @@ section "data: the same images as tar shards (webdataset) vs loose files"
 bash scripts/bench_sources.sh "$images" || status=1
 section "index: webly (its own builder and hnsw_rs) vs hnswlib"
 bash scripts/bench_index.sh || status=1
+section "index: kept up to date (10 rounds of +1% / -1%, compaction, recall, save) vs a fresh build"
+bash scripts/bench_incremental.sh || status=1
 section "eval: exact evaluation of 24 queries over 150K x 300 vs numpy matmul"
 bash scripts/bench_eval.sh || status=1
 section "encoder: training images/s vs PyTorch"
