@@ -7,6 +7,7 @@
 //!   content), with a binary cache beside the source; one module per format, each reading from
 //!   `BufRead`.
 //! - [`train_glove`]: the Stanford GloVe tools (vocab_count, cooccur, shuffle, glove) in Rust.
+//! - [`Speller`]: warnings for rare and unknown query words, with suggestions.
 //! - [`TextEmbedder`]: caption and query embeddings (mean or tf-idf weighted), stored
 //!   as `.npy`/`.ids` by `webly-io` (as image embeddings are).
 
@@ -21,6 +22,7 @@ mod glove;
 mod glove_text;
 mod lines;
 mod load;
+mod spelling;
 use webly_io::progress;
 mod storage;
 mod vectors;
@@ -40,6 +42,9 @@ pub use glove::{train_glove, Cooc, GloveConfig, TrainStats};
 pub use glove_text::{read_glove_text, write_glove_text_to};
 pub use lines::MAX_DUPLICATE_EXAMPLES;
 pub use load::{detect_format, read_any};
+pub use spelling::{
+    Speller, WarningKind, WordWarning, MAX_EDIT_DISTANCE, MAX_SUGGESTIONS, RARE_RANK,
+};
 pub use storage::Storage;
 pub use vectors::WordVectors;
 pub use vocab::Vocab;
