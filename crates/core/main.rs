@@ -53,6 +53,62 @@ enum Command {
     Tag(TagArgs),
     /// A search page and a JSON API over a trained model (loopback by default).
     Serve(ServeArgs),
+    /// Your own photo folders, searchable with a finished model and kept up to date in place
+    /// (then `query`, `tag`, `export` and `serve` take `--collection DIR`).
+    #[command(subcommand)]
+    Collection(CollectionCommand),
+}
+
+#[derive(Subcommand)]
+enum CollectionCommand {
+    /// Index the images under one or more folders with a trained model.
+    Create {
+        /// The collection folder to create (its own files; the model folder is never written).
+        dir: PathBuf,
+        /// A trained model's folder, e.g. runs/demo/models/triplet.
+        #[arg(long)]
+        model: PathBuf,
+        /// Image folders (JPEG, PNG, WebP; hidden files left out).
+        #[arg(required = true)]
+        roots: Vec<PathBuf>,
+    },
+    /// Add folders (new roots) or files and folders under a root (read again).
+    Add {
+        /// The collection folder.
+        dir: PathBuf,
+        /// Folders or image files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Take files, folders or whole roots out (kept out until added again).
+    Remove {
+        /// The collection folder.
+        dir: PathBuf,
+        /// Image files, folders, or roots.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Read every root again: new, changed and deleted images, found by size and time.
+    Sync {
+        /// The collection folder.
+        dir: PathBuf,
+    },
+    /// What a collection holds: its model, folders, counts, recall and last change.
+    Info {
+        /// The collection folder.
+        dir: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `--collection DIR`, for the commands that read one instead of a run's model.
+#[derive(Args)]
+struct CollectionArg {
+    /// Search a collection (`webly collection create`) instead of a run's test images.
+    #[arg(long, conflicts_with = "model")]
+    collection: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -226,6 +282,8 @@ struct MergeArgs {
 struct ExportArgs {
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    collection: CollectionArg,
     /// train, val or test.
     #[arg(long, default_value = "test")]
     split: pipeline::Split,
@@ -255,6 +313,8 @@ struct QueryArgs {
     text: Option<String>,
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    collection: CollectionArg,
     /// Number of images to return (at least 1).
     #[arg(short, long, default_value_t = 10)]
     k: usize,
@@ -278,6 +338,8 @@ struct TagArgs {
     image: PathBuf,
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    collection: CollectionArg,
     /// Number of words (at least 1).
     #[arg(short, long, default_value_t = 10)]
     k: usize,
@@ -290,6 +352,8 @@ struct TagArgs {
 struct ServeArgs {
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    collection: CollectionArg,
     /// Address to listen on; loopback unless you give another.
     #[arg(long, default_value = webly_serve::DEFAULT_ADDR)]
     addr: std::net::SocketAddr,
@@ -400,9 +464,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{written}");
         }
         Command::Export(a) => {
-            let cfg = load(&a.model.config)?;
-            let model = a.model.model.as_deref();
-            let done = pipeline::export(&cfg, model, a.split, &a.out, a.dtype)?;
+            let done = match &a.collection.collection {
+                Some(dir) => pipeline::export_collection(dir, &a.out, a.dtype)?,
+                None => {
+                    let cfg = load(&a.model.config)?;
+                    let model = a.model.model.as_deref();
+                    pipeline::export(&cfg, model, a.split, &a.out, a.dtype)?
+                }
+            };
             println!("{done}");
         }
         Command::Index(a) => println!(
@@ -422,14 +491,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 (None, Some(text)) => QueryInput::Text(text),
                 (None, None) => anyhow::bail!("give the query words, or --image PATH"),
             };
-            let cfg = load(&a.model.config)?;
+            let cfg = config_unless_collection(&a.model, &a.collection)?;
             let mode = match a.exact {
                 true => pipeline::SearchMode::Exact,
                 false => pipeline::SearchMode::Hnsw,
             };
             let answer = pipeline::query(
-                &cfg,
-                a.model.model.as_deref(),
+                source(cfg.as_ref(), &a.model, &a.collection)?,
                 &input,
                 a.k,
                 mode,
@@ -438,18 +506,64 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             print(&answer, a.json)?;
         }
         Command::Tag(a) => {
-            let cfg = load(&a.model.config)?;
-            let answer = pipeline::tag(&cfg, a.model.model.as_deref(), &a.image, a.k)?;
+            let cfg = config_unless_collection(&a.model, &a.collection)?;
+            let answer = pipeline::tag(
+                source(cfg.as_ref(), &a.model, &a.collection)?,
+                &a.image,
+                a.k,
+            )?;
             print(&answer, a.json)?;
         }
         Command::Serve(a) => {
-            let cfg = load(&a.model.config)?;
+            let cfg = config_unless_collection(&a.model, &a.collection)?;
             let settings = match &a.serve_config {
                 None => webly_serve::ServeConfig::default(),
                 Some(p) => webly_serve::ServeConfig::load(p)?,
             };
-            webly_serve::run(&cfg, a.model.model.as_deref(), a.addr, settings)?;
+            let source = source(cfg.as_ref(), &a.model, &a.collection)?;
+            webly_serve::run(source, a.addr, settings)?;
         }
+        Command::Collection(c) => collection(c)?,
+    }
+    Ok(())
+}
+
+/// The run config, unless a collection is searched (which needs none).
+fn config_unless_collection(
+    model: &ModelArgs,
+    collection: &CollectionArg,
+) -> anyhow::Result<Option<RunConfig>> {
+    match collection.collection {
+        Some(_) => Ok(None),
+        None => Ok(Some(load(&model.config)?)),
+    }
+}
+
+/// What `query`, `tag` and `serve` search: the collection, or the run's model.
+fn source<'a>(
+    cfg: Option<&'a RunConfig>,
+    model: &'a ModelArgs,
+    collection: &'a CollectionArg,
+) -> anyhow::Result<pipeline::Source<'a>> {
+    match (collection.collection.as_deref(), cfg) {
+        (Some(dir), _) => Ok(pipeline::Source::Collection(dir)),
+        (None, Some(cfg)) => Ok(pipeline::Source::run(cfg, model.model.as_deref())),
+        (None, None) => anyhow::bail!("give --config or --collection"),
+    }
+}
+
+fn collection(command: CollectionCommand) -> anyhow::Result<()> {
+    use pipeline::collection;
+    match command {
+        CollectionCommand::Create { dir, model, roots } => {
+            println!("{}", collection::create(&dir, &model, &roots)?)
+        }
+        CollectionCommand::Add { dir, paths } => println!("{}", collection::add(&dir, &paths)?),
+        CollectionCommand::Remove { dir, paths } => {
+            println!("{}", collection::remove(&dir, &paths)?)
+        }
+        CollectionCommand::Sync { dir } => println!("{}", collection::sync(&dir)?),
+        CollectionCommand::Info { dir, json } => print(&collection::info(&dir)?, json)?,
     }
     Ok(())
 }

@@ -18,7 +18,7 @@ use crate::index_stage;
 use crate::layout;
 use crate::model_stage;
 use crate::searcher::{
-    gallery_query, Found, SearchMode, Searcher, Tag, TextResults, TAG_MIN_COUNT,
+    gallery_query, Found, SearchMode, Searcher, Source, Tag, TextResults, TAG_MIN_COUNT,
 };
 use crate::text_stage::SPLITS;
 use crate::train_stage::{TrainOutcome, TrainOverrides};
@@ -132,8 +132,9 @@ pub struct Exported {
     pub rows: usize,
     /// Values per embedding.
     pub dim: usize,
-    /// The split exported.
-    pub split: Split,
+    /// The split exported (`None`: a collection's images).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split: Option<Split>,
     /// The embeddings' float type.
     pub dtype: ExportDtype,
     /// The parquet file.
@@ -146,7 +147,8 @@ impl fmt::Display for Exported {
             f,
             "exported {} {} embeddings of dimension {} ({}) to {}",
             self.rows,
-            self.split,
+            self.split
+                .map_or_else(|| "collection".to_string(), |s| s.to_string()),
             self.dim,
             self.dtype,
             self.path.display()
@@ -236,7 +238,62 @@ pub fn export(
     Ok(Exported {
         rows: emb.len(),
         dim: emb.dim(),
-        split,
+        split: Some(split),
+        dtype,
+        path: out.to_path_buf(),
+    })
+}
+
+/// `webly export --collection DIR`: a collection's image embeddings (unit vectors, as indexed)
+/// with their keys and image paths (captions empty) as a parquet file, the columns and metadata
+/// of [`export`] (`webly.split` is `collection`).
+///
+/// # Errors
+/// A folder of `out` that does not exist (named; never created); those of
+/// [`crate::collection::open`].
+pub fn export_collection(dir: &Path, out: &Path, dtype: ExportDtype) -> Result<Exported> {
+    check_out_folder(out)?;
+    let c = crate::collection::open(dir)?;
+    let keys = c.hnsw.keys();
+    let dim = c.manifest.dim;
+    let embeddings: Vec<f32> = (0..keys.len())
+        .flat_map(|r| c.hnsw.row_vector(r).to_vec())
+        .collect();
+    let image_paths = keys
+        .iter()
+        .map(|k| {
+            c.files
+                .get(k)
+                .map_or_else(String::new, |p| p.display().to_string())
+        })
+        .collect();
+    let rows = ExportRows {
+        keys,
+        embeddings: &embeddings,
+        dim,
+        captions: vec![""; keys.len()],
+        image_paths,
+    };
+    let metadata = [
+        ("webly.model", c.model.name()),
+        (
+            "webly.model_fingerprint",
+            c.manifest.model_fingerprint.clone(),
+        ),
+        (
+            "webly.text_fingerprint",
+            c.manifest.text_fingerprint.clone(),
+        ),
+        ("webly.dim", dim.to_string()),
+        ("webly.dtype", dtype.to_string()),
+        ("webly.split", "collection".to_string()),
+    ]
+    .map(|(k, v)| (k.to_string(), v));
+    write_parquet(out, &rows, dtype, &metadata)?;
+    Ok(Exported {
+        rows: keys.len(),
+        dim,
+        split: None,
         dtype,
         path: out.to_path_buf(),
     })
@@ -309,6 +366,8 @@ pub struct QueryAnswer {
     pub tokens: Vec<String>,
     /// The query words the text space does not know (skipped).
     pub unknown: Vec<String>,
+    /// Query words that cannot give good results (unknown or rare), with suggestions.
+    pub warnings: Vec<webly_text::WordWarning>,
     /// Exact search or the HNSW index.
     pub mode: SearchMode,
     /// The nearest test images, best first (at most k).
@@ -326,6 +385,7 @@ impl QueryAnswer {
             image: None,
             tokens: results.tokens,
             unknown: results.unknown,
+            warnings: results.warnings,
             mode: results.mode,
             hits: results.hits,
             html: None,
@@ -339,6 +399,7 @@ impl QueryAnswer {
             image: Some(image.to_path_buf()),
             tokens: Vec::new(),
             unknown: Vec::new(),
+            warnings: Vec::new(),
             mode,
             hits,
             html: None,
@@ -370,7 +431,9 @@ impl fmt::Display for QueryAnswer {
                 h.key,
                 h.image_path.display()
             )?;
-            writeln!(f, "      {}", h.caption)?;
+            if !h.caption.is_empty() {
+                writeln!(f, "      {}", h.caption)?;
+            }
         }
         if let Some(p) = &self.html {
             write!(f, "gallery: {}", p.display())?;
@@ -399,23 +462,27 @@ fn check_k(k: usize, what: &str) -> Result<()> {
 /// `k = 0` ([`PipelineError::Usage`], before any work); a run without the trained model, its
 /// embeddings, index, dataset or word space (each named); a query with no known word.
 pub fn query(
-    cfg: &RunConfig,
-    model: Option<&str>,
+    source: Source<'_>,
     input: &QueryInput,
     k: usize,
     mode: SearchMode,
     html: Option<&Path>,
 ) -> Result<QueryAnswer> {
     check_k(k, "image")?;
-    let searcher = Searcher::open(cfg, model)?;
+    let searcher = Searcher::open_source(source)?;
     let answer = match input {
         QueryInput::Text(t) => {
-            let r = searcher.text(t, k, mode)?;
+            let r = searcher
+                .text(t, k, mode)
+                .map_err(|e| with_suggestions(&searcher, e))?;
             if !r.unknown.is_empty() {
                 eprintln!(
                     "[query] {t:?}: unknown words skipped: {}",
                     r.unknown.join(", ")
                 );
+            }
+            for w in &r.warnings {
+                eprintln!("[query] warning: {}", w.message);
             }
             QueryAnswer::text(t, r)
         }
@@ -434,6 +501,28 @@ pub fn query(
         html: html.map(Path::to_path_buf),
         ..answer
     })
+}
+
+/// A query with no known word, with the nearest frequent spellings of its words appended
+/// ("moutnain": did you mean mountain?); other errors as they are.
+fn with_suggestions(searcher: &Searcher, e: PipelineError) -> PipelineError {
+    let PipelineError::Text(webly_text::TextError::NoKnownWord { tokens, .. }) = &e else {
+        return e;
+    };
+    let hints: Vec<String> = searcher
+        .word_warnings(tokens)
+        .into_iter()
+        .filter(|w| !w.suggestions.is_empty())
+        .map(|w| format!("{:?}: did you mean {}?", w.word, w.suggestions.join(", ")))
+        .collect();
+    match hints.is_empty() {
+        true => e,
+        false => PipelineError::Usage(format!(
+            "{}; {}",
+            webly_io::error_chain(&e),
+            hints.join("; ")
+        )),
+    }
 }
 
 /// The answer of `webly tag` (printed as text, or as JSON with `--json`).
@@ -478,9 +567,9 @@ impl fmt::Display for TagAnswer {
 /// # Errors
 /// `k = 0` ([`PipelineError::Usage`], before any work); a run without the trained model,
 /// dataset or word space (each named); an image that cannot be read (named).
-pub fn tag(cfg: &RunConfig, model: Option<&str>, image: &Path, k: usize) -> Result<TagAnswer> {
+pub fn tag(source: Source<'_>, image: &Path, k: usize) -> Result<TagAnswer> {
     check_k(k, "word")?;
-    let searcher = Searcher::open(cfg, model)?;
+    let searcher = Searcher::open_source(source)?;
     let vector = searcher.embed_file(image)?;
     Ok(TagAnswer {
         image: image.to_path_buf(),

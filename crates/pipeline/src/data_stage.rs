@@ -13,8 +13,12 @@ use crate::stamp;
 pub struct DataStage {
     /// The dataset, items in a stable order.
     pub dataset: Dataset,
-    /// Fingerprint of the dataset's settings and content (what later stages depend on).
+    /// Fingerprint of the dataset's settings, captions and training images (what the text
+    /// space and training depend on).
     pub stamp: String,
+    /// Fingerprint of the files holding only test images (what the test embeddings and index
+    /// depend on, beside [`DataStage::stamp`]).
+    pub test_stamp: String,
 }
 
 /// Opens the dataset a finished run used, generating nothing: for the commands that read a run
@@ -49,8 +53,13 @@ pub fn open_existing(cfg: &RunConfig) -> Result<DataStage> {
         None => None,
     };
     let dataset = Dataset::open(&cfg.data.dataset)?;
-    let stamp = stamp::fingerprint(&(&cfg.data.dataset, synth_stamp, contents(cfg, &dataset)?))?;
-    Ok(DataStage { dataset, stamp })
+    let (captions, trained, test_stamp) = contents(cfg, &dataset)?;
+    let stamp = stamp::fingerprint(&(&cfg.data.dataset, synth_stamp, (captions, trained)))?;
+    Ok(DataStage {
+        dataset,
+        stamp,
+        test_stamp,
+    })
 }
 
 /// The command that makes a run's data and text stages (and nothing else).
@@ -65,14 +74,22 @@ pub fn prepare(cfg: &RunConfig) -> Result<DataStage> {
     };
     let dataset = Dataset::open(&cfg.data.dataset)?;
     eprintln!("[data] {}", dataset.report);
-    let stamp = stamp::fingerprint(&(&cfg.data.dataset, synth_stamp, contents(cfg, &dataset)?))?;
-    Ok(DataStage { dataset, stamp })
+    let (captions, trained, test_stamp) = contents(cfg, &dataset)?;
+    let stamp = stamp::fingerprint(&(&cfg.data.dataset, synth_stamp, (captions, trained)))?;
+    Ok(DataStage {
+        dataset,
+        stamp,
+        test_stamp,
+    })
 }
 
-/// What the dataset holds, so that an edited caption or image makes every later stage run
-/// again: the captions' text (already read: hashed as read), and a signature of the image files
-/// and of the ground truth (size and mtime, hashed where those are unreliable).
-fn contents(cfg: &RunConfig, dataset: &Dataset) -> Result<(String, String)> {
+/// What the dataset holds, so that an edited caption or image makes the stages that read it run
+/// again: the captions' text (already read: hashed as read), a signature of the files that hold
+/// the training and validation images with the ground truth and split file (what training
+/// reads), and one of the files that hold only test images (what the test embeddings read: a
+/// changed test image is embedded and indexed again, never retrained on). Signatures are size
+/// and mtime, hashed where those are unreliable.
+fn contents(cfg: &RunConfig, dataset: &Dataset) -> Result<(String, String, String)> {
     let mut h = Sha256::new();
     for item in &dataset.items {
         h.update(item.key.as_bytes());
@@ -84,18 +101,31 @@ fn contents(cfg: &RunConfig, dataset: &Dataset) -> Result<(String, String)> {
     }
     let captions = hex::encode(h.finalize())[..16].to_string();
     // The files that hold the images: each image file, or each tar shard once (its members
-    // change only with it).
+    // change only with it); a shard holding training and test images counts for training.
     let mut seen = std::collections::HashSet::new();
-    let mut files: Vec<PathBuf> = dataset
+    let (test, trained): (Vec<_>, Vec<_>) = dataset
         .items
+        .iter()
+        .partition(|i| i.split == webly_data::Split::Test);
+    let mut files: Vec<PathBuf> = trained
         .iter()
         .map(|i| image_container(&i.image))
         .filter(|f| seen.insert(f.clone()))
         .collect();
     files.push(dataset.root.join(GROUND_TRUTH_FILE));
     files.extend(cfg.data.dataset.split_file.clone());
+    let test_files: Vec<PathBuf> = test
+        .iter()
+        .map(|i| image_container(&i.image))
+        .filter(|f| seen.insert(f.clone()))
+        .collect();
     let table = cfg.layout().image_signatures();
-    Ok((captions, stamp::content_signature(&files, &table)?))
+    let mut sigs = stamp::content_signatures(&[&files, &test_files], &table)?.into_iter();
+    let (trained, test) = (
+        sigs.next().unwrap_or_default(),
+        sigs.next().unwrap_or_default(),
+    );
+    Ok((captions, trained, test))
 }
 
 /// The fingerprint of a generation into `root` (its stamp's inputs).

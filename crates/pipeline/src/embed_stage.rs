@@ -102,7 +102,7 @@ pub fn ensure_embedded(ctx: &Context, paths: &ModelLayout, train_stamp: &str) ->
     Ok(out)
 }
 
-/// What the test embeddings depend on: the model and the dataset's content.
+/// What the test embeddings depend on: the model, the dataset and its test images.
 pub fn embed_stamp(ctx: &Context, train_stamp: &str) -> Result<String> {
-    stamp::fingerprint(&(train_stamp, &ctx.data.stamp))
+    stamp::fingerprint(&(train_stamp, &ctx.data.stamp, &ctx.data.test_stamp))
 }

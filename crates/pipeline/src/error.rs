@@ -69,7 +69,7 @@ pub enum PipelineError {
         repair: String,
     },
     /// The run folder is locked by another webly (one writer, or readers without a writer).
-    #[error("the run folder {} is in use by {holder} (a webly command writing it, or reading it while this one wants to write); cannot {wanted} until it ends", path.display())]
+    #[error("the folder {} is in use by {holder} (a webly command writing it, or reading it while this one wants to write); cannot {wanted} until it ends", path.display())]
     Busy {
         /// The run folder.
         path: PathBuf,

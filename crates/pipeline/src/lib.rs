@@ -22,6 +22,8 @@
 //! The `webly` binary calls one function of this crate per command ([`query`], [`export`](fn@export)...),
 //! and [`run`]; [`suite`] judges one recipe over several run configs and seeds.
 
+/// Your own photo folders, searchable with a finished model and kept up to date in place.
+pub mod collection;
 mod commands;
 mod config;
 mod context;
@@ -36,6 +38,8 @@ mod fsio;
 mod index_stage;
 mod layout;
 mod model_stage;
+/// A model folder that travels: its word space and tag words beside its weights.
+pub mod portable;
 mod queries;
 mod run;
 mod searcher;
@@ -48,9 +52,9 @@ mod train_stage;
 mod wording;
 
 pub use commands::{
-    compare, embed, evaluate, export, neighbour_space, query, synth, tag, text_convert, text_embed,
-    text_neighbors, text_train, train, CaptionFiles, Converted, Exported, Neighbours, QueryAnswer,
-    QueryInput, SynthOverrides, TagAnswer, Written,
+    compare, embed, evaluate, export, export_collection, neighbour_space, query, synth, tag,
+    text_convert, text_embed, text_neighbors, text_train, train, CaptionFiles, Converted, Exported,
+    Neighbours, QueryAnswer, QueryInput, SynthOverrides, TagAnswer, Written,
 };
 pub use config::{DataSection, EvalSection, ModelRun, RunConfig, TextSection, WeightingKind};
 pub use error::{PipelineError, Result};
@@ -62,7 +66,7 @@ pub use layout::{check_model_name, ModelLayout, ReportKind, RunLayout, TrainsGlo
 pub use model_stage::{ModelResult, StageTimes};
 pub use run::{comparison, run, RunSummary};
 pub use searcher::{
-    gallery_query, Found, IndexFacts, SearchMode, Searcher, Tag, TextResults, TAG_MIN_COUNT,
+    gallery_query, Found, IndexFacts, SearchMode, Searcher, Source, Tag, TextResults, TAG_MIN_COUNT,
 };
 pub use shards::{
     embed_captions_shard, embed_shard, merge, merge_checked, MergeReport, ShardManifest, ShardSpec,

@@ -216,11 +216,13 @@ pub fn train_outcome(
     let dim = ctx.text.embedder.dim();
     let train = train_stage::effective_config(ctx.cfg, model, dim, overrides)?;
     let mut validator = Validator::new(&ctx.data.dataset, queries.to_vec());
-    train_stage::train_model(
+    let outcome = train_stage::train_model(
         &train,
         &model.name,
         &ctx.data.dataset,
         &ctx.text,
         &mut validator,
-    )
+    )?;
+    crate::portable::write_portable(ctx, &outcome.dir)?;
+    Ok(outcome)
 }

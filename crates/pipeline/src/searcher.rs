@@ -11,7 +11,7 @@ use webly_data::{load_batch, Crop, GroundTruth, ImageLimits, LoaderConfig, Split
 use webly_encoder::Encoder;
 use webly_eval::{GalleryHit, GalleryQuery};
 use webly_index::{Hit, Hnsw, Manifest, Search};
-use webly_text::TextEmbedder;
+use webly_text::{Speller, TextEmbedder, WordWarning};
 
 use crate::config::RunConfig;
 use crate::context::Context;
@@ -22,6 +22,27 @@ use crate::layout::ModelLayout;
 /// A word must occur this often in the training captions to be offered as a tag: the whole
 /// GloVe vocabulary (400K words, most of them rare names and web tokens) buries the concepts.
 pub const TAG_MIN_COUNT: usize = 5;
+
+/// What a [`Searcher`] searches: the test images of a run's model, or a collection.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// A model of a run config (`None`: its first model).
+    Run {
+        /// The run config.
+        cfg: &'a RunConfig,
+        /// The model's name in it.
+        model: Option<&'a str>,
+    },
+    /// A collection folder (`webly collection create`).
+    Collection(&'a Path),
+}
+
+impl<'a> Source<'a> {
+    /// A model of a run config (`None`: its first model).
+    pub fn run(cfg: &'a RunConfig, model: Option<&'a str>) -> Self {
+        Source::Run { cfg, model }
+    }
+}
 
 /// Exact search over every test embedding, or the HNSW index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
@@ -60,6 +81,9 @@ pub struct TextResults {
     pub tokens: Vec<String>,
     /// The cleaned words the text space does not know (skipped).
     pub unknown: Vec<String>,
+    /// Words that cannot give good results (unknown, or rare in the text space), with the
+    /// nearest frequent spellings ([`Speller`]).
+    pub warnings: Vec<WordWarning>,
     /// Exact search or the HNSW index.
     pub mode: SearchMode,
     /// The nearest test images, best first.
@@ -110,9 +134,12 @@ pub struct Searcher {
     encoder: Mutex<Encoder>,
     loader: LoaderConfig,
     items: HashMap<String, Entry>,
-    image_root: PathBuf,
+    /// Every image lies under one of these folders (the dataset root, or a collection's roots).
+    image_roots: Vec<PathBuf>,
     truth: Option<GroundTruth>,
     vocabulary: Vec<String>,
+    /// Warns of rare and unknown query words.
+    speller: Speller,
     text_space: String,
     /// The run folder's shared lock, held while the searcher lives (a `serve` process).
     _lock: webly_io::FolderLock,
@@ -163,7 +190,7 @@ impl Searcher {
             (None, Some(p)) => p.display().to_string(),
             (None, None) => "none".to_string(),
         };
-        let image_root = ctx.data.dataset.root.clone();
+        let image_roots = vec![ctx.data.dataset.root.clone()];
         let items = ctx
             .data
             .dataset
@@ -179,6 +206,13 @@ impl Searcher {
                 )
             })
             .collect();
+        let rare_rank = match cfg.text.glove {
+            // Trained on the captions: ranked by caption count, the frequent ones are the tag
+            // vocabulary.
+            Some(_) => 0,
+            None => webly_text::RARE_RANK,
+        };
+        let speller = Speller::new(&ctx.text.embedder.vectors, &vocabulary, rare_rank);
         let Context { text, lock, .. } = ctx;
         Ok(Searcher {
             model: model.name.clone(),
@@ -188,11 +222,74 @@ impl Searcher {
             encoder: Mutex::new(encoder),
             loader,
             items,
-            image_root,
+            image_roots,
             truth,
             vocabulary,
+            speller,
             text_space,
             _lock: lock,
+        })
+    }
+
+    /// Opens a run's model or a collection (see [`Source`]).
+    ///
+    /// # Errors
+    /// Those of [`Searcher::open`] and [`Searcher::open_collection`].
+    pub fn open_source(source: Source<'_>) -> Result<Self> {
+        match source {
+            Source::Run { cfg, model } => Self::open(cfg, model),
+            Source::Collection(dir) => Self::open_collection(dir),
+        }
+    }
+
+    /// Opens a collection (a reader, beside other readers): its index, its model from the model
+    /// folder alone, and the model's word space and tag words. No ground truth: hits carry no
+    /// relevance.
+    ///
+    /// # Errors
+    /// Those of [`crate::collection::open`]; the word space's (missing or replaced vectors file).
+    pub fn open_collection(dir: &Path) -> Result<Self> {
+        let c = crate::collection::open(dir)?;
+        let embedder = c.model.embedder()?;
+        let encoder = Encoder::load(&c.model.dir)?;
+        let loader = encoder.saved().loader.clone();
+        let rows = c
+            .hnsw
+            .keys()
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.clone(), i))
+            .collect();
+        let items = c
+            .files
+            .into_iter()
+            .map(|(key, image)| {
+                let entry = Entry {
+                    image,
+                    caption: String::new(),
+                };
+                (key, entry)
+            })
+            .collect();
+        let rare_rank = match c.model.text.trained_on_captions {
+            true => 0,
+            false => webly_text::RARE_RANK,
+        };
+        let speller = Speller::new(&embedder.vectors, &c.model.vocabulary, rare_rank);
+        Ok(Searcher {
+            model: c.model.name(),
+            embedder,
+            hnsw: c.hnsw,
+            rows,
+            encoder: Mutex::new(encoder),
+            loader,
+            items,
+            image_roots: c.manifest.roots.iter().map(|r| r.path.clone()).collect(),
+            truth: None,
+            vocabulary: c.model.vocabulary.clone(),
+            speller,
+            text_space: c.model.text.vectors.display().to_string(),
+            _lock: c.lock,
         })
     }
 
@@ -203,11 +300,18 @@ impl Searcher {
         let hits = self.found(self.search(&q.vector, k, mode), Some(&q.tokens));
         Ok(TextResults {
             query: query.to_string(),
+            warnings: self.word_warnings(&q.tokens),
             tokens: q.tokens,
             unknown: q.unknown,
             mode,
             hits,
         })
+    }
+
+    /// Warnings for the cleaned query words that are unknown or rare (not among the model's
+    /// training caption words), with suggestions.
+    pub fn word_warnings(&self, tokens: &[String]) -> Vec<WordWarning> {
+        self.speller.check(&self.embedder.vectors, tokens)
     }
 
     /// The `k` nearest test images to an image's embedding.
@@ -277,9 +381,9 @@ impl Searcher {
         self.items.get(key).map(|e| e.caption.as_str())
     }
 
-    /// The image store: every image path lies under it.
-    pub fn image_root(&self) -> &Path {
-        &self.image_root
+    /// The image store: every image path lies under one of these folders.
+    pub fn image_roots(&self) -> &[PathBuf] {
+        &self.image_roots
     }
 
     /// Facts about what is loaded.

@@ -172,21 +172,33 @@ pub const RACY_WINDOW: Duration = Duration::from_secs(3);
 /// entry is older than the window. A missing file is signed as missing. `table` is rewritten
 /// atomically; a table that cannot be read is ignored (everything is signed afresh).
 pub fn content_signature(files: &[PathBuf], table: &Path) -> Result<String> {
+    let mut sigs = content_signatures(&[files], table)?;
+    Ok(sigs.pop().unwrap_or_default())
+}
+
+/// As [`content_signature`], one signature per group of files, with one `table` for them all
+/// (so that stages can depend on some groups only: training on the training images, the test
+/// embeddings on the test images).
+pub fn content_signatures(groups: &[&[PathBuf]], table: &Path) -> Result<Vec<String>> {
     let now = SystemTime::now();
     let old = read_table(table);
-    let mut new: Vec<(String, Entry)> = Vec::with_capacity(files.len());
-    let mut h = Sha256::new();
-    for path in files {
-        let key = path.display().to_string();
-        let entry = sign_file(path, old.entries.get(&key), old.written, now)?;
-        h.update(key.as_bytes());
-        h.update([0]);
-        h.update(entry.line().as_bytes());
-        h.update([b'\n']);
-        new.push((key, entry));
+    let mut new: Vec<(String, Entry)> = Vec::new();
+    let mut sigs = Vec::with_capacity(groups.len());
+    for files in groups {
+        let mut h = Sha256::new();
+        for path in *files {
+            let key = path.display().to_string();
+            let entry = sign_file(path, old.entries.get(&key), old.written, now)?;
+            h.update(key.as_bytes());
+            h.update([0]);
+            h.update(entry.line().as_bytes());
+            h.update([b'\n']);
+            new.push((key, entry));
+        }
+        sigs.push(hex::encode(h.finalize())[..16].to_string());
     }
     write_table(table, &new, now)?;
-    Ok(hex::encode(h.finalize())[..16].to_string())
+    Ok(sigs)
 }
 
 /// One file's signature: size and mtime in ns (`None`: missing), and its content hash when the

@@ -91,6 +91,18 @@ pub fn open_existing(cfg: &RunConfig, dataset: &Dataset) -> Result<TextSpace> {
     })
 }
 
+/// The word vectors file of a run: the pretrained file, or the GloVe vectors the run trains.
+///
+/// # Errors
+/// [`PipelineError::Setting`] when `[text]` names neither.
+pub fn vectors_file(cfg: &RunConfig) -> Result<PathBuf> {
+    match (&cfg.text.glove, &cfg.text.vectors) {
+        (Some(_), _) => Ok(cfg.layout().trained_glove()),
+        (None, Some(p)) => Ok(p.clone()),
+        (None, None) => Err(no_vectors()),
+    }
+}
+
 fn no_vectors() -> PipelineError {
     PipelineError::Setting("[text] needs `vectors` or a [text.glove] table".into())
 }

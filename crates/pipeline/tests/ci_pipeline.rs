@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use webly_pipeline::{
-    compare, query, run, tag, text_embed, QueryInput, RunConfig, RunSummary, SearchMode,
+    compare, query, run, tag, text_embed, QueryInput, RunConfig, RunSummary, SearchMode, Source,
 };
 
 fn workspace() -> PathBuf {
@@ -120,8 +120,16 @@ fn queries_tags_and_comparisons(cfg: &RunConfig, tmp: &Path) {
     // answer equals exact search on this small index; a gallery page is written.
     let html = tmp.join("q.html");
     let text = QueryInput::Text("snow ski".into());
-    let hnsw = query(cfg, None, &text, 5, SearchMode::Hnsw, Some(&html)).expect("query");
-    let exact = query(cfg, None, &text, 5, SearchMode::Exact, None).expect("exact query");
+    let hnsw = query(
+        Source::run(cfg, None),
+        &text,
+        5,
+        SearchMode::Hnsw,
+        Some(&html),
+    )
+    .expect("query");
+    let exact =
+        query(Source::run(cfg, None), &text, 5, SearchMode::Exact, None).expect("exact query");
     assert_eq!(hnsw.hits.len(), 5);
     assert!(hnsw.hits.windows(2).all(|w| w[0].score >= w[1].score));
     let keys =
@@ -144,8 +152,7 @@ fn queries_tags_and_comparisons(cfg: &RunConfig, tmp: &Path) {
 
     // A query with no known word is an error naming it; unknown words alone are skipped.
     let err = query(
-        cfg,
-        None,
+        Source::run(cfg, None),
         &QueryInput::Text("qqxzv zzkwq".into()),
         5,
         SearchMode::Hnsw,
@@ -155,8 +162,7 @@ fn queries_tags_and_comparisons(cfg: &RunConfig, tmp: &Path) {
     .to_string();
     assert!(err.contains("qqxzv"), "{err}");
     assert!(query(
-        cfg,
-        None,
+        Source::run(cfg, None),
         &QueryInput::Text("snow qqxzv".into()),
         3,
         SearchMode::Hnsw,
@@ -167,8 +173,7 @@ fn queries_tags_and_comparisons(cfg: &RunConfig, tmp: &Path) {
     // By image: a test image's own embedding finds that image first.
     let first = &hnsw.hits[0];
     let by_image = query(
-        cfg,
-        None,
+        Source::run(cfg, None),
         &QueryInput::Image(first.image_path.clone()),
         3,
         SearchMode::Exact,
@@ -179,8 +184,7 @@ fn queries_tags_and_comparisons(cfg: &RunConfig, tmp: &Path) {
     let bad = tmp.join("broken.jpg");
     std::fs::write(&bad, b"not a jpeg").unwrap();
     let err = query(
-        cfg,
-        None,
+        Source::run(cfg, None),
         &QueryInput::Image(bad.clone()),
         3,
         SearchMode::Exact,
@@ -191,7 +195,7 @@ fn queries_tags_and_comparisons(cfg: &RunConfig, tmp: &Path) {
     assert!(err.contains("broken.jpg"), "{err}");
 
     // Image to words, and the comparison of finished runs.
-    let words = tag(cfg, None, &first.image_path, 5).expect("tag");
+    let words = tag(Source::run(cfg, None), &first.image_path, 5).expect("tag");
     assert_eq!(words.words.len(), 5, "{words}");
     assert!(words.words.windows(2).all(|w| w[0].score >= w[1].score));
     let table = compare(std::slice::from_ref(&cfg.run_dir)).expect("compare");
@@ -231,21 +235,28 @@ fn edited_inputs_are_seen(cfg: &RunConfig) {
         "an edited caption reruns the text stage"
     );
 
-    let images = cfg
-        .data
-        .dataset
-        .root
-        .join("img_resized_1M/cities_instagram/sydney");
-    let image = first_file(&images);
-    let mut bytes = std::fs::read(&image).unwrap();
-    let last = bytes.len() - 3;
-    bytes[last] ^= 0x55; // same size, other content
-    std::fs::write(&image, &bytes).unwrap();
+    // A test image edited in place (same size, other content) is embedded and indexed again,
+    // never trained on: the text stage, and so training, is reused; a training image reruns it.
+    let dataset = webly_data::Dataset::open(&cfg.data.dataset).expect("dataset");
+    let flip = |image: &Path| {
+        let mut bytes = std::fs::read(image).unwrap();
+        let last = bytes.len() - 3;
+        bytes[last] ^= 0x55;
+        std::fs::write(image, &bytes).unwrap();
+    };
+    flip(&dataset.split(webly_data::Split::Test)[0].image);
+    text_embed(cfg).expect("text stage");
+    assert_eq!(
+        text_stamp(),
+        after_caption,
+        "a test image is not trained on"
+    );
+    flip(&dataset.split(webly_data::Split::Train)[0].image);
     text_embed(cfg).expect("text stage");
     assert_ne!(
         text_stamp(),
         after_caption,
-        "an edited image reruns the stages after data"
+        "an edited training image reruns the stages after data"
     );
 }
 
@@ -270,11 +281,25 @@ fn wrong_dimension_is_one_error_on_every_path(cfg: &RunConfig, tmp: &Path, image
     let snow = QueryInput::Text("snow".into());
     let by_image = QueryInput::Image(image.to_path_buf());
     let errors = [
-        query(&cfg3, None, &snow, 5, SearchMode::Exact, None).err(),
-        query(&cfg3, None, &snow, 5, SearchMode::Hnsw, None).err(),
-        query(&cfg3, None, &by_image, 5, SearchMode::Exact, None).err(),
-        query(&cfg3, None, &by_image, 5, SearchMode::Hnsw, None).err(),
-        tag(&cfg3, None, image, 5).err(),
+        query(Source::run(&cfg3, None), &snow, 5, SearchMode::Exact, None).err(),
+        query(Source::run(&cfg3, None), &snow, 5, SearchMode::Hnsw, None).err(),
+        query(
+            Source::run(&cfg3, None),
+            &by_image,
+            5,
+            SearchMode::Exact,
+            None,
+        )
+        .err(),
+        query(
+            Source::run(&cfg3, None),
+            &by_image,
+            5,
+            SearchMode::Hnsw,
+            None,
+        )
+        .err(),
+        tag(Source::run(&cfg3, None), image, 5).err(),
     ];
     for e in errors {
         let e = e.expect("a wrong dimension is an error").to_string();

@@ -8,12 +8,11 @@ mod common;
 use common::{fixtures, tiny_config};
 use std::path::{Path, PathBuf};
 
-use webly_pipeline::{query, run, QueryInput, RunConfig, SearchMode};
+use webly_pipeline::{query, run, QueryInput, RunConfig, SearchMode, Source};
 
 fn snow(cfg: &RunConfig) -> Result<Vec<String>, String> {
     query(
-        cfg,
-        None,
+        Source::run(cfg, None),
         &QueryInput::Text("snow".into()),
         5,
         SearchMode::Hnsw,
@@ -280,4 +279,39 @@ fn an_interrupted_training_resumes_only_from_a_checkpoint_it_can_resume_exactly(
     let report = again.models[0].train.report.as_ref().expect("trained");
     assert_eq!(report.resumed_from, None);
     assert!(report.steps > 0);
+}
+
+/// Stages see only what they depend on (issue 24): a test image edited in place is embedded and
+/// indexed again without retraining; an edited training image retrains.
+#[test]
+fn an_edited_test_image_is_embedded_again_without_retraining() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tiny_config(tmp.path());
+    run(&cfg).expect("the tiny run");
+    let stamp = |stage: &str| {
+        std::fs::read_to_string(cfg.run_dir.join(format!("models/tiny/{stage}/stamp.json")))
+            .unwrap()
+    };
+    let embed = stamp("embed");
+    let dataset = webly_data::Dataset::open(&cfg.data.dataset).unwrap();
+    let flip = |image: &Path| {
+        let mut bytes = std::fs::read(image).unwrap();
+        let last = bytes.len() - 3;
+        bytes[last] ^= 0x55; // same size, other content
+        std::fs::write(image, &bytes).unwrap();
+    };
+    flip(&dataset.split(webly_data::Split::Test)[0].image);
+    let again = run(&cfg).expect("run after a test image changed");
+    assert!(again.models[0].train.report.is_none(), "retrained");
+    assert_ne!(
+        stamp("embed"),
+        embed,
+        "the test images were not embedded again"
+    );
+    let manifest = |m: &webly_pipeline::RunSummary| m.models[0].manifest.model_fingerprint.clone();
+    let first = manifest(&again);
+    flip(&dataset.split(webly_data::Split::Train)[0].image);
+    let third = run(&cfg).expect("run after a training image changed");
+    assert!(third.models[0].train.report.is_some(), "not retrained");
+    assert_ne!(manifest(&third), first);
 }

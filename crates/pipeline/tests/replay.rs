@@ -8,7 +8,7 @@ use common::tiny_config;
 
 use webly_pipeline::{
     embed, evaluate, export, index, query, run, tag, ExportDtype, QueryInput, RunConfig,
-    SearchMode, Split,
+    SearchMode, Source, Split,
 };
 
 fn snow() -> QueryInput {
@@ -19,7 +19,7 @@ fn snow() -> QueryInput {
 fn k_zero_is_refused_before_any_work() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = tiny_config(tmp.path());
-    let err = query(&cfg, None, &snow(), 0, SearchMode::Hnsw, None)
+    let err = query(Source::run(&cfg, None), &snow(), 0, SearchMode::Hnsw, None)
         .expect_err("k = 0 answers nothing")
         .to_string();
     assert!(
@@ -27,7 +27,9 @@ fn k_zero_is_refused_before_any_work() {
         "{err}"
     );
     let image = tmp.path().join("x.jpg");
-    let err = tag(&cfg, None, &image, 0).expect_err("k = 0").to_string();
+    let err = tag(Source::run(&cfg, None), &image, 0)
+        .expect_err("k = 0")
+        .to_string();
     assert!(
         err.contains("-k 0") && err.contains("at least one word"),
         "{err}"
@@ -54,8 +56,8 @@ fn reading_commands_refuse_a_run_without_a_model_before_any_stage() {
     let errors = [
         export(&cfg, None, Split::Test, &out, ExportDtype::F32).map(|_| ()),
         evaluate(&cfg, None).map(|_| ()),
-        query(&cfg, None, &snow(), 3, SearchMode::Hnsw, None).map(|_| ()),
-        tag(&cfg, None, &out, 3).map(|_| ()),
+        query(Source::run(&cfg, None), &snow(), 3, SearchMode::Hnsw, None).map(|_| ()),
+        tag(Source::run(&cfg, None), &out, 3).map(|_| ()),
         embed(&cfg, None, Split::Test, Some(&out)).map(|_| ()),
     ];
     for e in errors {
@@ -82,13 +84,13 @@ fn reading_commands_open_what_the_run_wrote_and_name_what_is_missing() {
     let before = stamp();
 
     // `--json` says the query as given.
-    let answer = query(&cfg, None, &snow(), 3, SearchMode::Exact, None).expect("query");
+    let answer =
+        query(Source::run(&cfg, None), &snow(), 3, SearchMode::Exact, None).expect("query");
     let json = serde_json::to_value(&answer).unwrap();
     assert_eq!(json["query"], "snow", "{json}");
     assert_eq!(answer.to_string().lines().next(), Some("query \"snow\""));
     let by_image = query(
-        &cfg,
-        None,
+        Source::run(&cfg, None),
         &QueryInput::Image(answer.hits[0].image_path.clone()),
         2,
         SearchMode::Exact,
@@ -106,7 +108,7 @@ fn reading_commands_open_what_the_run_wrote_and_name_what_is_missing() {
     let done = export(&cfg, None, Split::Test, &out, ExportDtype::F32).expect("export");
     assert_eq!(
         (done.split, done.path.as_path()),
-        (Split::Test, out.as_path())
+        (Some(Split::Test), out.as_path())
     );
     assert_eq!(done.rows, answer_rows(&cfg));
     evaluate(&cfg, None).expect("eval");
@@ -146,7 +148,7 @@ fn reading_commands_open_what_the_run_wrote_and_name_what_is_missing() {
     let glove = text_dir.join("glove.txt");
     std::fs::rename(&glove, tmp.path().join("glove.bak")).unwrap();
     for e in [
-        query(&cfg, None, &snow(), 3, SearchMode::Hnsw, None).map(|_| ()),
+        query(Source::run(&cfg, None), &snow(), 3, SearchMode::Hnsw, None).map(|_| ()),
         evaluate(&cfg, None).map(|_| ()),
         index(&cfg, None).map(|_| ()),
     ] {
@@ -163,7 +165,7 @@ fn reading_commands_open_what_the_run_wrote_and_name_what_is_missing() {
     let root = &cfg.data.dataset.root;
     std::fs::rename(root, tmp.path().join("data.bak")).unwrap();
     for e in [
-        query(&cfg, None, &snow(), 3, SearchMode::Hnsw, None).map(|_| ()),
+        query(Source::run(&cfg, None), &snow(), 3, SearchMode::Hnsw, None).map(|_| ()),
         export(&cfg, None, Split::Test, &out, ExportDtype::F16).map(|_| ()),
     ] {
         let e = e.expect_err("no dataset").to_string();

@@ -64,6 +64,9 @@ pub struct SearchAnswer {
     pub query: String,
     pub tokens: Vec<String>,
     pub unknown: Vec<String>,
+    /// Query words that cannot give good results (unknown, or rare in the text space), each
+    /// with a message and suggestions.
+    pub warnings: Vec<webly_text::WordWarning>,
     pub mode: SearchMode,
     pub k: usize,
     pub hits: Vec<Hit>,
@@ -124,6 +127,7 @@ pub async fn search(
             query: r.query,
             tokens: r.tokens,
             unknown: r.unknown,
+            warnings: r.warnings,
             mode,
             k,
             hits: r.hits.into_iter().map(Hit::from).collect(),
@@ -132,8 +136,15 @@ pub async fn search(
             let message = if tokens.is_empty() {
                 format!("{q:?} has no word left after cleaning (stop words, punctuation)")
             } else {
+                let hints: String = s
+                    .searcher
+                    .word_warnings(&tokens)
+                    .into_iter()
+                    .filter(|w| !w.suggestions.is_empty())
+                    .map(|w| format!("; {:?}: did you mean {}?", w.word, w.suggestions.join(", ")))
+                    .collect();
                 format!(
-                    "no word of {q:?} is in the text space (unknown: {})",
+                    "no word of {q:?} is in the text space (unknown: {}){hints}",
                     tokens.join(", ")
                 )
             };

@@ -23,13 +23,21 @@ pub enum KeyError {
 pub const MAX_KEY_BYTES: usize = 256;
 
 /// Checks a client-given key and returns the image file it names, never a path outside the
-/// image store: the key must be a known dataset key of plain form (`city/id`, no `..`, no
+/// image store (the dataset root, or one of a collection's folders): the key must be a known key of plain form (`city/id`, no `..`, no
 /// absolute path, no backslash or percent-encoding left after URL decoding), and its file,
 /// with symlinks resolved, must lie under the store's resolved root.
 pub fn resolve_key(searcher: &Searcher, key: &str) -> Result<PathBuf, KeyError> {
     check_key_form(key)?;
     let path = searcher.image_of(key).ok_or(KeyError::Unknown)?;
-    inside_store(searcher.image_root(), path)
+    let mut outside = KeyError::OutsideStore;
+    for root in searcher.image_roots() {
+        match inside_store(root, path) {
+            Err(KeyError::OutsideStore) => {}
+            Err(e) => outside = e,
+            found => return found,
+        }
+    }
+    Err(outside)
 }
 
 /// `path` with symlinks resolved, if it lies under `root` (also resolved); a file that does not

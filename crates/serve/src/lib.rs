@@ -229,16 +229,15 @@ pub async fn serve_on(
     graceful.shutdown().await;
 }
 
-/// Loads the searcher of `model` in the run of `cfg`, then serves it on `addr` (blocking: runs
-/// its own tokio runtime).
+/// Loads the searcher of `source` (a run's model, or a collection), then serves it on `addr`
+/// (blocking: runs its own tokio runtime).
 pub fn run(
-    cfg: &webly_pipeline::RunConfig,
-    model: Option<&str>,
+    source: webly_pipeline::Source<'_>,
     addr: SocketAddr,
     config: ServeConfig,
 ) -> Result<(), ServeError> {
     let started = std::time::Instant::now();
-    let searcher = Searcher::open(cfg, model)?;
+    let searcher = Searcher::open_source(source)?;
     eprintln!(
         "[serve] loaded {} ({} images) in {:.1} s",
         searcher.model(),

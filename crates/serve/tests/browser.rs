@@ -181,7 +181,7 @@ async fn drive(
         "{status}"
     );
 
-    // Click it: a similar-images grid (headed by the image itself) and its nearest words.
+    // Click it: a similar-images grid (the image itself left out) and its nearest words.
     c.find(Locator::Css("#results .hit")).await?.click().await?;
     wait_true(
         c,
@@ -191,13 +191,25 @@ async fn drive(
         "similar images and words",
     )
     .await;
-    let similar_first: Value = c
+    let similar: Value = c
         .execute(
-            "return document.querySelector('#similar .hit').dataset.key;",
+            "return [...document.querySelectorAll('#similar .hit')].map(h => h.dataset.key);",
             vec![],
         )
         .await?;
-    assert_eq!(similar_first.as_str(), Some(expected));
+    let similar: Vec<&str> = similar
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(similar.len(), PAGE_K, "{similar:?}");
+    assert!(!similar.contains(&expected), "{similar:?}");
+    // The dataset has a ground truth: the green frame is explained.
+    let legend: Value = c
+        .execute("return document.getElementById('legend').hidden;", vec![])
+        .await?;
+    assert_eq!(legend, Value::Bool(false), "the legend of the green frame");
     let title = c.find(Locator::Id("detail-title")).await?.text().await?;
     assert!(title.contains(expected), "{title}");
 
@@ -237,5 +249,73 @@ async fn drive(
         shot.height()
     );
     eprintln!("screenshot: {}", path.display());
+    Ok(())
+}
+
+/// The page over a collection (issue 24): no ground truth, so no green frame and no legend; a
+/// long file name does not widen or lengthen its card; a rare query word gets a warning whose
+/// suggestion, clicked, replaces it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_over_a_collection() {
+    let addr = common::start_collection().await;
+    let (_driver, driver_url) = start_driver().await;
+    let c = browser(&driver_url).await;
+    let outcome = drive_collection(&c, addr).await;
+    let _ = c.close().await;
+    outcome.expect("the page works over a collection");
+}
+
+async fn drive_collection(c: &Client, addr: SocketAddr) -> Result<(), fantoccini::error::CmdError> {
+    c.goto(&format!("http://{addr}/?k=40")).await?;
+    let input = c.find(Locator::Id("q")).await?;
+    input.send_keys("snow nieve").await?;
+    wait_true(
+        c,
+        "const imgs = [...document.querySelectorAll('#results .hit img')];
+         return imgs.length === 40 && imgs.every(i => i.complete && i.naturalWidth > 0);",
+        "the collection's images",
+    )
+    .await;
+    let facts: Value = c
+        .execute(
+            "const hits = [...document.querySelectorAll('#results .hit')];
+             const heights = hits.map(h => h.getBoundingClientRect().height);
+             const long = hits.find(h => h.dataset.key.length > 100);
+             const key = long.querySelector('.key');
+             return { relevant: document.querySelectorAll('.hit.relevant').length,
+                      legend: document.getElementById('legend').hidden,
+                      tallest: Math.max(...heights), shortest: Math.min(...heights),
+                      widest: Math.max(...hits.map(h => h.getBoundingClientRect().width)),
+                      narrowest: Math.min(...hits.map(h => h.getBoundingClientRect().width)),
+                      clipped: key.scrollWidth > key.clientWidth,
+                      warning: document.getElementById('warnings').textContent };",
+            vec![],
+        )
+        .await?;
+    assert_eq!(facts["relevant"], 0, "{facts}");
+    assert_eq!(facts["legend"], Value::Bool(true), "{facts}");
+    let f = |k: &str| facts[k].as_f64().unwrap();
+    assert!(f("tallest") - f("shortest") < 1.0, "{facts}");
+    assert!(f("widest") - f("narrowest") < 1.0, "{facts}");
+    assert_eq!(facts["clipped"], Value::Bool(true), "{facts}");
+    let warning = facts["warning"].as_str().unwrap();
+    assert!(
+        warning.contains("nieve") && warning.contains("rare"),
+        "{facts}"
+    );
+    // A suggestion, clicked, takes the rare word's place.
+    let first = c.find(Locator::Css("#warnings a")).await?;
+    let word = first.text().await?;
+    first.click().await?;
+    wait_true(
+        c,
+        &format!("return document.getElementById('q').value === 'snow {word}';"),
+        "the suggestion in the query",
+    )
+    .await;
+    let png = c.screenshot().await?;
+    let dir = common::target_dir().join("e2e");
+    std::fs::create_dir_all(&dir).expect("target/e2e");
+    std::fs::write(dir.join("serve-collection.png"), &png).expect("screenshot written");
     Ok(())
 }

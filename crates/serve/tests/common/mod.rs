@@ -99,3 +99,44 @@ pub async fn start() -> SocketAddr {
     tokio::spawn(serve_on(listener, state(), std::future::pending()));
     addr
 }
+
+/// Test images of the miniature copied into a folder, one with a very long name, made into a
+/// collection (`webly collection create`) with the miniature's model; made afresh on each call.
+pub fn collection() -> PathBuf {
+    state(); // the miniature run exists
+    let cfg = miniature_config();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-collection");
+    let _ = std::fs::remove_dir_all(&dir);
+    let photos = dir.join("photos");
+    std::fs::create_dir_all(&photos).expect("photos folder");
+    let dataset = webly_data::Dataset::open(&cfg.data.dataset).expect("the miniature's dataset");
+    for (i, item) in dataset
+        .split(webly_data::Split::Test)
+        .iter()
+        .take(40)
+        .enumerate()
+    {
+        let name = match i {
+            0 => format!("{}-{i}.jpg", "a-very-long-file-name-from-a-phone".repeat(4)),
+            _ => format!("p{i}.jpg"),
+        };
+        std::fs::copy(&item.image, photos.join(name)).expect("copy an image");
+    }
+    let model = cfg.run_dir.join("models").join(&cfg.models[0].name);
+    let coll = dir.join("collection");
+    webly_pipeline::collection::create(&coll, &model, &[photos]).expect("the collection");
+    coll
+}
+
+/// Starts a server over [`collection`] on an ephemeral loopback port.
+pub async fn start_collection() -> SocketAddr {
+    let coll = collection();
+    let searcher = Searcher::open_collection(&coll).expect("the collection loads");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("an ephemeral loopback port");
+    let addr = listener.local_addr().expect("a local address");
+    let state = Arc::new(AppState::new(searcher, test_config()));
+    tokio::spawn(serve_on(listener, state, std::future::pending()));
+    addr
+}
