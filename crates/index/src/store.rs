@@ -74,10 +74,16 @@ impl Hnsw {
 
     /// Opens an index folder written by [`Hnsw::save`], refusing one built for another
     /// dimension or word space, or whose files differ from the checksums of its manifest
-    /// ([`IndexError::Damaged`], checked before any file is parsed).
+    /// ([`IndexError::Damaged`], checked before any file is parsed), or whose manifest records
+    /// parameters out of range (a build never writes them; an insertion or compaction would
+    /// use them). Tombstones ([`Manifest::deleted`]) come back as they were saved.
     pub fn open(dir: &Path, expected: &Expect) -> Result<Self> {
         let manifest = verify(dir)?;
         check_expected(dir, &manifest, expected)?;
+        manifest
+            .config
+            .check()
+            .map_err(|e| corrupt(&dir.join(MANIFEST_FILE), e.to_string()))?;
         let keys = read_keys(&dir.join(&manifest.keys_file), manifest.count)?;
         let vectors_path = dir.join(&manifest.vectors_file);
         let vectors = fs::read(&vectors_path).map_err(|e| IndexError::io(&vectors_path, e))?;

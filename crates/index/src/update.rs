@@ -21,14 +21,15 @@ use crate::{Embeddings, Hnsw, IndexError, Result, Search};
 /// caller should [`Hnsw::compact`] it.
 ///
 /// Chosen by measurement (docs/benchmarks.md, "Incremental index": 100,000 x 128 clustered
-/// vectors, rows removed at random, 1,000 held-out queries). Tombstones cost search little: at
-/// 10% recall@10 at the default `ef_search` stays 1.0000 and at `ef` 16 drops by 0.004 (0.009
-/// at 20%); a search expands them like live nodes, so up to that share of its work is wasted
-/// (queries/s did not move beyond the machine's noise up to 30%). A compaction repairs every
-/// node that links to a tombstone, 1 - (1 - share)^2M of them (27% of the nodes at 1%, 97% at
-/// 10%), so it costs less per removed row the more it removes at once: 0.8% of a build's CPU
-/// time at 1% tombstones, 3.7% at 10%, 6.2% at 30%. 10% keeps the recall loss at a narrow
-/// beam under 0.005 and a compaction under 4% of a build.
+/// vectors, rows removed at random, 1,000 held-out queries, two runs). Tombstones cost search
+/// little: at 10% recall@10 at the default `ef_search` stays 0.9999-1.0000 and at `ef` 16
+/// drops by 0.004 (0.009 at 20%); a search expands them like live nodes, so up to that share of
+/// its work is wasted (queries/s did not move beyond the machine's noise up to 30%). A
+/// compaction repairs every node that links to a tombstone, 1 - (1 - share)^2M of them (27% of
+/// the nodes at 1%, 97% at 10%), so it costs less per removed row the more it removes at once:
+/// 0.13 ms per removed row at 1% tombstones, 0.06-0.09 ms at 10%, 0.03 ms at 30% (a build:
+/// 0.14-0.17 ms per row), 4-7% of a build's CPU time at 10%. 10% keeps the loss at a narrow
+/// beam under 0.005 and a compaction under a tenth of a build.
 pub const DEFAULT_COMPACT_SHARE: f64 = 0.1;
 
 impl Hnsw {
@@ -214,7 +215,7 @@ impl Hnsw {
     /// point is replaced by the live node nearest to it on the highest layer that has one;
     /// nodes are renumbered in their order (rows keep theirs) and nodes left unreachable get a
     /// link, as after a build. The cost is the repaired nodes' (those that link to a
-    /// tombstone): 0.8% of a build's CPU time at 1% tombstones, 3.7% at 10%
+    /// tombstone): 1% of a build's CPU time at 1% tombstones, 4-7% at 10%
     /// ([`DEFAULT_COMPACT_SHARE`]). Without tombstones it does nothing. [`Hnsw::recall`] is
     /// `None` afterwards (the graph changed).
     pub fn compact(&mut self) {
@@ -710,6 +711,15 @@ mod tests {
             matches!(err, IndexError::Corrupt { .. }) && err.to_string().contains("nodes.txt"),
             "{err}"
         );
+        // So is one whose parameters are out of range (a compaction would use its m).
+        std::fs::write(&path, text.replace("\"m\": 16", "\"m\": 0")).unwrap();
+        let err = Hnsw::open(&dir, &expect).unwrap_err();
+        assert!(
+            matches!(err, IndexError::Corrupt { .. }) && err.to_string().contains("m <= 256"),
+            "{err}"
+        );
+        std::fs::write(&path, &text).unwrap();
+        Hnsw::open(&dir, &expect).unwrap();
         // An index without rows saves and opens.
         let all: Vec<String> = opened.keys().to_vec();
         opened.remove(&all);
