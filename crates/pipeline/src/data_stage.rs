@@ -53,13 +53,7 @@ pub fn open_existing(cfg: &RunConfig) -> Result<DataStage> {
         None => None,
     };
     let dataset = Dataset::open(&cfg.data.dataset)?;
-    let (captions, trained, test_stamp) = contents(cfg, &dataset)?;
-    let stamp = stamp::fingerprint(&(&cfg.data.dataset, synth_stamp, (captions, trained)))?;
-    Ok(DataStage {
-        dataset,
-        stamp,
-        test_stamp,
-    })
+    stamped(cfg, dataset, synth_stamp)
 }
 
 /// The command that makes a run's data and text stages (and nothing else).
@@ -74,6 +68,11 @@ pub fn prepare(cfg: &RunConfig) -> Result<DataStage> {
     };
     let dataset = Dataset::open(&cfg.data.dataset)?;
     eprintln!("[data] {}", dataset.report);
+    stamped(cfg, dataset, synth_stamp)
+}
+
+/// The opened dataset with its fingerprints (see [`contents`]).
+fn stamped(cfg: &RunConfig, dataset: Dataset, synth_stamp: Option<String>) -> Result<DataStage> {
     let (captions, trained, test_stamp) = contents(cfg, &dataset)?;
     let stamp = stamp::fingerprint(&(&cfg.data.dataset, synth_stamp, (captions, trained)))?;
     Ok(DataStage {

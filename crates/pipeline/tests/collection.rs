@@ -42,6 +42,12 @@ fn copy_images(images: &[PathBuf], skip: usize, n: usize, dir: &Path) -> Vec<Pat
         .collect()
 }
 
+/// Every image file of the run's dataset.
+fn dataset_images(cfg: &webly_pipeline::RunConfig) -> Vec<PathBuf> {
+    let dataset = webly_data::Dataset::open(&cfg.data.dataset).unwrap();
+    dataset.items.iter().map(|i| i.image.clone()).collect()
+}
+
 fn keys_found(dir: &Path, vector_of: &Path, k: usize) -> Vec<String> {
     let s = Searcher::open_collection(dir).unwrap();
     let v = s.embed_file(vector_of).unwrap();
@@ -70,12 +76,7 @@ fn a_collection_grows_shrinks_and_syncs_without_touching_the_run() {
     run(&cfg).expect("the tiny run");
     let model = cfg.run_dir.join("models/tiny");
     let before = checksums(&cfg.run_dir);
-    let images: Vec<PathBuf> = webly_data::Dataset::open(&cfg.data.dataset)
-        .unwrap()
-        .items
-        .iter()
-        .map(|i| i.image.clone())
-        .collect();
+    let images = dataset_images(&cfg);
     let photos = tmp.path().join("photos");
     copy_images(&images, 0, 30, &photos);
     let coll = tmp.path().join("my-collection");
@@ -162,12 +163,7 @@ fn a_retrained_model_is_detected_and_every_image_embedded_again() {
     let mut cfg = tiny_config(tmp.path());
     run(&cfg).expect("the tiny run");
     let model = cfg.run_dir.join("models/tiny");
-    let images: Vec<PathBuf> = webly_data::Dataset::open(&cfg.data.dataset)
-        .unwrap()
-        .items
-        .iter()
-        .map(|i| i.image.clone())
-        .collect();
+    let images = dataset_images(&cfg);
     let photos = tmp.path().join("photos");
     copy_images(&images, 0, 12, &photos);
     let coll = tmp.path().join("c");
