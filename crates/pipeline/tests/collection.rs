@@ -147,6 +147,22 @@ fn a_collection_grows_shrinks_and_syncs_without_touching_the_run() {
     std::fs::rename(&away, &photos).unwrap();
     assert_eq!(change(&collection::sync(&coll).unwrap()), (0, 0, 0, 0));
 
+    // The model folder travels: a copy elsewhere indexes and searches as well.
+    let moved = tmp.path().join("elsewhere/model");
+    std::fs::create_dir_all(&moved).unwrap();
+    for e in std::fs::read_dir(&model).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            std::fs::copy(&p, moved.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let other = tmp.path().join("other-collection");
+    let made = collection::create(&other, &moved, std::slice::from_ref(&photos)).unwrap();
+    // Every readable file (the other collection's removals are its own).
+    assert_eq!((made.manifest.images, made.manifest.skipped), (39, 1));
+    let again = query(Source::Collection(&other), &words, 5, SearchMode::Exact, None).unwrap();
+    assert_eq!(again.hits.len(), 5);
+
     // Only the collection's own folders were written: the run is byte for byte as it was.
     assert_eq!(checksums(&cfg.run_dir), before);
     let gens: Vec<String> = std::fs::read_dir(&coll)
