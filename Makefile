@@ -37,6 +37,7 @@ real-photos: build real-photos-data
 
 test: setup
 	@bash scripts/setup_browser.sh
+	@bash scripts/setup_clip_client.sh
 	$(CARGO) test --workspace --release
 
 lint:

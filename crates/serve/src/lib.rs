@@ -19,10 +19,14 @@
 //! | `GET /api/tags?key=KEY&k=10` | nearest caption words of an indexed image |
 //! | `POST /api/tags?k=10` | nearest caption words of an uploaded image |
 //! | `GET /thumb/KEY` | a JPEG thumbnail of an indexed image |
+//! | `POST /knn-service` | clip-retrieval's query (clip-back's shapes: `ClipClient` works) |
+//! | `POST /metadata` | clip-back's metadata of result ids |
+//! | `GET /indices-list` | clip-back's index names: the model's |
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 mod api;
+mod clip;
 mod error;
 mod keys;
 mod page;
@@ -32,7 +36,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use tower_http::timeout::TimeoutLayer;
@@ -151,6 +155,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/tags", get(api::tags_key).post(api::tags_upload))
         .route("/thumb/{*key}", get(api::thumb))
+        .route("/indices-list", get(clip::indices_list))
+        .route("/metadata", post(clip::metadata_service))
+        // An image comes in base64 (4 characters per 3 bytes) inside the JSON.
+        .route(
+            "/knn-service",
+            post(clip::knn_service).layer(DefaultBodyLimit::max(
+                state.config.image_limits.max_bytes.div_ceil(3) * 4 + MULTIPART_OVERHEAD,
+            )),
+        )
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TimeoutLayer::with_status_code(
