@@ -18,8 +18,8 @@
 //!   `"text"` (clip-back's caption index; webly indexes images only), unknown fields.
 //! - The API's limits hold: `num_images`, `num_result_ids` and the `ids` of `/metadata` at most
 //!   `max_k`; the text at most `max_query_bytes`; the decoded image at most
-//!   `image_limits.max_bytes` (413), decoded within the pixel limits after a decoding turn; the
-//!   request timeout. Bodies are read as JSON whatever their content type (clip-back reads them
+//!   `image_limits.max_bytes` (413), decoded within the pixel limits after a decoding turn; a
+//!   `/metadata` body at most 64 KiB; the request timeout. Bodies are read as JSON whatever their content type (clip-back reads them
 //!   with `force=True`, and `ClipClient` sends none).
 use std::sync::Arc;
 

@@ -50,6 +50,8 @@ pub use error::ServeError;
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// Room for the multipart framing around an upload, in bytes.
 const MULTIPART_OVERHEAD: usize = 64 << 10;
+/// Body limit of clip-back's `POST /metadata` (`max_k` ids and an index name), in bytes.
+const METADATA_BODY_BYTES: usize = 64 << 10;
 
 /// Limits and settings of the server.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -156,7 +158,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/tags", get(api::tags_key).post(api::tags_upload))
         .route("/thumb/{*key}", get(api::thumb))
         .route("/indices-list", get(clip::indices_list))
-        .route("/metadata", post(clip::metadata_service))
+        // At most max_k ids: a small body (parsed whole, a long list of ids would cost ~16 times
+        // its bytes in memory).
+        .route(
+            "/metadata",
+            post(clip::metadata_service).layer(DefaultBodyLimit::max(METADATA_BODY_BYTES)),
+        )
         // An image comes in base64 (4 characters per 3 bytes) inside the JSON.
         .route(
             "/knn-service",

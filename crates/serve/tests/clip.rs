@@ -333,6 +333,10 @@ async fn bad_clip_requests_are_refused_with_a_reason() {
             "{reason:?} not in {answer}"
         );
     }
+    // /metadata's body is small: a long list of ids is refused before it is parsed.
+    let ids = format!("{{\"ids\": [{}0]}}", "0,".repeat(40_000));
+    let (status, answer) = post_raw(addr, "/metadata", ids).await;
+    assert_eq!(status, 413, "{answer}");
     let (status, answer) = post_raw(addr, "/knn-service", "{not json".into()).await;
     assert_eq!(status, 400, "{answer}");
     assert!(error_of(&answer).contains("bad JSON"), "{answer}");
