@@ -37,6 +37,8 @@ real-photos: build real-photos-data
 
 test: setup
 	@bash scripts/setup_browser.sh
+	@bash scripts/setup_clip_client.sh
+	@bash scripts/setup_lancedb.sh
 	$(CARGO) test --workspace --release
 
 lint:

@@ -325,6 +325,26 @@ impl Searcher {
         Some(self.hnsw.row_vector(row))
     }
 
+    /// Row of an indexed (test) image in the index (`0..size`), if `key` is one: a stable
+    /// integer id of the image for as long as the index is not changed.
+    pub fn row_of(&self, key: &str) -> Option<usize> {
+        self.rows.get(key).copied()
+    }
+
+    /// The key of row `row` of the index, if there is such a row.
+    pub fn key_at(&self, row: usize) -> Option<&str> {
+        self.hnsw.keys().get(row).map(String::as_str)
+    }
+
+    /// The embedding of a text query (the vector [`Searcher::text`] searches with): the
+    /// weighted mean of its known words' vectors.
+    ///
+    /// # Errors
+    /// `TextError::NoKnownWord` when no word of the query is in the text space.
+    pub fn text_vector(&self, query: &str) -> Result<Vec<f32>> {
+        Ok(self.embedder.embed_query(query)?.vector)
+    }
+
     /// The embedding of an image file (loaded with the model's loader, center crop).
     pub fn embed_file(&self, path: &Path) -> Result<Vec<f32>> {
         let batch = load_batch(&[path.to_path_buf()], &self.loader, Crop::Center);

@@ -133,27 +133,33 @@ pub async fn search(
             hits: r.hits.into_iter().map(Hit::from).collect(),
         })),
         Err(PipelineError::Text(webly_text::TextError::NoKnownWord { tokens, .. })) => {
-            let message = if tokens.is_empty() {
-                format!("{q:?} has no word left after cleaning (stop words, punctuation)")
-            } else {
-                let hints: String = s
-                    .searcher
-                    .word_warnings(&tokens)
-                    .into_iter()
-                    .filter(|w| !w.suggestions.is_empty())
-                    .map(|w| format!("; {:?}: did you mean {}?", w.word, w.suggestions.join(", ")))
-                    .collect();
-                format!(
-                    "no word of {q:?} is in the text space (unknown: {}){hints}",
-                    tokens.join(", ")
-                )
-            };
-            Err(ApiError {
-                tokens: Some(tokens),
-                ..ApiError::bad(message)
-            })
+            Err(no_known_word(&s, q, tokens))
         }
         Err(e) => Err(ApiError::internal(error_chain(&e))),
+    }
+}
+
+/// The 400 of a text query none of whose cleaned words (`tokens`) is in the text space: the
+/// unknown words, with the nearest frequent spellings.
+pub(crate) fn no_known_word(s: &AppState, q: &str, tokens: Vec<String>) -> ApiError {
+    let message = if tokens.is_empty() {
+        format!("{q:?} has no word left after cleaning (stop words, punctuation)")
+    } else {
+        let hints: String = s
+            .searcher
+            .word_warnings(&tokens)
+            .into_iter()
+            .filter(|w| !w.suggestions.is_empty())
+            .map(|w| format!("; {:?}: did you mean {}?", w.word, w.suggestions.join(", ")))
+            .collect();
+        format!(
+            "no word of {q:?} is in the text space (unknown: {}){hints}",
+            tokens.join(", ")
+        )
+    };
+    ApiError {
+        tokens: Some(tokens),
+        ..ApiError::bad(message)
     }
 }
 
@@ -297,13 +303,21 @@ fn k_of(config: &ServeConfig, p: &Params) -> Result<usize, ApiError> {
 /// `q` trimmed, refused over `config.max_query_bytes`.
 fn query_of<'a>(config: &ServeConfig, p: &'a Params) -> Result<Option<&'a str>, ApiError> {
     let q = p.q.as_deref().map(str::trim);
-    match q {
-        Some(q) if q.len() > config.max_query_bytes => Err(ApiError::bad(format!(
+    if let Some(q) = q {
+        check_query_len(config, q)?;
+    }
+    Ok(q)
+}
+
+/// Refuses a (trimmed) query text over `config.max_query_bytes`.
+pub(crate) fn check_query_len(config: &ServeConfig, q: &str) -> Result<(), ApiError> {
+    match q.len() > config.max_query_bytes {
+        true => Err(ApiError::bad(format!(
             "the query is {} bytes, more than the limit of {}",
             q.len(),
             config.max_query_bytes
         ))),
-        _ => Ok(q),
+        false => Ok(()),
     }
 }
 
@@ -349,6 +363,13 @@ async fn upload_vector(
     upload: Result<Multipart, MultipartRejection>,
 ) -> Result<Vec<f32>, ApiError> {
     let bytes = upload_bytes(&s.config, upload).await?;
+    embed_upload(s, bytes).await
+}
+
+/// Embeds an uploaded image's bytes (already within `image_limits.max_bytes`) on a blocking
+/// thread, after waiting for a decoding turn ([`AppState::upload_slots`]); undecodable bytes,
+/// or a picture over the limits, are a 400.
+pub(crate) async fn embed_upload(s: &Arc<AppState>, bytes: Bytes) -> Result<Vec<f32>, ApiError> {
     let limits = s.config.image_limits.clone();
     // A turn to decode: waiting for it counts against the request timeout, and a request that
     // times out waiting is dropped here, before any work.
@@ -395,17 +416,20 @@ async fn upload_bytes(
         }
     }
     let bytes = bytes.ok_or_else(|| ApiError::bad("no multipart field named \"image\""))?;
-    let max_bytes = config.image_limits.max_bytes;
-    if bytes.len() > max_bytes {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the image is {} bytes, more than the limit of {max_bytes}",
-                bytes.len()
-            ),
-        ));
-    }
+    check_upload_len(config, bytes.len())?;
     Ok(bytes)
+}
+
+/// Refuses (413) an image of `len` bytes over `config.image_limits.max_bytes`.
+pub(crate) fn check_upload_len(config: &ServeConfig, len: usize) -> Result<(), ApiError> {
+    let max_bytes = config.image_limits.max_bytes;
+    match len > max_bytes {
+        true => Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the image is {len} bytes, more than the limit of {max_bytes}"),
+        )),
+        false => Ok(()),
+    }
 }
 
 /// What a request to the API asks, as the handlers read it before they search.

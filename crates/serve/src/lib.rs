@@ -19,10 +19,14 @@
 //! | `GET /api/tags?key=KEY&k=10` | nearest caption words of an indexed image |
 //! | `POST /api/tags?k=10` | nearest caption words of an uploaded image |
 //! | `GET /thumb/KEY` | a JPEG thumbnail of an indexed image |
+//! | `POST /knn-service` | clip-retrieval's query (clip-back's shapes: `ClipClient` works) |
+//! | `POST /metadata` | clip-back's metadata of result ids |
+//! | `GET /indices-list` | clip-back's index names: the model's |
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 mod api;
+mod clip;
 mod error;
 mod keys;
 mod page;
@@ -32,7 +36,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use tower_http::timeout::TimeoutLayer;
@@ -46,6 +50,8 @@ pub use error::ServeError;
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// Room for the multipart framing around an upload, in bytes.
 const MULTIPART_OVERHEAD: usize = 64 << 10;
+/// Body limit of clip-back's `POST /metadata` (`max_k` ids and an index name), in bytes.
+const METADATA_BODY_BYTES: usize = 64 << 10;
 
 /// Limits and settings of the server.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -151,6 +157,20 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/tags", get(api::tags_key).post(api::tags_upload))
         .route("/thumb/{*key}", get(api::thumb))
+        .route("/indices-list", get(clip::indices_list))
+        // At most max_k ids: a small body (parsed whole, a long list of ids would cost ~16 times
+        // its bytes in memory).
+        .route(
+            "/metadata",
+            post(clip::metadata_service).layer(DefaultBodyLimit::max(METADATA_BODY_BYTES)),
+        )
+        // An image comes in base64 (4 characters per 3 bytes) inside the JSON.
+        .route(
+            "/knn-service",
+            post(clip::knn_service).layer(DefaultBodyLimit::max(
+                state.config.image_limits.max_bytes.div_ceil(3) * 4 + MULTIPART_OVERHEAD,
+            )),
+        )
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TimeoutLayer::with_status_code(

@@ -31,7 +31,8 @@ pub fn target_dir() -> PathBuf {
         .map_or_else(|| PathBuf::from("target"), Path::to_path_buf)
 }
 
-fn miniature_config() -> RunConfig {
+/// The miniature's config (its run is made by [`state`] or [`built_miniature`]).
+pub fn miniature_config() -> RunConfig {
     let mut cfg = RunConfig::load_under(&workspace(), Path::new("configs/ci.toml"))
         .expect("configs/ci.toml parses and its inputs exist");
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-miniature");
@@ -139,4 +140,59 @@ pub async fn start_collection() -> SocketAddr {
     let state = Arc::new(AppState::new(searcher, test_config()));
     tokio::spawn(serve_on(listener, state, std::future::pending()));
     addr
+}
+
+/// The miniature run, built on first use (by its stamps), without opening a searcher: for tests
+/// that need the run folder's exclusive lock (`webly export`) before they read it.
+pub fn built_miniature() -> RunConfig {
+    let cfg = miniature_config();
+    webly_pipeline::run(&cfg).expect("the miniature run builds");
+    cfg
+}
+
+/// The python of a project venv (`name` under `${XDG_CACHE_HOME:-~/.cache}/webly/`, or the
+/// folder in `$env_var`) that `script` makes (`make test` runs it). A venv that is missing or
+/// unfinished (no stamp: the set-up failed, say with no package registry) fails the test,
+/// naming the script.
+pub fn venv_python(name: &str, env_var: &str, script: &str) -> PathBuf {
+    let venv = std::env::var_os(env_var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let cache = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache")
+                });
+            cache.join("webly").join(name)
+        });
+    let python = venv.join("bin/python");
+    assert!(
+        python.exists() && venv.join(".requirements.sha").exists(),
+        "the venv {} is missing or unfinished: run `bash {script}` (make test does; it needs \
+         a package registry), then test again",
+        venv.display()
+    );
+    python
+}
+
+/// Runs `python script args...` (a script of `scripts/`) and parses its standard output as JSON;
+/// a failure panics with its standard error.
+pub fn run_python(python: &Path, script: &str, args: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let out = std::process::Command::new(python)
+        .arg(workspace().join("scripts").join(script))
+        .args(args)
+        .output()
+        .expect("python starts");
+    assert!(
+        out.status.success(),
+        "{script} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{script} printed no JSON ({e}):\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }
