@@ -17,9 +17,8 @@ use crate::export::{write_parquet, ExportDtype, ExportRows};
 use crate::index_stage;
 use crate::layout;
 use crate::model_stage;
-use crate::searcher::{
-    gallery_query, Found, SearchMode, Searcher, Source, Tag, TextResults, TAG_MIN_COUNT,
-};
+use crate::portable::TAG_MIN_COUNT;
+use crate::searcher::{gallery_query, Found, SearchMode, Searcher, Source, Tag, TextResults};
 use crate::text_stage::SPLITS;
 use crate::train_stage::{TrainOutcome, TrainOverrides};
 use webly_io::LockKind;

@@ -18,11 +18,12 @@
 //! | eval | `eval_stage` | `run_dir/models/<name>/eval` | never (it takes seconds) |
 //!
 //! `model_stage` chains train, embed, index and eval for one model; `run` chains every stage.
+//! [`collection`] indexes your own photo folders with a finished model and keeps them up to date
+//! in place; [`portable`] is what lets it use a model folder alone.
 //!
 //! The `webly` binary calls one function of this crate per command ([`query`], [`export`](fn@export)...),
 //! and [`run`]; [`suite`] judges one recipe over several run configs and seeds.
 
-/// Your own photo folders, searchable with a finished model and kept up to date in place.
 pub mod collection;
 mod commands;
 mod config;
@@ -38,7 +39,6 @@ mod fsio;
 mod index_stage;
 mod layout;
 mod model_stage;
-/// A model folder that travels: its word space and tag words beside its weights.
 pub mod portable;
 mod queries;
 mod run;
@@ -64,9 +64,10 @@ pub use features_stage::{extract, ExtractSummary};
 pub use index_stage::{index, Indexed};
 pub use layout::{check_model_name, ModelLayout, ReportKind, RunLayout, TrainsGlove};
 pub use model_stage::{ModelResult, StageTimes};
+pub use portable::TAG_MIN_COUNT;
 pub use run::{comparison, run, RunSummary};
 pub use searcher::{
-    gallery_query, Found, IndexFacts, SearchMode, Searcher, Source, Tag, TextResults, TAG_MIN_COUNT,
+    gallery_query, Found, IndexFacts, SearchMode, Searcher, Source, Tag, TextResults,
 };
 pub use shards::{
     embed_captions_shard, embed_shard, merge, merge_checked, MergeReport, ShardManifest, ShardSpec,

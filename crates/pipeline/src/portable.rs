@@ -11,7 +11,10 @@ use webly_text::{Idf, LoadOptions, NonUtf8, TextEmbedder, Weighting, WordVectors
 use crate::context::Context;
 use crate::error::{PipelineError, Result};
 use crate::fsio::write_atomic;
-use crate::searcher::TAG_MIN_COUNT;
+
+/// A word must occur this often in the training captions to be offered as a tag: the whole
+/// GloVe vocabulary (400K words, most of them rare names and web tokens) buries the concepts.
+pub const TAG_MIN_COUNT: usize = 5;
 
 /// The word space of a model, in its folder.
 pub const TEXT_SPACE_FILE: &str = "text_space.json";

@@ -18,10 +18,7 @@ use crate::context::Context;
 use crate::error::{PipelineError, Result};
 use crate::index_stage::open_index;
 use crate::layout::ModelLayout;
-
-/// A word must occur this often in the training captions to be offered as a tag: the whole
-/// GloVe vocabulary (400K words, most of them rare names and web tokens) buries the concepts.
-pub const TAG_MIN_COUNT: usize = 5;
+use crate::portable::TAG_MIN_COUNT;
 
 /// What a [`Searcher`] searches: the test images of a run's model, or a collection.
 #[derive(Debug, Clone, Copy)]

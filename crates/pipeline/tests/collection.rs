@@ -160,7 +160,14 @@ fn a_collection_grows_shrinks_and_syncs_without_touching_the_run() {
     let made = collection::create(&other, &moved, std::slice::from_ref(&photos)).unwrap();
     // Every readable file (the other collection's removals are its own).
     assert_eq!((made.manifest.images, made.manifest.skipped), (39, 1));
-    let again = query(Source::Collection(&other), &words, 5, SearchMode::Exact, None).unwrap();
+    let again = query(
+        Source::Collection(&other),
+        &words,
+        5,
+        SearchMode::Exact,
+        None,
+    )
+    .unwrap();
     assert_eq!(again.hits.len(), 5);
 
     // Only the collection's own folders were written: the run is byte for byte as it was.
