@@ -28,6 +28,7 @@ demo: build
 	@echo "  ./target/release/webly tag \"$$(ls data/demo/img_resized_1M/cities_instagram/london/*.jpg | head -1)\" --config $(CONFIG)"
 	@echo "  ./target/release/webly serve --config $(CONFIG)    # then open http://127.0.0.1:8080/"
 	@echo "  ./target/release/webly eval --compare runs/*"
+	@echo "  ./target/release/webly collection create runs/my-photos --model runs/demo/models/triplet ~/Pictures   # your photos"
 
 real-photos-data:
 	@bash scripts/real_photos_setup.sh
