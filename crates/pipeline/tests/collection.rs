@@ -86,8 +86,15 @@ fn a_collection_grows_shrinks_and_syncs_without_touching_the_run() {
     assert_eq!(change(&made), (30, 0, 0, 0));
     let recall = made.manifest.recall.as_ref().expect("recall measured");
     assert!(recall.recall > 0.9, "{recall:?}");
-    // A second create is refused; the collection is searched by words and by image.
+    // A second create is refused, and so is one into a folder of other files (the photos).
     assert!(collection::create(&coll, &model, std::slice::from_ref(&photos)).is_err());
+    let err = collection::create(&photos, &model, std::slice::from_ref(&photos)).unwrap_err();
+    assert!(err.to_string().contains("not empty"), "{err}");
+    assert!(
+        !photos.join(webly_io::LOCK_FILE).exists(),
+        "a lock file left in the photos"
+    );
+    // The collection is searched by words and by image.
     let words = QueryInput::Text("snow".into());
     let answer = query(Source::Collection(&coll), &words, 5, SearchMode::Hnsw, None).unwrap();
     assert_eq!(answer.hits.len(), 5);

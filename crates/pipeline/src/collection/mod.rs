@@ -97,7 +97,8 @@ impl fmt::Display for ChangeReport {
 /// `roots`, embedded with the model in `model_dir`.
 ///
 /// # Errors
-/// [`PipelineError::Usage`] when `dir` already holds a collection or no root is given; a root
+/// [`PipelineError::Usage`] when `dir` already holds a collection, holds other files (a photo
+/// folder given by mistake: nothing is written there) or no root is given; a root
 /// that is not a folder (named); the model's errors ([`PortableModel::open`]);
 /// [`PipelineError::Busy`] when another command holds `dir`.
 pub fn create(dir: &Path, model_dir: &Path, roots: &[PathBuf]) -> Result<ChangeReport> {
@@ -107,13 +108,17 @@ pub fn create(dir: &Path, model_dir: &Path, roots: &[PathBuf]) -> Result<ChangeR
         ));
     }
     let dir = absolute(dir)?;
-    let lock = lock(&dir, LockKind::Exclusive)?;
-    if dir.join(MANIFEST_FILE).exists() {
+    refuse_a_collection(&dir)?;
+    // Checked before the lock file is made: nothing is written into a folder of other files.
+    if let Some(other) = foreign_entry(&dir)? {
         return Err(PipelineError::Usage(format!(
-            "{} is already a collection: use `webly collection add` or `sync`",
-            dir.display()
+            "{} is not empty ({} is not a collection's): give a new folder for the collection",
+            dir.display(),
+            other.display()
         )));
     }
+    let lock = lock(&dir, LockKind::Exclusive)?;
+    refuse_a_collection(&dir)?;
     let model = PortableModel::open(model_dir)?;
     let mut state = Writer {
         dir,
@@ -694,6 +699,38 @@ impl Writer {
             passed_over,
         })
     }
+}
+
+/// [`PipelineError::Usage`] when `dir` already holds a collection.
+fn refuse_a_collection(dir: &Path) -> Result<()> {
+    match dir.join(MANIFEST_FILE).exists() {
+        true => Err(PipelineError::Usage(format!(
+            "{} is already a collection: use `webly collection add` or `sync`",
+            dir.display()
+        ))),
+        false => Ok(()),
+    }
+}
+
+/// An entry of `dir` that no collection (finished or interrupted) writes, if there is one: a
+/// collection is made in a new folder, never in a photo folder given by mistake.
+fn foreign_entry(dir: &Path) -> Result<Option<PathBuf>> {
+    if !dir.exists() {
+        return Ok(None);
+    }
+    let entries = std::fs::read_dir(dir).map_err(PipelineError::io("listing", dir))?;
+    for entry in entries {
+        let entry = entry.map_err(PipelineError::io("listing", dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = name == webly_io::LOCK_FILE
+            || name == PENDING_DIR
+            || name.starts_with("gen-")
+            || webly_io::is_temporary(&name);
+        if !ours {
+            return Ok(Some(entry.path()));
+        }
+    }
+    Ok(None)
 }
 
 /// Whether `key` is `prefix` or lies under it.
