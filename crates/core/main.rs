@@ -107,7 +107,7 @@ enum CollectionCommand {
 #[derive(Args)]
 struct CollectionArg {
     /// Search a collection (`webly collection create`) instead of a run's test images.
-    #[arg(long, conflicts_with = "model")]
+    #[arg(long, conflicts_with_all = ["model", "config"])]
     collection: Option<PathBuf>,
 }
 

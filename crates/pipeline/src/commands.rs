@@ -474,12 +474,7 @@ pub fn query(
             let r = searcher
                 .text(t, k, mode)
                 .map_err(|e| with_suggestions(&searcher, e))?;
-            if !r.unknown.is_empty() {
-                eprintln!(
-                    "[query] {t:?}: unknown words skipped: {}",
-                    r.unknown.join(", ")
-                );
-            }
+            // Unknown words are among the warnings (and on the answer's own line).
             for w in &r.warnings {
                 eprintln!("[query] warning: {}", w.message);
             }

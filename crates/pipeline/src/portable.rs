@@ -137,6 +137,9 @@ impl PortableModel {
     /// [`PipelineError::Json`] naming a damaged `text_space.json`.
     pub fn open(dir: &Path) -> Result<Self> {
         let dir = std::path::absolute(dir).map_err(PipelineError::io("resolving", dir))?;
+        if dir.is_dir() && !dir.join(webly_encoder::MODEL).exists() {
+            return Err(not_a_model_folder(&dir));
+        }
         crate::train_stage::verified_training(&dir)?;
         let read = |name: &str| -> Result<Vec<u8>> {
             let path = dir.join(name);
@@ -207,6 +210,29 @@ impl PortableModel {
             .file_name()
             .map_or_else(|| "model".into(), |n| n.to_string_lossy().into_owned())
     }
+}
+
+/// A folder without `model.json`: the models under it, if it holds some (a run's `models/`).
+fn not_a_model_folder(dir: &Path) -> PipelineError {
+    let mut models: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.path().join(webly_encoder::MODEL).exists())
+                .map(|e| e.path().display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    models.sort();
+    let hint = match models.is_empty() {
+        true => "give a trained model's folder, e.g. runs/demo/models/triplet".to_string(),
+        false => format!("its model folders: {}", models.join(", ")),
+    };
+    PipelineError::Usage(format!(
+        "{} is not a model folder (no {}): {hint}",
+        dir.display(),
+        webly_encoder::MODEL
+    ))
 }
 
 /// Checksums of the files a trained model is loaded from (weights and `model.json`).

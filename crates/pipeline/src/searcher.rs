@@ -138,8 +138,9 @@ pub struct Searcher {
     /// Warns of rare and unknown query words.
     speller: Speller,
     text_space: String,
-    /// The run folder's shared lock, held while the searcher lives (a `serve` process).
-    _lock: webly_io::FolderLock,
+    /// The run folder's shared lock, held while the searcher lives (a `serve` process); a
+    /// collection's readers take none (see [`crate::collection::open`]).
+    _lock: Option<webly_io::FolderLock>,
 }
 
 struct Entry {
@@ -224,7 +225,7 @@ impl Searcher {
             vocabulary,
             speller,
             text_space,
-            _lock: lock,
+            _lock: Some(lock),
         })
     }
 
@@ -286,7 +287,7 @@ impl Searcher {
             vocabulary: c.model.vocabulary.clone(),
             speller,
             text_space: c.model.text.vectors.display().to_string(),
-            _lock: c.lock,
+            _lock: None,
         })
     }
 

@@ -142,15 +142,28 @@ fn a_collection_grows_shrinks_and_syncs_without_touching_the_run() {
         "{:?}",
         synced.skipped
     );
-    // The unreadable file is not tried again until it changes.
+    // The unreadable file is not tried again until it changes; `info` names it.
     assert_eq!(change(&collection::sync(&coll).unwrap()), (0, 0, 0, 0));
+    let info = collection::info(&coll).unwrap();
+    assert_eq!(info.unreadable.len(), 1);
+    assert!(info.unreadable[0].reason.contains("broken.jpg"), "{info}");
+
+    // While a writer holds the collection, readers still search it; a second writer is refused.
+    let writer = webly_io::FolderLock::try_lock(&coll, webly_io::LockKind::Exclusive)
+        .unwrap()
+        .expect("the writer's lock");
+    let hits = query(Source::Collection(&coll), &words, 3, SearchMode::Hnsw, None).unwrap();
+    assert_eq!(hits.hits.len(), 3);
+    let err = collection::sync(&coll).unwrap_err().to_string();
+    assert!(err.contains("in use"), "{err}");
+    drop(writer);
 
     // A root that is not there (an unmounted drive) is an error naming it, never a deletion.
     let away = tmp.path().join("photos-away");
     std::fs::rename(&photos, &away).unwrap();
     let err = collection::sync(&coll).unwrap_err().to_string();
     assert!(err.contains(&photos.display().to_string()), "{err}");
-    assert_eq!(collection::info(&coll).unwrap().images, 37);
+    assert_eq!(collection::info(&coll).unwrap().manifest.images, 37);
     std::fs::rename(&away, &photos).unwrap();
     assert_eq!(change(&collection::sync(&coll).unwrap()), (0, 0, 0, 0));
 

@@ -47,6 +47,8 @@ pub struct ChangeReport {
     pub skipped: Vec<String>,
     /// Files passed over (names that cannot be keys).
     pub passed_over: Vec<String>,
+    /// Folders given that hold no image file.
+    pub empty: Vec<PathBuf>,
 }
 
 impl fmt::Display for ChangeReport {
@@ -56,10 +58,18 @@ impl fmt::Display for ChangeReport {
         for s in self.skipped.iter().chain(&self.passed_over) {
             writeln!(f, "[collection] skipped {s}")?;
         }
+        for e in &self.empty {
+            writeln!(
+                f,
+                "[collection] warning: no image file ({}) under {}",
+                scan::IMAGE_EXTENSIONS.map(|x| format!(".{x}")).join(" "),
+                e.display()
+            )?;
+        }
         writeln!(
             f,
             "[collection] {}: {} embedded ({} changed, {} reused from an interrupted change), {} \
-             taken out, {} unreadable{}{}",
+             taken out (deleted, removed, or the old version of a changed file), {} unreadable{}{}",
             c.command,
             c.added,
             c.changed,
@@ -109,6 +119,11 @@ pub fn create(dir: &Path, model_dir: &Path, roots: &[PathBuf]) -> Result<ChangeR
     }
     let dir = absolute(dir)?;
     refuse_a_collection(&dir)?;
+    for r in roots {
+        if !r.is_dir() {
+            return Err(no_such_folder(r));
+        }
+    }
     // Checked before the lock file is made: nothing is written into a folder of other files.
     if let Some(other) = foreign_entry(&dir)? {
         return Err(PipelineError::Usage(format!(
@@ -241,14 +256,55 @@ pub fn sync(dir: &Path) -> Result<ChangeReport> {
     state.change("sync", &scope)
 }
 
-/// `webly collection info DIR`: the manifest (a reader: beside `query` and `serve`).
+/// `webly collection info DIR`: the manifest and the files that could not be read, with why
+/// (read beside a change: the last committed state).
 ///
 /// # Errors
 /// [`PipelineError::Missing`] when `dir` is not a collection.
-pub fn info(dir: &Path) -> Result<CollectionManifest> {
+pub fn info(dir: &Path) -> Result<CollectionInfo> {
     let dir = absolute(dir)?;
-    let _lock = lock(&dir, LockKind::Shared)?;
-    read_manifest(&dir)
+    let manifest = read_manifest(&dir)?;
+    let table = read_files(&generation_dir(&dir, manifest.generation).join(FILES_FILE))?;
+    let unreadable = table
+        .into_iter()
+        .filter_map(|f| match f.state {
+            State::Skipped(reason) => Some(Unreadable { key: f.key, reason }),
+            _ => None,
+        })
+        .collect();
+    Ok(CollectionInfo {
+        manifest,
+        unreadable,
+    })
+}
+
+/// What `webly collection info` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct CollectionInfo {
+    /// The manifest.
+    #[serde(flatten)]
+    pub manifest: CollectionManifest,
+    /// Files that could not be read, with why.
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A file that could not be read.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unreadable {
+    /// Its key.
+    pub key: String,
+    /// Why (names the file).
+    pub reason: String,
+}
+
+impl fmt::Display for CollectionInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.manifest)?;
+        for u in &self.unreadable {
+            write!(f, "\nunreadable: {}", u.reason)?;
+        }
+        Ok(())
+    }
 }
 
 /// What a reader of a collection needs: its manifest, the model, the index and the image files.
@@ -263,20 +319,39 @@ pub struct OpenCollection {
     pub hnsw: Hnsw,
     /// The file of each indexed key.
     pub files: BTreeMap<String, PathBuf>,
-    /// The collection's shared lock, held as long as this value.
-    pub lock: FolderLock,
 }
 
-/// Opens a collection for reading (shared lock): checks that its model is the one it was
-/// embedded with.
+/// Times a reader tries again when a change committed while it opened the collection.
+const OPEN_TRIES: usize = 3;
+
+/// Opens a collection for reading, beside a change in progress (readers take no lock: a change
+/// writes a new generation and commits by replacing `collection.json`, so a reader sees the last
+/// committed state; one that raced a commit opens the new generation). Checks that its model is
+/// the one it was embedded with.
 ///
 /// # Errors
-/// [`PipelineError::Missing`], [`PipelineError::Busy`] (a change in progress);
-/// [`PipelineError::Mismatch`] when the model was retrained since (run `sync`).
+/// [`PipelineError::Missing`]; [`PipelineError::Mismatch`] when the model was retrained since
+/// (run `sync`).
 pub fn open(dir: &Path) -> Result<OpenCollection> {
     let dir = absolute(dir)?;
-    let lock = lock(&dir, LockKind::Shared)?;
-    let manifest = read_manifest(&dir)?;
+    let mut tries = 0;
+    loop {
+        let manifest = read_manifest(&dir)?;
+        let generation = manifest.generation;
+        match open_generation(&dir, manifest) {
+            Err(e) if tries + 1 < OPEN_TRIES => {
+                // A commit removed the generation being read: open the new one.
+                match read_manifest(&dir)?.generation == generation {
+                    true => return Err(e),
+                    false => tries += 1,
+                }
+            }
+            done => return done,
+        }
+    }
+}
+
+fn open_generation(dir: &Path, manifest: CollectionManifest) -> Result<OpenCollection> {
     let model = PortableModel::open(&manifest.model)?;
     if model.fingerprint != manifest.model_fingerprint {
         return Err(PipelineError::Mismatch(format!(
@@ -287,7 +362,7 @@ pub fn open(dir: &Path) -> Result<OpenCollection> {
             dir.display()
         )));
     }
-    let generation = generation_dir(&dir, manifest.generation);
+    let generation = generation_dir(dir, manifest.generation);
     let hnsw = open_index(&generation, &manifest)?;
     let table = read_files(&generation.join(FILES_FILE))?;
     let files = table
@@ -296,12 +371,11 @@ pub fn open(dir: &Path) -> Result<OpenCollection> {
         .filter_map(|f| scan::path_of(&manifest.roots, &f.key).map(|p| (f.key, p)))
         .collect();
     Ok(OpenCollection {
-        dir,
+        dir: dir.to_path_buf(),
         manifest,
         model,
         hnsw,
         files,
-        lock,
     })
 }
 
@@ -378,11 +452,7 @@ impl Writer {
     fn new_root(&mut self, path: &Path) -> Result<Root> {
         let path = absolute(path)?;
         if !path.is_dir() {
-            return Err(PipelineError::Missing {
-                what: "an image folder",
-                path,
-                hint: "webly collection create/add with an existing folder".into(),
-            });
+            return Err(no_such_folder(&path));
         }
         let roots = self.roots();
         if let Some(r) = roots.iter().find(|r| r.path == path) {
@@ -450,16 +520,13 @@ impl Writer {
         }
         for (root, _) in &scope {
             if !root.path.is_dir() {
-                return Err(PipelineError::Missing {
-                    what: "an image folder of the collection (an unmounted drive? nothing was \
-                           changed: mount it again, or drop it from the collection)",
-                    path: root.path.clone(),
-                    hint: format!(
-                        "webly collection remove {} {}",
-                        self.dir.display(),
-                        root.path.display()
-                    ),
-                });
+                return Err(PipelineError::Usage(format!(
+                    "{}: a folder of the collection is missing (an unmounted drive?); nothing was \
+                     changed: mount it again, or drop it with `webly collection remove {} {}`",
+                    root.path.display(),
+                    self.dir.display(),
+                    root.path.display()
+                )));
             }
         }
         let mut found = Scan::default();
@@ -469,6 +536,13 @@ impl Writer {
         let prefixes: Vec<String> = scope
             .iter()
             .filter_map(|(root, path)| key_of(root, path))
+            .collect();
+        let empty: Vec<PathBuf> = scope
+            .iter()
+            .filter(|(root, path)| {
+                key_of(root, path).is_some_and(|p| !found.found.keys().any(|k| in_prefix(k, &p)))
+            })
+            .map(|(_, path)| path.clone())
             .collect();
         let in_scope = |key: &str| prefixes.iter().any(|p| in_prefix(key, p));
         let mut table: BTreeMap<String, FileEntry> = std::mem::take(&mut self.files)
@@ -585,7 +659,9 @@ impl Writer {
             embed_seconds,
             index_seconds: 0.0,
         };
-        self.commit(change, started, skipped_now, found.passed_over)
+        let mut report = self.commit(change, started, skipped_now, found.passed_over)?;
+        report.empty = empty;
+        Ok(report)
     }
 
     /// Takes `keys` out of the index (files and folders removed, a root dropped) and commits.
@@ -697,8 +773,17 @@ impl Writer {
             manifest,
             skipped,
             passed_over,
+            empty: Vec::new(),
         })
     }
+}
+
+/// A root given that is not a folder.
+fn no_such_folder(path: &Path) -> PipelineError {
+    PipelineError::Usage(format!(
+        "{}: no such folder (give an existing image folder)",
+        path.display()
+    ))
 }
 
 /// [`PipelineError::Usage`] when `dir` already holds a collection.
@@ -761,19 +846,15 @@ fn remove_other_generations(dir: &Path, keep: Option<u64>) -> Result<()> {
     Ok(())
 }
 
-/// Takes the collection folder's lock without waiting.
+/// Takes the collection folder's writer lock without waiting (readers take none).
 fn lock(dir: &Path, kind: LockKind) -> Result<FolderLock> {
     let lock = FolderLock::try_lock(dir, kind)
         .map_err(PipelineError::io("locking the collection", dir))?;
     lock.map_err(|holder| PipelineError::Busy {
         path: dir.to_path_buf(),
-        holder: holder.map_or(
-            "a reader (webly query, tag, export or serve)".into(),
-            |pid| format!("webly process {pid}"),
-        ),
-        wanted: match kind {
-            LockKind::Exclusive => "change it",
-            LockKind::Shared => "read it",
-        },
+        holder: holder.map_or("another webly command".into(), |pid| {
+            format!("webly process {pid}")
+        }),
+        wanted: "change it",
     })
 }
