@@ -1,10 +1,10 @@
 //! webly from Python: `import webly` (built with maturin, see `crates/python/pyproject.toml`).
 //!
-//! - [`open_run`] / [`open_collection`]: a finished model's test images or a collection, as a
+//! - `open_run` / `open_collection`: a finished model's test images or a collection, as a
 //!   [`Searcher`] (query words embedded in the model's word space, exact or HNSW search,
 //!   the embeddings as a numpy array).
-//! - The ranking metrics of `webly-eval` with its tie rules: [`rank_metrics`],
-//!   [`average_precision`], [`precision_at_k`], [`r_precision`], [`mean_average_precision`].
+//! - The ranking metrics of `webly-eval` with its tie rules: `rank_metrics`,
+//!   `average_precision`, `precision_at_k`, `r_precision`, `mean_average_precision`.
 //!
 //! No libtorch: only webly-text, webly-index, webly-eval and webly-io. A run's model folder and
 //! a collection are read from their files: the model's `text_space.json` through
