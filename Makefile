@@ -41,6 +41,8 @@ test: setup
 	@bash scripts/setup_clip_client.sh
 	@bash scripts/setup_lancedb.sh
 	$(CARGO) test --workspace --release
+	@bash scripts/setup_python.sh
+	$${WEBLY_PY_VENV:-$${XDG_CACHE_HOME:-$$HOME/.cache}/webly/venv-py}/bin/python -m pytest -q crates/python/tests
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -33,7 +33,7 @@ pub use compare::{compare, Comparison, RunHeadline};
 pub use error::EvalError;
 pub use evaluate::{cosine_scores, evaluate, mean_average_precision, EvalQuery};
 pub use gallery::{write_gallery, GalleryHit, GalleryQuery};
-pub use metrics::{expected_random_ap, RankMetrics};
+pub use metrics::{expected_random_ap, precision_at_k, ranked_metrics, RankMetrics};
 pub use plot::{write_ap_chart, PlotConfig};
 pub use queries::QuerySet;
 pub use ranking::rank_metrics;

@@ -27,9 +27,10 @@ pub(crate) struct Tie {
     pub(crate) hits: usize,
 }
 
-/// Metrics of relevance flags already in rank order, no ties (`r` = number of true flags).
-#[cfg(test)]
-pub(crate) fn metrics_of_ranked(flags: &[bool], r: usize) -> RankMetrics {
+/// Metrics of relevance flags already in rank order, without ties (each image its own rank),
+/// `relevant` relevant images in all: at least the true flags, more when the ranking is cut
+/// short (relevant images below it count as never retrieved). `relevant` 0 gives NaN metrics.
+pub fn ranked_metrics(flags: &[bool], relevant: usize) -> RankMetrics {
     let ties: Vec<Tie> = flags
         .iter()
         .map(|&f| Tie {
@@ -38,7 +39,39 @@ pub(crate) fn metrics_of_ranked(flags: &[bool], r: usize) -> RankMetrics {
             hits: usize::from(f),
         })
         .collect();
-    metrics_of_ties(ties, r)
+    metrics_of_ties(ties, relevant)
+}
+
+/// Precision at any cut `k` (at least 1) of the ranking of `scores`, highest first, with
+/// [`crate::rank_metrics`]'s tie rule: a tie of `g` images with `h` relevant, of which `t` fall
+/// inside the cut, counts `h t / g` hits (ties as [`webly_kernels::cells::descending_key`]
+/// calls them). For `k` 5 and 10 this is [`RankMetrics::p_at_5`] and [`RankMetrics::p_at_10`].
+///
+/// # Errors
+/// [`crate::EvalError::Invalid`] when the lengths differ or `k` is 0.
+pub fn precision_at_k(scores: &[f32], relevant: &[bool], k: usize) -> crate::Result<f64> {
+    if scores.len() != relevant.len() || k == 0 {
+        return Err(crate::EvalError::Invalid(format!(
+            "precision at k: {} scores, {} relevance flags, k {k} (the lengths must agree, k \
+             at least 1)",
+            scores.len(),
+            relevant.len()
+        )));
+    }
+    let key = |i: usize| webly_kernels::cells::descending_key(scores[i]);
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by_key(|&i| key(i));
+    let (mut expected, mut seen) = (0.0f64, 0usize);
+    for tie in order.chunk_by(|&a, &b| key(a) == key(b)) {
+        if seen >= k {
+            break;
+        }
+        let hits = tie.iter().filter(|&&i| relevant[i]).count();
+        let inside = (k - seen).min(tie.len());
+        expected += hits as f64 * inside as f64 / tie.len() as f64;
+        seen += tie.len();
+    }
+    Ok(expected / k as f64)
 }
 
 /// Metrics of ties in rank order (`r` = relevant images in all), in one pass. The ties may stop
@@ -187,7 +220,7 @@ mod tests {
             let mean: f64 = (0..trials)
                 .map(|_| {
                     flags.shuffle(&mut rng);
-                    metrics_of_ranked(&flags, r).ap
+                    ranked_metrics(&flags, r).ap
                 })
                 .sum::<f64>()
                 / trials as f64;

@@ -280,7 +280,7 @@ fn radix_sort(v: &mut Vec<u32>, buf: &mut Vec<u32>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::metrics_of_ranked;
+    use crate::metrics::ranked_metrics;
     use rand::SeedableRng;
 
     #[test]
@@ -459,7 +459,7 @@ mod tests {
         let mut count = 0.0;
         permute(&mut tie.clone(), 0, &mut |p| {
             let flags: Vec<bool> = y[..3].iter().chain(p).chain(&y[8..]).copied().collect();
-            let exact = metrics_of_ranked(&flags, 4);
+            let exact = ranked_metrics(&flags, 4);
             sum[0] += exact.p_at_5;
             sum[1] += exact.r_precision;
             count += 1.0;

@@ -5,71 +5,21 @@
 //! config or dataset ([`PortableModel`]).
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-use webly_text::{Idf, LoadOptions, NonUtf8, TextEmbedder, Weighting, WordVectors};
+use webly_text::TextEmbedder;
 
 use crate::context::Context;
 use crate::error::{PipelineError, Result};
 use crate::fsio::write_atomic;
 
+/// `text_space.json` lives in webly-text (the Python package reads it without libtorch).
+pub use webly_text::{TextSpaceFile, WeightingFile, TEXT_SPACE_FILE};
+
 /// A word must occur this often in the training captions to be offered as a tag: the whole
 /// GloVe vocabulary (400K words, most of them rare names and web tokens) buries the concepts.
 pub const TAG_MIN_COUNT: usize = 5;
 
-/// The word space of a model, in its folder.
-pub const TEXT_SPACE_FILE: &str = "text_space.json";
 /// The tag vocabulary of a model (one word per line), in its folder.
 pub const VOCABULARY_FILE: &str = "vocabulary.txt";
-
-/// `text_space.json`: where the model's word space is and how captions and queries are
-/// combined in it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TextSpaceFile {
-    /// The word vectors file, absolute (pretrained, or the GloVe vectors the run trained).
-    pub vectors: PathBuf,
-    /// How its non-UTF-8 words are read.
-    pub non_utf8: NonUtf8,
-    /// Dimension of the space.
-    pub dim: usize,
-    /// `TextEmbedder::fingerprint` of the space with its weighting: a vectors file that no
-    /// longer matches is refused.
-    pub fingerprint: String,
-    /// The caption weighting (with the idf table fitted on the training captions).
-    pub weighting: WeightingFile,
-    /// Whether the vectors are GloVe trained on the training captions (ranked by caption count)
-    /// rather than a pretrained file (ranked by corpus frequency).
-    #[serde(default)]
-    pub trained_on_captions: bool,
-}
-
-/// A [`Weighting`] as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WeightingFile {
-    /// The plain mean.
-    Mean,
-    /// The tf-idf weighted mean.
-    Tfidf(Idf),
-}
-
-impl From<&Weighting> for WeightingFile {
-    fn from(w: &Weighting) -> Self {
-        match w {
-            Weighting::Mean => WeightingFile::Mean,
-            Weighting::TfIdf(idf) => WeightingFile::Tfidf(idf.clone()),
-        }
-    }
-}
-
-impl From<WeightingFile> for Weighting {
-    fn from(w: WeightingFile) -> Self {
-        match w {
-            WeightingFile::Mean => Weighting::Mean,
-            WeightingFile::Tfidf(idf) => Weighting::TfIdf(idf),
-        }
-    }
-}
 
 /// Writes (or refreshes) the portable files of a trained model in `model_dir`: the run's word
 /// space and the training captions' words used at least [`TAG_MIN_COUNT`] times. Each file is
@@ -185,22 +135,10 @@ impl PortableModel {
     /// The vectors file's own errors (naming it); [`PipelineError::Mismatch`] when its
     /// fingerprint is not the recorded one (the file was replaced).
     pub fn embedder(&self) -> Result<TextEmbedder> {
-        let opts = LoadOptions {
-            non_utf8: self.text.non_utf8,
-            ..LoadOptions::default()
-        };
-        let (vectors, _) = WordVectors::load(&self.text.vectors, &opts)?;
-        let embedder = TextEmbedder::new(vectors, self.text.weighting.clone().into());
-        let found = embedder.fingerprint();
-        if found != self.text.fingerprint {
-            return Err(PipelineError::Mismatch(format!(
-                "{}: the word space has fingerprint {found}, but the model in {} was trained \
-                 with {}: the vectors file was replaced",
-                self.text.vectors.display(),
-                self.dir.display(),
-                self.text.fingerprint
-            )));
-        }
+        let embedder = self.text.load_embedder()?;
+        self.text
+            .check(&embedder, &self.dir)
+            .map_err(PipelineError::Mismatch)?;
         Ok(embedder)
     }
 

@@ -8,6 +8,7 @@
 //!   `BufRead`.
 //! - [`train_glove`]: the Stanford GloVe tools (vocab_count, cooccur, shuffle, glove) in Rust.
 //! - [`Speller`]: warnings for rare and unknown query words, with suggestions.
+//! - [`TextSpaceFile`]: a trained model's `text_space.json` (its word space and weighting).
 //! - [`TextEmbedder`]: caption and query embeddings (mean or tf-idf weighted), stored
 //!   as `.npy`/`.ids` by `webly-io` (as image embeddings are).
 
@@ -22,6 +23,7 @@ mod glove;
 mod glove_text;
 mod lines;
 mod load;
+mod space_file;
 mod spelling;
 use webly_io::progress;
 mod storage;
@@ -42,6 +44,7 @@ pub use glove::{train_glove, Cooc, GloveConfig, TrainStats};
 pub use glove_text::{read_glove_text, write_glove_text_to};
 pub use lines::MAX_DUPLICATE_EXAMPLES;
 pub use load::{detect_format, read_any};
+pub use space_file::{TextSpaceFile, WeightingFile, TEXT_SPACE_FILE};
 pub use spelling::{
     Speller, WarningKind, WordWarning, MAX_EDIT_DISTANCE, MAX_SUGGESTIONS, RARE_RANK,
 };
