@@ -111,7 +111,8 @@ impl Store {
 }
 
 /// A model's test images or a collection, opened for queries (`webly.open_run`,
-/// `webly.open_collection`). Holds the folder's read lock while it lives.
+/// `webly.open_collection`). Holds a run folder's read lock while it lives (a collection needs
+/// none).
 #[pyclass(module = "webly", frozen)]
 pub struct Searcher {
     embedder: TextEmbedder,
@@ -240,7 +241,8 @@ fn open_collection(path: PathBuf) -> PyResult<Searcher> {
             "webly collection create",
         ));
     }
-    let lock = read_lock(&dir, "a reader (webly query, tag, export or serve)")?;
+    // Readers of a collection take no lock: a change commits by replacing collection.json, so
+    // the generation it names is whole (as `webly_pipeline::collection::open`).
     let bytes = std::fs::read(&manifest_path)
         .map_err(|e| err(format!("reading {}: {e}", manifest_path.display())))?;
     let manifest: Manifest = serde_json::from_slice(&bytes)
@@ -282,7 +284,7 @@ fn open_collection(path: PathBuf) -> PyResult<Searcher> {
         embeddings: generation.join("embeddings.npy"),
         kind: "collection",
         path: dir,
-        _lock: Some(lock),
+        _lock: None,
     })
 }
 

@@ -26,9 +26,9 @@ QUERIES = ["snow mountain", "city street night", "beach"]
 @pytest.fixture(scope="module")
 def miniature():
     if not BIN.exists():
-        pytest.skip(f"{BIN} is not built (cargo build --release -p webly)")
+        pytest.fail(f"{BIN} is not built (cargo build --release -p webly; make test builds it)")
     if not (MODEL / "index/manifest.json").exists():
-        pytest.skip(f"{MODEL} is not built (cargo test -p webly-serve --release builds it)")
+        pytest.fail(f"{MODEL} is not built (cargo test -p webly-serve --release builds it; make test does)")
     return MINIATURE
 
 
