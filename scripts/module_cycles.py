@@ -28,7 +28,7 @@ LAYERS = {
     "eval": 2, "encoder": 2, "synth": 2,
     "pipeline": 3,
     "serve": 4,
-    "core": 5, "fuzz": 5,
+    "core": 5, "fuzz": 5, "python": 3,
 }
 # The crates that may link libtorch.
 TORCH = {"encoder", "pipeline", "serve", "core", "fuzz"}
