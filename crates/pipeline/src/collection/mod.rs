@@ -590,9 +590,12 @@ impl Writer {
         }
         if rebuild {
             // Indexed files outside the scanned scope keep their signature, embedded again.
+            let queued: std::collections::HashSet<String> =
+                todo.iter().map(|t| t.key.clone()).collect();
+            let roots = self.roots();
             for f in table.values() {
-                if f.state == State::Indexed && !todo.iter().any(|t| t.key == f.key) {
-                    if let Some(path) = scan::path_of(&self.roots(), &f.key) {
+                if f.state == State::Indexed && !queued.contains(&f.key) {
+                    if let Some(path) = scan::path_of(&roots, &f.key) {
                         todo.push(embed::Todo {
                             key: f.key.clone(),
                             path,
