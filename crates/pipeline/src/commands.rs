@@ -503,19 +503,10 @@ fn with_suggestions(searcher: &Searcher, e: PipelineError) -> PipelineError {
     let PipelineError::Text(webly_text::TextError::NoKnownWord { tokens, .. }) = &e else {
         return e;
     };
-    let hints: Vec<String> = searcher
-        .word_warnings(tokens)
-        .into_iter()
-        .filter(|w| !w.suggestions.is_empty())
-        .map(|w| format!("{:?}: did you mean {}?", w.word, w.suggestions.join(", ")))
-        .collect();
+    let hints = searcher.suggestion_hints(tokens);
     match hints.is_empty() {
         true => e,
-        false => PipelineError::Usage(format!(
-            "{}; {}",
-            webly_io::error_chain(&e),
-            hints.join("; ")
-        )),
+        false => PipelineError::Usage(format!("{}; {hints}", webly_io::error_chain(&e))),
     }
 }
 

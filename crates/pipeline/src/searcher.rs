@@ -306,6 +306,17 @@ impl Searcher {
         })
     }
 
+    /// The suggestions for `tokens` as one line for people (`"moutnain": did you mean mountain,
+    /// mountains?` for each word that has some, joined by `; `); empty when none has any.
+    pub fn suggestion_hints(&self, tokens: &[String]) -> String {
+        self.word_warnings(tokens)
+            .into_iter()
+            .filter(|w| !w.suggestions.is_empty())
+            .map(|w| format!("{:?}: did you mean {}?", w.word, w.suggestions.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     /// Warnings for the cleaned query words that are unknown or rare (not among the model's
     /// training caption words), with suggestions.
     pub fn word_warnings(&self, tokens: &[String]) -> Vec<WordWarning> {

@@ -145,13 +145,10 @@ pub(crate) fn no_known_word(s: &AppState, q: &str, tokens: Vec<String>) -> ApiEr
     let message = if tokens.is_empty() {
         format!("{q:?} has no word left after cleaning (stop words, punctuation)")
     } else {
-        let hints: String = s
-            .searcher
-            .word_warnings(&tokens)
-            .into_iter()
-            .filter(|w| !w.suggestions.is_empty())
-            .map(|w| format!("; {:?}: did you mean {}?", w.word, w.suggestions.join(", ")))
-            .collect();
+        let hints = match s.searcher.suggestion_hints(&tokens) {
+            h if h.is_empty() => h,
+            h => format!("; {h}"),
+        };
         format!(
             "no word of {q:?} is in the text space (unknown: {}){hints}",
             tokens.join(", ")
