@@ -23,7 +23,7 @@ section "eval: exact evaluation of 24 queries over 150K x 300 vs numpy matmul"
 bash scripts/bench_eval.sh || status=1
 section "encoder: training images/s vs PyTorch"
 bash scripts/bench_train.sh || status=1
-section "encoder: EfficientNet-Lite0 feature extraction vs PyTorch, head training from the cache"
+section "encoder: EfficientNet-Lite0 feature extraction vs PyTorch and ONNX Runtime, head training from the cache"
 bash scripts/bench_extract.sh || status=1
 section "serve: text queries over HTTP (wrk) vs in-process"
 bash scripts/bench_serve.sh || status=1

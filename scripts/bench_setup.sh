@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Python peers of the benchmarks (Pillow, gensim, hnswlib, torch's own training loop) in a
+# The Python peers of the benchmarks (Pillow, gensim, hnswlib, onnxruntime, torch's own training loop) in a
 # venv of their own, shared by clones: ${XDG_CACHE_HOME:-~/.cache}/webly/venv-bench. Idempotent.
 set -euo pipefail
 # wrk (Debian) drives the server's load benchmark (scripts/bench_serve.sh).

@@ -8,6 +8,8 @@ pub use efficientnet::EfficientNetLite;
 pub(crate) use resnet::resnet18;
 pub(crate) use small_cnn::small_cnn;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use tch::nn::{FuncT, ModuleT};
 use tch::Tensor;
 
@@ -58,6 +60,11 @@ pub(crate) struct Backbone {
     pub input: InputNorm,
     pub stages: Vec<Stage>,
     pub features: i64,
+    /// Set when the stages evaluate in the mirrored frame: the image turned by 180 degrees
+    /// (height and width reversed), as EfficientNet-Lite's TF SAME padding does without a
+    /// padding pass (see `nets::efficientnet`). Evaluation then reverses the input and, when it
+    /// ends before the pool, the activation it returns; the pool does not depend on the frame.
+    pub eval_mirrored: Option<Arc<AtomicBool>>,
 }
 
 impl std::fmt::Debug for Backbone {
@@ -66,6 +73,7 @@ impl std::fmt::Debug for Backbone {
             .field("input", &self.input)
             .field("stages", &self.stages.len())
             .field("features", &self.features)
+            .field("eval_mirrored", &self.mirrored())
             .finish()
     }
 }
@@ -98,15 +106,26 @@ impl Backbone {
     /// The activation at the freeze boundary: input scaling and the first `upto` stages in eval
     /// mode, `[n, c, h, w]`; when `upto` covers every stage, the pooled features `[n, features]`.
     pub fn prefix(&self, xs: &Tensor, upto: usize) -> Tensor {
-        let mut x = channels_last(&self.input.apply(xs));
+        let mirrored = self.mirrored();
+        let x = self.input.apply(xs);
+        let mut x = channels_last(&if mirrored { turn(&x) } else { x });
         for stage in &self.stages[..upto.min(self.stages.len())] {
             x = stage.module.forward_t(&x, false);
         }
         if upto >= self.stages.len() {
             pool(&x)
+        } else if mirrored {
+            channels_last(&turn(&x))
         } else {
             x
         }
+    }
+
+    /// Whether evaluation runs in the mirrored frame (`eval_mirrored`).
+    fn mirrored(&self) -> bool {
+        self.eval_mirrored
+            .as_ref()
+            .is_some_and(|m| m.load(Ordering::Relaxed))
     }
 
     /// The rest after [`Backbone::prefix`]: stages `from..` (in `phase`) and the global average
@@ -115,12 +134,21 @@ impl Backbone {
         if from >= self.stages.len() {
             return boundary.shallow_clone();
         }
-        let mut x = boundary.shallow_clone();
+        let mut x = if phase == Phase::Eval && self.mirrored() {
+            channels_last(&turn(boundary))
+        } else {
+            boundary.shallow_clone()
+        };
         for stage in &self.stages[from..] {
             x = stage.module.forward_t(&x, phase.is_train());
         }
         pool(&x)
     }
+}
+
+/// `[n, c, h, w]` turned by 180 degrees (height and width reversed): its own inverse.
+fn turn(x: &Tensor) -> Tensor {
+    x.flip([2, 3])
 }
 
 /// The same values in channels-last (NHWC) strides. libtorch's CPU convolutions (oneDNN) then

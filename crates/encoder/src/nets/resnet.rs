@@ -81,6 +81,7 @@ pub(crate) fn resnet18(p: &nn::Path) -> Backbone {
         input: InputNorm::ImageNet,
         stages,
         features: c_in,
+        eval_mirrored: None,
     }
 }
 

@@ -42,5 +42,6 @@ pub(crate) fn small_cnn(p: &nn::Path, widths: &[i64]) -> Backbone {
         input: InputNorm::ImageNet,
         stages,
         features: c_in,
+        eval_mirrored: None,
     }
 }
