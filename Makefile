@@ -6,13 +6,15 @@
 #                judges the triplet recipe against cross-entropy on every set, seeds 1-3
 #                (configs/real_photos_suite.toml; tables in runs/real_photos_suite/suite.md)
 #   make real-photos-data - only the sets
+#   make test-cluster - the guide's Slurm recipe on a single-node Slurm that
+#                scripts/setup_slurm.sh installs (slurm-wlm, munge; root or sudo) and starts
 #   make fuzz  - every fuzz target of crates/fuzz for FUZZ_SECONDS (default 60) each, then a
 #                table of executions, execs/s and findings (docs/fuzzing.md)
 SHELL := /bin/bash
 CARGO ?= cargo
 CONFIG ?= configs/demo.toml
 
-.PHONY: setup build demo real-photos real-photos-data test lint bench bench-setup clean-runs fuzz
+.PHONY: setup build demo real-photos real-photos-data test test-cluster lint bench bench-setup clean-runs fuzz
 
 setup:
 	@bash scripts/setup.sh
@@ -43,6 +45,9 @@ test: setup
 	$(CARGO) test --workspace --release
 	@bash scripts/setup_python.sh
 	$${WEBLY_PY_VENV:-$${XDG_CACHE_HOME:-$$HOME/.cache}/webly/venv-py}/bin/python -m pytest -q crates/python/tests
+
+test-cluster: build
+	@bash scripts/test_cluster.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -19,6 +19,8 @@ section "index: webly (its own builder and hnsw_rs) vs hnswlib"
 bash scripts/bench_index.sh || status=1
 section "index: kept up to date (10 rounds of +1% / -1%, compaction, recall, save) vs a fresh build"
 bash scripts/bench_incremental.sh || status=1
+section "python: webly's package vs hnswlib (search) and scikit-learn (AP, mAP)"
+bash scripts/bench_python.sh || status=1
 section "eval: exact evaluation of 24 queries over 150K x 300 vs numpy matmul"
 bash scripts/bench_eval.sh || status=1
 section "encoder: training images/s vs PyTorch"

@@ -40,6 +40,9 @@ class Searcher:
     @property
     def keys(self) -> list[str]:
         """The keys of the indexed images, by row."""
+    @property
+    def ef_search(self) -> int:
+        """The HNSW search's default beam width (the index's; search's ef=None)."""
     def __len__(self) -> int: ...
     def embed_words(self, text: str) -> npt.NDArray[np.float32]:
         """The query vector of `text`, shape (dim,); WeblyError when no word is known."""
@@ -48,8 +51,10 @@ class Searcher:
         query: Union[str, npt.ArrayLike],
         k: int = 10,
         exact: bool = False,
+        ef: Optional[int] = None,
     ) -> list[Hit]:
-        """The k nearest images to words or a vector, best first (exact: every image compared)."""
+        """The k nearest images to words or a vector, best first (exact: every image compared;
+        ef: the HNSW beam, None for the index's ef_search, below k counts as k)."""
     def embeddings(self) -> tuple[npt.NDArray[np.float32], list[str]]:
         """The stored embeddings (n, dim) and their keys in row order."""
 

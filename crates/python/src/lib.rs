@@ -349,6 +349,12 @@ impl Searcher {
         self.hnsw.len()
     }
 
+    /// The HNSW search's default beam width, the index's `ef_search` (search's ef=None).
+    #[getter]
+    fn ef_search(&self) -> usize {
+        self.hnsw.config().ef_search
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "<webly.Searcher {} {} ({} images, dim {})>",
@@ -367,22 +373,32 @@ impl Searcher {
 
     /// The k nearest images to `query` (words, or a vector of dim floats), best first: a list
     /// of dicts {key, score, caption, path}. exact=True compares every image; otherwise the
-    /// HNSW index answers (its recall measured at build time).
-    #[pyo3(signature = (query, k=10, exact=false))]
+    /// HNSW index answers (its recall measured at build time) with a beam of `ef` candidates:
+    /// None is the index's own (`ef_search`, 128 unless its config said otherwise), a smaller
+    /// one is faster and misses more, one below k counts as k.
+    #[pyo3(signature = (query, k=10, exact=false, ef=None))]
     fn search<'py>(
         &self,
         py: Python<'py>,
         query: &Bound<'py, PyAny>,
         k: usize,
         exact: bool,
+        ef: Option<usize>,
     ) -> PyResult<Bound<'py, PyList>> {
         if k == 0 {
             return Err(err("k must be at least 1"));
         }
+        if exact && ef.is_some() {
+            return Err(err("ef is the HNSW search's beam: exact=True takes none"));
+        }
+        if ef == Some(0) {
+            return Err(err("ef must be at least 1"));
+        }
         let v = query_vector(self, query)?;
-        let hits: Vec<Hit> = py.detach(|| match exact {
-            true => self.hnsw.search_exact(&v, k),
-            false => self.hnsw.search(&v, k),
+        let hits: Vec<Hit> = py.detach(|| match (exact, ef) {
+            (true, _) => self.hnsw.search_exact(&v, k),
+            (false, Some(ef)) => self.hnsw.search_ef(&v, k, ef),
+            (false, None) => self.hnsw.search(&v, k),
         });
         let out = PyList::empty(py);
         for h in hits {

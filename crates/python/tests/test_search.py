@@ -75,6 +75,16 @@ def test_run_search_equals_the_cli(miniature, tmp_path):
     top = np.argsort(-(emb @ (q / np.linalg.norm(q))), kind="stable")[:10]
     assert [keys[i] for i in top] == [h["key"] for h in run.search(q, k=10, exact=True)]
     assert {h["key"] for h in run.search(q, k=10)} == {keys[i] for i in top}
+    # ef: the index's own by default; a wide beam finds the exact top 10; bad values refused.
+    assert run.ef_search == 128
+    assert [h["key"] for h in run.search(q, k=10, ef=run.ef_search)] == \
+        [h["key"] for h in run.search(q, k=10)]
+    assert {h["key"] for h in run.search(q, k=10, ef=400)} == {keys[i] for i in top}
+    assert len(run.search(q, k=10, ef=1)) == 10  # below k counts as k
+    with pytest.raises(webly.WeblyError, match="ef must be at least 1"):
+        run.search(q, k=10, ef=0)
+    with pytest.raises(webly.WeblyError, match="exact=True takes none"):
+        run.search(q, k=10, exact=True, ef=64)
 
 
 def test_collection_search_equals_the_cli(miniature, tmp_path):
