@@ -165,7 +165,30 @@ fn a_collection_grows_shrinks_and_syncs_without_touching_the_run() {
     assert!(err.contains(&photos.display().to_string()), "{err}");
     assert_eq!(collection::info(&coll).unwrap().manifest.images, 37);
     std::fs::rename(&away, &photos).unwrap();
-    assert_eq!(change(&collection::sync(&coll).unwrap()), (0, 0, 0, 0));
+    // Nothing differed: nothing written, neither by sync nor by adding what is there already
+    // (the root's first add below brings back the files removed above; the second finds nothing).
+    let committed = |coll: &Path| {
+        let generation = collection::info(coll).unwrap().manifest.generation;
+        (
+            generation,
+            std::fs::read(coll.join("collection.json")).unwrap(),
+        )
+    };
+    let no_op = |report: &ChangeReport, state: &(u64, Vec<u8>)| {
+        assert_eq!(change(report), (0, 0, 0, 0));
+        assert!(report.unchanged, "{report}");
+        assert!(report.to_string().contains("nothing changed"), "{report}");
+        assert_eq!(committed(&coll), *state, "nothing written");
+    };
+    let state = committed(&coll);
+    no_op(&collection::sync(&coll).unwrap(), &state);
+    let again = collection::add(&coll, std::slice::from_ref(&photos)).unwrap();
+    assert!(!again.unchanged && again.manifest.generation == state.0 + 1);
+    let state = committed(&coll);
+    no_op(
+        &collection::add(&coll, std::slice::from_ref(&photos)).unwrap(),
+        &state,
+    );
 
     // The model folder travels: a copy elsewhere indexes and searches as well.
     let moved = tmp.path().join("elsewhere/model");

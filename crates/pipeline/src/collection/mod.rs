@@ -49,6 +49,8 @@ pub struct ChangeReport {
     pub passed_over: Vec<String>,
     /// Folders given that hold no image file.
     pub empty: Vec<PathBuf>,
+    /// Nothing differed from the last committed generation: nothing was written.
+    pub unchanged: bool,
 }
 
 impl fmt::Display for ChangeReport {
@@ -66,6 +68,34 @@ impl fmt::Display for ChangeReport {
                 e.display()
             )?;
         }
+        if self.unchanged {
+            writeln!(
+                f,
+                "[collection] {}: nothing changed since generation {}: nothing written",
+                c.command, m.generation
+            )?;
+        } else {
+            self.write_change(f)?;
+        }
+        let recall = m.recall.as_ref().map_or(String::new(), |r| {
+            format!(", recall@{} {:.4} against exact search", r.k, r.recall)
+        });
+        write!(
+            f,
+            "{}: {} images indexed, {} unreadable, {} removed by you, in {} folder(s){recall}",
+            self.dir.display(),
+            m.images,
+            m.skipped,
+            m.excluded,
+            m.roots.len()
+        )
+    }
+}
+
+impl ChangeReport {
+    /// The change's counts and time split.
+    fn write_change(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.manifest.last_change;
         writeln!(
             f,
             "[collection] {}: {} embedded ({} changed, {} reused from an interrupted change), {} \
@@ -87,18 +117,6 @@ impl fmt::Display for ChangeReport {
             f,
             "[collection] time: embedding {:.1} s | index and files {:.1} s",
             c.embed_seconds, c.index_seconds
-        )?;
-        let recall = m.recall.as_ref().map_or(String::new(), |r| {
-            format!(", recall@{} {:.4} against exact search", r.k, r.recall)
-        });
-        write!(
-            f,
-            "{}: {} images indexed, {} unreadable, {} removed by you, in {} folder(s){recall}",
-            self.dir.display(),
-            m.images,
-            m.skipped,
-            m.excluded,
-            m.roots.len()
         )
     }
 }
@@ -142,6 +160,7 @@ pub fn create(dir: &Path, model_dir: &Path, roots: &[PathBuf]) -> Result<ChangeR
         manifest: None,
         files: Vec::new(),
         hnsw: None,
+        committed: None,
     };
     let mut scope = Vec::new();
     for r in roots {
@@ -396,6 +415,8 @@ struct Writer {
     manifest: Option<CollectionManifest>,
     files: Vec<FileEntry>,
     hnsw: Option<Hnsw>,
+    /// The roots and file table of the last committed generation (`None` while being created).
+    committed: Option<(Vec<Root>, Vec<FileEntry>)>,
 }
 
 impl Writer {
@@ -416,6 +437,7 @@ impl Writer {
             dir,
             _lock: lock,
             model,
+            committed: Some((manifest.roots.clone(), files.clone())),
             manifest: Some(manifest),
             files,
             hnsw: Some(hnsw),
@@ -640,6 +662,9 @@ impl Writer {
             );
         }
         self.files = table.into_values().collect();
+        if !rebuild && done.keys_signatures.is_empty() && take_out.is_empty() && self.unchanged()? {
+            return self.nothing_changed(command, found.passed_over, empty);
+        }
         let started = Instant::now();
         let new = match done.keys_signatures.is_empty() {
             true => None,
@@ -665,6 +690,44 @@ impl Writer {
         let mut report = self.commit(change, started, skipped_now, found.passed_over)?;
         report.empty = empty;
         Ok(report)
+    }
+
+    /// Whether the roots and the file table equal the last committed generation's.
+    fn unchanged(&self) -> Result<bool> {
+        let Some((roots, files)) = &self.committed else {
+            return Ok(false);
+        };
+        fn sorted(f: &[FileEntry]) -> Vec<&FileEntry> {
+            let mut v: Vec<&FileEntry> = f.iter().collect();
+            v.sort_by(|a, b| a.key.cmp(&b.key));
+            v
+        }
+        Ok(self.manifest()?.roots == *roots && sorted(files) == sorted(&self.files))
+    }
+
+    /// The report of a change that found nothing to do: the committed state, nothing written.
+    fn nothing_changed(
+        mut self,
+        command: &str,
+        passed_over: Vec<String>,
+        empty: Vec<PathBuf>,
+    ) -> Result<ChangeReport> {
+        let mut manifest = match self.manifest.take() {
+            Some(m) => m,
+            None => return Err(PipelineError::Usage("no image folder was given".into())),
+        };
+        manifest.last_change = Change {
+            command: command.into(),
+            ..Change::default()
+        };
+        Ok(ChangeReport {
+            dir: self.dir.clone(),
+            manifest,
+            skipped: Vec::new(),
+            passed_over,
+            empty,
+            unchanged: true,
+        })
     }
 
     /// Takes `keys` out of the index (files and folders removed, a root dropped) and commits.
@@ -777,6 +840,7 @@ impl Writer {
             skipped,
             passed_over,
             empty: Vec::new(),
+            unchanged: false,
         })
     }
 }
