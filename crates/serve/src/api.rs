@@ -273,7 +273,7 @@ fn thumbnail(s: &AppState, key: &str) -> Result<Vec<u8>, ApiError> {
 fn key_error(e: KeyError) -> ApiError {
     let status = match e {
         KeyError::Malformed(_) => StatusCode::BAD_REQUEST,
-        KeyError::Unknown => StatusCode::NOT_FOUND,
+        KeyError::Unknown | KeyError::Gone => StatusCode::NOT_FOUND,
         KeyError::OutsideStore => StatusCode::FORBIDDEN,
     };
     ApiError::new(status, e.to_string())

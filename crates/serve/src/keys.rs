@@ -14,6 +14,13 @@ pub enum KeyError {
     /// Well formed but not a dataset key.
     #[error("no image of the dataset has this key")]
     Unknown,
+    /// A key of the index whose file is no longer there (deleted or moved since the index was
+    /// made: a collection's `sync` takes it out).
+    #[error(
+        "the image's file is no longer there (deleted or moved since it was indexed; for a \
+         collection, `webly collection sync` takes it out)"
+    )]
+    Gone,
     /// The file resolves (through a symlink) outside the image store.
     #[error("the key's file lies outside the image store")]
     OutsideStore,
@@ -41,10 +48,10 @@ pub fn resolve_key(searcher: &Searcher, key: &str) -> Result<PathBuf, KeyError> 
 }
 
 /// `path` with symlinks resolved, if it lies under `root` (also resolved); a file that does not
-/// exist is [`KeyError::Unknown`].
+/// exist is [`KeyError::Gone`].
 pub fn inside_store(root: &Path, path: &Path) -> Result<PathBuf, KeyError> {
     let root = root.canonicalize().map_err(|_| KeyError::OutsideStore)?;
-    let real = path.canonicalize().map_err(|_| KeyError::Unknown)?;
+    let real = path.canonicalize().map_err(|_| KeyError::Gone)?;
     if real.starts_with(&root) {
         Ok(real)
     } else {
@@ -129,7 +136,7 @@ mod tests {
         }
         assert_eq!(
             inside_store(&store, &store.join("london/none.jpg")),
-            Err(KeyError::Unknown)
+            Err(KeyError::Gone)
         );
     }
 }
