@@ -175,7 +175,9 @@ enum TextCommand {
     Embed(TextEmbedArgs),
     /// Nearest words to a word (or to a comma-separated vector) by cosine.
     Neighbors {
-        /// A word (cleaned like query words: `Snow` is `snow`) or comma-separated values.
+        /// A word (cleaned like query words: `Snow` is `snow`) or comma-separated values (a
+        /// leading minus sign is a value, not a flag: `-0.1,0.5,...`).
+        #[arg(allow_hyphen_values = true)]
         query: String,
         /// Word vectors file (default: the run config's [text] vectors).
         #[arg(long)]

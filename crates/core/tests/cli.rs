@@ -133,6 +133,14 @@ fn neighbours_of_an_unknown_word_and_a_bad_vectors_file_are_clear_errors() {
     let (ok, _, err) = webly(&["text", "neighbors", "qqxzv", "--vectors", v]);
     assert!(!ok && err.contains("qqxzv"), "{err}");
 
+    // A vector whose first value is negative is the query, not a flag (car is 0,0,1).
+    let (ok, stdout, err) = webly(&["text", "neighbors", "-0.1,0,1", "--vectors", v, "-k", "1"]);
+    assert!(ok, "{err}");
+    assert!(
+        stdout.lines().nth(1).unwrap_or_default().contains("car"),
+        "{stdout}"
+    );
+
     let bad = dir.path().join("bad.txt");
     std::fs::write(&bad, "snow 1 0 0\nski 0.9 oops 0\n").unwrap();
     let (ok, _, err) = webly(&[
