@@ -6,13 +6,15 @@
 #                judges the triplet recipe against cross-entropy on every set, seeds 1-3
 #                (configs/real_photos_suite.toml; tables in runs/real_photos_suite/suite.md)
 #   make real-photos-data - only the sets
+#   make bench-scale - the index, the evaluation and the activation cache at a million rows beside
+#                their peers (not part of make bench: 36 min on the shared 2 cores; docs/benchmarks.md)
 #   make fuzz  - every fuzz target of crates/fuzz for FUZZ_SECONDS (default 60) each, then a
 #                table of executions, execs/s and findings (docs/fuzzing.md)
 SHELL := /bin/bash
 CARGO ?= cargo
 CONFIG ?= configs/demo.toml
 
-.PHONY: setup build demo real-photos real-photos-data test lint bench bench-setup clean-runs fuzz
+.PHONY: setup build demo real-photos real-photos-data test lint bench bench-scale bench-setup clean-runs fuzz
 
 setup:
 	@bash scripts/setup.sh
@@ -60,6 +62,9 @@ bench-setup: setup
 
 bench: bench-setup build
 	bash scripts/bench.sh
+
+bench-scale: bench-setup
+	bash scripts/bench_scale.sh
 
 clean-runs:
 	rm -rf runs
