@@ -8,13 +8,15 @@
 #   make real-photos-data - only the sets
 #   make test-cluster - the guide's Slurm recipe on a single-node Slurm that
 #                scripts/setup_slurm.sh installs (slurm-wlm, munge; root or sudo) and starts
+#   make bench-scale - the index, the evaluation and the activation cache at a million rows beside
+#                their peers (not part of make bench: 36 min on the shared 2 cores; docs/benchmarks.md)
 #   make fuzz  - every fuzz target of crates/fuzz for FUZZ_SECONDS (default 60) each, then a
 #                table of executions, execs/s and findings (docs/fuzzing.md)
 SHELL := /bin/bash
 CARGO ?= cargo
 CONFIG ?= configs/demo.toml
 
-.PHONY: setup build demo real-photos real-photos-data test test-cluster lint bench bench-setup clean-runs fuzz
+.PHONY: setup build demo real-photos real-photos-data test test-cluster lint bench bench-scale bench-setup clean-runs fuzz
 
 setup:
 	@bash scripts/setup.sh
@@ -65,6 +67,9 @@ bench-setup: setup
 
 bench: bench-setup build
 	bash scripts/bench.sh
+
+bench-scale: bench-setup
+	bash scripts/bench_scale.sh
 
 clean-runs:
 	rm -rf runs

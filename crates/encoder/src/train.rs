@@ -78,6 +78,9 @@ pub trait TrainHooks {
     fn validate(&mut self, epoch: usize, rows: &KeyedEmbeddings) -> Result<Option<f64>, String>;
     /// Called with each epoch row once written.
     fn epoch_end(&mut self, _row: &MetricsRow) {}
+    /// Called before each epoch's first batch, outside its timing (a benchmark empties the page
+    /// cache of the activation cache's files here: `bench_train --cache`).
+    fn epoch_start(&mut self, _epoch: usize) {}
 }
 
 /// No validation.

@@ -7,7 +7,7 @@ use webly_kernels::{block_of, scan_blocks};
 
 use crate::embeddings::l2_normalized;
 use crate::flat::FlatGraph;
-use crate::search::{keep_top_k, to_hits};
+use crate::search::{keep_top_k, to_hits, top_k_of};
 use crate::{Embeddings, Hit, Search};
 
 /// Rows scored per rayon task against every query at once ([`webly_kernels::BLOCK_ROWS`]): the
@@ -153,10 +153,13 @@ pub(crate) fn top_k_batch(rows: Rows<'_>, queries: &[f32], k: usize) -> Vec<Vec<
         |b| rows.block(b),
         |b, _, by_row| {
             let first = b * BLOCK_ROWS;
+            let mut scratch = Vec::with_capacity(by_row.len() / m);
             (0..m)
                 .map(|j| {
                     let scores = by_row.iter().skip(j).step_by(m).copied();
-                    keep_top_k(scores.zip(first..).collect(), k)
+                    scratch.clear();
+                    scratch.extend(scores.zip(first..));
+                    top_k_of(&mut scratch, k)
                 })
                 .collect::<Vec<_>>()
         },

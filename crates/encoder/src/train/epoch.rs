@@ -36,6 +36,7 @@ impl Run<'_> {
         let mut last_window = Window::default();
         while self.state.epoch < self.cfg.epochs && !self.done() {
             let epoch = self.state.epoch;
+            hooks.epoch_start(epoch);
             let w = self.run_epoch(&mut bar, &mut first_loss)?;
             total.images += w.images;
             total.time += w.time;
