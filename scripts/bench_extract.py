@@ -61,6 +61,11 @@ def main():
         net = net.to(memory_format=torch.channels_last).to(torch.bfloat16)
     loader = torch.utils.data.DataLoader(Images(paths, resize, crop), batch_size=BATCH,
                                          num_workers=1)
+    with torch.no_grad():  # one batch untimed, as webly and the ONNX Runtime peer do
+        x = torch.zeros(BATCH, 3, crop, crop)
+        if bf16:
+            x = x.contiguous(memory_format=torch.channels_last).to(torch.bfloat16)
+        net.features(x)
     t = time.perf_counter()
     rows = 0
     with torch.no_grad():

@@ -3,7 +3,7 @@
 //! `bench_extract DIR [IMAGES] [CROP] [RESIZE]` (defaults 256 224 224): the first IMAGES JPEGs
 //! under DIR (sorted) go through the ImageNet EfficientNet-Lite0 of `data/weights` with the
 //! whole backbone frozen: decode, resize, centre crop, the frozen stages, f16 into a fresh
-//! cache, once with f32 arithmetic (`webly_extract_images_per_s`) and once with bfloat16
+//! cache (after one untimed batch), once with f32 arithmetic (`webly_extract_images_per_s`) and once with bfloat16
 //! (`webly_extract_bf16_images_per_s`); then a linear head trains from that cache for a few
 //! epochs with the triplet loss (`webly_head_images_per_s`). libtorch's default threads plus
 //! the loader's own, as `webly run` uses them. Prints `key=value` lines.
@@ -23,6 +23,8 @@ const WEIGHTS: &str = "data/weights/efficientnet-lite0.safetensors";
 const DIM: usize = 50;
 const HEAD_EPOCHS: usize = 20;
 const BATCH: usize = 64;
+/// Images extracted untimed before each timed extraction (one extraction batch).
+const WARM_UP: usize = 32;
 
 fn jpegs(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -80,6 +82,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let fc = FeatureCache::open(&model, &loader, &cache, tmp.path(), Device::Cpu)?
             .ok_or("the model should use the cache")?;
+        // One batch first, untimed, into a cache of its own: oneDNN makes its kernels on the
+        // first call, and the ONNX Runtime peer also runs one batch before its timing.
+        let warm = CacheConfig {
+            dir: Some(tmp.path().join(format!("warm-up-{compute:?}"))),
+            ..cache.clone()
+        };
+        FeatureCache::open(&model, &loader, &warm, tmp.path(), Device::Cpu)?
+            .ok_or("the model should use the cache")?
+            .ensure(
+                "warm-up",
+                &images[..WARM_UP.min(images.len())],
+                1,
+                webly_encoder::Bar::Hide,
+            )?;
         let t = Instant::now();
         let (_, report) = fc.ensure("bench", &images, 1, webly_encoder::Bar::Hide)?;
         let secs = t.elapsed().as_secs_f64();
