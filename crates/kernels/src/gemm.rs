@@ -9,6 +9,14 @@ use crate::KernelError;
 /// the queries, and half the blocks to gather from), the same as 2,048.
 pub const BLOCK_ROWS: usize = 1024;
 
+/// Query counts that [`dot_block_by_row`] scores with the tiled kernel (`tile.rs`) where the
+/// CPU has it; others go to `gemm`. Measured against gemm on blocks of 1,024 x 300 rows from
+/// memory, one core of the development machine's EPYC (webly-kernels' `bench_tile` example):
+/// 1.9x at 2-6 queries, 1.4-1.6x at 12-40 (1.63x at the evaluation's 24), 1.16x at 48, 1.05x
+/// at 64 and level beyond (in cache 0.9-0.96x from 32 on); one query is a matrix-vector
+/// product, where gemm's kernel is 1.5x faster.
+pub(crate) const TILED_QUERIES: std::ops::RangeInclusive<usize> = 2..=48;
+
 /// `out[j * rows_len + i] = queries[j] . rows[i]`: every query (row-major `m x d`) against
 /// every row (row-major `rows_len x d`), written query-major into `out` (`m x rows_len`).
 ///
@@ -42,12 +50,15 @@ pub fn dot_block(
 /// row (row-major `rows_len x d`), written row-major into `out` (`rows_len x m`: one row's
 /// scores side by side).
 ///
-/// One single-threaded call of the `gemm` crate (AVX-512 or AVX2+FMA micro-kernels chosen at
-/// run time). In this layout gemm reads the rows where they lie and packs only the queries
-/// (the other layout copies every row into gemm's panels first). The same inputs give the same
-/// scores on the same CPU, but gemm picks its micro-kernels by shape, so a score can differ in
-/// the last bits with the number of queries or rows scored together, and from
-/// [`crate::dot`]'s (other summation orders).
+/// Single-threaded. [`TILED_QUERIES`] queries go to webly's register-tiled kernel where the CPU
+/// has AVX-512VL (`tile.rs`: each score summed in order, so it does not depend on what is
+/// scored with it); other counts, and other CPUs, to one call of the `gemm` crate (AVX-512 or
+/// AVX2+FMA micro-kernels chosen at run time), which in this layout reads the rows where they
+/// lie and packs only the queries (the other layout copies every row into gemm's panels
+/// first). The same inputs give the same scores on the same CPU, but gemm picks its
+/// micro-kernels by shape, so there a score can differ in the last bits with the number of
+/// queries or rows scored together; and either differs from [`crate::dot`]'s (other summation
+/// orders).
 ///
 /// Errors: [`KernelError::Shape`] when `d` is 0 or a length is not the product the shapes
 /// give.
@@ -59,6 +70,10 @@ pub fn dot_block_by_row(
 ) -> Result<(), KernelError> {
     let (m, n) = check(queries, rows, d, out)?;
     if m == 0 || n == 0 {
+        return Ok(());
+    }
+    if TILED_QUERIES.contains(&m) && crate::tile::available() {
+        crate::tile::score(queries, rows, d, out);
         return Ok(());
     }
     let (di, mi) = (to_isize(d)?, to_isize(m)?);

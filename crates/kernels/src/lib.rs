@@ -1,13 +1,15 @@
 #![deny(missing_docs)]
 //! webly's vector kernels, shared by the text space, the index and the evaluation (none of
 //! which links tch): one dot product for the whole workspace, queries-against-rows scoring as
-//! a matrix product and the exact scan built on it ([`scan_blocks`]), and, in [`cells`], the
+//! a matrix product (register-tiled for a few queries, `tile.rs`; the `gemm` crate otherwise)
+//! and the exact scan built on it ([`scan_blocks`]), and, in [`cells`], the
 //! placement of every score of a ranking among a few sorted ones (exact evaluation).
 
 pub mod cells;
 mod dot;
 mod gemm;
 mod scan;
+mod tile;
 
 pub use dot::{dot, isa, norm, Isa};
 pub use gemm::{dot_block, dot_block_by_row, BLOCK_ROWS};
