@@ -29,6 +29,7 @@ mod exact;
 mod flat;
 mod hnsw;
 mod manifest;
+mod node_rows;
 mod recall;
 mod search;
 mod store;
