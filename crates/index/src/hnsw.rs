@@ -10,7 +10,7 @@ use crate::flat::FlatGraph;
 use crate::node_rows::{check_rows, NodeRows};
 use crate::recall::{measure_recall, RecallReport};
 use crate::search::{keep_top_k, to_hits};
-use crate::{DotClamped, Embeddings, Hit, Manifest, Result, Search};
+use crate::{DotClamped, Embeddings, Hit, Keys, Manifest, Result, Search};
 
 /// An HNSW graph over unit vectors with row keys.
 ///
@@ -18,10 +18,15 @@ use crate::{DotClamped, Embeddings, Hit, Manifest, Result, Search};
 /// is copied into it and dropped ([`crate::HnswBuilder`]). Either way an index holds one copy of
 /// its vectors and links. [`Hnsw::save`] writes that layout as two plain files and
 /// [`Hnsw::open`] reads them back as they are.
+///
+/// Besides a node's record (its vector and layer-0 links, in whole 64-byte lines) and its upper
+/// layers' links, a row costs its key's bytes and 9 bytes ([`Keys`]), its node (4 bytes) and
+/// the node's row (4 bytes: one `u32` per node, a map only for nodes that rows share).
 pub struct Hnsw {
     /// The graph, one node per distinct vector (see [`Hnsw::build`]), flat.
     pub(crate) flat: FlatGraph,
-    pub(crate) keys: Vec<String>,
+    /// The key of each row.
+    pub(crate) keys: Keys,
     /// Rows of each graph node, ascending (several when rows hold identical vectors; none for
     /// a tombstone, a node whose rows were all removed: [`Hnsw::remove`], [`Hnsw::compact`]).
     pub(crate) node_rows: NodeRows,
@@ -69,9 +74,11 @@ impl Hnsw {
             }
             HnswBuilder::HnswRs => build_hnsw_rs(emb, &node_rows, config),
         };
+        let mut keys = Keys::default();
+        keys.extend(emb.keys());
         let mut index = Hnsw {
             flat,
-            keys: emb.keys().to_vec(),
+            keys,
             row_nodes: node_rows.row_nodes(emb.len()),
             node_rows,
             dim: emb.dim(),
@@ -129,7 +136,7 @@ impl Hnsw {
                 rows.iter().map(move |&row| (1.0 - d, row as usize))
             })
             .collect();
-        to_hits(keep_top_k(cands, k), &self.keys)
+        to_hits(keep_top_k(cands, k), |row| &self.keys[row])
     }
 
     /// The exact `k` nearest rows to `q` by brute force over the index's own vectors: the same
@@ -166,7 +173,7 @@ impl Hnsw {
     }
 
     /// Row keys, by row index.
-    pub fn keys(&self) -> &[String] {
+    pub fn keys(&self) -> &Keys {
         &self.keys
     }
 

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::flat::FlatGraph;
 use crate::manifest::{DISTANCE, FORMAT_VERSION, GRAPH_FILE, KEYS_FILE, NODES_FILE, VECTORS_FILE};
 use crate::node_rows::{NodeRows, MAX_ROWS};
-use crate::{Expect, Fingerprints, Hnsw, IndexError, Manifest, Result, MANIFEST_FILE};
+use crate::{Expect, Fingerprints, Hnsw, IndexError, Keys, Manifest, Result, MANIFEST_FILE};
 
 impl Hnsw {
     /// Writes the index into `dir`: a fresh temp folder beside it is filled (`vectors.f32`,
@@ -27,8 +27,7 @@ impl Hnsw {
         write_file(&tmp.join(VECTORS_FILE), &self.flat.vector_bytes())?;
         write_file(&tmp.join(GRAPH_FILE), &self.flat.graph_bytes())?;
         // One key per line, each ended by a line break (an index without rows: an empty file).
-        let keys: String = self.keys.iter().flat_map(|k| [k.as_str(), "\n"]).collect();
-        write_file(&tmp.join(KEYS_FILE), keys.as_bytes())?;
+        write_file(&tmp.join(KEYS_FILE), self.keys.as_text().as_bytes())?;
         let nodes: String = self.row_nodes.iter().map(|n| format!("{n}\n")).collect();
         write_file(&tmp.join(NODES_FILE), nodes.as_bytes())?;
         let mut manifest = self.new_manifest(fp);
@@ -173,9 +172,10 @@ fn check_expected(dir: &Path, m: &Manifest, expected: &Expect) -> Result<()> {
     Ok(())
 }
 
-fn read_keys(path: &Path, count: usize) -> Result<Vec<String>> {
+/// Reads `keys.txt` straight into the buffer of [`Keys`] (no string per key on the way).
+fn read_keys(path: &Path, count: usize) -> Result<Keys> {
     let text = fs::read_to_string(path).map_err(|e| IndexError::io(path, e))?;
-    let keys: Vec<String> = text.lines().map(str::to_string).collect();
+    let keys = Keys::from_text(text).map_err(|what| corrupt(path, what))?;
     if keys.len() != count {
         return Err(corrupt(
             path,
