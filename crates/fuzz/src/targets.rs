@@ -662,7 +662,7 @@ fn index(input: &[u8], scratch: &Path) -> Result<String, String> {
             let q = vec![(expect.dim as f32).sqrt().recip(); expect.dim];
             let hits = h.search_ef(&q, 5, 16);
             for hit in &hits {
-                if h.keys().get(hit.index) != Some(&hit.key) || !hit.score.is_finite() {
+                if h.keys().get(hit.index) != Some(hit.key.as_str()) || !hit.score.is_finite() {
                     return Err(format!("hit {hit:?} is not a row of the index"));
                 }
             }

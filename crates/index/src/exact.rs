@@ -8,7 +8,7 @@ use webly_kernels::{block_of, scan_blocks};
 use crate::embeddings::l2_normalized;
 use crate::flat::FlatGraph;
 use crate::search::{keep_top_k, to_hits, top_k_of};
-use crate::{Embeddings, Hit, Search};
+use crate::{Embeddings, Hit, Keys, Search};
 
 /// Rows scored per rayon task against every query at once ([`webly_kernels::BLOCK_ROWS`]): the
 /// block stays in cache while all queries read it, so the matrix is read from memory once.
@@ -72,7 +72,9 @@ impl Exact {
         Ok(normalised
             .iter()
             .map(|q| match q {
-                Some(_) => to_hits(tops.next().unwrap_or_default(), self.emb.keys()),
+                Some(_) => to_hits(tops.next().unwrap_or_default(), |row| {
+                    self.emb.keys()[row].as_str()
+                }),
                 None => Vec::new(),
             })
             .collect())
@@ -93,7 +95,7 @@ pub(crate) enum Rows<'a> {
         /// The node of each row.
         row_nodes: &'a [u32],
         /// The key of each row.
-        keys: &'a [String],
+        keys: &'a Keys,
         /// Values per vector.
         dim: usize,
     },
@@ -114,10 +116,11 @@ impl<'a> Rows<'a> {
         }
     }
 
-    fn keys(self) -> &'a [String] {
+    /// Row `row`'s key.
+    fn key(self, row: usize) -> &'a str {
         match self {
-            Rows::Matrix(e) => e.keys(),
-            Rows::Index { keys, .. } => keys,
+            Rows::Matrix(e) => &e.keys()[row],
+            Rows::Index { keys, .. } => &keys[row],
         }
     }
 
@@ -188,7 +191,7 @@ pub(crate) fn search_one(rows: Rows<'_>, q: &[f32], k: usize) -> Vec<Hit> {
         .into_iter()
         .next()
         .unwrap_or_default();
-    to_hits(top, rows.keys())
+    to_hits(top, |row| rows.key(row))
 }
 
 impl Search for Exact {

@@ -7,9 +7,10 @@ use crate::config::{HnswBuilder, HnswConfig, HNSW_MAX_LAYER};
 use crate::embeddings::l2_normalized;
 use crate::exact::{search_one, ExactRef, Rows};
 use crate::flat::FlatGraph;
+use crate::node_rows::{check_rows, NodeRows};
 use crate::recall::{measure_recall, RecallReport};
 use crate::search::{keep_top_k, to_hits};
-use crate::{DotClamped, Embeddings, Hit, Manifest, Result, Search};
+use crate::{DotClamped, Embeddings, Hit, Keys, Manifest, Result, Search};
 
 /// An HNSW graph over unit vectors with row keys.
 ///
@@ -17,17 +18,20 @@ use crate::{DotClamped, Embeddings, Hit, Manifest, Result, Search};
 /// is copied into it and dropped ([`crate::HnswBuilder`]). Either way an index holds one copy of
 /// its vectors and links. [`Hnsw::save`] writes that layout as two plain files and
 /// [`Hnsw::open`] reads them back as they are.
+///
+/// Besides a node's record (its vector and layer-0 links, in whole 64-byte lines) and its upper
+/// layers' links, a row costs its key's bytes and 9 bytes ([`Keys`]), its node (4 bytes) and
+/// the node's row (4 bytes: one `u32` per node, a map only for nodes that rows share).
 pub struct Hnsw {
     /// The graph, one node per distinct vector (see [`Hnsw::build`]), flat.
     pub(crate) flat: FlatGraph,
-    pub(crate) keys: Vec<String>,
+    /// The key of each row.
+    pub(crate) keys: Keys,
     /// Rows of each graph node, ascending (several when rows hold identical vectors; none for
-    /// a tombstone, a node whose rows were all removed).
-    pub(crate) node_rows: Vec<Vec<usize>>,
+    /// a tombstone, a node whose rows were all removed: [`Hnsw::remove`], [`Hnsw::compact`]).
+    pub(crate) node_rows: NodeRows,
     /// The graph node of each row (the inverse of `node_rows`).
     pub(crate) row_nodes: Vec<u32>,
-    /// Tombstones: nodes of `node_rows` without rows ([`Hnsw::remove`], [`Hnsw::compact`]).
-    pub(crate) deleted: usize,
     pub(crate) dim: usize,
     pub(crate) config: HnswConfig,
     pub(crate) recall: Option<RecallReport>,
@@ -42,7 +46,8 @@ impl Hnsw {
     /// bit-reproducible (as with hnswlib).
     ///
     /// # Errors
-    /// [`crate::IndexError::Config`] for parameters out of range ([`HnswConfig::validate`]).
+    /// [`crate::IndexError::Config`] for parameters out of range ([`HnswConfig::validate`]) or
+    /// more rows than `u32` row ids hold.
     ///
     /// Rows with bit-identical (normalised) vectors share one graph node that carries all their
     /// keys: web data holds reposts and placeholder pictures, and hundreds of copies of one point
@@ -51,14 +56,14 @@ impl Hnsw {
     /// rows, so results stay those of exact search.
     pub fn build(emb: &Embeddings, config: &HnswConfig) -> Result<Self> {
         config.check()?;
-        let node_rows = distinct_rows(emb);
+        let node_rows = distinct_rows(emb)?;
         let flat = match config.builder {
             HnswBuilder::Webly => {
                 let flat = FlatGraph::with_vectors(
                     node_rows.len(),
                     emb.dim(),
                     2 * config.m,
-                    |node, out| out.copy_from_slice(emb.row(node_rows[node][0])),
+                    |node, out| out.copy_from_slice(emb.row(first_row_of(&node_rows, node))),
                 );
                 let params = BuildParams {
                     m: config.m,
@@ -69,12 +74,13 @@ impl Hnsw {
             }
             HnswBuilder::HnswRs => build_hnsw_rs(emb, &node_rows, config),
         };
+        let mut keys = Keys::default();
+        keys.extend(emb.keys());
         let mut index = Hnsw {
             flat,
-            keys: emb.keys().to_vec(),
-            row_nodes: row_nodes(&node_rows, emb.len()),
+            keys,
+            row_nodes: node_rows.row_nodes(emb.len()),
             node_rows,
-            deleted: 0,
             dim: emb.dim(),
             config: config.clone(),
             recall: None,
@@ -101,10 +107,10 @@ impl Hnsw {
     /// Tombstones are passed through but never returned: the first `k` live nodes of the beam
     /// count, and the beam widens when it holds fewer ([`Hnsw::remove`]).
     pub fn search_ef(&self, q: &[f32], k: usize, ef: usize) -> Vec<Hit> {
-        if self.deleted == 0 {
+        if self.node_rows.tombstones() == 0 {
             return self.search_with(q, k, |q| self.flat.search(q, k, ef.max(k)));
         }
-        let live = |node: u32| !self.node_rows[node as usize].is_empty();
+        let live = |node: u32| !self.node_rows.is_empty(node as usize);
         self.search_with(q, k, |q| self.flat.search_live(q, k, ef.max(k), live))
     }
 
@@ -126,11 +132,11 @@ impl Hnsw {
         let cands = find(&q)
             .into_iter()
             .flat_map(|(d, node)| {
-                let rows = self.node_rows.get(node).map_or(&[][..], Vec::as_slice);
-                rows.iter().map(move |&row| (1.0 - d, row))
+                let rows = self.node_rows.get(node);
+                rows.iter().map(move |&row| (1.0 - d, row as usize))
             })
             .collect();
-        to_hits(keep_top_k(cands, k), &self.keys)
+        to_hits(keep_top_k(cands, k), |row| &self.keys[row])
     }
 
     /// The exact `k` nearest rows to `q` by brute force over the index's own vectors: the same
@@ -167,7 +173,7 @@ impl Hnsw {
     }
 
     /// Row keys, by row index.
-    pub fn keys(&self) -> &[String] {
+    pub fn keys(&self) -> &Keys {
         &self.keys
     }
 
@@ -200,7 +206,7 @@ impl Search for Hnsw {
 }
 
 /// The graph built by hnsw_rs with parallel insertion, copied into the flat layout.
-fn build_hnsw_rs(emb: &Embeddings, node_rows: &[Vec<usize>], config: &HnswConfig) -> FlatGraph {
+fn build_hnsw_rs(emb: &Embeddings, node_rows: &NodeRows, config: &HnswConfig) -> FlatGraph {
     let graph = Graph::new(
         config.m,
         node_rows.len().max(1),
@@ -208,42 +214,33 @@ fn build_hnsw_rs(emb: &Embeddings, node_rows: &[Vec<usize>], config: &HnswConfig
         config.ef_construction,
         DotClamped,
     );
-    let items: Vec<(&[f32], usize)> = node_rows
-        .iter()
-        .enumerate()
-        .map(|(node, rows)| (emb.row(rows[0]), node))
+    let items: Vec<(&[f32], usize)> = (0..node_rows.len())
+        .map(|node| (emb.row(first_row_of(node_rows, node)), node))
         .collect();
     graph.parallel_insert_slice(&items);
     FlatGraph::from_graph(&graph, node_rows.len(), emb.dim())
 }
 
-/// The graph node of each of `n` rows, from the rows of each node.
-pub(crate) fn row_nodes(node_rows: &[Vec<usize>], n: usize) -> Vec<u32> {
-    let mut out = vec![0u32; n];
-    for (node, rows) in node_rows.iter().enumerate() {
-        // Nodes are fewer than rows, and a graph's node ids are u32 (graph.u32).
-        let node = u32::try_from(node).expect("node ids fit u32");
-        rows.iter().for_each(|&r| out[r] = node);
-    }
-    out
+/// The first row of `node`, a node of [`distinct_rows`] (each has at least one).
+pub(crate) fn first_row_of(groups: &NodeRows, node: usize) -> usize {
+    groups.get(node)[0] as usize
 }
 
 /// Rows grouped by bit-identical vector, each group ascending, groups in order of first row.
-pub(crate) fn distinct_rows(emb: &Embeddings) -> Vec<Vec<usize>> {
+///
+/// # Errors
+/// [`crate::IndexError::Config`] for more rows than `u32` row ids hold.
+pub(crate) fn distinct_rows(emb: &Embeddings) -> Result<NodeRows> {
+    check_rows(emb.len())?;
     let mut node_of: std::collections::HashMap<Vec<u32>, usize> =
         std::collections::HashMap::with_capacity(emb.len());
-    let mut nodes: Vec<Vec<usize>> = Vec::new();
-    for row in 0..emb.len() {
+    let mut nodes = NodeRows::default();
+    for (row, id) in (0..emb.len()).zip(0u32..) {
         let bits: Vec<u32> = emb.row(row).iter().map(|v| v.to_bits()).collect();
-        match node_of.entry(bits) {
-            std::collections::hash_map::Entry::Occupied(e) => nodes[*e.get()].push(row),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(nodes.len());
-                nodes.push(vec![row]);
-            }
-        }
+        let node = *node_of.entry(bits).or_insert_with(|| nodes.push_node());
+        nodes.push_row(node, id);
     }
-    nodes
+    Ok(nodes)
 }
 
 impl std::fmt::Debug for Hnsw {
@@ -251,7 +248,7 @@ impl std::fmt::Debug for Hnsw {
         f.debug_struct("Hnsw")
             .field("len", &self.keys.len())
             .field("nodes", &self.node_rows.len())
-            .field("deleted", &self.deleted)
+            .field("deleted", &self.node_rows.tombstones())
             .field("dim", &self.dim)
             .field("config", &self.config)
             .field("recall", &self.recall)

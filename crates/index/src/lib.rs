@@ -14,6 +14,7 @@
 //!   without a rebuild (new rows inserted by the build's algorithm, removed ones left as
 //!   tombstones that searches pass through but never return, until a compaction repairs the
 //!   links around them: [`DEFAULT_COMPACT_SHARE`]); [`Hnsw::measure_recall`] measures again.
+//! - [`Keys`]: an index's row keys ([`Hnsw::keys`]), all in one buffer.
 //! - [`recall_at_k`]: recall of any [`Search`] against [`Exact`]; [`synthetic`] makes
 //!   clustered low-rank test vectors with a fixed seed.
 
@@ -28,7 +29,9 @@ mod error;
 mod exact;
 mod flat;
 mod hnsw;
+mod keys;
 mod manifest;
+mod node_rows;
 mod recall;
 mod search;
 mod store;
@@ -41,6 +44,7 @@ pub use embeddings::Embeddings;
 pub use error::IndexError;
 pub use exact::Exact;
 pub use hnsw::Hnsw;
+pub use keys::{Keys, KeysIter};
 pub use manifest::{
     Expect, Fingerprints, Manifest, GRAPH_FILE, KEYS_FILE, MANIFEST_FILE, VECTORS_FILE,
 };

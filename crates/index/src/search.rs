@@ -79,11 +79,12 @@ pub(crate) fn top_k_of(cands: &mut [(f32, usize)], k: usize) -> Vec<(f32, usize)
     out
 }
 
-pub(crate) fn to_hits(top: Vec<(f32, usize)>, keys: &[String]) -> Vec<Hit> {
+/// Hits of the rows `top` (`(score, row)`, in order), each with its key (`key(row)`).
+pub(crate) fn to_hits<'a>(top: Vec<(f32, usize)>, key: impl Fn(usize) -> &'a str) -> Vec<Hit> {
     top.into_iter()
         .map(|(score, index)| Hit {
             index,
-            key: keys[index].clone(),
+            key: key(index).to_string(),
             score,
         })
         .collect()

@@ -6,7 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::flat::FlatGraph;
 use crate::manifest::{DISTANCE, FORMAT_VERSION, GRAPH_FILE, KEYS_FILE, NODES_FILE, VECTORS_FILE};
-use crate::{Expect, Fingerprints, Hnsw, IndexError, Manifest, Result, MANIFEST_FILE};
+use crate::node_rows::{NodeRows, MAX_ROWS};
+use crate::{Expect, Fingerprints, Hnsw, IndexError, Keys, Manifest, Result, MANIFEST_FILE};
 
 impl Hnsw {
     /// Writes the index into `dir`: a fresh temp folder beside it is filled (`vectors.f32`,
@@ -26,15 +27,8 @@ impl Hnsw {
         write_file(&tmp.join(VECTORS_FILE), &self.flat.vector_bytes())?;
         write_file(&tmp.join(GRAPH_FILE), &self.flat.graph_bytes())?;
         // One key per line, each ended by a line break (an index without rows: an empty file).
-        let keys: String = self.keys.iter().flat_map(|k| [k.as_str(), "\n"]).collect();
-        write_file(&tmp.join(KEYS_FILE), keys.as_bytes())?;
-        let mut node_of = vec![0usize; self.keys.len()];
-        for (node, rows) in self.node_rows.iter().enumerate() {
-            for &row in rows {
-                node_of[row] = node;
-            }
-        }
-        let nodes: String = node_of.iter().map(|n| format!("{n}\n")).collect();
+        write_file(&tmp.join(KEYS_FILE), self.keys.as_text().as_bytes())?;
+        let nodes: String = self.row_nodes.iter().map(|n| format!("{n}\n")).collect();
         write_file(&tmp.join(NODES_FILE), nodes.as_bytes())?;
         let mut manifest = self.new_manifest(fp);
         let names = data_files(&manifest);
@@ -55,7 +49,7 @@ impl Hnsw {
             dim: self.dim,
             count: self.keys.len(),
             nodes: self.node_rows.len(),
-            deleted: self.deleted,
+            deleted: self.node_rows.tombstones(),
             distance: DISTANCE.to_string(),
             config: self.config.clone(),
             model_fingerprint: fp.model.clone(),
@@ -92,13 +86,12 @@ impl Hnsw {
         let flat = FlatGraph::from_bytes(&vectors, &graph, manifest.nodes, manifest.dim)
             .map_err(|what| corrupt(dir, what))?;
         drop((vectors, graph));
-        let node_rows = read_nodes(&dir.join(&manifest.nodes_file), &manifest)?;
+        let (node_rows, row_nodes) = read_nodes(&dir.join(&manifest.nodes_file), &manifest)?;
         Ok(Hnsw {
             flat,
-            row_nodes: crate::hnsw::row_nodes(&node_rows, keys.len()),
             keys,
             node_rows,
-            deleted: manifest.deleted,
+            row_nodes,
             dim: manifest.dim,
             config: manifest.config.clone(),
             recall: manifest.recall.clone(),
@@ -179,9 +172,10 @@ fn check_expected(dir: &Path, m: &Manifest, expected: &Expect) -> Result<()> {
     Ok(())
 }
 
-fn read_keys(path: &Path, count: usize) -> Result<Vec<String>> {
+/// Reads `keys.txt` straight into the buffer of [`Keys`] (no string per key on the way).
+fn read_keys(path: &Path, count: usize) -> Result<Keys> {
     let text = fs::read_to_string(path).map_err(|e| IndexError::io(path, e))?;
-    let keys: Vec<String> = text.lines().map(str::to_string).collect();
+    let keys = Keys::from_text(text).map_err(|what| corrupt(path, what))?;
     if keys.len() != count {
         return Err(corrupt(
             path,
@@ -191,28 +185,41 @@ fn read_keys(path: &Path, count: usize) -> Result<Vec<String>> {
     Ok(keys)
 }
 
-/// Reads the node of each row and groups rows by node; every node must hold a row but the
-/// manifest's `deleted` tombstones.
-fn read_nodes(path: &Path, m: &Manifest) -> Result<Vec<Vec<usize>>> {
+/// Reads the node of each row and groups rows by node, returning both directions (the rows of
+/// each node, the node of each row); every node must hold a row but the manifest's `deleted`
+/// tombstones.
+fn read_nodes(path: &Path, m: &Manifest) -> Result<(NodeRows, Vec<u32>)> {
+    if m.count > MAX_ROWS || u32::try_from(m.nodes).is_err() {
+        return Err(corrupt(
+            &path.with_file_name(MANIFEST_FILE),
+            format!(
+                "{} rows over {} nodes: more than u32 ids hold",
+                m.count, m.nodes
+            ),
+        ));
+    }
     let text = fs::read_to_string(path).map_err(|e| IndexError::io(path, e))?;
-    let mut node_rows = vec![Vec::new(); m.nodes];
-    let mut rows = 0;
-    for (row, line) in text.lines().enumerate() {
-        let node: usize = line
+    let mut node_rows = NodeRows::with_nodes(m.nodes);
+    let mut row_nodes = Vec::with_capacity(m.count.min(text.len() / 2));
+    let mut lines = text.lines();
+    for (line, row) in lines.by_ref().take(m.count).zip(0u32..) {
+        let node: u32 = line
             .trim()
             .parse()
             .ok()
-            .filter(|&n| n < m.nodes)
+            .filter(|&n| (n as usize) < m.nodes)
             .ok_or_else(|| {
                 corrupt(
                     path,
-                    format!("line {}: not a node below {}", row + 1, m.nodes),
+                    format!("line {}: not a node below {}", row as usize + 1, m.nodes),
                 )
             })?;
-        node_rows[node].push(row);
-        rows += 1;
+        node_rows.push_row(node as usize, row);
+        row_nodes.push(node);
     }
-    let empty = node_rows.iter().filter(|rows| rows.is_empty()).count();
+    // Lines past the manifest's count are only counted.
+    let rows = row_nodes.len() + lines.count();
+    let empty = node_rows.tombstones();
     if rows != m.count || empty != m.deleted {
         return Err(corrupt(
             path,
@@ -223,7 +230,7 @@ fn read_nodes(path: &Path, m: &Manifest) -> Result<Vec<Vec<usize>>> {
             ),
         ));
     }
-    Ok(node_rows)
+    Ok((node_rows, row_nodes))
 }
 
 fn corrupt(path: &Path, what: String) -> IndexError {

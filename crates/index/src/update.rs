@@ -13,7 +13,8 @@ use rayon::prelude::*;
 use crate::build::BuildParams;
 use crate::embeddings::l2_normalized;
 use crate::exact::{top_k_batch, Rows};
-use crate::hnsw::distinct_rows;
+use crate::hnsw::{distinct_rows, first_row_of};
+use crate::node_rows::{check_rows, NodeRows};
 use crate::recall::{gather_sample, RecallReport};
 use crate::{Embeddings, Hnsw, IndexError, Result, Search};
 
@@ -48,7 +49,7 @@ impl Hnsw {
     /// [`IndexError::InsertDim`] for vectors of another dimension; [`IndexError::DuplicateKey`]
     /// naming a key the index holds or `new` holds twice; [`IndexError::Config`] for an index
     /// whose parameters are out of range (a manifest edited by hand) or that would outgrow
-    /// `u32` node ids. Nothing changes on an error.
+    /// `u32` node or row ids. Nothing changes on an error.
     pub fn insert(&mut self, new: &Embeddings) -> Result<()> {
         if new.dim() != self.dim {
             return Err(IndexError::InsertDim {
@@ -63,13 +64,15 @@ impl Hnsw {
                 return Err(IndexError::DuplicateKey { key: key.clone() });
             }
         }
-        if let Some(key) = self.keys.iter().find(|k| fresh.contains(k.as_str())) {
-            return Err(IndexError::DuplicateKey { key: key.clone() });
+        if let Some(key) = self.keys.iter().find(|k| fresh.contains(k)) {
+            return Err(IndexError::DuplicateKey { key: key.into() });
         }
         if new.is_empty() {
             return Ok(());
         }
-        let groups = distinct_rows(new);
+        let first_row = self.keys.len();
+        check_rows(first_row + new.len())?;
+        let groups = distinct_rows(new)?;
         let joins = self.nodes_of(new, &groups);
         let added = joins.iter().filter(|j| j.is_none()).count();
         let old_nodes = self.node_rows.len();
@@ -78,25 +81,23 @@ impl Hnsw {
                 "{old_nodes} + {added} graph nodes do not fit u32 node ids"
             )));
         }
-        let first_row = self.keys.len();
-        self.keys.extend(new.keys().iter().cloned());
+        self.keys.extend(new.keys());
         self.row_nodes.resize(first_row + new.len(), 0);
         let mut added_rows = Vec::with_capacity(added);
-        for (rows, join) in groups.iter().zip(&joins) {
+        for (group, join) in joins.iter().enumerate() {
             let node = match *join {
                 Some(node) => node,
                 None => {
-                    self.node_rows.push(Vec::new());
-                    added_rows.push(rows[0]);
-                    self.node_rows.len() - 1
+                    added_rows.push(first_row_of(&groups, group));
+                    self.node_rows.push_node()
                 }
             };
-            if self.node_rows[node].is_empty() && node < old_nodes {
-                self.deleted -= 1; // a tombstone comes back
-            }
-            for &r in rows {
-                self.node_rows[node].push(first_row + r);
-                self.row_nodes[first_row + r] = node as u32;
+            // A tombstone's node comes back to life with its first row.
+            for &r in groups.get(group) {
+                // check_rows above: every new row id fits below the table's markers.
+                let row = first_row + r as usize;
+                self.node_rows.push_row(node, row as u32);
+                self.row_nodes[row] = node as u32;
             }
         }
         if added > 0 {
@@ -104,7 +105,7 @@ impl Hnsw {
             flat.normalize_upper();
             flat.reserve(2 * self.config.m, added);
             flat.push_nodes(added, |i, out| out.copy_from_slice(new.row(added_rows[i])));
-            let dead: Vec<bool> = self.node_rows.iter().map(Vec::is_empty).collect();
+            let dead = self.node_rows.dead();
             let params = BuildParams {
                 m: self.config.m,
                 ef_construction: self.config.ef_construction,
@@ -119,11 +120,14 @@ impl Hnsw {
     /// For each group of identical rows of `new`, the node already holding that vector, bit for
     /// bit (a live one before a tombstone), if any: one pass over the nodes reading two words of
     /// each, the whole vector only where those match.
-    fn nodes_of(&self, new: &Embeddings, groups: &[Vec<usize>]) -> Vec<Option<usize>> {
+    fn nodes_of(&self, new: &Embeddings, groups: &NodeRows) -> Vec<Option<usize>> {
         let head = |v: &[f32]| (v[0].to_bits(), v.get(1).map_or(0, |x| x.to_bits()));
         let mut by_head: HashMap<(u32, u32), Vec<usize>> = HashMap::with_capacity(groups.len());
-        for (g, rows) in groups.iter().enumerate() {
-            by_head.entry(head(new.row(rows[0]))).or_default().push(g);
+        for g in 0..groups.len() {
+            by_head
+                .entry(head(new.row(first_row_of(groups, g))))
+                .or_default()
+                .push(g);
         }
         let mut joins: Vec<Option<usize>> = vec![None; groups.len()];
         for node in 0..self.flat.nodes() {
@@ -132,11 +136,11 @@ impl Hnsw {
                 continue;
             };
             for &g in gs {
-                let same =
-                    (v.iter().zip(new.row(groups[g][0]))).all(|(a, b)| a.to_bits() == b.to_bits());
+                let same = (v.iter().zip(new.row(first_row_of(groups, g))))
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
                 let better = match joins[g] {
                     None => true,
-                    Some(j) => self.node_rows[j].is_empty() && !self.node_rows[node].is_empty(),
+                    Some(j) => self.node_rows.is_empty(j) && !self.node_rows.is_empty(node),
                 };
                 if same && better {
                     joins[g] = Some(node);
@@ -155,46 +159,28 @@ impl Hnsw {
     /// Does not measure recall: [`Hnsw::recall`] is `None` when a key was found.
     pub fn remove(&mut self, keys: &[String]) -> usize {
         let wanted: HashSet<&str> = keys.iter().map(String::as_str).collect();
-        let gone: Vec<bool> = self
-            .keys
-            .iter()
-            .map(|k| wanted.contains(k.as_str()))
-            .collect();
+        let gone: Vec<bool> = self.keys.iter().map(|k| wanted.contains(k)).collect();
         let found: HashSet<&str> = (self.keys.iter().zip(&gone))
             .filter(|(_, &g)| g)
-            .map(|(k, _)| k.as_str())
+            .map(|(k, _)| k)
             .collect();
         let found = found.len();
         if found == 0 {
             return 0;
         }
-        let mut new_row = vec![usize::MAX; self.keys.len()];
-        let mut next = 0;
-        for (row, &g) in gone.iter().enumerate() {
-            if !g {
-                new_row[row] = next;
-                next += 1;
-            }
+        // Rows fit u32 (`NodeRows`); a removed row's new number is never read.
+        let mut new_row = vec![u32::MAX; self.keys.len()];
+        let kept = new_row.iter_mut().zip(&gone).filter(|(_, &g)| !g);
+        for ((id, _), next) in kept.zip(0u32..) {
+            *id = next;
         }
-        let mut row = 0;
-        self.keys.retain(|_| {
-            row += 1;
-            !gone[row - 1]
-        });
+        self.keys.remove_rows(&gone);
         let mut row = 0;
         self.row_nodes.retain(|_| {
             row += 1;
             !gone[row - 1]
         });
-        for rows in &mut self.node_rows {
-            if rows.iter().any(|&r| gone[r]) {
-                rows.retain(|&r| !gone[r]);
-                if rows.is_empty() {
-                    self.deleted += 1;
-                }
-            }
-            rows.iter_mut().for_each(|r| *r = new_row[*r]);
-        }
+        self.node_rows.remove_rows(&gone, &new_row);
         self.recall = None;
         found
     }
@@ -204,7 +190,7 @@ impl Hnsw {
     pub fn deleted_share(&self) -> f64 {
         match self.node_rows.len() {
             0 => 0.0,
-            n => self.deleted as f64 / n as f64,
+            n => self.node_rows.tombstones() as f64 / n as f64,
         }
     }
 
@@ -219,16 +205,15 @@ impl Hnsw {
     /// ([`DEFAULT_COMPACT_SHARE`]). Without tombstones it does nothing. [`Hnsw::recall`] is
     /// `None` afterwards (the graph changed).
     pub fn compact(&mut self) {
-        if self.deleted == 0 {
+        if self.node_rows.tombstones() == 0 {
             return;
         }
-        let dead: Vec<bool> = self.node_rows.iter().map(Vec::is_empty).collect();
+        let dead = self.node_rows.dead();
         let new_id = crate::compact::compact(&mut self.flat, &dead, self.config.m);
-        self.node_rows.retain(|rows| !rows.is_empty());
+        self.node_rows.retain_live();
         for node in &mut self.row_nodes {
             *node = new_id[*node as usize];
         }
-        self.deleted = 0;
         self.recall = None;
     }
 
@@ -378,11 +363,11 @@ mod tests {
             "nodes unreached on layer 0"
         );
         assert_eq!(h.row_nodes.len(), h.keys.len());
-        for (row, &node) in h.row_nodes.iter().enumerate() {
-            assert!(h.node_rows[node as usize].contains(&row), "row {row}");
+        for (&node, row) in h.row_nodes.iter().zip(0u32..) {
+            assert!(h.node_rows.get(node as usize).contains(&row), "row {row}");
         }
         let empty = h.node_rows.iter().filter(|r| r.is_empty()).count();
-        assert_eq!(empty, h.deleted);
+        assert_eq!(empty, h.node_rows.tombstones());
     }
 
     #[test]
@@ -398,7 +383,8 @@ mod tests {
         assert!(before < 0.85, "recall@10 {before} without B");
         h.insert(&b).unwrap();
         assert!(h.recall().is_none());
-        assert_eq!((h.len(), h.nodes(), h.keys()), (6_000, 6_000, all.keys()));
+        assert_eq!((h.len(), h.nodes()), (6_000, 6_000));
+        assert_eq!(h.keys(), all.keys());
         check_graph(&h);
         let (got, want) = (
             recall_at_k(&exact, &h, &queries, 10),
@@ -497,7 +483,7 @@ mod tests {
         let all = clustered(3_000, DIM, &SyntheticConfig::default());
         let mut h = Hnsw::build(&rows_of(&all, 0..2_000), &HnswConfig::default()).unwrap();
         h.remove(&some_keys(&h, 0.3, 8));
-        let dead: Vec<bool> = h.node_rows.iter().map(Vec::is_empty).collect();
+        let dead = h.node_rows.dead();
         h.insert(&rows_of(&all, 2_000..3_000)).unwrap();
         check_graph(&h);
         for u in 2_000..3_000u32 {
@@ -528,7 +514,10 @@ mod tests {
             h.remove(&["syn/3".into(), "copy/3".into(), "nope".into()]),
             2
         );
-        assert_eq!((h.len(), h.nodes(), h.deleted), (999, 1_000, 1));
+        assert_eq!(
+            (h.len(), h.nodes(), h.node_rows.tombstones()),
+            (999, 1_000, 1)
+        );
         assert!(!keys_of(&h.search(a.row(3), 5)).contains(&"syn/3"));
         let again = Embeddings::new(raw.row(3).to_vec(), DIM, vec!["again/3".into()]).unwrap();
         h.insert(&again).unwrap();
@@ -549,7 +538,7 @@ mod tests {
         assert_eq!(h.len(), 2_400);
         assert!(h.deleted_share() > 0.19 && h.deleted_share() <= 0.2);
         let gone: HashSet<&str> = gone.iter().map(String::as_str).collect();
-        assert!(h.keys().iter().all(|k| !gone.contains(k.as_str())));
+        assert!(h.keys().iter().all(|k| !gone.contains(k)));
         check_graph(&h);
         let rows: HashMap<&str, usize> = emb
             .keys()
@@ -638,18 +627,15 @@ mod tests {
         // The entry point and every other node of the top layer go, with 10% of the rest.
         let mut gone = some_keys(&h, 0.1, 3);
         for &node in h.flat.upper[top - 1].keys() {
-            gone.extend(
-                h.node_rows[node as usize]
-                    .iter()
-                    .map(|&r| h.keys[r].clone()),
-            );
+            let rows = h.node_rows.get(node as usize);
+            gone.extend(rows.iter().map(|&r| h.keys[r as usize].to_string()));
         }
         h.remove(&gone);
-        assert!(h.node_rows[entry as usize].is_empty());
+        assert!(h.node_rows.is_empty(entry as usize));
         h.compact();
         check_graph(&h);
         let entry = h.flat.entry.unwrap();
-        assert!(!h.node_rows[entry as usize].is_empty());
+        assert!(!h.node_rows.is_empty(entry as usize));
         assert!(h.flat.upper.len() < top, "the emptied top layer is dropped");
         let live = live_rows(&h);
         let queries = crate::sample_rows(&live, 200, 5);

@@ -253,7 +253,8 @@ pub fn export(
 pub fn export_collection(dir: &Path, out: &Path, dtype: ExportDtype) -> Result<Exported> {
     check_out_folder(out)?;
     let c = crate::collection::open(dir)?;
-    let keys = c.hnsw.keys();
+    // Owned copies: the parquet writer takes the keys as a slice of strings.
+    let keys = c.hnsw.keys().to_vec();
     let dim = c.manifest.dim;
     let embeddings: Vec<f32> = (0..keys.len())
         .flat_map(|r| c.hnsw.row_vector(r).to_vec())
@@ -267,7 +268,7 @@ pub fn export_collection(dir: &Path, out: &Path, dtype: ExportDtype) -> Result<E
         })
         .collect();
     let rows = ExportRows {
-        keys,
+        keys: &keys,
         embeddings: &embeddings,
         dim,
         captions: vec![""; keys.len()],

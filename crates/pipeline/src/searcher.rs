@@ -173,7 +173,7 @@ impl Searcher {
             .keys()
             .iter()
             .enumerate()
-            .map(|(i, k)| (k.clone(), i))
+            .map(|(i, k)| (k.to_string(), i))
             .collect();
         let encoder = Encoder::load(paths.dir())?;
         let loader = encoder.saved().loader.clone();
@@ -256,7 +256,7 @@ impl Searcher {
             .keys()
             .iter()
             .enumerate()
-            .map(|(i, k)| (k.clone(), i))
+            .map(|(i, k)| (k.to_string(), i))
             .collect();
         let items = c
             .files
@@ -342,7 +342,7 @@ impl Searcher {
 
     /// The key of row `row` of the index, if there is such a row.
     pub fn key_at(&self, row: usize) -> Option<&str> {
-        self.hnsw.keys().get(row).map(String::as_str)
+        self.hnsw.keys().get(row)
     }
 
     /// The embedding of a text query (the vector [`Searcher::text`] searches with): the

@@ -810,7 +810,7 @@ impl Writer {
             .collect();
         let emb_path = gen_dir.join(EMBEDDINGS_FILE);
         webly_io::write_matrix(&emb_path, hnsw.len(), self.model.text.dim, &rows)?;
-        webly_io::write_ids(&webly_io::ids_path(&emb_path), hnsw.keys())?;
+        webly_io::write_ids(&webly_io::ids_path(&emb_path), &hnsw.keys().to_vec())?;
         let fingerprints = Fingerprints {
             model: self.model.fingerprint.clone(),
             text: self.model.text.fingerprint.clone(),
