@@ -9,7 +9,7 @@
 #   make test-cluster - the guide's Slurm recipe on a single-node Slurm that
 #                scripts/setup_slurm.sh installs (slurm-wlm, munge; root or sudo) and starts
 #   make bench-scale - the index, the evaluation and the activation cache at a million rows beside
-#                their peers (not part of make bench: 36 min on the shared 2 cores; docs/benchmarks.md)
+#                their peers (not part of make bench: 18 min on the 2 cores under a load of 3-4, 36 min at 6-7; docs/benchmarks.md)
 #   make fuzz  - every fuzz target of crates/fuzz for FUZZ_SECONDS (default 60) each, then a
 #                table of executions, execs/s and findings (docs/fuzzing.md)
 SHELL := /bin/bash

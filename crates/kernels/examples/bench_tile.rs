@@ -12,36 +12,6 @@ use std::time::Instant;
 const ROWS: usize = 1024;
 const DIM: usize = 300;
 
-/// `out[i * m + j] = q[j] . rows[i]` by one call of gemm, as `dot_block_by_row` makes it.
-fn gemm_by_row(q: &[f32], rows: &[f32], d: usize, out: &mut [f32]) {
-    let (m, n) = (q.len() / d, rows.len() / d);
-    // SAFETY: out is n x m row-major, q is m x d, rows is n x d: every element gemm touches
-    // lies inside its slice (the same call as dot_block_by_row's).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            d,
-            out.as_mut_ptr(),
-            m as isize,
-            1,
-            false,
-            q.as_ptr(),
-            1,
-            d as isize,
-            rows.as_ptr(),
-            d as isize,
-            1,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
-}
-
 /// Deterministic values in [-0.5, 0.5).
 fn values(len: usize, step: usize) -> Vec<f32> {
     (0..len)
@@ -65,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for _ in 0..3 {
             let t = Instant::now();
             for b in (0..calls).map(|c| c % blocks) {
-                gemm_by_row(&q, block(b), DIM, &mut out);
+                webly_kernels::dot_block_by_row_gemm(&q, block(b), DIM, &mut out)?;
             }
             gemm_best = gemm_best.max(flops / t.elapsed().as_secs_f64() / 1e9);
             let t = Instant::now();

@@ -50,12 +50,12 @@ pub fn dot_block(
 /// row (row-major `rows_len x d`), written row-major into `out` (`rows_len x m`: one row's
 /// scores side by side).
 ///
-/// Single-threaded. [`TILED_QUERIES`] queries go to webly's register-tiled kernel where the CPU
-/// has AVX-512VL (`tile.rs`: each score summed in order, so it does not depend on what is
-/// scored with it); other counts, and other CPUs, to one call of the `gemm` crate (AVX-512 or
-/// AVX2+FMA micro-kernels chosen at run time), which in this layout reads the rows where they
-/// lie and packs only the queries (the other layout copies every row into gemm's panels
-/// first). The same inputs give the same scores on the same CPU, but gemm picks its
+/// Single-threaded. 2 to 48 queries (`TILED_QUERIES`) go to webly's register-tiled kernel
+/// where the CPU has AVX-512VL (`tile.rs`: each score summed in order, so it does not depend on
+/// what is scored with it); other counts, and other CPUs, to one call of the `gemm` crate
+/// (AVX-512 or AVX2+FMA micro-kernels chosen at run time), which in this layout reads the rows
+/// where they lie and packs only the queries (the other layout copies every row into gemm's
+/// panels first). The same inputs give the same scores on the same CPU, but gemm picks its
 /// micro-kernels by shape, so there a score can differ in the last bits with the number of
 /// queries or rows scored together; and either differs from [`crate::dot`]'s (other summation
 /// orders).
@@ -74,6 +74,25 @@ pub fn dot_block_by_row(
     }
     if TILED_QUERIES.contains(&m) && crate::tile::available() {
         crate::tile::score(queries, rows, d, out);
+        return Ok(());
+    }
+    dot_block_by_row_gemm(queries, rows, d, out)
+}
+
+/// [`dot_block_by_row`] by one call of the `gemm` crate whatever the query count and CPU: what
+/// it does outside the tiled kernel's range, and the peer the kernel is measured against
+/// (webly-kernels' `bench_tile` example).
+///
+/// Errors: [`KernelError::Shape`] when `d` is 0 or a length is not the product the shapes
+/// give.
+pub fn dot_block_by_row_gemm(
+    queries: &[f32],
+    rows: &[f32],
+    d: usize,
+    out: &mut [f32],
+) -> Result<(), KernelError> {
+    let (m, n) = check(queries, rows, d, out)?;
+    if m == 0 || n == 0 {
         return Ok(());
     }
     let (di, mi) = (to_isize(d)?, to_isize(m)?);

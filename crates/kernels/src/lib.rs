@@ -12,7 +12,7 @@ mod scan;
 mod tile;
 
 pub use dot::{dot, isa, norm, Isa};
-pub use gemm::{dot_block, dot_block_by_row, BLOCK_ROWS};
+pub use gemm::{dot_block, dot_block_by_row, dot_block_by_row_gemm, BLOCK_ROWS};
 pub use scan::{block_of, scan_blocks};
 
 /// What a kernel was given that does not fit.
