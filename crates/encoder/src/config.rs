@@ -125,6 +125,15 @@ pub struct ModelConfig {
     pub small_cnn_widths: Vec<i64>,
     /// EfficientNet padding (see [`Padding`]).
     pub padding: Padding,
+    /// Heads in the ensemble (>= 1; default 1). With `members = k > 1` the network holds `k`
+    /// heads on the same frozen backbone, each trained alone with its own seed (its own order
+    /// of the images, drawn views and mining draws; member 0 uses the training's seed), and
+    /// the embedding is the L2-normalised mean of the `k` heads' embeddings. It needs
+    /// `freeze = "backbone"` and `pretrained` weights, so that every member sees the same
+    /// features. Why: the triplet head's result moves with the order of its batches; the
+    /// mean of several orders is steadier and better on every set of the real-photo suite
+    /// (docs/results.md, "An ensemble of heads").
+    pub members: usize,
 }
 
 impl Default for ModelConfig {
@@ -139,6 +148,7 @@ impl Default for ModelConfig {
             head_init: HeadInit::Small,
             small_cnn_widths: vec![32, 64, 128, 256],
             padding: Padding::TfSame,
+            members: 1,
         }
     }
 }

@@ -79,7 +79,7 @@ pub use model::{Network, OutputKind};
 pub use nets::{EfficientNetLite, InputNorm, Phase};
 pub use schedule::lr_at;
 pub use train::{
-    best_is_intact, can_resume, check, check_settings, replot, train, NoHooks, State, TrainData,
-    TrainHooks, TrainReport, CHECKPOINT_OPTIMIZER_PREFIX, CHECKPOINT_STATE,
+    best_is_intact, can_resume, check, check_settings, member_dir, replot, train, NoHooks, State,
+    TrainData, TrainHooks, TrainReport, CHECKPOINT_OPTIMIZER_PREFIX, CHECKPOINT_STATE,
 };
 pub use webly_data::{Crop, LoaderConfig};

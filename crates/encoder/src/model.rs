@@ -75,11 +75,13 @@ pub(crate) fn l2_normalize(xs: &Tensor) -> Tensor {
     xs / xs.norm_scalaropt_dim(2, [1], true).clamp_min(NORM_EPS)
 }
 
-/// Backbone + head. Build it with [`Network::build`].
+/// Backbone + head (or an ensemble of heads: [`ModelConfig::members`]). Build it with
+/// [`Network::build`].
 #[derive(Debug)]
 pub struct Network {
     backbone: Backbone,
-    head: Head,
+    /// One head (variables `proj.*`), or the ensemble's members (`proj.0.*`, `proj.1.*`, ...).
+    heads: Vec<Head>,
     cfg: ModelConfig,
     frozen: usize,
 }
@@ -112,16 +114,21 @@ impl Network {
             Freeze::Backbone => backbone.stages.len(),
             Freeze::AllButLast(n) => backbone.stages.len().saturating_sub(n),
         };
-        let head = Head::new(
-            p / HEAD,
-            cfg.head,
-            cfg.head_init,
-            backbone.features,
-            cfg.out_dim,
-        );
+        if cfg.members == 0 {
+            return Err(EncoderError::Config(
+                "model.members must be at least 1".into(),
+            ));
+        }
+        let head =
+            |p: nn::Path| Head::new(p, cfg.head, cfg.head_init, backbone.features, cfg.out_dim);
+        let heads = if cfg.members == 1 {
+            vec![head(p / HEAD)]
+        } else {
+            (0..cfg.members).map(|k| head(p / HEAD / k)).collect()
+        };
         Ok(Self {
             backbone,
-            head,
+            heads,
             cfg: cfg.clone(),
             frozen,
         })
@@ -178,7 +185,8 @@ impl Network {
         &self.cfg
     }
 
-    /// The head's raw output `[n, out_dim]` for a `[n, 3, h, w]` batch of 0..=255 RGB.
+    /// The head's raw output `[n, members * out_dim]` (the members' outputs side by side) for a
+    /// `[n, 3, h, w]` batch of 0..=255 RGB.
     pub fn forward_raw(&self, xs: &Tensor, phase: Phase) -> Tensor {
         self.forward_from_boundary(&self.boundary(xs), phase)
     }
@@ -190,15 +198,42 @@ impl Network {
         self.backbone.prefix(xs, self.frozen)
     }
 
-    /// The head's raw output `[n, out_dim]` from [`Network::boundary`] activations: the
-    /// learnable stages (in `phase`), the pool and the head.
+    /// The head's raw output `[n, members * out_dim]` from [`Network::boundary`] activations:
+    /// the learnable stages (in `phase`), the pool and the head(s).
     pub fn forward_from_boundary(&self, boundary: &Tensor, phase: Phase) -> Tensor {
         let features = self.backbone.suffix(boundary, self.frozen, phase);
-        self.head.forward(&features)
+        match self.heads.as_slice() {
+            [head] => head.forward(&features),
+            heads => Tensor::cat(
+                &heads
+                    .iter()
+                    .map(|h| h.forward(&features))
+                    .collect::<Vec<_>>(),
+                1,
+            ),
+        }
     }
 
-    /// The embedding (retrieval space) of a raw output.
+    /// The embedding `[n, out_dim]` (retrieval space) of a raw output: one head's embedding,
+    /// or the mean of the members' embeddings, L2-normalised as theirs are.
     pub fn embedding(&self, raw: &Tensor, output: OutputKind) -> Tensor {
+        if self.heads.len() == 1 {
+            return self.member_embedding(raw, output);
+        }
+        let members: Vec<Tensor> = raw
+            .split(self.cfg.out_dim, 1)
+            .iter()
+            .map(|r| self.member_embedding(r, output))
+            .collect();
+        let mean = Tensor::stack(&members, 0).mean_dim(0i64, false, raw.kind());
+        match output {
+            OutputKind::Direct if !self.cfg.normalize_output => mean,
+            _ => l2_normalize(&mean),
+        }
+    }
+
+    /// One head's embedding of its raw output `[n, out_dim]`.
+    fn member_embedding(&self, raw: &Tensor, output: OutputKind) -> Tensor {
         match output {
             OutputKind::Direct if self.cfg.normalize_output => l2_normalize(raw),
             OutputKind::Direct => raw.shallow_clone(),

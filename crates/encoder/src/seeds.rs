@@ -24,6 +24,8 @@ pub(crate) enum Stream {
     Mining,
     /// Which cached view of an image a batch uses (position: epoch, image).
     ViewChoice,
+    /// The seed of an ensemble's member after the first (position: member, 0).
+    Member,
 }
 
 impl Stream {
@@ -34,6 +36,7 @@ impl Stream {
             Stream::Crop => 2,
             Stream::Mining => 3,
             Stream::ViewChoice => 4,
+            Stream::Member => 5,
         }
     }
 }

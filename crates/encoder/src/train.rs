@@ -21,6 +21,7 @@
 mod check;
 mod checkpoint;
 mod epoch;
+mod members;
 mod step;
 mod window;
 
@@ -29,6 +30,7 @@ pub use checkpoint::{
     best_is_intact, can_resume, State, CHECKPOINT_FORMAT, CHECKPOINT_OPTIMIZER_PREFIX,
     CHECKPOINT_STATE,
 };
+pub use members::member_dir;
 
 use crate::cache::{ExtractReport, FeatureCache, FeatureSet};
 use crate::config::{LossKind, TrainConfig};
@@ -187,8 +189,23 @@ struct Run<'a> {
     total_steps: u64,
 }
 
-/// Trains an encoder into `cfg.out_dir` (see the module docs for resume).
+/// Trains an encoder into `cfg.out_dir` (see the module docs for resume): one head, or with
+/// `model.members > 1` an ensemble of heads, each trained alone in `member-<k>`
+/// ([`member_dir`]) and gathered into one network.
 pub fn train(
+    cfg: &TrainConfig,
+    data: &TrainData,
+    hooks: &mut dyn TrainHooks,
+) -> Result<TrainReport, EncoderError> {
+    check(cfg, data)?;
+    if cfg.model.members > 1 {
+        return members::train(cfg, data, hooks);
+    }
+    train_one(cfg, data, hooks)
+}
+
+/// Trains a one-head encoder into `cfg.out_dir`.
+fn train_one(
     cfg: &TrainConfig,
     data: &TrainData,
     hooks: &mut dyn TrainHooks,

@@ -343,3 +343,87 @@ fn parts_side_by_side_fill_the_whole_cache() {
         "the parts' activations differ from one extraction's"
     );
 }
+
+/// The weights of a saved model by name, the run's state left out.
+fn weights(path: &Path) -> Vec<(String, tch::Tensor)> {
+    let mut v = tch::Tensor::read_safetensors(path).expect("read weights");
+    v.retain(|(n, _)| n != webly_encoder::CHECKPOINT_STATE);
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+fn head_weight(path: &Path) -> tch::Tensor {
+    weights(path)
+        .into_iter()
+        .find(|(n, _)| n == "proj.weight")
+        .expect("proj.weight")
+        .1
+}
+
+// `model.members = 3`: three one-head trainings in member-0..2 (member 0 is the one-head model
+// of the same settings, the others drew other batches), gathered into one network whose
+// embedding is the normalised mean of the members' embeddings.
+#[test]
+fn an_ensemble_of_heads_is_the_mean_of_its_members() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let train_set = generate(&dir.path().join("train"), 128, 27);
+    let test_set = generate(&dir.path().join("test"), 48, 28);
+    let mut cfg = cached_config(dir.path(), Freeze::Backbone, CacheDtype::F32);
+    cfg.epochs = 3;
+    let mut one = cfg.clone();
+    one.out_dir = dir.path().join("one");
+    train(&one, &data(&train_set), &mut NoHooks).expect("one head");
+    cfg.model.members = 3;
+    let report = train(&cfg, &data(&train_set), &mut NoHooks).expect("ensemble");
+    assert_eq!(report.steps, 3 * 3 * (128 / 32), "{report:?}");
+
+    let member = |k| webly_encoder::member_dir(&cfg.out_dir, k);
+    let h0 = head_weight(&member(0).join(webly_encoder::BEST));
+    let h1 = head_weight(&member(1).join(webly_encoder::BEST));
+    let single = head_weight(&one.out_dir.join(webly_encoder::BEST));
+    assert!(
+        h0.equal(&single),
+        "member 0 differs from the one-head model"
+    );
+    assert!(!h0.equal(&h1), "members 0 and 1 trained alike");
+    let saved = weights(&cfg.out_dir.join(webly_encoder::BEST));
+    let names: Vec<&str> = saved.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&"proj.2.weight") && !names.contains(&"proj.weight"));
+
+    let embed = |d: &Path| {
+        Encoder::load(d)
+            .expect("load")
+            .embed_set("test", &test_set.images, 16, webly_encoder::Bar::Hide)
+            .expect("embed")
+    };
+    let ensemble = embed(&cfg.out_dir);
+    let members: Vec<_> = (0..3).map(|k| embed(&member(k))).collect();
+    let mut want = vec![0f32; ensemble.matrix.len()];
+    for m in &members {
+        assert_eq!(m.loaded, ensemble.loaded);
+        for (w, x) in want.iter_mut().zip(&m.matrix) {
+            *w += x / 3.0;
+        }
+    }
+    for row in want.chunks_mut(ensemble.dim) {
+        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
+        row.iter_mut().for_each(|x| *x /= norm);
+    }
+    let d = max_diff(&ensemble.matrix, &want);
+    assert!(d < 1e-5, "ensemble vs mean of members: {d}");
+    let m = colour_map(&ensemble.matrix, &ensemble.loaded, &test_set);
+    assert!(m > ABOVE_RANDOM, "ensemble test mAP {m}");
+}
+
+// Members need one frozen pretrained backbone: a trainable one is refused before any file is
+// written.
+#[test]
+fn an_ensemble_needs_a_frozen_backbone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let set = generate(&dir.path().join("train"), 64, 29);
+    let mut cfg = cached_config(dir.path(), Freeze::AllButLast(1), CacheDtype::F32);
+    cfg.model.members = 2;
+    let err = train(&cfg, &data(&set), &mut NoHooks).expect_err("refused");
+    assert!(err.to_string().contains("members = 2"), "{err}");
+    assert!(!cfg.out_dir.exists(), "the refused run wrote its folder");
+}

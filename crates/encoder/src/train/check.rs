@@ -8,7 +8,8 @@ use crate::error::EncoderError;
 ///
 /// # Errors
 /// [`EncoderError::Config`] naming the setting: batch_size below 2, a zero epochs, lr,
-/// max_steps, checkpoint_every or log_every, or a bad loader setting.
+/// max_steps, checkpoint_every or log_every, a bad loader setting, or `model.members` of 0
+/// or above 1 without a frozen pretrained backbone.
 pub fn check_settings(cfg: &TrainConfig) -> Result<(), EncoderError> {
     if cfg.batch_size < 2 {
         return Err(EncoderError::Config(format!(
@@ -26,6 +27,20 @@ pub fn check_settings(cfg: &TrainConfig) -> Result<(), EncoderError> {
         return Err(EncoderError::Config(
             "epochs, lr, max_steps, checkpoint_every and log_every must be positive".into(),
         ));
+    }
+    if cfg.model.members == 0 {
+        return Err(EncoderError::Config(
+            "model.members must be at least 1".into(),
+        ));
+    }
+    if cfg.model.members > 1
+        && (cfg.model.freeze != crate::config::Freeze::Backbone || cfg.model.pretrained.is_none())
+    {
+        return Err(EncoderError::Config(format!(
+            "model.members = {} needs freeze = \"backbone\" and pretrained weights: the \
+             members are heads on one frozen backbone",
+            cfg.model.members
+        )));
     }
     cfg.loader
         .validate()

@@ -55,7 +55,12 @@ pub struct State {
 /// Whether `out_dir` holds a checkpoint this webly can resume exactly (one written with the
 /// optimizer state: [`State::checkpoint_format`] at least `CHECKPOINT_FORMAT`). A caller that
 /// resumes on its own initiative (an interrupted `webly run`) starts over otherwise.
+/// An ensemble's folder can when its first member can (each member resumes on its own).
 pub fn can_resume(out_dir: &Path) -> bool {
+    let first = super::member_dir(out_dir, 0);
+    if !out_dir.join(LAST).is_file() && first.is_dir() {
+        return can_resume(&first);
+    }
     out_dir.join(LAST).is_file()
         && read_json::<State>(&out_dir.join(STATE))
             .is_ok_and(|s| s.checkpoint_format >= CHECKPOINT_FORMAT)

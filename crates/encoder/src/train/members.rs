@@ -1,0 +1,214 @@
+//! An ensemble of heads (`model.members = k > 1`): each member is an ordinary one-head training
+//! in its own folder (`member-0`, `member-1`, ...) with its own seed, on the ensemble's
+//! activation cache; then the members' heads are gathered into one network, saved as the
+//! ensemble's `best.safetensors` with its `model.json`, and validated once.
+//!
+//! Each member resumes on its own (a finished member is not trained again), so an interrupted
+//! ensemble continues with the member it was in.
+use super::{train_one, TrainData, TrainHooks, TrainReport, VAL_SET};
+use crate::cache::FeatureCache;
+use crate::config::TrainConfig;
+use crate::device::resolve_device;
+use crate::embedding::{embed_set, embed_with, KeyedEmbeddings, EMBED_BATCH};
+use crate::encoder::SavedModel;
+use crate::error::{io, torch, EncoderError};
+use crate::files::{read_json, save_weights, write_json, BEST, LAST, METRICS, MODEL, PLOT, STATE};
+use crate::model::Network;
+use crate::seeds::{stream_seed, Stream};
+use crate::Bar;
+use std::path::{Path, PathBuf};
+use tch::{nn, Device, Tensor};
+
+/// Prefix of the head's variables in a one-head network.
+const HEAD_PREFIX: &str = "proj.";
+
+/// The folder of member `k` (0-based) of the ensemble trained in `out_dir`.
+pub fn member_dir(out_dir: &Path, k: usize) -> PathBuf {
+    out_dir.join(format!("member-{k}"))
+}
+
+/// The seed of member `k`: the training's own seed for member 0 (so member 0 is the one-head
+/// model of the same settings), a derived one for the others.
+fn member_seed(seed: u64, k: usize) -> u64 {
+    match k {
+        0 => seed,
+        k => stream_seed(seed, Stream::Member, k as u64, 0),
+    }
+}
+
+/// Member `k`'s training: one head, its seed and folder, the ensemble's activation cache.
+fn member_config(cfg: &TrainConfig, k: usize) -> TrainConfig {
+    let mut m = cfg.clone();
+    m.model.members = 1;
+    m.seed = member_seed(cfg.seed, k);
+    m.out_dir = member_dir(&cfg.out_dir, k);
+    m.cache.dir = Some(cfg.cache_dir());
+    m
+}
+
+/// Trains the members, gathers them and validates the ensemble (see the module docs).
+pub(super) fn train(
+    cfg: &TrainConfig,
+    data: &TrainData,
+    hooks: &mut dyn TrainHooks,
+) -> Result<TrainReport, EncoderError> {
+    let k = cfg.model.members;
+    std::fs::create_dir_all(&cfg.out_dir).map_err(io("create the run folder", &cfg.out_dir))?;
+    remove_stale(&cfg.out_dir, k)?;
+    let mut reports = Vec::with_capacity(k);
+    for m in 0..k {
+        eprintln!(
+            "[train] member {} of {k} ({})",
+            m + 1,
+            member_dir(&cfg.out_dir, m).display()
+        );
+        reports.push(train_one(&member_config(cfg, m), data, hooks)?);
+    }
+    let device = resolve_device(cfg.device)?;
+    let saved: SavedModel = read_json(&member_dir(&cfg.out_dir, 0).join(MODEL))?;
+    let (vs, net) = gather(cfg, device)?;
+    save_weights(&vs, &cfg.out_dir.join(BEST))?;
+    let saved = SavedModel {
+        model: cfg.model.clone(),
+        ..saved
+    };
+    write_json(&cfg.out_dir.join(MODEL), &saved)?;
+    let val_map = validate(cfg, data, &net, &saved, device, hooks)?;
+    Ok(combine(cfg, reports, val_map))
+}
+
+/// Removes what a one-head training or a larger ensemble left in `out_dir`: its checkpoint,
+/// state, metrics and plot would describe another model, and members past `k` are not part of
+/// this one.
+fn remove_stale(out_dir: &Path, k: usize) -> Result<(), EncoderError> {
+    for name in [LAST, STATE, METRICS, PLOT] {
+        let p = out_dir.join(name);
+        if p.is_file() {
+            std::fs::remove_file(&p).map_err(io("remove the stale file", &p))?;
+        }
+    }
+    let mut extra = k;
+    while member_dir(out_dir, extra).is_dir() {
+        let p = member_dir(out_dir, extra);
+        std::fs::remove_dir_all(&p).map_err(io("remove the stale member", &p))?;
+        extra += 1;
+    }
+    Ok(())
+}
+
+/// The ensemble's network: the pretrained frozen backbone (the one every member trained on)
+/// and member `m`'s head, read from its `best.safetensors`, as `proj.{m}.*`.
+fn gather(cfg: &TrainConfig, device: Device) -> Result<(nn::VarStore, Network), EncoderError> {
+    let mut vs = nn::VarStore::new(device);
+    let net = Network::build(&mut vs, &cfg.model)?;
+    let vars = vs.variables();
+    for m in 0..cfg.model.members {
+        let file = member_dir(&cfg.out_dir, m).join(BEST);
+        let named = Tensor::read_safetensors(&file).map_err(torch(format!(
+            "reading the member's weights {}",
+            file.display()
+        )))?;
+        let mut copied = 0;
+        for (name, t) in &named {
+            let Some(rest) = name.strip_prefix(HEAD_PREFIX) else {
+                continue;
+            };
+            let target = format!("{HEAD_PREFIX}{m}.{rest}");
+            let wrong = |what: &str| {
+                EncoderError::Data(format!(
+                    "{}: the head variable {name} {what} in the ensemble of {} members",
+                    file.display(),
+                    cfg.model.members
+                ))
+            };
+            let mut v = vars
+                .get(&target)
+                .ok_or_else(|| wrong("has no place"))?
+                .shallow_clone();
+            if v.size() != t.size() {
+                return Err(wrong("has another shape than its place"));
+            }
+            tch::no_grad(|| v.copy_(&t.to_device(device)));
+            copied += 1;
+        }
+        let want = vars
+            .keys()
+            .filter(|n| n.starts_with(&format!("{HEAD_PREFIX}{m}.")))
+            .count();
+        if copied != want {
+            return Err(EncoderError::Data(format!(
+                "{} holds {copied} head variables, the ensemble's member needs {want}",
+                file.display()
+            )));
+        }
+    }
+    Ok((vs, net))
+}
+
+/// The ensemble's validation mAP (`None` without validation images), through the activation
+/// cache when the members trained from it.
+fn validate(
+    cfg: &TrainConfig,
+    data: &TrainData,
+    net: &Network,
+    saved: &SavedModel,
+    device: Device,
+    hooks: &mut dyn TrainHooks,
+) -> Result<Option<f64>, EncoderError> {
+    if data.val_images.is_empty() {
+        return Ok(None);
+    }
+    let cache = match &saved.cache {
+        Some(c) => FeatureCache::open(&saved.model, &saved.loader, c, &cfg.cache_dir(), device)?,
+        None => None,
+    };
+    let e = match cache {
+        Some(cache) => {
+            let (set, _) = cache.ensure(VAL_SET, &data.val_images, 1, Bar::Hide)?;
+            embed_set(net, saved.output, device, &set, EMBED_BATCH)?
+        }
+        None => embed_with(
+            net,
+            saved.output,
+            device,
+            &data.val_images,
+            &cfg.loader,
+            EMBED_BATCH,
+        )?,
+    };
+    let epoch = cfg.epochs.saturating_sub(1);
+    let rows = KeyedEmbeddings::new(e, &data.val_keys)?;
+    hooks
+        .validate(epoch, &rows)
+        .map_err(|message| EncoderError::Validation { epoch, message })
+}
+
+/// One report for the ensemble: steps, images and time summed over the members, losses
+/// averaged, the validation mAP the ensemble's own.
+fn combine(cfg: &TrainConfig, reports: Vec<TrainReport>, val_map: Option<f64>) -> TrainReport {
+    let n = reports.len().max(1) as f64;
+    let mean = |f: fn(&TrainReport) -> f64| reports.iter().map(f).sum::<f64>() / n;
+    let seconds: f64 = reports.iter().map(|r| r.train_seconds).sum();
+    let images: f64 = reports
+        .iter()
+        .map(|r| r.images_per_s * r.train_seconds)
+        .sum();
+    let first = reports.first();
+    TrainReport {
+        out_dir: cfg.out_dir.clone(),
+        epochs_done: reports.iter().map(|r| r.epochs_done).min().unwrap_or(0),
+        steps: reports.iter().map(|r| r.steps).sum(),
+        final_loss: mean(|r| r.final_loss),
+        first_loss: mean(|r| r.first_loss),
+        best_val_map: val_map,
+        best_epoch: val_map.map(|_| cfg.epochs.saturating_sub(1)),
+        skipped_images: first.map_or(0, |r| r.skipped_images),
+        images_per_s: if seconds > 0.0 { images / seconds } else { 0.0 },
+        data_wait: mean(|r| r.data_wait),
+        resumed_from: reports.iter().find_map(|r| r.resumed_from),
+        device: first.map_or_else(String::new, |r| r.device.clone()),
+        skipped_batches: reports.iter().map(|r| r.skipped_batches).sum(),
+        extraction: reports.into_iter().flat_map(|r| r.extraction).collect(),
+        train_seconds: seconds,
+    }
+}
