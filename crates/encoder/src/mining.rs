@@ -114,7 +114,7 @@ pub fn mine<R: Rng>(strategy: Mining, input: &MiningInput, rng: &mut R) -> Vec<O
                 Mining::Soft => soft(input, i, &c, rng),
                 Mining::GloveBand { max_similarity } => glove_band(input, i, &c, max_similarity),
                 // One representative of the band; `mine_pairs` takes all of it.
-                Mining::All { max_similarity } => {
+                Mining::All { max_similarity } | Mining::Weighted { max_similarity, .. } => {
                     let band = within_band(input, i, &c, max_similarity);
                     let pool = if band.is_empty() { &c } else { &band };
                     pool[rng.gen_range(0..pool.len())]
@@ -124,15 +124,16 @@ pub fn mine<R: Rng>(strategy: Mining, input: &MiningInput, rng: &mut R) -> Vec<O
         .collect()
 }
 
-/// The `(anchor, negative)` triplets of a batch: every one of the band for [`Mining::All`], one
-/// per anchor (see [`mine`]) for the other strategies.
+/// The `(anchor, negative)` triplets of a batch, grouped by anchor in anchor order: every one of
+/// the band for [`Mining::All`] and [`Mining::Weighted`], one per anchor (see [`mine`]) for the
+/// other strategies.
 pub fn mine_pairs<R: Rng>(
     strategy: Mining,
     input: &MiningInput,
     rng: &mut R,
 ) -> Vec<(usize, usize)> {
     match strategy {
-        Mining::All { max_similarity } => (0..input.n)
+        Mining::All { max_similarity } | Mining::Weighted { max_similarity, .. } => (0..input.n)
             .flat_map(|i| {
                 let c = input.candidates(i);
                 within_band(input, i, &c, max_similarity)
@@ -142,6 +143,46 @@ pub fn mine_pairs<R: Rng>(
             .collect(),
         single => as_pairs(&mine(single, input, rng)),
     }
+}
+
+/// Which way a triplet ranks: the image anchors it (its caption against caption `j`), or the
+/// caption does (its image against image `j`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Anchor image `i`, negative caption `j`: `d_an = img_txt[i][j]`.
+    ImageAnchored,
+    /// Anchor caption `i`, negative image `j`: `d_an = img_txt[j][i]`.
+    TextAnchored,
+}
+
+/// The weights of [`Mining::Weighted`] for `pairs` (grouped by anchor, as [`mine_pairs`] gives
+/// them): within each anchor's triplets, `softmax(-d_an / temperature)`; then all multiplied by
+/// `pairs.len() / anchors`, so that the mean of the weighted per-triplet losses is the mean over
+/// anchors of each anchor's weighted loss. The softmax subtracts the group's largest logit, so
+/// any distance and temperature > 0 give finite weights.
+pub fn negative_weights(
+    input: &MiningInput,
+    pairs: &[(usize, usize)],
+    temperature: f32,
+    direction: Direction,
+) -> Vec<f32> {
+    let d_an = |&(i, j): &(usize, usize)| match direction {
+        Direction::ImageAnchored => input.it(i, j),
+        Direction::TextAnchored => input.it(j, i),
+    };
+    let mut weights = Vec::with_capacity(pairs.len());
+    let mut anchors = 0usize;
+    for group in pairs.chunk_by(|a, b| a.0 == b.0) {
+        anchors += 1;
+        let logits: Vec<f32> = group.iter().map(|p| -d_an(p) / temperature).collect();
+        let top = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let exp: Vec<f32> = logits.iter().map(|l| (l - top).exp()).collect();
+        let sum: f32 = exp.iter().sum();
+        weights.extend(exp.iter().map(|e| e / sum));
+    }
+    let scale = pairs.len() as f32 / anchors.max(1) as f32;
+    weights.iter_mut().for_each(|w| *w *= scale);
+    weights
 }
 
 fn as_pairs(negatives: &[Option<usize>]) -> Vec<(usize, usize)> {
@@ -356,8 +397,9 @@ mod tests {
         };
         assert_eq!(
             Mining::default(),
-            Mining::All {
-                max_similarity: crate::config::FALSE_NEGATIVE_SIMILARITY
+            Mining::Weighted {
+                max_similarity: crate::config::FALSE_NEGATIVE_SIMILARITY,
+                temperature: crate::config::NEGATIVE_TEMPERATURE,
             }
         );
         let pairs = mine_pairs(Mining::default(), &inp, &mut ChaCha8Rng::seed_from_u64(0));
@@ -372,6 +414,75 @@ mod tests {
             (s.hard, s.semi_hard, s.easy),
             (1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0)
         );
+    }
+
+    // Anchor 0 has negatives 1 and 2, anchor 2 has negative 0 (3 triplets, 2 anchors: every
+    // weight times 3 / 2). Image-to-caption distances, row i = image i:
+    //   [[1.0, 0.8, 1.3], [2.0, 1.0, 2.0], [3.5, 2.0, 1.0]], temperature 0.5.
+    // Image-anchored, anchor 0: d_an 0.8 and 1.3; text-anchored (caption 0 against images 1 and
+    // 2): d_an = img_txt[1][0] = 2.0 and img_txt[2][0] = 3.5. In PyTorch:
+    //   torch.softmax(-torch.tensor([0.8, 1.3]) / 0.5, 0) * 1.5  # [1.0966, 0.4034]
+    //   torch.softmax(-torch.tensor([2.0, 3.5]) / 0.5, 0) * 1.5  # [1.4289, 0.0711]
+    // A lone triplet weighs 1 * 1.5.
+    #[test]
+    fn weighted_negatives_favour_the_hard_ones_per_anchor() {
+        let it = [1.0f32, 0.8, 1.3, 2.0, 1.0, 2.0, 3.5, 2.0, 1.0];
+        let tt = [0.5f32; 9];
+        let inp = MiningInput {
+            n: 3,
+            img_txt: &it,
+            txt_txt: &tt,
+            margin: 0.5,
+        };
+        let pairs = [(0, 1), (0, 2), (2, 0)];
+        let close = |got: Vec<f32>, want: [f32; 3]| {
+            for (g, w) in got.iter().zip(want) {
+                assert!((g - w).abs() < 1e-4, "{got:?} against {want:?}");
+            }
+        };
+        close(
+            negative_weights(&inp, &pairs, 0.5, Direction::ImageAnchored),
+            [1.0966, 0.4034, 1.5],
+        );
+        close(
+            negative_weights(&inp, &pairs, 0.5, Direction::TextAnchored),
+            [1.4289, 0.0711, 1.5],
+        );
+        // A hot softmax shares the anchor's weight evenly (All's mean); a cold one gives it all
+        // to the hardest negative.
+        close(
+            negative_weights(&inp, &pairs, 1e4, Direction::ImageAnchored),
+            [0.75, 0.75, 1.5],
+        );
+        close(
+            negative_weights(&inp, &pairs, 1e-3, Direction::ImageAnchored),
+            [1.5, 0.0, 1.5],
+        );
+    }
+
+    // Weighted takes the same negatives as All: the GloVe filter decides which captions may be
+    // negatives, the weights only how much each counts.
+    #[test]
+    fn weighted_mining_takes_alls_triplets() {
+        let (it, tt) = matrices();
+        let inp = input(&it, &tt);
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let all = mine_pairs(
+            Mining::All {
+                max_similarity: 0.9,
+            },
+            &inp,
+            &mut rng,
+        );
+        let weighted = mine_pairs(
+            Mining::Weighted {
+                max_similarity: 0.9,
+                temperature: 0.5,
+            },
+            &inp,
+            &mut rng,
+        );
+        assert_eq!(all, weighted);
     }
 
     #[test]

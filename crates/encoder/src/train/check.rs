@@ -8,7 +8,7 @@ use crate::error::EncoderError;
 ///
 /// # Errors
 /// [`EncoderError::Config`] naming the setting: batch_size below 2, a zero epochs, lr,
-/// max_steps, checkpoint_every or log_every, a bad loader setting, or `model.members` of 0
+/// max_steps, checkpoint_every or log_every, a bad loader setting, a mining temperature that is not positive, or `model.members` of 0
 /// or above 1 without a frozen pretrained backbone.
 pub fn check_settings(cfg: &TrainConfig) -> Result<(), EncoderError> {
     if cfg.batch_size < 2 {
@@ -27,6 +27,13 @@ pub fn check_settings(cfg: &TrainConfig) -> Result<(), EncoderError> {
         return Err(EncoderError::Config(
             "epochs, lr, max_steps, checkpoint_every and log_every must be positive".into(),
         ));
+    }
+    if let crate::config::Mining::Weighted { temperature, .. } = cfg.mining {
+        if !(temperature > 0.0 && temperature.is_finite()) {
+            return Err(EncoderError::Config(format!(
+                "mining weighted.temperature must be a positive number, got {temperature}"
+            )));
+        }
     }
     if cfg.model.members == 0 {
         return Err(EncoderError::Config(

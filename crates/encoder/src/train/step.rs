@@ -4,9 +4,12 @@ use super::window::StepOut;
 use super::Run;
 use crate::batches::Ready;
 use crate::config::LossKind;
+use crate::config::Mining;
 use crate::error::EncoderError;
 use crate::loss::{distance_matrix, TripletLoss};
-use crate::mining::{mine_pairs, pair_shares, MiningInput, TripletShares};
+use crate::mining::{
+    mine_pairs, negative_weights, pair_shares, Direction, MiningInput, TripletShares,
+};
 use crate::model::OutputKind;
 use crate::seeds::{stream_seed, Stream};
 use crate::tensors::to_vec;
@@ -19,7 +22,8 @@ impl Run<'_> {
     pub(super) fn no_negative_cause(&self) -> String {
         let limit = match self.cfg.mining {
             crate::config::Mining::GloveBand { max_similarity }
-            | crate::config::Mining::All { max_similarity } => format!(
+            | crate::config::Mining::All { max_similarity }
+            | crate::config::Mining::Weighted { max_similarity, .. } => format!(
                 "every other caption of the batch has cosine similarity above \
                  mining max_similarity = {max_similarity} to the anchor's caption (probable \
                  false negatives are dropped); raise max_similarity or the batch size"
@@ -146,9 +150,18 @@ impl Run<'_> {
         let a = Tensor::from_slice(&anchors).to_device(self.device);
         let j = Tensor::from_slice(&neg).to_device(self.device);
         let (img, pos) = (out.index_select(0, &a), targets.index_select(0, &a));
-        let per = self
-            .loss
-            .forward(&img, &pos, Some(&targets.index_select(0, &j)));
+        let weigh = |per: Tensor, direction| match self.cfg.mining {
+            Mining::Weighted { temperature, .. } => {
+                let w = negative_weights(&input, &pairs, temperature, direction);
+                per * Tensor::from_slice(&w).to_device(self.device)
+            }
+            _ => per,
+        };
+        let per = weigh(
+            self.loss
+                .forward(&img, &pos, Some(&targets.index_select(0, &j))),
+            Direction::ImageAnchored,
+        );
         if !(self.cfg.loss.text_anchored && self.cfg.loss.kind == LossKind::Triplet) {
             return Ok(Some((per, s)));
         }
@@ -156,7 +169,10 @@ impl Run<'_> {
             margin: self.cfg.loss.margin,
             distance: self.cfg.loss.distance,
         };
-        let back = triplet.text_anchored(&img, &pos, &out.index_select(0, &j));
+        let back = weigh(
+            triplet.text_anchored(&img, &pos, &out.index_select(0, &j)),
+            Direction::TextAnchored,
+        );
         Ok(Some((Tensor::cat(&[per, back], 0), s)))
     }
 }
