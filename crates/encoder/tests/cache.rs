@@ -386,6 +386,13 @@ fn an_ensemble_of_heads_is_the_mean_of_its_members() {
         "member 0 differs from the one-head model"
     );
     assert!(!h0.equal(&h1), "members 0 and 1 trained alike");
+    for k in 0..3 {
+        assert!(member(k).join(webly_encoder::BEST).is_file());
+        assert!(
+            !member(k).join(webly_encoder::LAST).exists(),
+            "member {k}'s checkpoint kept"
+        );
+    }
     let saved = weights(&cfg.out_dir.join(webly_encoder::BEST));
     let names: Vec<&str> = saved.iter().map(|(n, _)| n.as_str()).collect();
     assert!(names.contains(&"proj.2.weight") && !names.contains(&"proj.weight"));
@@ -413,6 +420,46 @@ fn an_ensemble_of_heads_is_the_mean_of_its_members() {
     assert!(d < 1e-5, "ensemble vs mean of members: {d}");
     let m = colour_map(&ensemble.matrix, &ensemble.loaded, &test_set);
     assert!(m > ABOVE_RANDOM, "ensemble test mAP {m}");
+}
+
+// An ensemble stopped part-way (max_steps: every member stops after 3 steps) and resumed ends
+// with the heads of an uninterrupted one: each member resumed its own checkpoint.
+#[test]
+fn an_interrupted_ensemble_resumes_each_member() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let set = generate(&dir.path().join("train"), 96, 30);
+    let mut cfg = cached_config(dir.path(), Freeze::Backbone, CacheDtype::F16);
+    cfg.model.members = 2;
+    cfg.epochs = 2;
+    cfg.optimizer = webly_encoder::OptimizerKind::Sgd {
+        momentum: 0.0,
+        nesterov: false,
+    };
+    cfg.lr = 0.05;
+    train(&cfg, &data(&set), &mut NoHooks).expect("full");
+    let mut part = cfg.clone();
+    part.out_dir = dir.path().join("parts");
+    part.max_steps = Some(3);
+    train(&part, &data(&set), &mut NoHooks).expect("first part");
+    assert!(webly_encoder::can_resume(&part.out_dir));
+    part.max_steps = None;
+    part.resume = true;
+    let r = train(&part, &data(&set), &mut NoHooks).expect("resumed");
+    assert_eq!(r.resumed_from, Some(3));
+    assert_eq!(r.steps, 2 * 2 * (96 / 32));
+    let heads = |d: &Path| -> Vec<(String, tch::Tensor)> {
+        weights(&d.join(webly_encoder::BEST))
+            .into_iter()
+            .filter(|(n, _)| n.starts_with("proj."))
+            .collect()
+    };
+    let (a, b) = (heads(&cfg.out_dir), heads(&part.out_dir));
+    assert_eq!(a.len(), 4, "two members' weight and bias");
+    for ((na, ta), (nb, tb)) in a.iter().zip(&b) {
+        assert_eq!(na, nb);
+        let diff = (ta - tb).abs().max().double_value(&[]);
+        assert!(diff < 1e-6, "{na}: {diff}");
+    }
 }
 
 // Members need one frozen pretrained backbone: a trainable one is refused before any file is

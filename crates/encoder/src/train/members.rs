@@ -4,7 +4,9 @@
 //! ensemble's `best.safetensors` with its `model.json`, and validated once.
 //!
 //! Each member resumes on its own (a finished member is not trained again), so an interrupted
-//! ensemble continues with the member it was in.
+//! ensemble continues with the member it was in; once the ensemble is saved with every member
+//! finished, the members' checkpoints (`last.safetensors`, each with the whole frozen backbone)
+//! are removed.
 use super::{train_one, TrainData, TrainHooks, TrainReport, VAL_SET};
 use crate::cache::FeatureCache;
 use crate::config::TrainConfig;
@@ -74,7 +76,24 @@ pub(super) fn train(
     };
     write_json(&cfg.out_dir.join(MODEL), &saved)?;
     let val_map = validate(cfg, data, &net, &saved, device, hooks)?;
+    if reports.iter().all(|r| r.epochs_done == cfg.epochs) {
+        drop_checkpoints(&cfg.out_dir, k)?;
+    }
     Ok(combine(cfg, reports, val_map))
+}
+
+/// Removes the members' checkpoints once the ensemble is saved and every member trained all its
+/// epochs (not stopped by `max_steps`): each holds the whole frozen backbone again, and a
+/// finished member has nothing left to resume. Their best weights,
+/// metrics, plots and states stay, the record of each member's training.
+fn drop_checkpoints(out_dir: &Path, k: usize) -> Result<(), EncoderError> {
+    for m in 0..k {
+        let last = member_dir(out_dir, m).join(LAST);
+        if last.is_file() {
+            std::fs::remove_file(&last).map_err(io("remove the member's checkpoint", &last))?;
+        }
+    }
+    Ok(())
 }
 
 /// Removes what a one-head training or a larger ensemble left in `out_dir`: its checkpoint,
