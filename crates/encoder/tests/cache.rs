@@ -239,12 +239,17 @@ fn unreadable_images_are_skipped_not_fatal() {
     assert_eq!(d.dim, DIM);
 }
 
-// Resuming a cached training continues exactly (same batches and drawn views).
-#[test]
-fn cached_training_resumes_exactly() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let set = generate(&dir.path().join("train"), 96, 26);
-    let mut cfg = cached_config(dir.path(), Freeze::Backbone, CacheDtype::F16);
+/// Trains `members` heads (SGD, 2 epochs, 96 images) straight into `dir/run`, and again into
+/// `dir/parts` stopped after `stop` steps and resumed; returns both configs and the resumed
+/// run's report.
+fn straight_and_resumed(
+    dir: &Path,
+    members: usize,
+    stop: u64,
+) -> (TrainConfig, TrainConfig, webly_encoder::TrainReport) {
+    let set = generate(&dir.join("train"), 96, 26);
+    let mut cfg = cached_config(dir, Freeze::Backbone, CacheDtype::F16);
+    cfg.model.members = members;
     cfg.epochs = 2;
     cfg.optimizer = webly_encoder::OptimizerKind::Sgd {
         momentum: 0.0,
@@ -253,12 +258,21 @@ fn cached_training_resumes_exactly() {
     cfg.lr = 0.05;
     train(&cfg, &data(&set), &mut NoHooks).expect("full");
     let mut part = cfg.clone();
-    part.out_dir = dir.path().join("parts");
-    part.max_steps = Some(4);
+    part.out_dir = dir.join("parts");
+    part.max_steps = Some(stop);
     train(&part, &data(&set), &mut NoHooks).expect("first part");
+    assert!(webly_encoder::can_resume(&part.out_dir));
     part.max_steps = None;
     part.resume = true;
     let r = train(&part, &data(&set), &mut NoHooks).expect("resumed");
+    (cfg, part, r)
+}
+
+// Resuming a cached training continues exactly (same batches and drawn views).
+#[test]
+fn cached_training_resumes_exactly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cfg, part, r) = straight_and_resumed(dir.path(), 1, 4);
     assert_eq!((r.resumed_from, r.steps), (Some(4), 6));
     let read = |p: &Path| {
         let mut v = tch::Tensor::read_safetensors(p).expect("read");
@@ -427,24 +441,7 @@ fn an_ensemble_of_heads_is_the_mean_of_its_members() {
 #[test]
 fn an_interrupted_ensemble_resumes_each_member() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let set = generate(&dir.path().join("train"), 96, 30);
-    let mut cfg = cached_config(dir.path(), Freeze::Backbone, CacheDtype::F16);
-    cfg.model.members = 2;
-    cfg.epochs = 2;
-    cfg.optimizer = webly_encoder::OptimizerKind::Sgd {
-        momentum: 0.0,
-        nesterov: false,
-    };
-    cfg.lr = 0.05;
-    train(&cfg, &data(&set), &mut NoHooks).expect("full");
-    let mut part = cfg.clone();
-    part.out_dir = dir.path().join("parts");
-    part.max_steps = Some(3);
-    train(&part, &data(&set), &mut NoHooks).expect("first part");
-    assert!(webly_encoder::can_resume(&part.out_dir));
-    part.max_steps = None;
-    part.resume = true;
-    let r = train(&part, &data(&set), &mut NoHooks).expect("resumed");
+    let (cfg, part, r) = straight_and_resumed(dir.path(), 2, 3);
     assert_eq!(r.resumed_from, Some(3));
     assert_eq!(r.steps, 2 * 2 * (96 / 32));
     let heads = |d: &Path| -> Vec<(String, tch::Tensor)> {
