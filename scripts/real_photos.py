@@ -9,6 +9,9 @@ Sets (one module each under scripts/photo_sets/, the shared machinery in photo_s
                                                                 -> data/real_photos_scratch
   stellarium  Debian's stellarium-data: photographs of deep-sky objects (galaxies, star clusters,
               nebulae), rotated and cropped                     -> data/real_photos_stellarium
+  wallpapers  Debian's mate-backgrounds, plasma-workspace-wallpapers and lomiri-wallpapers-16.04:
+              the wallpapers that are photographs (flowers, lakes, mountains, leaves, sky, ...),
+              cropped and turned a little                       -> data/real_photos_wallpapers
 
 Each set is an InstaCities1M-style dataset with noisy Instagram-like captions, the true labels
 in ground_truth.tsv and a split BY OBJECT in split.tsv (see photo_sets/common.py). A second run
@@ -34,6 +37,9 @@ SOURCE_HELP = {
     "tuxpaint": "usr/share/tuxpaint/stamps of the unpacked tuxpaint-stamps-default",
     "scratch": "usr/share/scratch/Media of the unpacked scratch package",
     "stellarium": "usr/share/stellarium/nebulae/default of the unpacked stellarium-data",
+    "wallpapers": "the folder holding mate-backgrounds-1.26.0-1, "
+                  "plasma-workspace-wallpapers-5.27.5-2 and lomiri-wallpapers-16.04-20.04.0-2, "
+                  "each unpacked",
 }
 
 

@@ -8,10 +8,16 @@
 #     scratch 1.4.0.6~dfsg1-6.1              about  26 MB  -> data/real_photos_scratch
 #     stellarium-data 0.22.2-1               about 246 MB  -> data/real_photos_stellarium
 #       (only its nebulae/ folder and copyright file are kept: about 111 MB)
+#   held out (fetched only when the set is named):
+#     mate-backgrounds 1.26.0-1              about  47 MB  \
+#     plasma-workspace-wallpapers 4:5.27.5-2 about  94 MB   -> data/real_photos_wallpapers
+#     lomiri-wallpapers-16.04 20.04.0-2      about  16 MB  /
+#       (only the photographs' folders and the copyright files are kept: about 29 MB)
 # - Creates a small venv with pinned Pillow and NumPy for scripts/real_photos.py.
-# - Builds every set (scripts/real_photos.py does nothing when a set is up to date).
+# - Builds every set of the suite (scripts/real_photos.py does nothing when a set is up to date);
+#   the held-out set `wallpapers` (not in configs/real_photos_suite.toml) only when named.
 #
-# Usage: bash scripts/real_photos_setup.sh [SET ...]     (default: every set)
+# Usage: bash scripts/real_photos_setup.sh [SET ...]     (default: every set of the suite)
 # Environment:
 #   WEBLY_PHOTOS_VENV   the venv (default: ${XDG_CACHE_HOME:-~/.cache}/webly/venv-photos)
 #   WEBLY_STAMPS_DIR    where tuxpaint-stamps-default is unpacked
@@ -27,6 +33,7 @@ py="$venv/bin/python"
 stamp="$venv/.webly-packages"
 packages=("pillow==13.0.0" "numpy==2.4.6")
 all_sets=(tuxpaint scratch stellarium)
+held_out_sets=(wallpapers)
 
 log() { printf '[real-photos] %s\n' "$*" >&2; }
 
@@ -102,7 +109,24 @@ build_set() {
         45aaebf39a814acbd6dcccea058c2f5651bcb5635599da03a215feeb51f4d5a5 "about 246 MB" "$dir" \
         ./usr/share/stellarium/nebulae ./usr/share/doc/stellarium-data
       src="$dir/usr/share/stellarium/nebulae/default" out="$root/data/real_photos_stellarium" ;;
-    *) log "unknown set: $set (sets: ${all_sets[*]})"; exit 2 ;;
+    wallpapers)
+      # three packages, each unpacked into its own folder under one (the set's --src)
+      local dir="$pkg_cache/wallpapers" w
+      ensure_deb mate-backgrounds "1.26.0-1" \
+        7bf4c2209f34b4f61ba6d24c8b58c28b361e82e4b943aae6d42c030169af9e04 "about 47 MB" \
+        "$dir/mate-backgrounds-1.26.0-1" \
+        ./usr/share/backgrounds/mate/nature ./usr/share/doc/mate-backgrounds
+      w=(BytheWater ColdRipple ColorfulCups DarkestHour EveningGlow FallenLeaf Grey Kite
+         OneStandsOut Path summer_1am)
+      ensure_deb plasma-workspace-wallpapers "4:5.27.5-2" \
+        32cd18b71c8c938a18b3b351f217c02ac590e323caa3cf322fbb875ce8892f8b "about 94 MB" \
+        "$dir/plasma-workspace-wallpapers-5.27.5-2" \
+        "${w[@]/#/./usr/share/wallpapers/}" ./usr/share/doc/plasma-workspace-wallpapers
+      ensure_deb lomiri-wallpapers-16.04 "20.04.0-2" \
+        a99ff6a3bfe451e4cc0682ecb3cc82e71740626d59e4845ae34a0a0e45421eab "about 16 MB" \
+        "$dir/lomiri-wallpapers-16.04-20.04.0-2"
+      src="$dir" out="$root/data/real_photos_wallpapers" ;;
+    *) log "unknown set: $set (sets: ${all_sets[*]} ${held_out_sets[*]})"; exit 2 ;;
   esac
   ensure_venv
   "$py" "$root/scripts/real_photos.py" --set "$set" --src "$src" --out "$out"

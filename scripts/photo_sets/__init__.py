@@ -1,6 +1,6 @@
 """webly's real-photo evaluation sets: one module per source package, shared machinery in common.
 
-Each source module (tuxpaint, scratch, stellarium) defines:
+Each source module (tuxpaint, scratch, stellarium, wallpapers) defines:
   NAME, DEFAULT_VARIANTS, SYNONYMS, FILLER_EXTRA
   load(src) -> list[Obj]                 the catalogue, checked against the unpacked package
   input_files(src) -> list[(rel, Path)]  what the fingerprint hashes
@@ -10,4 +10,4 @@ Each source module (tuxpaint, scratch, stellarium) defines:
 and may define split_key(obj) (default: the primary concept) and variants_of(obj, variants).
 """
 
-SETS = ("tuxpaint", "scratch", "stellarium")
+SETS = ("tuxpaint", "scratch", "stellarium", "wallpapers")
