@@ -67,7 +67,7 @@ pub use cache::{ExtractReport, FeatureCache, FeatureSet};
 pub use config::{
     Arch, CacheConfig, CacheDtype, ComputeKind, DeviceChoice, Distance, Freeze, HeadInit, HeadKind,
     Keep, LiteVariant, LossConfig, LossKind, Mining, ModelConfig, OptimizerKind, Padding, Schedule,
-    TrainConfig, DEFAULT_CACHE_DIR, FALSE_NEGATIVE_SIMILARITY,
+    TrainConfig, DEFAULT_CACHE_DIR, FALSE_NEGATIVE_SIMILARITY, NEGATIVE_TEMPERATURE,
 };
 pub use device::{resolve_device, set_threads};
 pub use embedding::{ImageEmbeddings, KeyedEmbeddings, EMBED_BATCH};
