@@ -262,7 +262,8 @@ pub enum Mining {
 pub const FALSE_NEGATIVE_SIMILARITY: f32 = 0.9;
 
 /// Softmax temperature of [`Mining::default`]'s weights, in squared L2 distance between unit
-/// vectors (0..=4): chosen on the real-photo suite among 0.2, 0.3, 0.5 and 1 (`docs/results.md`).
+/// vectors (0..=4): chosen on the real-photo suite among 0.2, 0.3 and 0.5 (1 was worse on the
+/// scratch set and the demo; `docs/results.md`).
 pub const NEGATIVE_TEMPERATURE: f32 = 0.5;
 
 impl Default for Mining {
