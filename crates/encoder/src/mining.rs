@@ -158,8 +158,8 @@ pub enum Direction {
 /// The weights of [`Mining::Weighted`] for `pairs` (grouped by anchor, as [`mine_pairs`] gives
 /// them): within each anchor's triplets, `softmax(-d_an / temperature)`; then all multiplied by
 /// `pairs.len() / anchors`, so that the mean of the weighted per-triplet losses is the mean over
-/// anchors of each anchor's weighted loss. The softmax subtracts the group's largest logit, so
-/// any distance and temperature > 0 give finite weights.
+/// anchors of each anchor's weighted loss. The softmax subtracts the group's largest logit and
+/// runs in f64, so any finite distance and temperature > 0 give finite weights.
 pub fn negative_weights(
     input: &MiningInput,
     pairs: &[(usize, usize)],
@@ -174,11 +174,15 @@ pub fn negative_weights(
     let mut anchors = 0usize;
     for group in pairs.chunk_by(|a, b| a.0 == b.0) {
         anchors += 1;
-        let logits: Vec<f32> = group.iter().map(|p| -d_an(p) / temperature).collect();
-        let top = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let exp: Vec<f32> = logits.iter().map(|l| (l - top).exp()).collect();
-        let sum: f32 = exp.iter().sum();
-        weights.extend(exp.iter().map(|e| e / sum));
+        // In f64: a distance over the smallest f32 temperature stays finite.
+        let logits: Vec<f64> = group
+            .iter()
+            .map(|p| -f64::from(d_an(p)) / f64::from(temperature))
+            .collect();
+        let top = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let exp: Vec<f64> = logits.iter().map(|l| (l - top).exp()).collect();
+        let sum: f64 = exp.iter().sum();
+        weights.extend(exp.iter().map(|e| (e / sum) as f32));
     }
     let scale = pairs.len() as f32 / anchors.max(1) as f32;
     weights.iter_mut().for_each(|w| *w *= scale);
@@ -456,6 +460,11 @@ mod tests {
         );
         close(
             negative_weights(&inp, &pairs, 1e-3, Direction::ImageAnchored),
+            [1.5, 0.0, 1.5],
+        );
+        // The smallest positive f32 temperature still gives finite weights.
+        close(
+            negative_weights(&inp, &pairs, f32::from_bits(1), Direction::ImageAnchored),
             [1.5, 0.0, 1.5],
         );
     }

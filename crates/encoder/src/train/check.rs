@@ -8,8 +8,9 @@ use crate::error::EncoderError;
 ///
 /// # Errors
 /// [`EncoderError::Config`] naming the setting: batch_size below 2, a zero epochs, lr,
-/// max_steps, checkpoint_every or log_every, a bad loader setting, a mining temperature that is not positive, or `model.members` of 0
-/// or above 1 without a frozen pretrained backbone.
+/// max_steps, checkpoint_every or log_every, a bad loader setting, a mining temperature that is
+/// not positive, a mining max_similarity outside (-1, 1], or `model.members` of 0 or above 1
+/// without a frozen pretrained backbone.
 pub fn check_settings(cfg: &TrainConfig) -> Result<(), EncoderError> {
     if cfg.batch_size < 2 {
         return Err(EncoderError::Config(format!(
@@ -40,14 +41,32 @@ pub fn check_settings(cfg: &TrainConfig) -> Result<(), EncoderError> {
             "model.members must be at least 1".into(),
         ));
     }
-    if cfg.model.members > 1
-        && (cfg.model.freeze != crate::config::Freeze::Backbone || cfg.model.pretrained.is_none())
+    if cfg.model.members > 1 {
+        let missing = if cfg.model.freeze != crate::config::Freeze::Backbone {
+            Some("freeze = \"backbone\"")
+        } else if cfg.model.pretrained.is_none() {
+            Some("pretrained weights (model.pretrained)")
+        } else {
+            None
+        };
+        if let Some(missing) = missing {
+            return Err(EncoderError::Config(format!(
+                "model.members = {} needs {missing}: the members are heads on one frozen \
+                 pretrained backbone",
+                cfg.model.members
+            )));
+        }
+    }
+    if let crate::config::Mining::GloveBand { max_similarity }
+    | crate::config::Mining::All { max_similarity }
+    | crate::config::Mining::Weighted { max_similarity, .. } = cfg.mining
     {
-        return Err(EncoderError::Config(format!(
-            "model.members = {} needs freeze = \"backbone\" and pretrained weights: the \
-             members are heads on one frozen backbone",
-            cfg.model.members
-        )));
+        if !(max_similarity > -1.0 && max_similarity <= 1.0) {
+            return Err(EncoderError::Config(format!(
+                "mining max_similarity must be a cosine similarity above -1 and at most 1, got \
+                 {max_similarity} (at -1 no caption can be a negative)"
+            )));
+        }
     }
     cfg.loader
         .validate()
@@ -89,4 +108,49 @@ pub fn check(cfg: &TrainConfig, data: &TrainData) -> Result<(), EncoderError> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Freeze, Mining};
+
+    fn refused(cfg: &TrainConfig) -> String {
+        check_settings(cfg).expect_err("refused").to_string()
+    }
+
+    // Each bad ensemble or mining setting is refused with the setting it needs named.
+    #[test]
+    fn bad_ensemble_and_mining_settings_name_the_setting() {
+        let mut cfg = TrainConfig::default();
+        check_settings(&cfg).expect("the defaults pass");
+        cfg.model.members = 0;
+        assert!(refused(&cfg).contains("members must be at least 1"));
+        cfg.model.members = 3;
+        assert!(refused(&cfg).contains("freeze = \"backbone\""));
+        cfg.model.freeze = Freeze::Backbone;
+        assert!(refused(&cfg).contains("pretrained weights"));
+        cfg.model.pretrained = Some("w.safetensors".into());
+        check_settings(&cfg).expect("a frozen pretrained ensemble passes");
+        for (similarity, temperature, ok) in [
+            (0.9, 0.5, true),
+            (1.0, 1e-30, true),
+            (-0.5, 1e30, true),
+            (-1.0, 0.5, false),
+            (1.5, 0.5, false),
+            (0.9, 0.0, false),
+            (0.9, -1.0, false),
+            (0.9, f32::INFINITY, false),
+        ] {
+            cfg.mining = Mining::Weighted {
+                max_similarity: similarity,
+                temperature,
+            };
+            assert_eq!(
+                check_settings(&cfg).is_ok(),
+                ok,
+                "{similarity} {temperature}"
+            );
+        }
+    }
 }

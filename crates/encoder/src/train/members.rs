@@ -59,12 +59,13 @@ pub(super) fn train(
     remove_stale(&cfg.out_dir, k)?;
     let mut reports = Vec::with_capacity(k);
     for m in 0..k {
-        eprintln!(
-            "[train] member {} of {k} ({})",
-            m + 1,
-            member_dir(&cfg.out_dir, m).display()
-        );
-        reports.push(train_one(&member_config(cfg, m), data, hooks)?);
+        let dir = member_dir(&cfg.out_dir, m);
+        eprintln!("[train] member-{m} ({} of {k}): {}", m + 1, dir.display());
+        let report = train_one(&member_config(cfg, m), data, hooks)?;
+        if let Some(step) = report.resumed_from {
+            eprintln!("[train] member-{m} resumed its checkpoint at step {step}");
+        }
+        reports.push(report);
     }
     let device = resolve_device(cfg.device)?;
     let saved: SavedModel = read_json(&member_dir(&cfg.out_dir, 0).join(MODEL))?;
@@ -110,6 +111,10 @@ fn remove_stale(out_dir: &Path, k: usize) -> Result<(), EncoderError> {
     while member_dir(out_dir, extra).is_dir() {
         let p = member_dir(out_dir, extra);
         std::fs::remove_dir_all(&p).map_err(io("remove the stale member", &p))?;
+        eprintln!(
+            "[train] removed {}: the ensemble has {k} members now",
+            p.display()
+        );
         extra += 1;
     }
     Ok(())
@@ -203,10 +208,17 @@ fn validate(
 }
 
 /// One report for the ensemble: steps, images and time summed over the members, losses
-/// averaged, the validation mAP the ensemble's own.
+/// averaged over the members that trained in this call (a member finished before has no loss
+/// to give), the validation mAP the ensemble's own.
 fn combine(cfg: &TrainConfig, reports: Vec<TrainReport>, val_map: Option<f64>) -> TrainReport {
-    let n = reports.len().max(1) as f64;
-    let mean = |f: fn(&TrainReport) -> f64| reports.iter().map(f).sum::<f64>() / n;
+    let trained: Vec<&TrainReport> = reports
+        .iter()
+        .filter(|r| r.first_loss.is_finite())
+        .collect();
+    let mean = |f: fn(&TrainReport) -> f64| match trained.len() {
+        0 => f64::NAN,
+        n => trained.iter().map(|r| f(r)).sum::<f64>() / n as f64,
+    };
     let seconds: f64 = reports.iter().map(|r| r.train_seconds).sum();
     let images: f64 = reports
         .iter()
@@ -229,5 +241,52 @@ fn combine(cfg: &TrainConfig, reports: Vec<TrainReport>, val_map: Option<f64>) -
         skipped_batches: reports.iter().map(|r| r.skipped_batches).sum(),
         extraction: reports.into_iter().flat_map(|r| r.extraction).collect(),
         train_seconds: seconds,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(steps: u64, first_loss: f64, final_loss: f64) -> TrainReport {
+        TrainReport {
+            out_dir: PathBuf::new(),
+            epochs_done: 2,
+            steps,
+            final_loss,
+            first_loss,
+            best_val_map: None,
+            best_epoch: None,
+            skipped_images: 0,
+            images_per_s: 100.0,
+            data_wait: 0.1,
+            resumed_from: None,
+            device: "Cpu".into(),
+            skipped_batches: 1,
+            extraction: Vec::new(),
+            train_seconds: 2.0,
+        }
+    }
+
+    // A member finished before this call (no step run: no first loss, a final loss of 0) does
+    // not enter the ensemble's losses; steps and batches add up over all members.
+    #[test]
+    fn combined_losses_leave_out_members_that_did_not_train() {
+        let cfg = TrainConfig::default();
+        let r = combine(
+            &cfg,
+            vec![
+                report(6, f64::NAN, 0.0),
+                report(6, 0.6, 0.2),
+                report(6, 0.4, 0.1),
+            ],
+            Some(0.5),
+        );
+        assert!((r.first_loss - 0.5).abs() < 1e-12, "{}", r.first_loss);
+        assert!((r.final_loss - 0.15).abs() < 1e-12, "{}", r.final_loss);
+        assert_eq!((r.steps, r.skipped_batches), (18, 3));
+        assert_eq!(r.best_val_map, Some(0.5));
+        let none = combine(&cfg, vec![report(6, f64::NAN, 0.0)], None);
+        assert!(none.first_loss.is_nan() && none.best_epoch.is_none());
     }
 }

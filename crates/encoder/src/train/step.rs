@@ -55,11 +55,19 @@ impl Run<'_> {
             LossKind::CrossEntropy => raw,
             _ => self.net.embedding(&raw, OutputKind::Direct),
         };
-        let Some((per, shares)) = self.per_sample_loss(&out, &targets, batch.index)? else {
+        let Some(Losses {
+            per,
+            weights,
+            shares,
+        }) = self.per_sample_loss(&out, &targets, batch.index)?
+        else {
             self.state.skipped_batches += 1;
             return Ok(None);
         };
-        let loss = per.mean(Kind::Float);
+        let loss = match &weights {
+            Some(w) => (&per * w).mean(Kind::Float),
+            None => per.mean(Kind::Float),
+        };
         let value = loss.double_value(&[]);
         if !value.is_finite() || value > self.cfg.max_loss {
             return Err(self.diverged(value));
@@ -106,12 +114,13 @@ impl Run<'_> {
         out: &Tensor,
         targets: &Tensor,
         batch: usize,
-    ) -> Result<Option<(Tensor, TripletShares)>, EncoderError> {
+    ) -> Result<Option<Losses>, EncoderError> {
         if !self.loss.needs_negatives() {
-            return Ok(Some((
-                self.loss.forward(out, targets, None),
-                TripletShares::default(),
-            )));
+            return Ok(Some(Losses {
+                per: self.loss.forward(out, targets, None),
+                weights: None,
+                shares: TripletShares::default(),
+            }));
         }
         let n = out.size()[0] as usize;
         let it = to_vec(&distance_matrix(
@@ -150,29 +159,46 @@ impl Run<'_> {
         let a = Tensor::from_slice(&anchors).to_device(self.device);
         let j = Tensor::from_slice(&neg).to_device(self.device);
         let (img, pos) = (out.index_select(0, &a), targets.index_select(0, &a));
-        let weigh = |per: Tensor, direction| match self.cfg.mining {
-            Mining::Weighted { temperature, .. } => {
-                let w = negative_weights(&input, &pairs, temperature, direction);
-                per * Tensor::from_slice(&w).to_device(self.device)
-            }
-            _ => per,
+        let weights = |direction| match self.cfg.mining {
+            Mining::Weighted { temperature, .. } => Some(
+                Tensor::from_slice(&negative_weights(&input, &pairs, temperature, direction))
+                    .to_device(self.device),
+            ),
+            _ => None,
         };
-        let per = weigh(
-            self.loss
-                .forward(&img, &pos, Some(&targets.index_select(0, &j))),
-            Direction::ImageAnchored,
-        );
+        let per = self
+            .loss
+            .forward(&img, &pos, Some(&targets.index_select(0, &j)));
+        let w = weights(Direction::ImageAnchored);
         if !(self.cfg.loss.text_anchored && self.cfg.loss.kind == LossKind::Triplet) {
-            return Ok(Some((per, s)));
+            return Ok(Some(Losses {
+                per,
+                weights: w,
+                shares: s,
+            }));
         }
         let triplet = TripletLoss {
             margin: self.cfg.loss.margin,
             distance: self.cfg.loss.distance,
         };
-        let back = weigh(
-            triplet.text_anchored(&img, &pos, &out.index_select(0, &j)),
-            Direction::TextAnchored,
-        );
-        Ok(Some((Tensor::cat(&[per, back], 0), s)))
+        let back = triplet.text_anchored(&img, &pos, &out.index_select(0, &j));
+        let weights = w
+            .zip(weights(Direction::TextAnchored))
+            .map(|(a, b)| Tensor::cat(&[a, b], 0));
+        Ok(Some(Losses {
+            per: Tensor::cat(&[per, back], 0),
+            weights,
+            shares: s,
+        }))
     }
+}
+
+/// A batch's per-triplet losses, before weighting (what `active` counts).
+pub(super) struct Losses {
+    /// One loss per triplet (image-anchored, then caption-anchored).
+    per: Tensor,
+    /// [`Mining::Weighted`]'s weight of each, `None` for an unweighted mean.
+    weights: Option<Tensor>,
+    /// The classes of the mined triplets.
+    shares: TripletShares,
 }
