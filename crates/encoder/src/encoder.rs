@@ -75,6 +75,11 @@ impl Encoder {
         Ok(Self { vs, net, saved })
     }
 
+    /// An encoder of a network built in `vs` (the ensemble gathered after training).
+    pub(crate) fn from_parts(vs: nn::VarStore, net: Network, saved: SavedModel) -> Self {
+        Self { vs, net, saved }
+    }
+
     /// What was loaded.
     pub fn saved(&self) -> &SavedModel {
         &self.saved

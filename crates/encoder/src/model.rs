@@ -70,6 +70,16 @@ impl Head {
     }
 }
 
+/// Refuses an ensemble of no heads (`model.members` = 0).
+pub(crate) fn check_member_count(members: usize) -> Result<(), EncoderError> {
+    if members == 0 {
+        return Err(EncoderError::Config(
+            "model.members must be at least 1".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// L2-normalises each row.
 pub(crate) fn l2_normalize(xs: &Tensor) -> Tensor {
     xs / xs.norm_scalaropt_dim(2, [1], true).clamp_min(NORM_EPS)
@@ -114,11 +124,7 @@ impl Network {
             Freeze::Backbone => backbone.stages.len(),
             Freeze::AllButLast(n) => backbone.stages.len().saturating_sub(n),
         };
-        if cfg.members == 0 {
-            return Err(EncoderError::Config(
-                "model.members must be at least 1".into(),
-            ));
-        }
+        check_member_count(cfg.members)?;
         let head =
             |p: nn::Path| Head::new(p, cfg.head, cfg.head_init, backbone.features, cfg.out_dim);
         let heads = if cfg.members == 1 {

@@ -36,11 +36,7 @@ pub fn check_settings(cfg: &TrainConfig) -> Result<(), EncoderError> {
             )));
         }
     }
-    if cfg.model.members == 0 {
-        return Err(EncoderError::Config(
-            "model.members must be at least 1".into(),
-        ));
-    }
+    crate::model::check_member_count(cfg.model.members)?;
     if cfg.model.members > 1 {
         let missing = if cfg.model.freeze != crate::config::Freeze::Backbone {
             Some("freeze = \"backbone\"")

@@ -8,11 +8,10 @@
 //! finished, the members' checkpoints (`last.safetensors`, each with the whole frozen backbone)
 //! are removed.
 use super::{train_one, TrainData, TrainHooks, TrainReport, VAL_SET};
-use crate::cache::FeatureCache;
 use crate::config::TrainConfig;
 use crate::device::resolve_device;
-use crate::embedding::{embed_set, embed_with, KeyedEmbeddings, EMBED_BATCH};
-use crate::encoder::SavedModel;
+use crate::embedding::{KeyedEmbeddings, EMBED_BATCH};
+use crate::encoder::{Encoder, SavedModel};
 use crate::error::{io, torch, EncoderError};
 use crate::files::{read_json, save_weights, write_json, BEST, LAST, METRICS, MODEL, PLOT, STATE};
 use crate::model::Network;
@@ -76,7 +75,7 @@ pub(super) fn train(
         ..saved
     };
     write_json(&cfg.out_dir.join(MODEL), &saved)?;
-    let val_map = validate(cfg, data, &net, &saved, device, hooks)?;
+    let val_map = validate(cfg, data, Encoder::from_parts(vs, net, saved), hooks)?;
     if reports.iter().all(|r| r.epochs_done == cfg.epochs) {
         drop_checkpoints(&cfg.out_dir, k)?;
     }
@@ -169,37 +168,18 @@ fn gather(cfg: &TrainConfig, device: Device) -> Result<(nn::VarStore, Network), 
     Ok((vs, net))
 }
 
-/// The ensemble's validation mAP (`None` without validation images), through the activation
-/// cache when the members trained from it.
+/// The ensemble's validation mAP (`None` without validation images), embedded as the saved
+/// model embeds (through the activation cache when the members trained from it).
 fn validate(
     cfg: &TrainConfig,
     data: &TrainData,
-    net: &Network,
-    saved: &SavedModel,
-    device: Device,
+    encoder: Encoder,
     hooks: &mut dyn TrainHooks,
 ) -> Result<Option<f64>, EncoderError> {
     if data.val_images.is_empty() {
         return Ok(None);
     }
-    let cache = match &saved.cache {
-        Some(c) => FeatureCache::open(&saved.model, &saved.loader, c, &cfg.cache_dir(), device)?,
-        None => None,
-    };
-    let e = match cache {
-        Some(cache) => {
-            let (set, _) = cache.ensure(VAL_SET, &data.val_images, 1, Bar::Hide)?;
-            embed_set(net, saved.output, device, &set, EMBED_BATCH)?
-        }
-        None => embed_with(
-            net,
-            saved.output,
-            device,
-            &data.val_images,
-            &cfg.loader,
-            EMBED_BATCH,
-        )?,
-    };
+    let e = encoder.embed_set(VAL_SET, &data.val_images, EMBED_BATCH, Bar::Hide)?;
     let epoch = cfg.epochs.saturating_sub(1);
     let rows = KeyedEmbeddings::new(e, &data.val_keys)?;
     hooks
